@@ -1,0 +1,35 @@
+# Two entry points for a fresh clone: `make run` (dashboard) and `make test`.
+# Both create .venv when missing and reinstall when pyproject.toml changes.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export VAE_DATA_DIR ?= ../shared/data
+
+.PHONY: run test lint bench checkpoints clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/streamlit run dashboard/app.py
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/train_speed.py
+
+# Retrain what ships in checkpoints/ (needs MNIST in $VAE_DATA_DIR).
+checkpoints: $(STAMP)
+	$(BIN)/vae-explorer train --latent-dims 2 5 10 20 50
+
+clean-venv:
+	rm -rf $(VENV)

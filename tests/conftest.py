@@ -1,0 +1,100 @@
+"""Shared fixtures: tiny synthetic data and checkpoints, real MNIST when present.
+
+A prerequisite that is missing (MNIST, chromium) skips a test on a laptop but fails
+it under CI=true, where it must always be there.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from vae_core import store
+from vae_core.config import ModelConfig, TrainConfig
+from vae_core.data import Split, data_available, resolve_data_dir
+from vae_core.projections import compute_projections, save_projections
+from vae_core.train import history_as_dicts, train_vae
+
+TINY_MODEL = ModelConfig(latent_dim=2, hidden_dim=16)
+TINY_TRAIN = TrainConfig(epochs=2, batch_size=32, seed=0)
+
+
+def missing_prerequisite(reason: str) -> None:
+    """Skip on a user's machine; fail under CI, which always has the prerequisite."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def synthetic_split(n: int, seed: int) -> Split:
+    """n blurry 'digits': label k lights up row band k, plus noise. images [n, 784] in [0, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    images = torch.rand(n, 28, 28, generator=generator) * 0.2
+    for k in range(10):
+        images[labels == k, 2 + 2 * k:5 + 2 * k, 4:24] = 0.9
+    return Split(images.reshape(n, 784), labels)
+
+
+@pytest.fixture(scope="session")
+def tiny_data() -> tuple[Split, Split]:
+    return synthetic_split(256, seed=1), synthetic_split(200, seed=2)
+
+
+def write_tiny_checkpoint(root: Path, train: Split, test: Split, latent_dim: int = 2,
+                          with_projections: bool = True) -> store.Checkpoint:
+    model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=16)
+    state = train_vae(model_config, TINY_TRAIN, train, test, device=torch.device("cpu"))
+    checkpoint = store.save_checkpoint(root, state.model, TINY_TRAIN, history_as_dicts(state.history))
+    if with_projections:
+        save_projections(checkpoint, compute_projections(state.model, test, tsne_points=100))
+    return checkpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint_root(tmp_path_factory, tiny_data) -> Path:
+    """A checkpoint root with tiny z=2 and z=3 models and their projections (read-only use)."""
+    root = tmp_path_factory.mktemp("tiny-checkpoints")
+    for latent_dim in (2, 3):
+        write_tiny_checkpoint(root, *tiny_data, latent_dim=latent_dim)
+    return root
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    magic = 0x0803 if array.ndim == 3 else 0x0801
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def write_fake_mnist(root: Path, n_train: int = 256, n_test: int = 200) -> Path:
+    """MNIST-format files (torchvision's raw layout) holding synthetic digits."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for prefix, split in (("train", synthetic_split(n_train, 1)), ("t10k", synthetic_split(n_test, 2))):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", (split.images * 255).reshape(-1, 28, 28).numpy())
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", split.labels.numpy())
+    return root
+
+
+@pytest.fixture
+def fake_mnist_dir(tmp_path) -> Path:
+    return write_fake_mnist(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST root ($VAE_DATA_DIR); missing is a skip locally, a failure in CI."""
+    root = resolve_data_dir()
+    if not data_available("mnist", root):
+        missing_prerequisite(f"real MNIST not found in {root}: set VAE_DATA_DIR")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shipped_root() -> Path:
+    return Path(__file__).resolve().parent.parent / "checkpoints"

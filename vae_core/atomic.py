@@ -1,0 +1,108 @@
+"""Atomic writes: build beside the target, fsync, then ``os.replace``.
+
+A reader (or a crash) sees the old complete file or directory or the new complete
+one, never a mixture. Used by ``store`` for everything under the checkpoint root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+TEMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"
+
+
+class SaveError(OSError):
+    """Writing failed; the target is unchanged. The message says why and what to do."""
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _explain(error: OSError, target: Path) -> SaveError:
+    if error.errno == errno.ENOSPC:
+        return SaveError(f"no space left on the device while saving {target}: free some space and run again")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SaveError(
+            f"cannot write to {target.parent} (permission denied): "
+            "pass a writable --checkpoint-dir or set VAE_CHECKPOINT_DIR"
+        )
+    return SaveError(f"could not save {target}: {error.strerror or error}")
+
+
+@contextlib.contextmanager
+def _translated_errors(target: Path) -> Iterator[None]:
+    try:
+        yield
+    except SaveError:
+        raise
+    except OSError as error:
+        raise _explain(error, target) from error
+
+
+def write_file_atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_path)`` then move the result onto ``target``."""
+    temporary = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        with _translated_errors(target):
+            write(temporary)
+            _fsync_path(temporary)
+            os.replace(temporary, target)
+            _fsync_path(target.parent)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(temporary_dir)`` to fill a fresh directory, then swap it in for ``target``.
+
+    POSIX cannot ``os.replace`` onto a non-empty directory, so an existing target is first
+    renamed aside to ``.old-*``; ``recover_dir`` puts it back if a crash falls between the
+    two renames.
+    """
+    temporary = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
+    old = target.with_name(f"{OLD_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
+    try:
+        with _translated_errors(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary.mkdir()
+            write(temporary)
+            for child in temporary.iterdir():
+                _fsync_path(child)
+            _fsync_path(temporary)
+            if target.exists():
+                os.replace(target, old)
+            os.replace(temporary, target)
+            _fsync_path(target.parent)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(target: Path) -> None:
+    """Clean up after a process killed inside ``write_dir_atomic`` for ``target``.
+
+    Call it only while holding the lock for ``target``: partial ``.tmp-*`` builds are
+    deleted; an ``.old-*`` copy is restored when the target itself is missing.
+    """
+    parent = target.parent
+    if not parent.is_dir():
+        return
+    for leftover in parent.glob(f"{TEMP_PREFIX}{target.name}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for old in sorted(parent.glob(f"{OLD_PREFIX}{target.name}-*")):
+        if not target.exists():
+            os.replace(old, target)
+        else:
+            shutil.rmtree(old, ignore_errors=True)

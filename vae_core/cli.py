@@ -1,0 +1,114 @@
+"""`vae-explorer`: train, list, project and download (also `python -m vae_core`).
+
+Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
+exit status 130 after saying what was kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import store
+from .atomic import SaveError
+from .config import DATASETS, ConfigError, ModelConfig, TrainConfig
+from .data import DataUnavailableError
+from .train import TrainingDiverged
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+DEFAULT_LATENT_DIMS = (2, 5, 10, 20, 50)
+# The errors a user can cause; each carries a one-line message that names the fix.
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError, DataUnavailableError, store.CheckpointError, SaveError, TrainingDiverged,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of usage + error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
+    parser.add_argument("--checkpoint-dir", help="checkpoint root (default $VAE_CHECKPOINT_DIR or ./checkpoints)")
+    if data:
+        parser.add_argument("--data-dir", help="torchvision data root (default $VAE_DATA_DIR or ./data)")
+        parser.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
+
+
+def _add_training_flags(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainConfig()
+    parser.add_argument("--latent-dims", type=int, nargs="+", default=list(DEFAULT_LATENT_DIMS))
+    parser.add_argument("--hidden-dim", type=int, default=ModelConfig(latent_dim=1).hidden_dim)
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    parser.add_argument("--force", action="store_true", help="retrain even when cached")
+    parser.add_argument("--no-projections", action="store_true",
+                        help="skip the PCA / t-SNE cache (compute later with `project`)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="vae-explorer", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train the latent sizes not cached yet")
+    _add_common(train)
+    _add_training_flags(train)
+    train.set_defaults(handler=_lazy("vae_core.commands", "run_train"))
+
+    listing = commands.add_parser("list", help="show cached checkpoints and broken ones")
+    _add_common(listing, data=False)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_lazy("vae_core.commands", "run_list"))
+
+    project = commands.add_parser("project", help="cache PCA / t-SNE maps of the test set")
+    _add_common(project)
+    project.add_argument("--force", action="store_true")
+    project.add_argument("--device")
+    project.set_defaults(handler=_lazy("vae_core.commands", "run_project"))
+
+    download = commands.add_parser("download", help="download a dataset (needs internet)")
+    _add_common(download)
+    download.set_defaults(handler=_lazy("vae_core.commands", "run_download"))
+    return parser
+
+
+def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """Import a command's module only when it runs, so `--help` and `list` start fast."""
+
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(args)
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except EXPECTED_ERRORS as error:
+        print(f"vae-explorer {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"vae-explorer {args.command}: interrupted; nothing partial was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def checkpoint_root(args: argparse.Namespace) -> Path:
+    return store.resolve_checkpoint_dir(args.checkpoint_dir)

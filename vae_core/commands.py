@@ -1,0 +1,206 @@
+"""What each `vae-explorer` subcommand does; argument parsing lives in ``cli``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from functools import cache
+
+from . import store
+from .cli import checkpoint_root, print_json
+from .config import ModelConfig, TrainConfig
+from .data import Split, download, load_split
+from .projections import compute_projections, load_projections, save_projections
+from .train import (
+    TrainingState,
+    history_as_dicts,
+    pick_device,
+    state_from_tensors,
+    state_to_tensors,
+    train_vae,
+)
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _DataCache:
+    """Loads each split at most once per command, and only if something needs it."""
+
+    def __init__(self, dataset: str, data_dir: str | None):
+        self.dataset, self.data_dir = dataset, data_dir
+
+    @cache  # noqa: B019 - one instance per command run
+    def split(self, train: bool) -> Split:
+        return load_split(self.dataset, train=train, data_dir=self.data_dir)
+
+
+def _progress_bar(latent_dim: int, epochs: int, quiet: bool):
+    """One tqdm bar per model over all its epochs, showing the running loss; None when quiet."""
+    if quiet:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(desc=f"z={latent_dim}", unit="batch", dynamic_ncols=True)
+
+    def on_step(epoch: int, step: int, steps: int, running_loss: float) -> None:
+        if bar.total is None:  # first step, possibly of a resumed run
+            bar.reset(total=steps * epochs)
+            bar.update(steps * (epoch - 1))
+        if step == 1:
+            bar.set_description(f"z={latent_dim} epoch {epoch}/{epochs}")
+        bar.update(1)
+        if step % 25 == 0 or step == steps:
+            bar.set_postfix(loss=f"{running_loss:.2f}", refresh=False)
+
+    on_step.close = bar.close  # type: ignore[attr-defined]
+    return on_step
+
+
+def _resume_state(root, name, model_config, train_config, device) -> TrainingState | None:
+    saved = store.load_resume_point(root, name)
+    if saved is None:
+        return None
+    tensors, meta = saved
+    try:
+        state = state_from_tensors(tensors, meta, model_config, train_config, device)
+    except (KeyError, RuntimeError, TypeError, ValueError):
+        say(f"{name}: resume point unreadable, starting from epoch 1")
+        return None
+    say(f"{name}: resuming after epoch {state.epochs_done}")
+    return state
+
+
+def _try_acquire(lock) -> bool:
+    from filelock import Timeout
+
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return False
+    return True
+
+
+def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config: TrainConfig,
+              data: _DataCache) -> store.Checkpoint:
+    """Train (or reuse) one config under its lock; save atomically; drop the resume point."""
+    root = checkpoint_root(args)
+    name = store.run_name(model_config, train_config)
+    lock = store.lock_for(root, name)
+    if not _try_acquire(lock):
+        say(f"{name}: another process is training it, waiting")
+        lock.acquire()
+    try:
+        store.recover_dir(root / name)
+        cached = None if args.force else store.find(root, model_config, train_config)
+        if cached is not None:
+            say(f"{name}: cached, reused (pass --force to retrain)")
+            return cached
+        device = pick_device(args.device)
+        state = None if args.force else _resume_state(root, name, model_config, train_config, device)
+        on_step = _progress_bar(model_config.latent_dim, train_config.epochs, args.quiet)
+
+        def save_resume(state: TrainingState) -> None:
+            tensors, meta = state_to_tensors(state)
+            store.save_resume_point(root, name, tensors, meta)
+
+        try:
+            state = train_vae(model_config, train_config, data.split(True), data.split(False),
+                              device=device, state=state, on_step=on_step, on_epoch=save_resume)
+        finally:
+            if on_step is not None:
+                on_step.close()
+        checkpoint = store.save_checkpoint(root, state.model, train_config,
+                                           history_as_dicts(state.history), device=str(device))
+        store.clear_resume_point(root, name)
+        final = checkpoint.final
+        say(f"{name}: trained, test loss {final['test_loss']:.2f} nats "
+            f"({checkpoint.train_seconds:.1f} s)")
+        return checkpoint
+    finally:
+        lock.release()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    data = _DataCache(args.dataset, args.data_dir)
+    configs = [
+        (ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim),
+         TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                     lr=args.lr, seed=args.seed))
+        for latent in args.latent_dims
+    ]  # all validated before any training starts
+    for model_config, train_config in configs:
+        try:
+            checkpoint = train_one(args, model_config, train_config, data)
+        except KeyboardInterrupt:
+            name = store.run_name(model_config, train_config)
+            say(f"{name}: interrupted; completed epochs are kept as a resume point, "
+                "run the same command to continue")
+            return 130
+        if not args.no_projections:
+            ensure_projections(checkpoint, data, force=args.force, device=args.device)
+    return 0
+
+
+def ensure_projections(checkpoint: store.Checkpoint, data: _DataCache, force: bool = False,
+                       device: str | None = None) -> None:
+    if not force and load_projections(checkpoint) is not None:
+        return
+    say(f"{checkpoint.name}: computing PCA and t-SNE of the test set (about a minute)")
+    model = store.load_model(checkpoint, pick_device(device))
+    arrays = compute_projections(model, data.split(False), seed=checkpoint.train_config.seed)
+    save_projections(checkpoint, arrays)
+
+
+def run_project(args: argparse.Namespace) -> int:
+    root = checkpoint_root(args)
+    checkpoints, _ = store.scan(root)
+    chosen = [c for c in checkpoints if c.train_config.dataset == args.dataset]
+    if not chosen:
+        say(f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
+        return 2
+    data = _DataCache(args.dataset, args.data_dir)
+    for checkpoint in chosen:
+        ensure_projections(checkpoint, data, force=args.force, device=args.device)
+    return 0
+
+
+def summary_row(checkpoint: store.Checkpoint) -> dict:
+    final = checkpoint.final
+    return {
+        "name": checkpoint.name,
+        "dataset": checkpoint.train_config.dataset,
+        "latent_dim": checkpoint.model_config.latent_dim,
+        "epochs": checkpoint.train_config.epochs,
+        "test_loss": round(final["test_loss"], 3),
+        "test_recon": round(final["test_recon"], 3),
+        "test_kl": round(final["test_kl"], 3),
+        "train_seconds": round(checkpoint.train_seconds, 1),
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    root = checkpoint_root(args)
+    checkpoints, problems = store.scan(root)
+    rows = [summary_row(c) for c in checkpoints]
+    if args.json:
+        print_json({"root": str(root), "checkpoints": rows,
+                    "problems": [{"path": str(p.path), "error": p.message} for p in problems]})
+        return 0
+    if not rows:
+        print(f"no checkpoints in {root}: train some with `vae-explorer train`")
+    else:
+        print(f"{'dataset':<14}{'latent':>7}{'epochs':>7}{'test loss':>11}  name")
+        for row in rows:
+            print(f"{row['dataset']:<14}{row['latent_dim']:>7}{row['epochs']:>7}"
+                  f"{row['test_loss']:>11.2f}  {row['name']}")
+    for problem in problems:
+        say(f"skipped {problem.path.name}: {problem.message}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    root = download(args.dataset, args.data_dir)
+    print(f"{args.dataset} is ready in {root}")
+    return 0

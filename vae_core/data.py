@@ -1,0 +1,114 @@
+"""MNIST and Fashion-MNIST through torchvision, preloaded into one float tensor.
+
+Training slices batches out of the preloaded tensor instead of running a per-image
+transform pipeline: on two cores the canonical DataLoader costs as much as the model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import torch
+
+from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE
+
+DATA_DIR_ENV = "VAE_DATA_DIR"
+DEFAULT_DATA_DIR = "./data"
+_TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+
+class DataUnavailableError(RuntimeError):
+    """The dataset files are missing or unreadable; the message says what to do."""
+
+
+class Split(NamedTuple):
+    """One split of a dataset.
+
+    images: float32 [N, 784] in [0, 1], flattened row-major from 28x28.
+    labels: int64 [N] in 0..9.
+    """
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The torchvision root: the argument, else $VAE_DATA_DIR, else ./data."""
+    return Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def _dataset_class(dataset: str):
+    if dataset not in DATASETS:
+        raise DataUnavailableError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    import torchvision.datasets  # imported here: torchvision costs seconds at start-up
+
+    return getattr(torchvision.datasets, _TORCHVISION_CLASS[dataset])
+
+
+def _missing_message(dataset: str, root: Path, reason: str) -> str:
+    folder = root / _TORCHVISION_CLASS[dataset] / "raw"
+    return (
+        f"{dataset} is not in {folder} and could not be downloaded ({reason}): "
+        f"set {DATA_DIR_ENV} or --data-dir to a folder holding {_TORCHVISION_CLASS[dataset]}/raw, "
+        f"or download it with `vae-explorer download --dataset {dataset} --data-dir {root}`"
+    )
+
+
+def _open(dataset: str, root: Path, train: bool, download: bool):
+    cls = _dataset_class(dataset)
+    try:
+        return cls(str(root), train=train, download=False)
+    except RuntimeError as missing:  # torchvision: "Dataset not found"
+        if not download:
+            raise DataUnavailableError(_missing_message(dataset, root, "download disabled")) from missing
+    except Exception as corrupt:  # a file is there but torchvision cannot parse it
+        raise _corrupt_error(dataset, root, corrupt) from corrupt
+    try:
+        return cls(str(root), train=train, download=True)
+    except Exception as failed:  # offline, or a mirror refused
+        reason = str(failed).strip().splitlines()[0][:120] if str(failed).strip() else "offline"
+        raise DataUnavailableError(_missing_message(dataset, root, reason)) from failed
+
+
+def _corrupt_error(dataset: str, root: Path, error: Exception) -> DataUnavailableError:
+    folder = root / _TORCHVISION_CLASS[dataset] / "raw"
+    return DataUnavailableError(
+        f"{dataset} files in {folder} are corrupt ({type(error).__name__}: "
+        f"{str(error)[:100] or 'unreadable'}): delete that folder and download it again"
+    )
+
+
+def load_split(
+    dataset: str = "mnist",
+    train: bool = True,
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+) -> Split:
+    """Load a whole split once; download is tried only when the files are missing."""
+    root = resolve_data_dir(data_dir)
+    source = _open(dataset, root, train, download)
+    pixels, labels = source.data, source.targets
+    count = len(labels)
+    if count == 0 or pixels.shape != (count, IMAGE_SIDE, IMAGE_SIDE):
+        error = ValueError(f"{count} labels but images of shape {tuple(pixels.shape)}")
+        raise _corrupt_error(dataset, root, error)
+    images = pixels.reshape(count, IMAGE_PIXELS).to(torch.float32).div_(255.0)
+    return Split(images=images, labels=labels.to(torch.int64))
+
+
+def data_available(dataset: str = "mnist", data_dir: str | os.PathLike | None = None) -> bool:
+    """True when the test split loads from disk without a download."""
+    try:
+        load_split(dataset, train=False, data_dir=data_dir, download=False)
+    except DataUnavailableError:
+        return False
+    return True
+
+
+def download(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Fetch both splits into the data directory (needs internet); returns the root."""
+    load_split(dataset, train=True, data_dir=data_dir)
+    load_split(dataset, train=False, data_dir=data_dir)
+    return resolve_data_dir(data_dir)

@@ -1,0 +1,78 @@
+"""2-D maps of the encoded test set, computed once per checkpoint and cached beside it.
+
+t-SNE takes about a minute on two cores, so it never runs inside a dashboard rerun:
+``vae-explorer project`` (and ``train``) writes ``projections.npz`` and the app reads it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import Split
+from .model import VAE
+from .store import PROJECTIONS_FILE, Checkpoint, read_arrays_artifact, write_arrays_artifact
+
+DEFAULT_TSNE_POINTS = 5000
+ENCODE_BATCH = 2000
+
+
+@torch.no_grad()
+def encode_means(model: VAE, images: torch.Tensor) -> torch.Tensor:
+    """images [N, 784] -> posterior means mu [N, D] (on CPU)."""
+    device = next(model.parameters()).device
+    chunks = [model.encode(images[i:i + ENCODE_BATCH].to(device))[0].cpu()
+              for i in range(0, len(images), ENCODE_BATCH)]
+    return torch.cat(chunks)
+
+
+def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """points [N, D] -> (coordinates [N, 2], explained variance ratio [2]); D = 1 pads a zero."""
+    from sklearn.decomposition import PCA
+
+    if points.shape[1] == 1:
+        return np.hstack([points, np.zeros_like(points)]), np.array([1.0, 0.0])
+    pca = PCA(n_components=2, random_state=0).fit(points)
+    return pca.transform(points), pca.explained_variance_ratio_
+
+
+def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
+    """points [M, D] -> t-SNE coordinates [M, 2] (sklearn, PCA init, perplexity 30)."""
+    from sklearn.manifold import TSNE
+
+    tsne = TSNE(n_components=2, init="pca", learning_rate="auto", perplexity=30.0, random_state=seed)
+    return tsne.fit_transform(points)
+
+
+def compute_projections(model: VAE, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
+                        seed: int = 0) -> dict[str, np.ndarray]:
+    """Encode the whole test set; PCA of all means, t-SNE of a fixed random subset.
+
+    Returns arrays: mu [N, D] float16 (enough to decode and to place points), labels [N],
+    pca [N, 2], pca_explained [2], tsne [M, 2], tsne_index [M] (rows of the test set).
+    """
+    mu = encode_means(model, test_split.images).numpy()
+    pca, explained = pca_2d(mu.astype(np.float64))
+    rng = np.random.default_rng(seed)
+    subset = np.sort(rng.choice(len(mu), size=min(tsne_points, len(mu)), replace=False))
+    return {
+        "mu": mu.astype(np.float16),
+        "labels": test_split.labels.numpy().astype(np.int8),
+        "pca": pca.astype(np.float32),
+        "pca_explained": explained.astype(np.float32),
+        "tsne": tsne_2d(mu[subset].astype(np.float64), seed).astype(np.float32),
+        "tsne_index": subset.astype(np.int32),
+    }
+
+
+def save_projections(checkpoint: Checkpoint, arrays: dict[str, np.ndarray]) -> None:
+    write_arrays_artifact(checkpoint, PROJECTIONS_FILE, arrays)
+
+
+def load_projections(checkpoint: Checkpoint) -> dict[str, np.ndarray] | None:
+    """The cached projections, or None when not computed yet (or unreadable)."""
+    arrays = read_arrays_artifact(checkpoint, PROJECTIONS_FILE)
+    needed = {"mu", "labels", "pca", "pca_explained", "tsne", "tsne_index"}
+    if arrays is None or not needed <= arrays.keys():
+        return None
+    return arrays

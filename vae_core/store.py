@@ -1,0 +1,327 @@
+"""The checkpoint cache: the only module that reads or writes the checkpoint directory.
+
+Layout of one checkpoint, a directory named by ``run_name``::
+
+    model.safetensors   weights only (never a pickle)
+    config.json         format version, model + training config, versions
+    history.json        one row per epoch (see ``train.EpochRecord``)
+    projections.npz     optional: PCA / t-SNE of the encoded test set
+    metrics.json        optional: results of ``vae-explorer evaluate``
+
+Names starting with '.' are work files (temporary builds, locks, resume points)
+and are never listed as checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .atomic import recover_dir, write_dir_atomic, write_file_atomic
+from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
+from .model import VAE
+
+FORMAT_VERSION = 1
+CHECKPOINT_DIR_ENV = "VAE_CHECKPOINT_DIR"
+DEFAULT_CHECKPOINT_DIR = "./checkpoints"
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+PROJECTIONS_FILE = "projections.npz"
+METRICS_FILE = "metrics.json"
+HISTORY_KEYS = ("epoch", "train_loss", "train_recon", "train_kl",
+                "test_loss", "test_recon", "test_kl", "seconds")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A validated checkpoint on disk (weights not loaded yet: see ``load_model``)."""
+
+    path: Path
+    model_config: ModelConfig
+    train_config: TrainConfig
+    history: list[dict] = field(repr=False)
+    info: dict = field(repr=False, default_factory=dict)  # versions, device, created
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def final(self) -> dict:
+        """The last epoch's history row."""
+        return self.history[-1]
+
+    @property
+    def train_seconds(self) -> float:
+        return sum(row["seconds"] for row in self.history)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A directory under the root that is not a usable checkpoint, and why."""
+
+    path: Path
+    message: str
+
+
+def resolve_checkpoint_dir(checkpoint_dir: str | os.PathLike | None = None) -> Path:
+    """The argument, else $VAE_CHECKPOINT_DIR, else ./checkpoints."""
+    return Path(checkpoint_dir or os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
+
+
+def run_name(model_config: ModelConfig, train_config: TrainConfig) -> str:
+    """Directory name derived from everything that changes the weights."""
+    return (
+        f"{train_config.dataset}-z{model_config.latent_dim}-h{model_config.hidden_dim}"
+        f"-e{train_config.epochs}-b{train_config.batch_size}-lr{train_config.lr:g}"
+        f"-s{train_config.seed}"
+    )
+
+
+def checkpoint_path(root: Path, name: str) -> Path:
+    """``root / name`` for a plain directory name; anything that could leave the root fails.
+
+    Names arrive from query parameters and widgets, so '..', separators and hidden
+    names are refused rather than resolved.
+    """
+    bad = (not name or name.startswith(".") or "/" in name or "\\" in name
+           or "\x00" in name or Path(name).name != name)
+    if bad:
+        raise CheckpointError(f"{name!r} is not a checkpoint name: pick one listed by `vae-explorer list`")
+    path = (root / name).resolve()
+    if path.parent != root.resolve():
+        raise CheckpointError(f"{name!r} is outside the checkpoint directory {root}")
+    return path
+
+
+def lock_for(root: Path, name: str) -> FileLock:
+    """An inter-process lock per run name: one process trains a config at a time."""
+    root.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(root / f".lock-{name}"))
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{path} is missing: retrain with `vae-explorer train --force`") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}): retrain with --force") from error
+
+
+def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
+    data = _read_json(path / CONFIG_FILE)
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path / CONFIG_FILE} is not a JSON object: retrain with --force")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path.name} has checkpoint format version {version!r}, this vae_core reads "
+            f"version {FORMAT_VERSION}: upgrade vae-latent-explorer or retrain it"
+        )
+    try:
+        model_config = config_from_dict(ModelConfig, data.get("model"))
+        train_config = config_from_dict(TrainConfig, data.get("train"))
+    except (ConfigError, TypeError) as error:
+        raise CheckpointError(f"{path / CONFIG_FILE}: {error}; retrain with --force") from error
+    return model_config, train_config, data.get("info", {})
+
+
+def _parse_history(path: Path) -> list[dict]:
+    rows = _read_json(path / HISTORY_FILE)
+    valid = isinstance(rows, list) and rows and all(
+        isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) for k in HISTORY_KEYS)
+        for row in rows
+    )
+    if not valid:
+        raise CheckpointError(f"{path / HISTORY_FILE} has no valid per-epoch rows: retrain with --force")
+    return rows
+
+
+def read_checkpoint(path: Path) -> Checkpoint:
+    """Validate config, history and the weights' names and shapes; raise ``CheckpointError``."""
+    if not (path / MODEL_FILE).is_file():
+        raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
+    model_config, train_config, info = _parse_config(path)
+    checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path), info)
+    _load_state_dict(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
+    return checkpoint
+
+
+def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
+    file = checkpoint.path / MODEL_FILE
+    try:
+        tensors = load_file(file)  # safetensors: parses a header, never executes code
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(
+            f"{file} is not a readable safetensors file ({str(error)[:80]}): retrain with --force"
+        ) from error
+    expected = VAE(checkpoint.model_config).state_dict()
+    if tensors.keys() != expected.keys():
+        raise CheckpointError(f"{file} holds different tensors than a VAE has: retrain with --force")
+    for key, tensor in tensors.items():
+        if tensor.shape != expected[key].shape:
+            raise CheckpointError(
+                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json "
+                f"(latent {checkpoint.model_config.latent_dim}) needs {tuple(expected[key].shape)}"
+            )
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{file}: {key} contains NaN or inf values: retrain with --force")
+    return tensors
+
+
+def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VAE:
+    """The trained VAE in eval mode on ``device``."""
+    model = VAE(checkpoint.model_config)
+    model.load_state_dict(_load_state_dict(checkpoint))
+    return model.to(device).eval()
+
+
+def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
+    """Every usable checkpoint under ``root`` (sorted by dataset, latent size), and the rest."""
+    checkpoints: list[Checkpoint] = []
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return checkpoints, problems
+    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            checkpoints.append(read_checkpoint(path))
+        except CheckpointError as error:
+            problems.append(Problem(path, str(error)))
+    checkpoints.sort(key=lambda c: (c.train_config.dataset, c.model_config.latent_dim, c.name))
+    return checkpoints, problems
+
+
+def find(root: Path, model_config: ModelConfig, train_config: TrainConfig) -> Checkpoint | None:
+    """The cached checkpoint for this config, or None when absent or unusable."""
+    path = root / run_name(model_config, train_config)
+    try:
+        return read_checkpoint(path) if path.is_dir() else None
+    except CheckpointError:
+        return None
+
+
+def _info(device: str) -> dict:
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": device,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+
+
+def save_checkpoint(root: Path, model: VAE, train_config: TrainConfig,
+                    history: list[dict], device: str = "cpu") -> Checkpoint:
+    """Write a checkpoint directory atomically and return it, re-read from disk."""
+    weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if not all(math.isfinite(row["test_loss"]) for row in history):
+        raise CheckpointError("refusing to save a model whose history has NaN or inf losses")
+    config = {"format_version": FORMAT_VERSION, "model": to_dict(model.config),
+              "train": to_dict(train_config), "info": _info(device)}
+
+    def write(directory: Path) -> None:
+        save_file(weights, directory / MODEL_FILE)
+        _write_json(directory / CONFIG_FILE, config)
+        _write_json(directory / HISTORY_FILE, history)
+
+    target = root / run_name(model.config, train_config)
+    write_dir_atomic(target, write)
+    return read_checkpoint(target)
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_json_artifact(checkpoint: Checkpoint, filename: str, data: object) -> Path:
+    """Atomically write a JSON cache file (e.g. ``metrics.json``) beside the weights."""
+    target = checkpoint.path / filename
+    write_file_atomic(target, lambda tmp: _write_json(tmp, data))
+    return target
+
+
+def read_json_artifact(checkpoint: Checkpoint, filename: str) -> object | None:
+    """A JSON cache file beside the weights, or None when absent or unreadable."""
+    try:
+        return json.loads((checkpoint.path / filename).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_arrays_artifact(checkpoint: Checkpoint, filename: str, arrays: dict) -> Path:
+    """Atomically write a ``.npz`` of numpy arrays (no object arrays) beside the weights."""
+    import numpy as np
+
+    target = checkpoint.path / filename
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+
+    write_file_atomic(target, write)
+    return target
+
+
+def read_arrays_artifact(checkpoint: Checkpoint, filename: str) -> dict | None:
+    """The arrays of a ``.npz`` beside the weights (pickles refused), or None."""
+    import numpy as np
+
+    try:
+        with np.load(checkpoint.path / filename, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError):
+        return None
+
+
+RESUME_TENSORS = "state.safetensors"
+RESUME_META = "state.json"
+
+
+def _resume_dir(root: Path, name: str) -> Path:
+    return root / f".resume-{name}"
+
+
+def save_resume_point(root: Path, name: str, tensors: dict[str, torch.Tensor], meta: dict) -> None:
+    """Atomically record a run's state after a completed epoch (hidden: never listed)."""
+
+    def write(directory: Path) -> None:
+        save_file({k: v.detach().to("cpu").contiguous() for k, v in tensors.items()},
+                  directory / RESUME_TENSORS)
+        _write_json(directory / RESUME_META, meta)
+
+    write_dir_atomic(_resume_dir(root, name), write)
+
+
+def load_resume_point(root: Path, name: str) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The last resume point for ``name``, or None when there is none or it is unreadable."""
+    directory = _resume_dir(root, name)
+    if not directory.is_dir():
+        return None
+    try:
+        meta = json.loads((directory / RESUME_META).read_text(encoding="utf-8"))
+        return load_file(directory / RESUME_TENSORS), meta
+    except (OSError, ValueError, SafetensorError):
+        return None
+
+
+def clear_resume_point(root: Path, name: str) -> None:
+    import shutil
+
+    shutil.rmtree(_resume_dir(root, name), ignore_errors=True)
+    recover_dir(_resume_dir(root, name))
+
