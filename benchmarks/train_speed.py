@@ -1,0 +1,130 @@
+"""Training speed: our trainer against the pytorch/examples VAE loop, in one process.
+
+Both train the same z=20 MLP VAE (784-400-20-400-784) at batch 128 with Adam(lr=1e-3)
+for the same number of epochs on real MNIST. The reference is written the way
+pytorch/examples `vae/main.py` does it: a DataLoader over torchvision's MNIST with
+ToTensor, a sigmoid decoder and summed BCE. Prints images/s for both, the ratio, and
+the test loss (nats per image) each reaches; `--sweep` also times the default 5-model
+sweep of `vae-explorer train` (target <= 240 s on 2 cores).
+
+    VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/train_speed.py [--threads 2] [--epochs 1] [--sweep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vae_core.config import ModelConfig, TrainConfig
+from vae_core.data import load_split, resolve_data_dir
+from vae_core.train import new_training_state, train_vae
+
+BATCH = 128
+LATENT = 20
+
+
+class ReferenceVAE(nn.Module):
+    """pytorch/examples vae/main.py, verbatim in structure."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 400)
+        self.fc21 = nn.Linear(400, LATENT)
+        self.fc22 = nn.Linear(400, LATENT)
+        self.fc3 = nn.Linear(LATENT, 400)
+        self.fc4 = nn.Linear(400, 784)
+
+    def forward(self, x):
+        h1 = F.relu(self.fc1(x.view(-1, 784)))
+        mu, logvar = self.fc21(h1), self.fc22(h1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
+
+
+def reference_loss(recon_x, x, mu, logvar):
+    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
+    return bce - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def run_reference(epochs: int, seed: int) -> tuple[float, float]:
+    """Returns (training images per second, test loss after the last epoch)."""
+    from torchvision import datasets, transforms
+
+    root = str(resolve_data_dir())
+    torch.manual_seed(seed)
+    train_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(root, train=True, transform=transforms.ToTensor()), batch_size=BATCH, shuffle=True)
+    test_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(root, train=False, transform=transforms.ToTensor()), batch_size=BATCH)
+    model = ReferenceVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    seconds = 0.0
+    for _ in range(epochs):
+        model.train()
+        started = time.perf_counter()
+        for data, _ in train_loader:
+            optimizer.zero_grad()
+            loss = reference_loss(*model(data), data)
+            loss.backward()
+            optimizer.step()
+        seconds += time.perf_counter() - started
+    model.eval()
+    with torch.no_grad():
+        test_loss = sum(reference_loss(*model(data), data).item() for data, _ in test_loader)
+    return epochs * len(train_loader.dataset) / seconds, test_loss / len(test_loader.dataset)
+
+
+def run_ours(epochs: int, seed: int) -> tuple[float, float]:
+    train, test = load_split("mnist", True), load_split("mnist", False)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, seed=seed)
+    state = new_training_state(ModelConfig(latent_dim=LATENT), config, torch.device("cpu"))
+    state = train_vae(ModelConfig(latent_dim=LATENT), config, train, test, torch.device("cpu"), state=state)
+    # Per-epoch seconds include the full test evaluation; time training alone like the reference.
+    train_seconds = sum(r.seconds for r in state.history) - epochs * _test_eval_seconds(state.model, test)
+    return epochs * len(train.images) / train_seconds, state.history[-1].test_loss
+
+
+def _test_eval_seconds(model, test) -> float:
+    from vae_core.train import evaluate_elbo
+
+    started = time.perf_counter()
+    evaluate_elbo(model, test.images)
+    return time.perf_counter() - started
+
+
+def time_sweep() -> float:
+    with tempfile.TemporaryDirectory() as root:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "vae_core", "train", "--checkpoint-dir", root,
+                        "--no-projections", "--quiet"], check=True)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sweep", action="store_true", help="also time the default 5-model sweep")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} threads, z={LATENT}, batch {BATCH}, {args.epochs} epoch(s)")
+    ref_speed, ref_loss = run_reference(args.epochs, args.seed)
+    our_speed, our_loss = run_ours(args.epochs, args.seed)
+    print(f"reference (pytorch/examples loop): {ref_speed:8.0f} images/s   test loss {ref_loss:.2f} nats")
+    print(f"vae_core trainer:                  {our_speed:8.0f} images/s   test loss {our_loss:.2f} nats")
+    print(f"speed ratio ours / reference: {our_speed / ref_speed:.2f}x (target >= 3.0x); "
+          f"loss difference {our_loss - ref_loss:+.2f} nats (target within 1)")
+    if args.sweep:
+        print(f"default sweep (z = 2 5 10 20 50, 12 epochs): {time_sweep():.0f} s wall (target <= 240 s)")
+
+
+if __name__ == "__main__":
+    main()
