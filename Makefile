@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-export VAE_DATA_DIR ?= ../shared/data
+# The data root: $VAE_DATA_DIR when set, else ../shared/data when it holds MNIST, else ./data.
+export VAE_DATA_DIR ?= $(if $(wildcard ../shared/data/MNIST),../shared/data,./data)
 
 .PHONY: run test lint bench checkpoints clean-venv
 

@@ -7,11 +7,13 @@ import sys
 from functools import cache
 
 from . import store
+from .atomic import translated_errors
 from .cli import checkpoint_root, print_json
 from .config import ModelConfig, TrainConfig
 from .data import Split, download, load_split
 from .projections import compute_projections, load_projections, save_projections
 from .train import (
+    TrainingDiverged,
     TrainingState,
     history_as_dicts,
     pick_device,
@@ -72,14 +74,30 @@ def _resume_state(root, name, model_config, train_config, device) -> TrainingSta
     return state
 
 
-def _try_acquire(lock) -> bool:
+def _acquire_lock(root, name: str):
+    """The held per-config lock; waits (and says so) while another process trains it.
+
+    An unwritable root fails here first, with the same one-line ``SaveError`` as a save.
+    """
     from filelock import Timeout
 
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        return False
-    return True
+    with translated_errors(root / name):
+        lock = store.lock_for(root, name)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            say(f"{name}: another process is training it, waiting")
+            lock.acquire()
+    return lock
+
+
+def _kept_note(root, name: str) -> str:
+    """Says which completed epochs survive as a resume point, for error messages."""
+    done = store.resume_epochs(root, name)
+    if done == 0:
+        return "no epoch was completed, nothing was kept"
+    kept = "epoch 1 is" if done == 1 else f"epochs 1-{done} are"
+    return f"{kept} kept as a resume point, run the same command to continue"
 
 
 def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config: TrainConfig,
@@ -87,10 +105,7 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
     """Train (or reuse) one config under its lock; save atomically; drop the resume point."""
     root = checkpoint_root(args)
     name = store.run_name(model_config, train_config)
-    lock = store.lock_for(root, name)
-    if not _try_acquire(lock):
-        say(f"{name}: another process is training it, waiting")
-        lock.acquire()
+    lock = _acquire_lock(root, name)
     try:
         store.recover_dir(root / name)
         cached = None if args.force else store.find(root, model_config, train_config)
@@ -108,6 +123,8 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
         try:
             state = train_vae(model_config, train_config, data.split(True), data.split(False),
                               device=device, state=state, on_step=on_step, on_epoch=save_resume)
+        except TrainingDiverged as error:
+            raise TrainingDiverged(f"{name}: {error}; {_kept_note(root, name)}") from error
         finally:
             if on_step is not None:
                 on_step.close()
@@ -135,8 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
             checkpoint = train_one(args, model_config, train_config, data)
         except KeyboardInterrupt:
             name = store.run_name(model_config, train_config)
-            say(f"{name}: interrupted; completed epochs are kept as a resume point, "
-                "run the same command to continue")
+            say(f"{name}: interrupted, no partial checkpoint was written; {_kept_note(checkpoint_root(args), name)}")
             return 130
         if not args.no_projections:
             ensure_projections(checkpoint, data, force=args.force, device=args.device)
@@ -191,10 +207,11 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no checkpoints in {root}: train some with `vae-explorer train`")
     else:
-        print(f"{'dataset':<14}{'latent':>7}{'epochs':>7}{'test loss':>11}  name")
+        print(f"{'dataset':<14}{'latent':>7}{'epochs':>7}{'test loss':>11}{'recon':>9}{'KL':>8}"
+              f"{'train s':>9}  name")
         for row in rows:
-            print(f"{row['dataset']:<14}{row['latent_dim']:>7}{row['epochs']:>7}"
-                  f"{row['test_loss']:>11.2f}  {row['name']}")
+            print(f"{row['dataset']:<14}{row['latent_dim']:>7}{row['epochs']:>7}{row['test_loss']:>11.2f}"
+                  f"{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}{row['train_seconds']:>9.1f}  {row['name']}")
     for problem in problems:
         say(f"skipped {problem.path.name}: {problem.message}")
     return 0
