@@ -1,0 +1,1 @@
+"""The Streamlit dashboard of the VAE Latent Explorer (run: streamlit run dashboard/app.py)."""

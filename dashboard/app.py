@@ -1,0 +1,38 @@
+"""Router of the VAE Latent Explorer: page config, shared sidebar, navigation.
+
+Run with ``streamlit run dashboard/app.py``. Checkpoints come from $VAE_CHECKPOINT_DIR
+(default ./checkpoints) and test images from $VAE_DATA_DIR (default ./data).
+"""
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run` puts this file's folder on sys.path; the pages import `dashboard.*`.
+ROOT = str(Path(__file__).resolve().parent.parent)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from dashboard import common  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "app_pages"
+
+st.set_page_config(page_title="VAE Latent Explorer", page_icon="🔢", layout="wide")
+
+navigation = st.navigation({
+    "Models": [
+        st.Page(PAGES / "overview.py", title="Overview", icon="🏠", default=True),
+        st.Page(PAGES / "training.py", title="Training", icon="📉", url_path="training"),
+    ],
+    "Look inside": [
+        st.Page(PAGES / "generate.py", title="Generate", icon="🎲", url_path="generate"),
+        st.Page(PAGES / "reconstruct.py", title="Reconstruct", icon="🔁", url_path="reconstruct"),
+        st.Page(PAGES / "latent_map.py", title="Latent map", icon="🗺️", url_path="latent-map"),
+        st.Page(PAGES / "explorer.py", title="Latent explorer", icon="🎛️", url_path="explorer"),
+        st.Page(PAGES / "compare.py", title="Compare latent sizes", icon="📊", url_path="compare"),
+    ],
+})
+st.sidebar.title("VAE Latent Explorer")
+common.sidebar()
+navigation.run()

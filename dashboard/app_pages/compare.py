@@ -1,0 +1,47 @@
+"""Compare latent sizes: one column per model, same seed and same test digits for each."""
+
+import streamlit as st
+
+from dashboard import cache, common, figures, views
+
+ctx = common.require_checkpoint()
+models = ctx.checkpoints
+st.title("Compare latent sizes")
+st.markdown("How does the number of latent variables change what the VAE generates? Each column is one "
+            "latent size; every column decodes the **same random seed** and reconstructs the **same test digits**.")
+
+controls = st.columns(3)
+seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
+temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
+pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
+
+split, _ = common.test_data(ctx, "Original test digits")
+totals = [views.test_count(split, cache.projections_for(c)) for c in models]
+indices = views.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
+if split is not None and indices:
+    common.image(views.test_images_png(split, indices, 8, factor=2), caption="The test digits reconstructed below")
+
+columns = st.columns(len(models))
+for checkpoint, column in zip(models, columns, strict=True):
+    with column:
+        st.subheader(ctx.label(checkpoint))
+        common.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
+                     caption=f"16 samples, seed {seed}")
+        arrays = cache.projections_for(checkpoint)
+        if indices:
+            png = views.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
+            common.image(png, width="stretch", caption="Reconstructions")
+        if arrays is not None:
+            st.plotly_chart(cache.latent_map_figure(checkpoint, "PCA", max_points=2000, height=320,
+                                                    show_legend=False), key=f"compare_map_{checkpoint.name}")
+        else:
+            st.caption("No cached latent map (`vae-explorer project`).")
+
+st.subheader("Final metrics")
+st.dataframe(views.metrics_table(models), width="stretch")
+st.caption(views.LOSS_DEFINITION)
+series = [(ctx.label(c), c.history) for c in models]
+left, right = st.columns(2)
+left.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss per epoch"), key="compare_test_loss")
+right.plotly_chart(figures.overlaid_losses(series, "test_kl", "Test KL per epoch", "KL per image (nats)"),
+                   key="compare_test_kl")

@@ -1,0 +1,98 @@
+"""Latent explorer: sliders that decode any latent point, a clickable plane, a manifold grid, interpolation."""
+
+from functools import partial
+
+import streamlit as st
+
+from dashboard import cache, common, views
+
+ctx = common.require_checkpoint()
+checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
+latent_dim = checkpoint.model_config.latent_dim
+model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
+split, _ = cache.test_split(ctx.dataset)
+order, scores, order_note = cache.latent_order_for(checkpoint)
+total = views.test_count(split, arrays)
+prefix = f"explorer_{checkpoint.name}_"
+st.title(f"Latent explorer: {label}")
+
+modes = list(views.BASE_MODES) if total else list(views.BASE_MODES[:2])
+start, detail, count = st.columns(3)
+with start:
+    mode = st.radio("Start from", modes, horizontal=True, key="explorer_base_mode")
+seed, index = 0, 0
+with detail:
+    if mode == views.BASE_MODES[1]:
+        seed = st.number_input("Prior draw seed", min_value=0, value=0, step=1, key="explorer_prior_seed")
+    elif mode == views.BASE_MODES[2]:
+        common.clamp_state("explorer_test_index", 0, total - 1)
+        index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
+                                step=1, key="explorer_test_index")
+        st.caption(f"Test image #{index} is a {views.test_label(split, arrays, index)}: sliders start at its mean.")
+    if not total:
+        st.caption("Test digits as start points need cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+with count:
+    shown = latent_dim if latent_dim <= 2 else st.slider(
+        "Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8), key="explorer_slider_count")
+base = views.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
+dims = order[:shown]
+common.sync_sliders(prefix, dims, base, (mode, int(seed), int(index)))
+
+
+@st.fragment
+def sliders_and_digit(model, base, dims, scores, prefix):
+    """Only this fragment reruns when a slider moves: decode one point, show it large."""
+    sliders, digit = st.columns([1, 1])
+    with sliders:
+        values = {dim: st.slider(f"Dimension {dim} (KL {scores[dim]:.2f} nats)", *views.SLIDER_RANGE,
+                                 step=views.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
+    z = views.point_from_values(base, values)
+    with digit:
+        common.image(views.digit_png(model, z), caption="Decoded digit at z = ("
+                     + ", ".join(f"{v:.2f}" for v in z.tolist()[:8]) + (", …)" if len(z) > 8 else ")"))
+
+
+if latent_dim == 2:
+    plane, panel = st.columns([1, 1])
+    with plane:
+        chart_key = f"explorer_plane_{checkpoint.name}"
+        st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
+                        on_select=partial(common.set_sliders_from_click, chart_key, prefix))
+    with panel:
+        sliders_and_digit(model, base, dims, scores, prefix)
+else:
+    st.caption(f"Dimensions ordered by {order_note}; the ones without a slider stay at the start point.")
+    sliders_and_digit(model, base, dims, scores, prefix)
+
+st.subheader("Manifold grid")
+grid_controls, grid = st.columns([1, 3])
+with grid_controls:
+    if latent_dim == 2:
+        pair = (0, 1)
+    else:
+        across = st.selectbox("Horizontal dimension", order, index=0, key="explorer_grid_x")
+        up = st.selectbox("Vertical dimension", [d for d in order if d != across], index=0, key="explorer_grid_y")
+        pair = (across, up)
+    steps = st.slider("Grid size", 5, 25, 15, key="explorer_grid_steps")
+    st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
+               "N(0, 1); other dimensions held at the start point.")
+with grid:
+    common.image(cache.manifold_png(checkpoint, base.tolist(), pair, steps))
+
+st.subheader("Interpolation between two test digits")
+if not total:
+    st.info("Interpolation needs this model's cached means (`vae-explorer project`) "
+            "or the test images in VAE_DATA_DIR.")
+    st.stop()
+ends, strip = st.columns([1, 3])
+with ends:
+    for key in ("explorer_from", "explorer_to"):
+        common.clamp_state(key, 0, total - 1)
+    first = st.number_input("From test digit", 0, total - 1, 0, key="explorer_from")
+    last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
+    steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
+with strip:
+    start_z, end_z = views.test_means(model, split, arrays, [first, last])
+    common.image(views.interpolation_png(model, start_z, end_z, steps, factor=4),
+                 caption=f"From #{first} (a {views.test_label(split, arrays, first)}) to #{last} "
+                         f"(a {views.test_label(split, arrays, last)}), decoded along a straight line")

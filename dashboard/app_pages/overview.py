@@ -1,0 +1,42 @@
+"""Overview: what the app shows, the cached models, data status, skipped checkpoint folders."""
+
+import streamlit as st
+
+from dashboard import cache, common, views
+
+ctx = common.context()
+st.title("VAE Latent Explorer")
+st.markdown(
+    "Variational autoencoders trained on MNIST with different **latent sizes** (the number of "
+    "latent variables). Pick a model in the sidebar, then look at its **training** curves, "
+    "**generate** new digits from random latent vectors, **reconstruct** test digits, see the "
+    "**latent map** of the test set, move through the latent space with the **latent explorer**, "
+    "and **compare latent sizes** side by side."
+)
+
+if not ctx.checkpoints:
+    common.how_to_train(ctx.root)
+else:
+    st.subheader(f"Cached models ({ctx.dataset})")
+    st.dataframe(
+        views.summary_frame(ctx.checkpoints), hide_index=True, width="stretch",
+        column_config={
+            "test loss (nats)": st.column_config.NumberColumn(format="%.2f"),
+            "recon (nats)": st.column_config.NumberColumn(format="%.2f"),
+            "KL (nats)": st.column_config.NumberColumn(format="%.2f"),
+            "training time (s)": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
+    st.caption(views.LOSS_DEFINITION)
+
+st.subheader("Data")
+split, reason = cache.test_split(ctx.dataset or "mnist")
+if split is None:
+    st.info(f"Test images not loaded, so originals are hidden on Reconstruct and Latent map "
+            f"(everything else works from the checkpoints): {reason}")
+else:
+    st.success(f"{len(split.labels):,} test images of {ctx.dataset or 'mnist'} loaded from VAE_DATA_DIR.")
+
+if ctx.problems:
+    st.warning("Skipped checkpoint folders:\n\n" + "\n".join(
+        f"- `{problem.path.name}`: {problem.message}" for problem in ctx.problems))

@@ -1,0 +1,32 @@
+"""Training: loss curves of the chosen model, the seed report's numbers beside ours, all sizes overlaid."""
+
+import streamlit as st
+
+from dashboard import common, figures, views
+
+ctx = common.require_checkpoint()
+checkpoint = ctx.checkpoint
+label = ctx.label(checkpoint)
+st.title(f"Training of {label}")
+st.caption(views.LOSS_DEFINITION)
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figures.loss_curves(checkpoint.history, views.SEED_REPORT_LOSS,
+                                        f"Negative ELBO per epoch ({label})"), key="training_loss")
+with right:
+    st.plotly_chart(figures.loss_split(checkpoint.history, f"Reconstruction and KL terms ({label})"),
+                    key="training_split")
+
+left, right = st.columns([3, 2])
+with left:
+    series = [(ctx.label(c), c.history) for c in ctx.checkpoints]
+    st.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss of every latent size"),
+                    key="training_overlay")
+with right:
+    st.markdown("**Seed report's table beside ours.** The report's numbers are copied as printed; "
+                "its loss scale is not stated.")
+    st.dataframe(views.seed_comparison_frame(checkpoint), width="stretch", height=460,
+                 column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                for name in ("seed report loss (as printed)", "our train loss (nats)",
+                                             "our test loss (nats)")})

@@ -1,0 +1,173 @@
+"""Every Streamlit cache of the app lives here.
+
+``st.cache_resource`` objects (models, projections, figures) are shared by all sessions
+and returned without copying: callers treat them as read-only, and models are used in
+eval mode under ``torch.no_grad()`` only. Heavy modules (torch, torchvision, plotly) are
+imported inside the functions so that starting the app does not wait for them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import views
+
+
+def checkpoint_root() -> Path:
+    """$VAE_CHECKPOINT_DIR, else ./checkpoints (read on every run so tests can point it elsewhere)."""
+    from vae_core.store import resolve_checkpoint_dir
+
+    return resolve_checkpoint_dir()
+
+
+def _fingerprint(root: Path) -> tuple:
+    """Names and modification times of the checkpoint files: a new or retrained model changes it.
+
+    A few stat calls per run (well under a millisecond) let ``scan_checkpoints`` stay
+    cached until something on disk actually changes.
+    """
+    if not root.is_dir():
+        return ()
+    entries = []
+    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+        if entry.is_dir() and not entry.name.startswith("."):
+            for name in ("config.json", "history.json", "model.safetensors", "projections.npz", "metrics.json"):
+                try:
+                    entries.append((entry.name, name, os.stat(os.path.join(entry.path, name)).st_mtime_ns))
+                except OSError:
+                    entries.append((entry.name, name, None))
+    return tuple(entries)
+
+
+@st.cache_resource(show_spinner="Reading checkpoints…", max_entries=4)
+def _scan(root: str, fingerprint: tuple):
+    from vae_core import store
+
+    return store.scan(Path(root))
+
+
+def scan_checkpoints():
+    """(root, checkpoints, problems) for the current checkpoint directory."""
+    root = checkpoint_root()
+    checkpoints, problems = _scan(str(root.resolve()), _fingerprint(root))
+    return root, checkpoints, problems
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32)
+def model(path: str, stamp: int, _checkpoint):
+    """The VAE of one checkpoint, on CPU in eval mode, loaded once per process."""
+    from vae_core import store
+
+    return store.load_model(_checkpoint, device="cpu")
+
+
+def model_for(checkpoint):
+    return model(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint)
+
+
+@st.cache_resource(show_spinner="Reading cached projections…", max_entries=32)
+def projections(path: str, stamp: int, _checkpoint) -> dict | None:
+    """projections.npz of a checkpoint (arrays made read-only), or None when not computed."""
+    from vae_core.projections import load_projections
+
+    arrays = load_projections(_checkpoint)
+    if arrays is not None:
+        for array in arrays.values():
+            array.setflags(write=False)
+    return arrays
+
+
+def projections_for(checkpoint) -> dict | None:
+    return projections(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint)
+
+
+@st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
+def _test_split(dataset: str, data_dir: str):
+    """(Split, None) or (None, the one-sentence reason). Never downloads from inside the app."""
+    from dashboard.views import missing_test_files
+
+    reason = missing_test_files(dataset, data_dir)
+    if reason is not None:
+        return None, reason
+    from vae_core.data import DataUnavailableError, load_split
+
+    try:
+        return load_split(dataset, train=False, data_dir=data_dir, download=False), None
+    except DataUnavailableError as error:
+        return None, str(error)
+
+
+def test_split(dataset: str):
+    """The test split of ``dataset`` from $VAE_DATA_DIR (or ./data), or (None, reason)."""
+    from vae_core.data import resolve_data_dir
+
+    return _test_split(dataset, str(resolve_data_dir().resolve()))
+
+
+@st.cache_resource(max_entries=32)
+def latent_order(path: str, stamp: int, _checkpoint, data_key: str):
+    """(dims most informative first, score per dim in nats, how the score was measured)."""
+    split, _ = test_split(_checkpoint.train_config.dataset)
+    return views.latent_order(model_for(_checkpoint), projections_for(_checkpoint), split)
+
+
+def latent_order_for(checkpoint):
+    from vae_core.data import resolve_data_dir
+
+    return latent_order(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+                        str(resolve_data_dir().resolve()))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _generated_grid_png(path: str, stamp: int, _checkpoint, seed: int, count: int,
+                        temperature: float, columns: int) -> bytes:
+    return views.generated_grid_png(model_for(_checkpoint), seed, count, temperature, columns)
+
+
+def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
+    """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
+    return _generated_grid_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+                               int(seed), int(count), float(temperature), int(columns))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _manifold_png(path: str, stamp: int, _checkpoint, base: tuple, dims: tuple, steps: int) -> bytes:
+    return views.manifold_png(model_for(_checkpoint), base, dims, steps)
+
+
+def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
+    """PNG of the decoded grid over two latent dimensions, the others held at ``base`` [D]."""
+    base = tuple(round(float(v), 4) for v in base)
+    return _manifold_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+                         base, (int(dims[0]), int(dims[1])), int(steps))
+
+
+@st.cache_resource(max_entries=64)
+def _latent_map_figure(path: str, stamp: int, _checkpoint, method: str, max_points: int | None,
+                       height: int, show_legend: bool):
+    from dashboard import figures
+
+    return figures.latent_map(projections_for(_checkpoint), method, _checkpoint.model_config.latent_dim,
+                              max_points, height, show_legend)
+
+
+def latent_map_figure(checkpoint, method: str, max_points: int | None = None, height: int = 620,
+                      show_legend: bool = True):
+    """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
+    return _latent_map_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint,
+                              method, max_points, height, show_legend)
+
+
+@st.cache_resource(max_entries=16)
+def _latent_plane_figure(path: str, stamp: int, _checkpoint):
+    from dashboard import figures
+
+    return figures.latent_plane(projections_for(_checkpoint), views.SLIDER_RANGE)
+
+
+def latent_plane_figure(checkpoint):
+    """For a 2-D latent space: the test means plus a grid of clickable points (shared Figure)."""
+    return _latent_plane_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint)

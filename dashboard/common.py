@@ -1,0 +1,142 @@
+"""The shared sidebar and the small Streamlit helpers every page uses.
+
+The router (``app.py``) calls ``sidebar()`` once per run; it stores the chosen dataset and
+model in session state (keys prefixed ``app_``), so the choice carries across pages.
+Pages read it back with ``context()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import cache, views
+
+CONTEXT_KEY = "app_context"
+DATASET_KEY = "app_dataset"
+MODEL_KEY = "app_model"
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What the sidebar chose, for the pages of this run."""
+
+    root: Path
+    checkpoints: list = field(default_factory=list)  # of the chosen dataset, by latent size
+    problems: list = field(default_factory=list)  # store.Problem: folders skipped
+    dataset: str | None = None
+    checkpoint: object | None = None  # store.Checkpoint, None when there is none
+
+    def label(self, checkpoint) -> str:
+        return views.model_label(checkpoint, self.checkpoints)
+
+
+def _keep_valid(key: str, options: list) -> None:
+    """A remembered choice that is no longer offered falls back to the first option."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+
+def sidebar() -> AppContext:
+    """Dataset picker (only when several datasets have checkpoints) and model picker."""
+    root, checkpoints, problems = cache.scan_checkpoints()
+    if not checkpoints:
+        st.sidebar.warning(f"No checkpoints in `{root}`.")
+        context = AppContext(root=root, problems=problems)
+    else:
+        names = views.datasets(checkpoints)
+        _keep_valid(DATASET_KEY, names)
+        if len(names) > 1:
+            st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
+        dataset = st.session_state[DATASET_KEY]
+        mine = [c for c in checkpoints if c.train_config.dataset == dataset]
+        by_name = {c.name: c for c in mine}
+        _keep_valid(MODEL_KEY, list(by_name))
+        st.sidebar.selectbox("Model (latent size)", list(by_name), key=MODEL_KEY,
+                             format_func=lambda name: views.model_label(by_name[name], mine),
+                             help="Every page shows this model; Compare shows all of them.")
+        context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]])
+        st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
+    if problems:
+        st.sidebar.warning(f"{len(problems)} folder(s) in the checkpoint directory were skipped: see Overview.")
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def context() -> AppContext:
+    return st.session_state[CONTEXT_KEY]
+
+
+def how_to_train(root: Path) -> None:
+    st.info(
+        f"There are no trained models in `{root}` yet. Train some with "
+        f"`{views.TRAIN_HINT}` (MNIST is read from `VAE_DATA_DIR`), or set "
+        "`VAE_CHECKPOINT_DIR` to a folder that holds checkpoints, then reload this page."
+    )
+
+
+def require_checkpoint() -> AppContext:
+    """The context with a model chosen; otherwise explain how to train one and stop the page."""
+    ctx = context()
+    if ctx.checkpoint is None:
+        how_to_train(ctx.root)
+        st.stop()
+    return ctx
+
+
+def require_projections(ctx: AppContext) -> dict | None:
+    """The cached projections of the chosen model, or None after saying how to compute them."""
+    arrays = cache.projections_for(ctx.checkpoint)
+    if arrays is None:
+        st.info(f"No cached latent map for {ctx.label(ctx.checkpoint)}: compute it once with "
+                f"`vae-explorer project` (needs the test images), then reload.")
+    return arrays
+
+
+def test_data(ctx: AppContext, what: str):
+    """(split or None, projections or None); says in one sentence when the originals are missing."""
+    split, reason = cache.test_split(ctx.dataset)
+    arrays = cache.projections_for(ctx.checkpoint)
+    if split is None:
+        st.info(views.missing_data_sentence(reason, what))
+    elif not views.split_matches(split, arrays):
+        st.info(f"{what} are hidden: the test set in VAE_DATA_DIR has {len(split.labels)} images but this "
+                f"model's cached means cover {len(arrays['mu'])}; point VAE_DATA_DIR at the data it was trained on.")
+        split = None
+    return split, arrays
+
+
+def image(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
+    """A PNG at its own pixel size (already upscaled by nearest neighbour, so it stays crisp)."""
+    st.image(png, caption=caption, width=width)
+
+
+def sync_sliders(prefix: str, dims: list[int], base, signature: tuple) -> None:
+    """Put the sliders of ``dims`` at the base point [D] when the base changes or a slider is new.
+
+    Slider values live in session state under ``prefix + str(dim)``; they are only set here
+    (and by the plane's click callback), never passed as ``value=``, so a moved slider keeps
+    its value until the base point changes.
+    """
+    changed = st.session_state.get(prefix + "signature") != signature
+    for dim in dims:
+        key = f"{prefix}{dim}"
+        if changed or key not in st.session_state:
+            st.session_state[key] = views.clip_to_sliders(float(base[dim]))
+    st.session_state[prefix + "signature"] = signature
+
+
+def set_sliders_from_click(chart_key: str, prefix: str) -> None:
+    """Callback of the clickable 2-D plane: move the two sliders to the clicked point."""
+    point = views.clicked_point(st.session_state.get(chart_key))
+    if point is not None:
+        st.session_state[f"{prefix}0"] = views.clip_to_sliders(point[0])
+        st.session_state[f"{prefix}1"] = views.clip_to_sliders(point[1])
+
+
+def clamp_state(key: str, low: int, high: int) -> None:
+    """Keep a remembered number inside the range of the model now chosen (sizes differ by model)."""
+    if key in st.session_state:
+        st.session_state[key] = min(high, max(low, st.session_state[key]))

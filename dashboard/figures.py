@@ -1,0 +1,139 @@
+"""Plotly figure builders: one colour per digit everywhere, titles and axes with units.
+
+Figures are built from plain arrays and returned; callers may cache them and must not
+mutate them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+# Ten qualitative colours (matplotlib's tab10): digit k is DIGIT_COLORS[k] on every page.
+DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+TRAIN_DASH, TEST_DASH = "dot", "solid"
+SEED_COLOR = "#888888"
+FONT = {"size": 14}
+
+
+def latent_size_colors(count: int) -> list[str]:
+    """Ordered colours for latent sizes, small to large (a perceptually uniform scale)."""
+    from plotly.colors import sample_colorscale
+
+    return sample_colorscale("Viridis", [0.5] if count == 1 else list(np.linspace(0.0, 0.85, count)))
+
+
+def _layout(figure: go.Figure, title: str, x: str, y: str, height: int = 380) -> go.Figure:
+    figure.update_layout(title={"text": title}, xaxis_title=x, yaxis_title=y, height=height,
+                         font=FONT, margin={"l": 60, "r": 20, "t": 60, "b": 50},
+                         legend={"orientation": "h", "y": -0.2})
+    return figure
+
+
+def loss_curves(history: list[dict], seed_report: tuple | None, title: str) -> go.Figure:
+    """Train and test negative ELBO per epoch, with the seed report's printed numbers if given."""
+    epochs = [row["epoch"] for row in history]
+    figure = go.Figure()
+    figure.add_scatter(x=epochs, y=[r["train_loss"] for r in history], name="our train loss",
+                       mode="lines+markers", line={"dash": TRAIN_DASH, "color": "#1f77b4"})
+    figure.add_scatter(x=epochs, y=[r["test_loss"] for r in history], name="our test loss",
+                       mode="lines+markers", line={"dash": TEST_DASH, "color": "#1f77b4"})
+    if seed_report:
+        figure.add_scatter(x=list(range(1, len(seed_report) + 1)), y=list(seed_report),
+                           name="seed report loss (as printed)", mode="lines+markers",
+                           line={"color": SEED_COLOR, "dash": "dash"}, marker={"symbol": "x"})
+    return _layout(figure, title, "epoch", "loss per image (nats)")
+
+
+def loss_split(history: list[dict], title: str) -> go.Figure:
+    """The two terms of the loss per epoch: reconstruction and KL, train and test."""
+    epochs = [row["epoch"] for row in history]
+    figure = go.Figure()
+    for term, color, axis in (("recon", "#2ca02c", "y"), ("kl", "#d62728", "y2")):
+        label = "reconstruction" if term == "recon" else "KL"
+        for split, dash in (("train", TRAIN_DASH), ("test", TEST_DASH)):
+            figure.add_scatter(x=epochs, y=[r[f"{split}_{term}"] for r in history], yaxis=axis,
+                               name=f"{split} {label}", mode="lines+markers",
+                               line={"color": color, "dash": dash})
+    figure.update_layout(yaxis2={"title": {"text": "KL per image (nats)", "font": {"color": "#d62728"}},
+                                 "overlaying": "y", "side": "right"})
+    _layout(figure, title, "epoch", "reconstruction per image (nats)")
+    figure.update_layout(yaxis_title_font_color="#2ca02c", margin={"r": 70})
+    return figure
+
+
+def overlaid_losses(series: list[tuple[str, list[dict]]], key: str, title: str,
+                    y_title: str = "loss per image (nats)") -> go.Figure:
+    """One curve per model (label, history) for the history column ``key``."""
+    figure = go.Figure()
+    for (label, history), color in zip(series, latent_size_colors(len(series)), strict=True):
+        figure.add_scatter(x=[r["epoch"] for r in history], y=[r[key] for r in history], name=label,
+                           mode="lines+markers", line={"color": color})
+    return _layout(figure, title, "epoch", y_title)
+
+
+def _map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(coordinates [M, 2], test rows [M], x title, y title) of one projection."""
+    if method == "t-SNE":
+        return arrays["tsne"], arrays["tsne_index"], "t-SNE 1", "t-SNE 2"
+    index = np.arange(len(arrays["pca"]))
+    if latent_dim == 2:
+        return np.asarray(arrays["mu"], dtype=np.float32), index, "z[0] (posterior mean)", "z[1] (posterior mean)"
+    share = arrays["pca_explained"]
+    return (arrays["pca"], index, f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%} of variance)")
+
+
+def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
+               height: int = 620, show_legend: bool = True) -> go.Figure:
+    """Test-set means projected to 2-D, one trace per digit (the legend toggles digits).
+
+    Each point's customdata is its row in the test set, so a selection names test digits.
+    ``max_points`` keeps a fixed evenly spread subset, for small side-by-side maps.
+    """
+    coords, rows, x_title, y_title = _map_axes(arrays, method, latent_dim)
+    labels = np.asarray(arrays["labels"])[rows]
+    keep = np.arange(len(rows))
+    if max_points and len(keep) > max_points:
+        keep = keep[:: -(-len(keep) // max_points)]
+    figure = go.Figure()
+    for digit in range(10):
+        chosen = keep[labels[keep] == digit]
+        figure.add_scattergl(
+            x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=str(digit),
+            marker={"color": DIGIT_COLORS[digit], "size": 4 if max_points is None else 3, "opacity": 0.7},
+            customdata=rows[chosen].reshape(-1, 1),
+            hovertemplate=f"digit {digit}<br>test image #%{{customdata[0]}}<extra></extra>")
+    title = f"{method} of the test-set means (z = {latent_dim})"
+    if method == "PCA" and latent_dim == 2:
+        title = "Test-set means in the 2-D latent space (no projection needed)"
+    _layout(figure, title, x_title, y_title, height)
+    figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
+                                 "itemsizing": "constant"}, showlegend=show_legend)
+    if method == "PCA" and latent_dim == 2:
+        figure.update_yaxes(scaleanchor="x", scaleratio=1)
+    return figure
+
+
+def latent_plane(arrays: dict | None, span: tuple[float, float], step: float = 0.2,
+                 max_points: int = 3000) -> go.Figure:
+    """A 2-D latent plane to click on: faint test-set means plus a fine grid of clickable cells."""
+    figure = go.Figure()
+    if arrays is not None:
+        mu, labels = np.asarray(arrays["mu"], dtype=np.float32), np.asarray(arrays["labels"])
+        keep = np.arange(len(mu))[:: max(1, -(-len(mu) // max_points))]
+        for digit in range(10):
+            chosen = keep[labels[keep] == digit]
+            figure.add_scattergl(x=mu[chosen, 0], y=mu[chosen, 1], mode="markers", name=str(digit),
+                                 marker={"color": DIGIT_COLORS[digit], "size": 4, "opacity": 0.6},
+                                 hovertemplate=f"digit {digit}<extra></extra>")
+    ticks = np.round(np.arange(span[0], span[1] + step / 2, step), 3)
+    gx, gy = np.meshgrid(ticks, ticks)
+    figure.add_scattergl(x=gx.ravel(), y=gy.ravel(), mode="markers", name="click to decode",
+                         marker={"color": "rgba(0,0,0,0.02)", "size": 9}, showlegend=False,
+                         hovertemplate="decode z = (%{x:.2f}, %{y:.2f})<extra></extra>")
+    _layout(figure, "Click anywhere to decode that point", "z[0]", "z[1]", 480)
+    figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"}, "itemsizing": "constant"})
+    figure.update_xaxes(range=list(span))
+    figure.update_yaxes(range=list(span), scaleanchor="x", scaleratio=1)
+    return figure

@@ -1,0 +1,315 @@
+"""What the pages show, computed without Streamlit: tables, latent points and PNG images.
+
+Pages call these through ``dashboard.cache`` or directly; nothing here draws a widget,
+so every function can be tested on its own. Images are returned as PNG bytes, upscaled
+by nearest neighbour so digits stay crisp at any display size.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +-3
+SLIDER_STEP = 0.05
+DIGIT_SCALE = 10  # one decoded digit: 28 px -> 280 px
+GRID_SCALE = 3  # grids of many digits
+
+# The seed report's "Epochs / Loss" table (Results and Discussion), as printed there.
+SEED_REPORT_LOSS = (544.472, 418.784, 371.340, 350.623, 341.861, 337.413,
+                    331.953, 329.167, 326.386, 323.614, 322.446, 320.234)
+LOSS_DEFINITION = (
+    "Our loss is the per-image negative ELBO in nats: the Bernoulli cross-entropy summed over "
+    "the 784 pixels plus the analytic KL divergence to N(0, I); the seed report does not say "
+    "how its loss was scaled, so its numbers are shown as printed, not as a like-for-like target."
+)
+TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
+BASE_MODES = ("Origin", "Random prior draw", "Test digit")
+
+
+# --- checkpoints and tables -------------------------------------------------------------
+
+def _mtime(path) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
+def weights_stamp(checkpoint) -> int:
+    """Changes when the weights are rewritten, so cached models are reloaded."""
+    return _mtime(checkpoint.path / "model.safetensors")
+
+
+def projections_stamp(checkpoint) -> int:
+    return _mtime(checkpoint.path / "projections.npz")
+
+
+def datasets(checkpoints) -> list[str]:
+    return sorted({c.train_config.dataset for c in checkpoints})
+
+
+def model_label(checkpoint, siblings) -> str:
+    """'z = 5', with epochs and seed added only when another checkpoint has the same latent size."""
+    latent = checkpoint.model_config.latent_dim
+    same = [c for c in siblings if c.model_config.latent_dim == latent]
+    if len(same) <= 1:
+        return f"z = {latent}"
+    config = checkpoint.train_config
+    return f"z = {latent} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
+
+
+def summary_frame(checkpoints):
+    """One row per checkpoint: dataset, latent size, epochs, final test loss and its split, time."""
+    import pandas as pd
+
+    rows = [{
+        "dataset": c.train_config.dataset,
+        "latent size": c.model_config.latent_dim,
+        "epochs": c.train_config.epochs,
+        "test loss (nats)": c.final["test_loss"],
+        "recon (nats)": c.final["test_recon"],
+        "KL (nats)": c.final["test_kl"],
+        "training time (s)": c.train_seconds,
+        "maps cached": (c.path / "projections.npz").is_file(),
+        "name": c.name,
+    } for c in checkpoints]
+    return pd.DataFrame(rows)
+
+
+def _final(key: str):
+    return lambda checkpoint: checkpoint.final[key]
+
+
+# (column label, function of a checkpoint). Metrics that `vae-explorer evaluate` writes to
+# metrics.json are appended after these, one column per numeric top-level entry.
+METRIC_COLUMNS = (
+    ("test loss (nats)", _final("test_loss")),
+    ("test recon (nats)", _final("test_recon")),
+    ("test KL (nats)", _final("test_kl")),
+    ("train loss (nats)", _final("train_loss")),
+    ("training time (s)", lambda c: c.train_seconds),
+)
+
+
+def metrics_table(checkpoints):
+    """Final metrics of each checkpoint in one table, indexed by latent size label."""
+    import pandas as pd
+
+    from vae_core import store
+
+    rows = []
+    for checkpoint in checkpoints:
+        row = {"model": model_label(checkpoint, checkpoints)}
+        row.update({label: value(checkpoint) for label, value in METRIC_COLUMNS})
+        extra = store.read_json_artifact(checkpoint, store.METRICS_FILE)
+        if isinstance(extra, dict):
+            row.update({key.replace("_", " "): value for key, value in sorted(extra.items())
+                        if isinstance(value, (int, float)) and not isinstance(value, bool)})
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model")
+
+
+def history_frame(checkpoint):
+    import pandas as pd
+
+    return pd.DataFrame(checkpoint.history)
+
+
+def seed_comparison_frame(checkpoint):
+    """Per epoch: the seed report's printed loss beside our train and test loss (nats)."""
+    import pandas as pd
+
+    epochs = max(len(SEED_REPORT_LOSS), len(checkpoint.history))
+    ours = {row["epoch"]: row for row in checkpoint.history}
+    return pd.DataFrame({
+        "epoch": list(range(1, epochs + 1)),
+        "seed report loss (as printed)": [SEED_REPORT_LOSS[e - 1] if e <= len(SEED_REPORT_LOSS) else None
+                                          for e in range(1, epochs + 1)],
+        "our train loss (nats)": [ours[e]["train_loss"] if e in ours else None for e in range(1, epochs + 1)],
+        "our test loss (nats)": [ours[e]["test_loss"] if e in ours else None for e in range(1, epochs + 1)],
+    }).set_index("epoch")
+
+
+# --- data -------------------------------------------------------------------------------
+
+RAW_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+
+
+def missing_test_files(dataset: str, data_dir) -> str | None:
+    """The reason the test split cannot be there, found without importing torchvision; else None.
+
+    Loading the split needs torchvision (seconds to import), so an absent folder is
+    reported from a stat call and the import is paid only when there is data to read.
+    """
+    from pathlib import Path
+
+    folder = Path(data_dir) / RAW_FOLDERS.get(dataset, dataset) / "raw"
+    if any((folder / f"t10k-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz")):
+        return None
+    return (f"{dataset} test images are not in {folder}: set VAE_DATA_DIR to the folder that holds "
+            f"{RAW_FOLDERS.get(dataset, dataset)}/raw (or run `vae-explorer download --dataset {dataset}`)")
+
+
+def missing_data_sentence(reason: str | None, what: str) -> str:
+    """One sentence: what cannot be shown, why, and what to set."""
+    return f"{what} need the test images, which are not available: {reason}"
+
+
+def split_matches(split, arrays: dict | None) -> bool:
+    """The test split is the one the cached projections were computed on (same size)."""
+    return split is not None and (arrays is None or len(arrays["mu"]) == len(split.labels))
+
+
+def test_count(split, arrays: dict | None) -> int:
+    """How many test digits can be picked: from the cached means, else from the data."""
+    if arrays is not None:
+        return len(arrays["mu"])
+    return 0 if split is None else len(split.labels)
+
+
+def test_label(split, arrays: dict | None, index: int) -> int | None:
+    if arrays is not None:
+        return int(arrays["labels"][index])
+    return None if split is None else int(split.labels[index])
+
+
+def test_means(model, split, arrays: dict | None, indices):
+    """Posterior means [K, D] of the chosen test digits: cached when possible, else encoded."""
+    import torch
+
+    indices = [int(i) for i in indices]
+    if arrays is not None:
+        return torch.as_tensor(np.asarray(arrays["mu"][indices], dtype=np.float32))
+    with torch.no_grad():
+        return model.encode(split.images[indices])[0]
+
+
+# --- latent points ------------------------------------------------------------------------
+
+def latent_order(model, arrays: dict | None, split):
+    """(dims most informative first, KL score per dim [D] in nats, a note on how it was measured)."""
+    import torch
+
+    from vae_core import explore
+
+    latent_dim = model.config.latent_dim
+    if split_matches(split, arrays):
+        with torch.no_grad():
+            mu, logvar = model.encode(split.images)
+        scores = explore.mean_kl_per_dim(mu, logvar).numpy()
+        note = "average KL per dimension over the test set"
+    elif arrays is not None:
+        scores = explore.mean_part_of_kl(arrays["mu"])
+        note = "KL carried by the cached test-set means (0.5 E[mu²]; the test images are not loaded)"
+    else:
+        return list(range(latent_dim)), np.zeros(latent_dim), "natural order (no test set or cached means)"
+    return explore.dims_by_information(scores), np.asarray(scores, dtype=np.float64), note
+
+
+def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, arrays):
+    """The point the sliders start from: origin, a prior draw, or a test digit's posterior mean."""
+    import torch
+
+    from vae_core import explore
+
+    if mode == BASE_MODES[1]:
+        return explore.prior_samples(latent_dim, 1, seed)[0]
+    if mode == BASE_MODES[2] and test_count(split, arrays) > index >= 0:
+        return test_means(model, split, arrays, [index])[0]
+    return torch.zeros(latent_dim)
+
+
+def clip_to_sliders(value: float) -> float:
+    low, high = SLIDER_RANGE
+    return float(min(high, max(low, round(value / SLIDER_STEP) * SLIDER_STEP)))
+
+
+def point_from_values(base, values: dict[int, float]):
+    """The base point [D] with the slider dimensions replaced by their values."""
+    z = base.clone().to(dtype=base.dtype)
+    for dim, value in values.items():
+        z[dim] = float(value)
+    return z
+
+
+def clicked_point(event) -> tuple[float, float] | None:
+    """(x, y) of the first point a plotly selection event holds, else None."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
+    for point in points:
+        if "x" in point and "y" in point:
+            return float(point["x"]), float(point["y"])
+    return None
+
+
+def selected_test_indices(event, limit: int = 40) -> list[int]:
+    """Test-set rows of the selected map points (their customdata), in selection order."""
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
+    indices: list[int] = []
+    for point in points:
+        data = point.get("customdata")
+        value = data[0] if isinstance(data, (list, tuple)) and data else data
+        if isinstance(value, (int, float)) and int(value) not in indices:
+            indices.append(int(value))
+    return indices[:limit]
+
+
+# --- images ----------------------------------------------------------------------------
+
+def digit_png(model, z, factor: int = DIGIT_SCALE) -> bytes:
+    """One decoded digit from z [D], as a crisp PNG."""
+    from vae_core import explore
+
+    return explore.png_bytes(explore.decode(model, z.reshape(1, -1))[0], factor)
+
+
+def grid_png(images, columns: int, factor: int = GRID_SCALE) -> bytes:
+    """images [N, 28, 28] in [0, 1] -> one tiled PNG."""
+    from vae_core import explore
+
+    return explore.png_bytes(explore.tile(images, columns), factor)
+
+
+def generated_grid_png(model, seed: int, count: int, temperature: float, columns: int,
+                       factor: int = GRID_SCALE) -> bytes:
+    from vae_core import explore
+
+    z = explore.prior_samples(model.config.latent_dim, count, seed, temperature)
+    return grid_png(explore.decode(model, z), columns, factor)
+
+
+def manifold_png(model, base: tuple, dims: tuple[int, int], steps: int, factor: int = 2) -> bytes:
+    """Decoded steps x steps grid over ``dims`` at prior quantiles 5%..95%, others at ``base``."""
+    import torch
+
+    from vae_core import explore
+
+    z = explore.manifold_latents(torch.tensor(base, dtype=torch.float32), dims, explore.normal_quantiles(steps))
+    return grid_png(explore.decode(model, z), steps, factor)
+
+
+def interpolation_png(model, start, end, steps: int, factor: int = GRID_SCALE) -> bytes:
+    """A strip of ``steps`` digits decoded along the line from ``start`` [D] to ``end`` [D]."""
+    from vae_core import explore
+
+    return grid_png(explore.decode(model, explore.interpolate(start, end, steps)), steps, factor)
+
+
+def test_images_png(split, indices, columns: int, factor: int = GRID_SCALE) -> bytes:
+    """The original test images at ``indices`` as one tiled PNG."""
+    images = split.images[[int(i) for i in indices]].reshape(-1, 28, 28).numpy()
+    return grid_png(images, columns, factor)
+
+
+def decoded_means_png(model, split, arrays, indices, columns: int, factor: int = GRID_SCALE) -> bytes:
+    """Reconstructions: the decoded posterior means of the test digits at ``indices``."""
+    from vae_core import explore
+
+    return grid_png(explore.decode(model, test_means(model, split, arrays, indices)), columns, factor)
+
+
+def sample_indices(total: int, count: int, seed: int) -> list[int]:
+    """``count`` distinct test rows drawn with ``seed`` (the same for every model)."""
+    rng = np.random.default_rng(seed)
+    return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
