@@ -18,21 +18,20 @@ from dashboard import common  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon="🔢", layout="wide")
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
 
 navigation = st.navigation({
     "Models": [
-        st.Page(PAGES / "overview.py", title="Overview", icon="🏠", default=True),
-        st.Page(PAGES / "training.py", title="Training", icon="📉", url_path="training"),
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
+        st.Page(PAGES / "training.py", title="Training", icon=":material/show_chart:", url_path="training"),
     ],
     "Look inside": [
-        st.Page(PAGES / "generate.py", title="Generate", icon="🎲", url_path="generate"),
-        st.Page(PAGES / "reconstruct.py", title="Reconstruct", icon="🔁", url_path="reconstruct"),
-        st.Page(PAGES / "latent_map.py", title="Latent map", icon="🗺️", url_path="latent-map"),
-        st.Page(PAGES / "explorer.py", title="Latent explorer", icon="🎛️", url_path="explorer"),
-        st.Page(PAGES / "compare.py", title="Compare latent sizes", icon="📊", url_path="compare"),
+        st.Page(PAGES / "generate.py", title="Generate", icon=":material/casino:", url_path="generate"),
+        st.Page(PAGES / "reconstruct.py", title="Reconstruct", icon=":material/sync_alt:", url_path="reconstruct"),
+        st.Page(PAGES / "latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="latent-map"),
+        st.Page(PAGES / "explorer.py", title="Latent explorer", icon=":material/tune:", url_path="explorer"),
+        st.Page(PAGES / "compare.py", title="Compare latent sizes", icon=":material/view_column:", url_path="compare"),
     ],
 })
-st.sidebar.title("VAE Latent Explorer")
 common.sidebar()
 navigation.run()

@@ -147,18 +147,18 @@ def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
 
 @st.cache_resource(max_entries=64)
 def _latent_map_figure(path: str, stamp: int, _checkpoint, method: str, max_points: int | None,
-                       height: int, show_legend: bool):
+                       height: int, show_legend: bool, title: str | None):
     from dashboard import figures
 
     return figures.latent_map(projections_for(_checkpoint), method, _checkpoint.model_config.latent_dim,
-                              max_points, height, show_legend)
+                              max_points, height, show_legend, title)
 
 
 def latent_map_figure(checkpoint, method: str, max_points: int | None = None, height: int = 620,
-                      show_legend: bool = True):
+                      show_legend: bool = True, title: str | None = None):
     """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
     return _latent_map_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint,
-                              method, max_points, height, show_legend)
+                              method, max_points, height, show_legend, title)
 
 
 @st.cache_resource(max_entries=16)

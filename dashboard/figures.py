@@ -57,7 +57,7 @@ def loss_split(history: list[dict], title: str) -> go.Figure:
                                name=f"{split} {label}", mode="lines+markers",
                                line={"color": color, "dash": dash})
     figure.update_layout(yaxis2={"title": {"text": "KL per image (nats)", "font": {"color": "#d62728"}},
-                                 "overlaying": "y", "side": "right"})
+                                 "overlaying": "y", "side": "right", "tickformat": ".1f"})
     _layout(figure, title, "epoch", "reconstruction per image (nats)")
     figure.update_layout(yaxis_title_font_color="#2ca02c", margin={"r": 70})
     return figure
@@ -85,7 +85,7 @@ def _map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, n
 
 
 def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
-               height: int = 620, show_legend: bool = True) -> go.Figure:
+               height: int = 620, show_legend: bool = True, title: str | None = None) -> go.Figure:
     """Test-set means projected to 2-D, one trace per digit (the legend toggles digits).
 
     Each point's customdata is its row in the test set, so a selection names test digits.
@@ -104,9 +104,10 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
             marker={"color": DIGIT_COLORS[digit], "size": 4 if max_points is None else 3, "opacity": 0.7},
             customdata=rows[chosen].reshape(-1, 1),
             hovertemplate=f"digit {digit}<br>test image #%{{customdata[0]}}<extra></extra>")
-    title = f"{method} of the test-set means (z = {latent_dim})"
-    if method == "PCA" and latent_dim == 2:
-        title = "Test-set means in the 2-D latent space (no projection needed)"
+    if title is None:
+        title = f"{method} of the test-set means (z = {latent_dim})"
+        if method == "PCA" and latent_dim == 2:
+            title = "Test-set means in the 2-D latent space (no projection needed)"
     _layout(figure, title, x_title, y_title, height)
     figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
                                  "itemsizing": "constant"}, showlegend=show_legend)

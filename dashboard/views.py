@@ -125,10 +125,10 @@ def seed_comparison_frame(checkpoint):
     ours = {row["epoch"]: row for row in checkpoint.history}
     return pd.DataFrame({
         "epoch": list(range(1, epochs + 1)),
-        "seed report loss (as printed)": [SEED_REPORT_LOSS[e - 1] if e <= len(SEED_REPORT_LOSS) else None
+        "seed report (as printed)": [SEED_REPORT_LOSS[e - 1] if e <= len(SEED_REPORT_LOSS) else None
                                           for e in range(1, epochs + 1)],
-        "our train loss (nats)": [ours[e]["train_loss"] if e in ours else None for e in range(1, epochs + 1)],
-        "our test loss (nats)": [ours[e]["test_loss"] if e in ours else None for e in range(1, epochs + 1)],
+        "ours: train (nats)": [ours[e]["train_loss"] if e in ours else None for e in range(1, epochs + 1)],
+        "ours: test (nats)": [ours[e]["test_loss"] if e in ours else None for e in range(1, epochs + 1)],
     }).set_index("epoch")
 
 

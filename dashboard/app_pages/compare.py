@@ -32,8 +32,10 @@ for checkpoint, column in zip(models, columns, strict=True):
             png = views.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
             common.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None:
+            title = "Test-set means" if checkpoint.model_config.latent_dim == 2 else "PCA of test means"
             st.plotly_chart(cache.latent_map_figure(checkpoint, "PCA", max_points=2000, height=320,
-                                                    show_legend=False), key=f"compare_map_{checkpoint.name}")
+                                                    show_legend=False, title=title),
+                            key=f"compare_map_{checkpoint.name}")
         else:
             st.caption("No cached latent map (`vae-explorer project`).")
 

@@ -35,7 +35,7 @@ with count:
     shown = latent_dim if latent_dim <= 2 else st.slider(
         "Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8), key="explorer_slider_count")
 base = views.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
-dims = order[:shown]
+dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 common.sync_sliders(prefix, dims, base, (mode, int(seed), int(index)))
 
 
@@ -44,7 +44,7 @@ def sliders_and_digit(model, base, dims, scores, prefix):
     """Only this fragment reruns when a slider moves: decode one point, show it large."""
     sliders, digit = st.columns([1, 1])
     with sliders:
-        values = {dim: st.slider(f"Dimension {dim} (KL {scores[dim]:.2f} nats)", *views.SLIDER_RANGE,
+        values = {dim: st.slider(f"z[{dim}] (KL {scores[dim]:.2f} nats)", *views.SLIDER_RANGE,
                                  step=views.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
     z = views.point_from_values(base, values)
     with digit:

@@ -28,5 +28,4 @@ with right:
                 "its loss scale is not stated.")
     st.dataframe(views.seed_comparison_frame(checkpoint), width="stretch", height=460,
                  column_config={name: st.column_config.NumberColumn(format="%.3f")
-                                for name in ("seed report loss (as printed)", "our train loss (nats)",
-                                             "our test loss (nats)")})
+                                for name in ("seed report (as printed)", "ours: train (nats)", "ours: test (nats)")})

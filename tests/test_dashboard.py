@@ -1,0 +1,213 @@
+"""The Streamlit app driven by AppTest: every page, against tiny checkpoints and the shipped ones.
+
+Streamlit caches live for the whole test process; every cache is keyed by the checkpoint
+and data paths, so tests that point the environment elsewhere never see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vae_core import store
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "compare")
+TIMEOUT = 120  # the first run of a process imports torch, which is slow on a busy machine
+
+
+def open_app(monkeypatch, checkpoint_root: Path, data_dir: Path, page: str = "overview") -> AppTest:
+    monkeypatch.setenv("VAE_CHECKPOINT_DIR", str(checkpoint_root))
+    monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    if page != "overview":
+        app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def z_sliders(app: AppTest) -> list:
+    return [s for s in app.slider if s.label.startswith("z[")]
+
+
+def decoded_digit_url(app: AppTest) -> str:
+    """The media URL of the explorer's large digit: a hash of the PNG bytes, so it changes with them."""
+    images = [i for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
+    assert len(images) == 1
+    return images[0].value[0]
+
+
+def choose_model(app: AppTest, latent_dim: int) -> AppTest:
+    box = app.sidebar.selectbox[-1]
+    return box.select_index(box.options.index(f"z = {latent_dim}")).run()
+
+
+def select_points(app: AppTest, chart_index: int, points: list[dict]) -> AppTest:
+    """Send a plotly selection event, as the browser does when points are clicked or boxed.
+
+    AppTest has no element class for plotly charts, so the widget state is set directly.
+    """
+    chart = app.get("plotly_chart")[chart_index]
+    states = app._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps({"selection": {"points": points, "point_indices": list(range(len(points))),
+                                                   "box": [], "lasso": []}})
+    app._run(states)
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.fixture
+def empty_data(tmp_path) -> Path:
+    (tmp_path / "no-data").mkdir()
+    return tmp_path / "no-data"
+
+
+def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data)
+    assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table
+    assert "Model (latent size)" in [s.label for s in app.sidebar.selectbox]
+    app.switch_page("app_pages/training.py").run()
+    assert len(app.get("plotly_chart")) == 3 and "nats" in app.caption[0].value
+    assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
+    app.switch_page("app_pages/generate.py").run()
+    assert len(app.image) == 1 and len(app.get("download_button")) == 1
+    app.switch_page("app_pages/latent_map.py").run()
+    assert len(app.get("plotly_chart")) == 1 and app.radio[0].options == ["PCA", "t-SNE"]
+    app.switch_page("app_pages/explorer.py").run()
+    assert len(z_sliders(app)) == 2 and len(app.get("plotly_chart")) == 1  # z=2: the clickable plane
+    app.switch_page("app_pages/compare.py").run()
+    assert [h.value for h in app.subheader][:2] == ["z = 2", "z = 3"]
+    assert len(app.get("plotly_chart")) == 2 + 2 and not app.exception  # two maps, two overlays
+
+
+def test_generate_seed_changes_the_grid_and_same_seed_repeats_it(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "generate")
+    first = app.image[0].value[0]
+    app.number_input(key="generate_seed").set_value(1).run()
+    assert app.image[0].value[0] != first
+    app.number_input(key="generate_seed").set_value(0).run()
+    assert app.image[0].value[0] == first
+
+
+@pytest.mark.parametrize("latent_dim", [2, 3])
+def test_moving_a_slider_changes_the_decoded_digit(monkeypatch, tiny_checkpoint_root, empty_data, latent_dim):
+    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), latent_dim)
+    assert len(z_sliders(app)) == latent_dim
+    before = decoded_digit_url(app)
+    slider = z_sliders(app)[0]
+    original = slider.value
+    slider.set_value(2.5).run()
+    assert not app.exception
+    assert decoded_digit_url(app) != before
+    z_sliders(app)[0].set_value(original).run()
+    assert decoded_digit_url(app) == before  # same point, same image: the picture follows the sliders
+
+
+def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    assert app.title[0].value.endswith("z = 2") and len(z_sliders(app)) == 2
+    choose_model(app, 3)
+    assert app.title[0].value.endswith("z = 3") and len(z_sliders(app)) == 3
+    assert len(app.get("plotly_chart")) == 0  # no plane for z > 2, a grid over chosen dimensions instead
+    assert {"Horizontal dimension", "Vertical dimension"} <= {s.label for s in app.selectbox}
+    app.switch_page("app_pages/generate.py").run()
+    assert app.title[0].value.endswith("z = 3")
+
+
+def test_base_point_from_a_test_digit_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    assert [s.value for s in z_sliders(app)] == [0.0, 0.0]
+    app.radio(key="explorer_base_mode").set_value("Test digit").run()
+    app.number_input(key="explorer_test_index").set_value(5).run()
+    arrays = store.read_arrays_artifact(store.scan(tiny_checkpoint_root)[0][0], "projections.npz")
+    expected = [round(float(v) / 0.05) * 0.05 for v in arrays["mu"][5]]
+    assert [s.value for s in z_sliders(app)] == pytest.approx(expected, abs=1e-6)
+
+
+def test_clicking_the_plane_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    before = decoded_digit_url(app)
+    select_points(app, 0, [{"x": 1.2, "y": -0.8, "curve_number": 10, "point_number": 3, "point_index": 3}])
+    assert [s.value for s in z_sliders(app)] == pytest.approx([1.2, -0.8])
+    assert decoded_digit_url(app) != before
+
+
+def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
+    app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "latent_map")
+    assert "Nothing selected yet." in [m.value for m in app.markdown]
+    select_points(app, 0, [{"x": 0.0, "y": 0.0, "customdata": [7], "curve_number": 7, "point_number": 0},
+                           {"x": 0.1, "y": 0.1, "customdata": [17], "curve_number": 7, "point_number": 1}])
+    assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
+    assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
+    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    assert not app.exception and len(app.get("plotly_chart")) == 1
+
+
+def test_without_a_dataset_pages_say_what_is_missing_and_still_work(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "reconstruct")
+    notes = [i.value for i in app.info]
+    assert any("VAE_DATA_DIR" in n and str(empty_data) in n for n in notes)
+    assert [i.captions[0].startswith("Reconstructions") for i in app.image] == [True]  # decoded means only
+    app.switch_page("app_pages/explorer.py").run()
+    assert "Test digit" in app.radio(key="explorer_base_mode").options  # from the cached means
+    assert not app.exception and len(app.image) == 3  # digit, manifold grid, interpolation strip
+    app.switch_page("app_pages/overview.py").run()
+    assert any("VAE_DATA_DIR" in i.value for i in app.info)
+
+
+def test_with_the_dataset_originals_appear(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
+    app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "reconstruct")
+    assert [i.captions[0].split()[0] for i in app.image] == ["Original", "Reconstructions"]
+    app.switch_page("app_pages/overview.py").run()
+    assert any("200 test images" in s.value for s in app.success)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_without_checkpoints_every_page_says_how_to_train(monkeypatch, tmp_path, empty_data, page):
+    app = open_app(monkeypatch, tmp_path / "nothing-here", empty_data, page)
+    assert any("vae-explorer train" in i.value for i in app.info)
+
+
+def test_broken_checkpoint_folders_are_reported_and_skipped(monkeypatch, tmp_path, tiny_checkpoint_root, empty_data):
+    root = tmp_path / "checkpoints"
+    good = store.scan(tiny_checkpoint_root)[0][0]
+    shutil.copytree(good.path, root / good.name)
+    (root / "half-written").mkdir()
+    (root / "half-written" / "config.json").write_text("{not json")
+    app = open_app(monkeypatch, root, empty_data)
+    assert len(app.dataframe[0].value) == 1
+    assert any("half-written" in w.value for w in app.warning)
+
+
+def shipped(shipped_root: Path) -> list:
+    checkpoints, _ = store.scan(shipped_root)
+    assert checkpoints, f"no shipped checkpoints in {shipped_root}"
+    return checkpoints
+
+
+def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, empty_data):
+    models = shipped(shipped_root)
+    app = open_app(monkeypatch, shipped_root, empty_data)
+    assert len(app.dataframe[0].value) == len(models)
+    for page in PAGES[1:]:
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+    assert [h.value for h in app.subheader][:len(models)] == [f"z = {c.model_config.latent_dim}" for c in models]
+
+
+def test_sliders_change_the_digit_for_every_shipped_model(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "explorer")
+    for checkpoint in shipped(shipped_root):
+        latent_dim = checkpoint.model_config.latent_dim
+        choose_model(app, latent_dim)
+        assert app.title[0].value.endswith(f"z = {latent_dim}")
+        assert len(z_sliders(app)) == min(latent_dim, 8)
+        before = decoded_digit_url(app)
+        z_sliders(app)[0].set_value(2.0).run()
+        assert not app.exception and decoded_digit_url(app) != before
