@@ -30,7 +30,8 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
-def _explain(error: OSError, target: Path) -> SaveError:
+def explain(error: OSError, target: Path) -> SaveError:
+    """The one-line ``SaveError`` for an OS error met while writing ``target``."""
     if error.errno == errno.ENOSPC:
         return SaveError(f"no space left on the device while saving {target}: free some space and run again")
     if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -42,20 +43,21 @@ def _explain(error: OSError, target: Path) -> SaveError:
 
 
 @contextlib.contextmanager
-def _translated_errors(target: Path) -> Iterator[None]:
+def translated_errors(target: Path) -> Iterator[None]:
+    """Turn any ``OSError`` raised inside into the ``SaveError`` that explains it."""
     try:
         yield
     except SaveError:
         raise
     except OSError as error:
-        raise _explain(error, target) from error
+        raise explain(error, target) from error
 
 
 def write_file_atomic(target: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(temporary_path)`` then move the result onto ``target``."""
     temporary = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
     try:
-        with _translated_errors(target):
+        with translated_errors(target):
             write(temporary)
             _fsync_path(temporary)
             os.replace(temporary, target)
@@ -74,7 +76,7 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> None:
     temporary = target.with_name(f"{TEMP_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
     old = target.with_name(f"{OLD_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}")
     try:
-        with _translated_errors(target):
+        with translated_errors(target):
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary.mkdir()
             write(temporary)
@@ -86,6 +88,9 @@ def write_dir_atomic(target: Path, write: Callable[[Path], None]) -> None:
             os.replace(temporary, target)
             _fsync_path(target.parent)
     finally:
+        if old.exists() and not target.exists():  # failed or interrupted between the two renames
+            with contextlib.suppress(OSError):
+                os.replace(old, target)
         shutil.rmtree(temporary, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
 

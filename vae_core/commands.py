@@ -44,19 +44,24 @@ def _progress_bar(latent_dim: int, epochs: int, quiet: bool):
         return None
     from tqdm import tqdm
 
-    bar = tqdm(desc=f"z={latent_dim}", unit="batch", dynamic_ncols=True)
+    bar = None  # made at the first step, so a run that fails before training draws no bar
 
     def on_step(epoch: int, step: int, steps: int, running_loss: float) -> None:
-        if bar.total is None:  # first step, possibly of a resumed run
-            bar.reset(total=steps * epochs)
-            bar.update(steps * (epoch - 1))
+        nonlocal bar
+        if bar is None:  # first step, possibly of a resumed run
+            bar = tqdm(desc=f"z={latent_dim}", unit="batch", dynamic_ncols=True,
+                       total=steps * epochs, initial=steps * (epoch - 1))
         if step == 1:
             bar.set_description(f"z={latent_dim} epoch {epoch}/{epochs}")
         bar.update(1)
         if step % 25 == 0 or step == steps:
             bar.set_postfix(loss=f"{running_loss:.2f}", refresh=False)
 
-    on_step.close = bar.close  # type: ignore[attr-defined]
+    def close() -> None:
+        if bar is not None:
+            bar.close()
+
+    on_step.close = close  # type: ignore[attr-defined]
     return on_step
 
 

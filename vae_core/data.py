@@ -60,7 +60,9 @@ def _open(dataset: str, root: Path, train: bool, download: bool):
     cls = _dataset_class(dataset)
     try:
         return cls(str(root), train=train, download=False)
-    except RuntimeError as missing:  # torchvision: "Dataset not found"
+    except RuntimeError as missing:  # torchvision: "Dataset not found"; anything else is a bad file
+        if not str(missing).startswith("Dataset not found"):
+            raise _corrupt_error(dataset, root, missing) from missing
         if not download:
             raise DataUnavailableError(_missing_message(dataset, root, "download disabled")) from missing
     except Exception as corrupt:  # a file is there but torchvision cannot parse it

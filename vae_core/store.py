@@ -308,8 +308,13 @@ def save_resume_point(root: Path, name: str, tensors: dict[str, torch.Tensor], m
 
 
 def load_resume_point(root: Path, name: str) -> tuple[dict[str, torch.Tensor], dict] | None:
-    """The last resume point for ``name``, or None when there is none or it is unreadable."""
+    """The last resume point for ``name``, or None when there is none or it is unreadable.
+
+    Call it while holding ``lock_for(root, name)``: it first finishes or discards a save
+    that a killed process left halfway.
+    """
     directory = _resume_dir(root, name)
+    recover_dir(directory)
     if not directory.is_dir():
         return None
     try:
@@ -319,9 +324,18 @@ def load_resume_point(root: Path, name: str) -> tuple[dict[str, torch.Tensor], d
         return None
 
 
+def resume_epochs(root: Path, name: str) -> int:
+    """How many completed epochs the resume point for ``name`` holds (0 when none); read-only."""
+    try:
+        meta = json.loads((_resume_dir(root, name) / RESUME_META).read_text(encoding="utf-8"))
+        return len(meta["history"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def clear_resume_point(root: Path, name: str) -> None:
     import shutil
 
+    recover_dir(_resume_dir(root, name))  # first, or a leftover '.old-' copy would come back
     shutil.rmtree(_resume_dir(root, name), ignore_errors=True)
-    recover_dir(_resume_dir(root, name))
 
