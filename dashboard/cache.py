@@ -24,22 +24,18 @@ def checkpoint_root() -> Path:
 
 
 def _fingerprint(root: Path) -> tuple:
-    """Names and modification times of the checkpoint files: a new or retrained model changes it.
+    """Modification times of the root and of each checkpoint folder.
 
-    A few stat calls per run (well under a millisecond) let ``scan_checkpoints`` stay
-    cached until something on disk actually changes.
+    Checkpoints and their caches are written atomically (a rename inside the folder), which
+    updates the folder's mtime, so a handful of stat calls per run tell when to rescan.
     """
     if not root.is_dir():
         return ()
-    entries = []
-    for entry in sorted(os.scandir(root), key=lambda e: e.name):
+    entries = [("", root.stat().st_mtime_ns)]
+    for entry in os.scandir(root):
         if entry.is_dir() and not entry.name.startswith("."):
-            for name in ("config.json", "history.json", "model.safetensors", "projections.npz", "metrics.json"):
-                try:
-                    entries.append((entry.name, name, os.stat(os.path.join(entry.path, name)).st_mtime_ns))
-                except OSError:
-                    entries.append((entry.name, name, None))
-    return tuple(entries)
+            entries.append((entry.name, entry.stat().st_mtime_ns))
+    return tuple(sorted(entries))
 
 
 @st.cache_resource(show_spinner="Reading checkpoints…", max_entries=4)
@@ -134,15 +130,38 @@ def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _manifold_png(path: str, stamp: int, _checkpoint, base: tuple, dims: tuple, steps: int) -> bytes:
-    return views.manifold_png(model_for(_checkpoint), base, dims, steps)
+def _manifold_png(path: str, stamp: int, _checkpoint, base: bytes, dims: tuple, steps: int) -> bytes:
+    import numpy as np
+
+    return views.manifold_png(model_for(_checkpoint), tuple(np.frombuffer(base, dtype=np.float32)), dims, steps)
 
 
 def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
-    """PNG of the decoded grid over two latent dimensions, the others held at ``base`` [D]."""
-    base = tuple(round(float(v), 4) for v in base)
+    """PNG of the decoded grid over two latent dimensions, the others held at ``base`` [D] (a tensor).
+
+    The base point is keyed by its float32 bytes: hashing one bytes object is much
+    cheaper than hashing a tuple of 50 floats on every rerun.
+    """
+    key = base.detach().to("cpu").float().numpy().tobytes()
     return _manifold_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
-                         base, (int(dims[0]), int(dims[1])), int(steps))
+                         key, (int(dims[0]), int(dims[1])), int(steps))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _interpolation_png(path: str, stamp: int, _checkpoint, data_key: str, first: int, last: int,
+                       steps: int, factor: int) -> bytes:
+    split, _ = test_split(_checkpoint.train_config.dataset)
+    model, arrays = model_for(_checkpoint), projections_for(_checkpoint)
+    start, end = views.test_means(model, split, arrays, [first, last])
+    return views.interpolation_png(model, start, end, steps, factor)
+
+
+def interpolation_png(checkpoint, first: int, last: int, steps: int, factor: int) -> bytes:
+    """PNG strip decoded along the line between two test digits' posterior means."""
+    from vae_core.data import resolve_data_dir
+
+    return _interpolation_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+                              str(resolve_data_dir().resolve()), int(first), int(last), int(steps), int(factor))
 
 
 @st.cache_resource(max_entries=64)

@@ -109,8 +109,11 @@ def test_data(ctx: AppContext, what: str):
 
 
 def image(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
-    """A PNG at its own pixel size (already upscaled by nearest neighbour, so it stays crisp)."""
-    st.image(png, caption=caption, width=width)
+    """A PNG at its own pixel size (already upscaled by nearest neighbour, so it stays crisp).
+
+    ``output_format="PNG"`` matters: on "auto" Streamlit re-encodes grey images as JPEG.
+    """
+    st.image(png, caption=caption, width=width, output_format="PNG")
 
 
 def sync_sliders(prefix: str, dims: list[int], base, signature: tuple) -> None:
@@ -138,5 +141,6 @@ def set_sliders_from_click(chart_key: str, prefix: str) -> None:
 
 def clamp_state(key: str, low: int, high: int) -> None:
     """Keep a remembered number inside the range of the model now chosen (sizes differ by model)."""
-    if key in st.session_state:
-        st.session_state[key] = min(high, max(low, st.session_state[key]))
+    value = st.session_state.get(key)
+    if value is not None and not low <= value <= high:
+        st.session_state[key] = min(high, max(low, value))

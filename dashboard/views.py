@@ -15,6 +15,7 @@ SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +
 SLIDER_STEP = 0.05
 DIGIT_SCALE = 10  # one decoded digit: 28 px -> 280 px
 GRID_SCALE = 3  # grids of many digits
+MAX_IMAGE_WIDTH = 1460  # Streamlit shrinks wider images with bilinear blur: stay below it
 
 # The seed report's "Epochs / Loss" table (Results and Discussion), as printed there.
 SEED_REPORT_LOSS = (544.472, 418.784, 371.340, 350.623, 341.861, 337.413,
@@ -38,12 +39,14 @@ def _mtime(path) -> int:
 
 
 def weights_stamp(checkpoint) -> int:
-    """Changes when the weights are rewritten, so cached models are reloaded."""
-    return _mtime(checkpoint.path / "model.safetensors")
+    """Changes when anything in the checkpoint folder is rewritten, so cached models are reloaded.
+
+    Every write into a checkpoint is a rename inside its folder, which updates the folder's mtime.
+    """
+    return _mtime(checkpoint.path)
 
 
-def projections_stamp(checkpoint) -> int:
-    return _mtime(checkpoint.path / "projections.npz")
+projections_stamp = weights_stamp
 
 
 def datasets(checkpoints) -> list[str]:
@@ -268,7 +271,8 @@ def grid_png(images, columns: int, factor: int = GRID_SCALE) -> bytes:
     """images [N, 28, 28] in [0, 1] -> one tiled PNG."""
     from vae_core import explore
 
-    return explore.png_bytes(explore.tile(images, columns), factor)
+    grid = explore.tile(images, columns)
+    return explore.png_bytes(grid, max(1, min(factor, MAX_IMAGE_WIDTH // grid.shape[1])))
 
 
 def generated_grid_png(model, seed: int, count: int, temperature: float, columns: int,

@@ -77,7 +77,7 @@ with grid_controls:
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
                "N(0, 1); other dimensions held at the start point.")
 with grid:
-    common.image(cache.manifold_png(checkpoint, base.tolist(), pair, steps))
+    common.image(cache.manifold_png(checkpoint, base, pair, steps))
 
 st.subheader("Interpolation between two test digits")
 if not total:
@@ -92,7 +92,6 @@ with ends:
     last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
     steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
 with strip:
-    start_z, end_z = views.test_means(model, split, arrays, [first, last])
-    common.image(views.interpolation_png(model, start_z, end_z, steps, factor=4),
+    common.image(cache.interpolation_png(checkpoint, first, last, steps, factor=4),
                  caption=f"From #{first} (a {views.test_label(split, arrays, first)}) to #{last} "
                          f"(a {views.test_label(split, arrays, last)}), decoded along a straight line")
