@@ -1,4 +1,4 @@
-"""`vae-explorer`: train, list, project and download (also `python -m vae_core`).
+"""`vae-explorer`: train, list, project, download, evaluate (also `python -m vae_core`).
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
 exit status 130 after saying what was kept.
@@ -79,7 +79,34 @@ def build_parser() -> argparse.ArgumentParser:
     download = commands.add_parser("download", help="download a dataset (needs internet)")
     _add_common(download)
     download.set_defaults(handler=_lazy("vae_core.commands", "run_download"))
+    _add_evaluation_commands(commands)
     return parser
+
+
+def _add_evaluation_commands(commands) -> None:
+    from .classifier import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
+    from .evaluate import DEFAULT_IW_SAMPLES, DEFAULT_SAMPLES
+
+    evaluate = commands.add_parser("evaluate", help="likelihood, active units, sample quality (metrics.json)")
+    _add_common(evaluate)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--force", action="store_true", help="recompute even when metrics.json is cached")
+    evaluate.add_argument("--iw-samples", type=int, default=DEFAULT_IW_SAMPLES,
+                          help="importance samples per test image for the NLL estimate")
+    evaluate.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="prior samples judged by the classifier")
+    evaluate.add_argument("--device")
+    evaluate.set_defaults(handler=_lazy("vae_core.eval_commands", "run_evaluate"))
+
+    classifier = commands.add_parser("train-classifier", help="train the digit classifier used by `evaluate`")
+    _add_common(classifier)
+    classifier.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    classifier.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    classifier.add_argument("--lr", type=float, default=1e-3)
+    classifier.add_argument("--seed", type=int, default=0)
+    classifier.add_argument("--device")
+    classifier.add_argument("--force", action="store_true", help="retrain even when stored")
+    classifier.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    classifier.set_defaults(handler=_lazy("vae_core.eval_commands", "run_train_classifier"))
 
 
 def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:

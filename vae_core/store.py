@@ -10,6 +10,11 @@ Layout of one checkpoint, a directory named by ``run_name``::
 
 Names starting with '.' are work files (temporary builds, locks, resume points)
 and are never listed as checkpoints.
+
+Auxiliary models (the digit classifier of ``vae_core.classifier``) live beside the
+VAEs as ``<name>/model.safetensors`` + ``<name>/config.json`` whose config holds
+``"kind": "<kind>"`` (one of ``AUXILIARY_KINDS``); ``scan`` leaves them out, and they
+are written and read only through ``save_auxiliary`` / ``load_auxiliary``.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 PROJECTIONS_FILE = "projections.npz"
 METRICS_FILE = "metrics.json"
+AUXILIARY_KINDS = ("classifier",)  # config.json "kind" values that mark a non-VAE model
 HISTORY_KEYS = ("epoch", "train_loss", "train_recon", "train_kl",
                 "test_loss", "test_recon", "test_kl", "seconds")
 
@@ -199,12 +205,63 @@ def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
     if not root.is_dir():
         return checkpoints, problems
     for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if _auxiliary_kind(path) is not None:
+            continue
         try:
             checkpoints.append(read_checkpoint(path))
         except CheckpointError as error:
             problems.append(Problem(path, str(error)))
     checkpoints.sort(key=lambda c: (c.train_config.dataset, c.model_config.latent_dim, c.name))
     return checkpoints, problems
+
+
+def _auxiliary_config(path: Path) -> dict | None:
+    """The config.json of an auxiliary model directory, or None for anything else (VAE or broken)."""
+    try:
+        data = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("kind") in AUXILIARY_KINDS else None
+
+
+def _auxiliary_kind(path: Path) -> str | None:
+    data = _auxiliary_config(path)
+    return None if data is None else data["kind"]
+
+
+def save_auxiliary(root: Path, name: str, kind: str, weights: dict[str, torch.Tensor], config: dict,
+                   device: str = "cpu") -> Path:
+    """Atomically write ``root/name/`` holding ``weights`` (safetensors) and ``config`` + kind (JSON)."""
+    if kind not in AUXILIARY_KINDS:
+        raise CheckpointError(f"unknown auxiliary kind {kind!r}: use one of {', '.join(AUXILIARY_KINDS)}")
+    target = checkpoint_path(root, name)
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
+    data = {**config, "kind": kind, "format_version": FORMAT_VERSION, "info": _info(device)}
+
+    def write(directory: Path) -> None:
+        save_file(tensors, directory / MODEL_FILE)
+        _write_json(directory / CONFIG_FILE, data)
+
+    write_dir_atomic(target, write)
+    return target
+
+
+def load_auxiliary(root: Path, name: str, kind: str, fix: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(weights, config) of the auxiliary model ``root/name``; ``CheckpointError`` ending in ``fix``."""
+    path = checkpoint_path(root, name)
+    data = _auxiliary_config(path)
+    if data is None or data["kind"] != kind:
+        raise CheckpointError(f"no {kind} in {path}: {fix}")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format version {data.get('format_version')!r}, "
+                              f"this vae_core reads {FORMAT_VERSION}: {fix}")
+    try:
+        tensors = load_file(path / MODEL_FILE)
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path / MODEL_FILE} is not a readable safetensors file: {fix}") from error
+    if not all(torch.isfinite(t).all() for t in tensors.values()):
+        raise CheckpointError(f"{path / MODEL_FILE} contains NaN or inf values: {fix}")
+    return tensors, data
 
 
 def find(root: Path, model_config: ModelConfig, train_config: TrainConfig) -> Checkpoint | None:

@@ -1,0 +1,134 @@
+"""Bodies of `vae-explorer evaluate` and `vae-explorer train-classifier`; parsing lives in ``cli``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from filelock import Timeout
+
+from . import store
+from .classifier import classifier_name, load_classifier, save_classifier, train_classifier
+from .cli import checkpoint_root, print_json
+from .commands import say
+from .config import TrainConfig
+from .data import load_split
+from .evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
+from .train import pick_device
+
+CLASSIFIER_TARGET = 0.99  # test accuracy below which the classifier is too weak a judge of MNIST digits
+
+
+def run_train_classifier(args: argparse.Namespace) -> int:
+    """Train the digit classifier for ``--dataset`` unless it is stored already (``--force`` retrains)."""
+    train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                               lr=args.lr, seed=args.seed)
+    root = checkpoint_root(args)
+    name = classifier_name(args.dataset)
+    lock = store.lock_for(root, name)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say(f"{name}: another process is training it, waiting")
+        lock.acquire()
+    try:
+        if not args.force:
+            try:
+                _, meta = load_classifier(root, args.dataset)
+            except store.CheckpointError:
+                meta = None
+            if meta is not None:
+                say(f"{name}: cached, reused (test accuracy {meta.get('test_accuracy', 0):.4f}; "
+                    "pass --force to retrain)")
+                return 0
+        return _train_and_save(args, root, name, train_config)
+    finally:
+        lock.release()
+
+
+def _train_and_save(args: argparse.Namespace, root, name: str, train_config: TrainConfig) -> int:
+    train, test = _splits(args)
+    device = pick_device(args.device)
+    started = time.perf_counter()
+
+    def report(epoch: int, loss: float, test_accuracy: float) -> None:
+        if not args.quiet:
+            say(f"{name}: epoch {epoch}/{train_config.epochs} loss {loss:.4f} "
+                f"test accuracy {test_accuracy:.4f} ({time.perf_counter() - started:.0f} s)")
+
+    model, history = train_classifier(train, test, train_config, device=device, on_epoch=report)
+    path = save_classifier(root, model, train_config, history, device=str(device))
+    accuracy = history[-1]["test_accuracy"]
+    say(f"{name}: saved to {path}, test accuracy {accuracy:.4f} ({time.perf_counter() - started:.1f} s)")
+    if args.dataset == "mnist" and accuracy < CLASSIFIER_TARGET:
+        say(f"{name}: below the {CLASSIFIER_TARGET:.0%} this project expects; try --epochs {train_config.epochs + 2}")
+    return 0
+
+
+def _splits(args: argparse.Namespace):
+    """(train, test) splits of ``--dataset`` from ``--data-dir``."""
+    return (load_split(args.dataset, train=True, data_dir=args.data_dir),
+            load_split(args.dataset, train=False, data_dir=args.data_dir))
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """Compute (or reuse) metrics.json for every checkpoint of ``--dataset``; print them."""
+    settings = Settings(iw_samples=args.iw_samples, samples=args.samples)
+    root = checkpoint_root(args)
+    checkpoints, _ = store.scan(root)
+    chosen = [c for c in checkpoints if c.train_config.dataset == args.dataset]
+    if not chosen:
+        say(f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
+        return 2
+    started = time.perf_counter()
+    references = _ReferenceCache(args, root)
+    results = [_metrics_for(checkpoint, args, settings, references) for checkpoint in chosen]
+    if args.json:
+        print_json({"root": str(root), "seconds": time.perf_counter() - started, "checkpoints": results})
+    else:
+        _print_table(results)
+    return 0
+
+
+class _ReferenceCache:
+    """Loads the classifier and data and builds the shared statistics only if a model needs them."""
+
+    def __init__(self, args: argparse.Namespace, root):
+        self.args, self.root, self.value = args, root, None
+
+    def get(self):
+        if self.value is None:
+            classifier, _ = load_classifier(self.root, self.args.dataset, pick_device(self.args.device))
+            train, test = _splits(self.args)
+            say("preparing test-set features and nearest-neighbour distances")
+            self.value = build_reference(train, test, classifier, classifier_name(self.args.dataset))
+        return self.value
+
+
+def _metrics_for(checkpoint: store.Checkpoint, args: argparse.Namespace, settings: Settings,
+                 references: _ReferenceCache) -> dict:
+    if not args.force:
+        cached = load_metrics(checkpoint, settings)
+        if cached is not None:
+            say(f"{checkpoint.name}: metrics cached, reused (pass --force to recompute)")
+            return cached
+    say(f"{checkpoint.name}: evaluating ({settings.iw_samples} importance samples, {settings.samples} samples)")
+    metrics = evaluate_checkpoint(checkpoint, references.get(), settings, pick_device(args.device))
+    say(f"{checkpoint.name}: done in {metrics['seconds']:.1f} s")
+    return metrics
+
+
+def _print_table(results: list[dict]) -> None:
+    labels = ["latent"] + [label for _, label, _ in SUMMARY_METRICS]
+    rows = [summary_row(metrics) for metrics in results]
+    width = max(len(label) for label in labels) + 2
+    for index, label in enumerate(labels):
+        key = "latent_dim" if index == 0 else SUMMARY_METRICS[index - 1][0]
+        cells = "".join(f"{_format(row[key]):>10}" for row in rows)
+        print(f"{label:<{width}}{cells}")
+
+
+def _format(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    return str(value) if isinstance(value, int) else f"{value:.3f}" if abs(value) < 10 else f"{value:.2f}"
