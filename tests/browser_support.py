@@ -1,0 +1,172 @@
+"""Helpers for the real-browser test: a `streamlit run` server and a headless chromium.
+
+"The rerun caused by my click has finished" is read from the app's own websocket:
+`RunTracker` decodes the server's ForwardMsg frames and counts `script_finished`
+messages. A fixed sleep is too short on a busy machine and too long on an idle one, and
+the `data-test-script-state` attribute on the page can skip a running -> notRunning
+flip when the browser handles both messages in one render.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Playwright, WebSocket
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+# True once no element is a placeholder or left over from the previous run, every plotly chart
+# has drawn its SVG and every image has decoded.
+RENDERED_JS = """
+() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  const images = [...document.querySelectorAll('[data-testid="stMain"] img')];
+  return document.querySelectorAll('[data-testid="stSkeleton"], [data-stale="true"]').length === 0
+    && charts.every((c) => c.querySelector('.main-svg') !== null)
+    && images.every((i) => i.complete && i.naturalWidth > 0);
+}
+"""
+
+# What the waits above look at, for a readable timeout message.
+PAGE_STATE_JS = """
+() => ({
+  script: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state'),
+  connection: document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-connection-state'),
+  skeletons: document.querySelectorAll('[data-testid="stSkeleton"]').length,
+  stale: document.querySelectorAll('[data-stale="true"]').length,
+  charts_undrawn: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+    .filter((c) => c.querySelector('.main-svg') === null).length,
+  images_unloaded: [...document.querySelectorAll('[data-testid="stMain"] img')]
+    .filter((i) => !(i.complete && i.naturalWidth > 0)).map((i) => i.src),
+})
+"""
+
+
+def free_port() -> int:
+    """A localhost TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StreamlitServer:
+    """`streamlit run <script>` on 127.0.0.1:<free port>, its output kept in log files."""
+
+    def __init__(self, script: Path, log_dir: Path, env: dict[str, str]):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stdout_path, self.stderr_path = log_dir / "streamlit.out", log_dir / "streamlit.err"
+        command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(self.port),
+                   "--server.address", "127.0.0.1", "--server.headless", "true",
+                   # No file watcher (saves a core's worth of polling) and no usage statistics (no network).
+                   "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.process = subprocess.Popen(command, cwd=script.parent.parent, env=env, stdout=out, stderr=err)
+
+    def logs(self) -> str:
+        return "".join(path.read_text(errors="replace")[-4000:] for path in (self.stdout_path, self.stderr_path))
+
+    def wait_healthy(self, timeout_s: float) -> None:
+        """Poll /_stcore/health until it answers ok; raise with the server's output otherwise."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.process.returncode}:\n{self.logs()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"streamlit did not answer {self.url}/_stcore/health within {timeout_s:.0f} s:\n"
+                           f"{self.logs()}")
+
+    def stop(self) -> None:
+        """Terminate, then kill if it does not exit within 10 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def launch_chromium(playwright: Playwright) -> Browser:
+    """Debian's chromium, headless, with background networking off (Playwright's own builds are not used)."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+class RunTracker:
+    """Counts the script runs (whole page or fragment) the server reports finished to one tab."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.finished = 0
+        self.compile_errors = 0
+        page.on("websocket", self._watch)
+
+    def _watch(self, socket: WebSocket) -> None:
+        if socket.url.endswith("/_stcore/stream"):
+            socket.on("framereceived", self._on_frame)
+
+    def _on_frame(self, payload: bytes | str) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") != "script_finished":
+            return
+        if message.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
+            self.compile_errors += 1
+        if message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+            self.finished += 1
+
+    def wait_after(self, finished_before: int, timeout_ms: float) -> None:
+        """Wait for a run that finished after `finished_before` was read, then for the page to draw it."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        try:
+            while self.finished <= finished_before:
+                if time.monotonic() > deadline:
+                    raise PlaywrightTimeoutError("no script_finished message")
+                self.page.wait_for_timeout(50)  # lets Playwright deliver websocket frames to _on_frame
+            assert self.compile_errors == 0, f"{self.page.url}: the page script does not compile"
+            remaining_ms = max(1000.0, (deadline - time.monotonic()) * 1000)
+            self.page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+                timeout=remaining_ms)
+            self.page.wait_for_function(RENDERED_JS, timeout=remaining_ms)
+        except PlaywrightTimeoutError as error:
+            state = self.page.evaluate(PAGE_STATE_JS)
+            raise AssertionError(f"{self.page.url} did not finish drawing within {timeout_ms / 1000:.0f} s: "
+                                 f"{self.finished} runs finished, {state}") from error
+
+
+def full_page_screenshot(page: Page, path: Path, max_height: int = 8000) -> None:
+    """Screenshot the whole page.
+
+    Streamlit scrolls inside `stMain`, not the document, so Playwright's `full_page`
+    would stop at the viewport: grow the viewport to the content height, shoot, restore.
+    """
+    viewport = page.viewport_size
+    page.mouse.move(viewport["width"] - 200, viewport["height"] - 5)  # no hover effects in the picture
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), max_height)})
+    page.wait_for_function(RENDERED_JS)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    page.set_viewport_size(viewport)
+
+
+def screenshot_dir(repo_root: Path) -> Path:
+    return Path(os.environ.get("VAE_SCREENSHOT_DIR") or repo_root / "artifacts" / "screenshots")
