@@ -102,8 +102,8 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
         figure.add_scattergl(
             x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=str(digit),
             marker={"color": DIGIT_COLORS[digit], "size": 4 if max_points is None else 3, "opacity": 0.7},
-            customdata=rows[chosen].reshape(-1, 1),
-            hovertemplate=f"digit {digit}<br>test image #%{{customdata[0]}}<extra></extra>")
+            customdata=rows[chosen].tolist(),  # plain ints: the browser sends back each point's test row
+            hovertemplate=f"digit {digit}<br>test image #%{{customdata}}<extra></extra>")
     if title is None:
         title = f"{method} of the test-set means (z = {latent_dim})"
         if method == "PCA" and latent_dim == 2:
@@ -111,7 +111,9 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
     _layout(figure, title, x_title, y_title, height)
     figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
                                  "itemsizing": "constant"}, showlegend=show_legend)
-    if method == "PCA" and latent_dim == 2:
+    if max_points is not None:  # a small side-by-side map: room for the points, not the margins
+        figure.update_layout(margin={"l": 40, "r": 10, "t": 40, "b": 40}, font={"size": 12})
+    elif method == "PCA" and latent_dim == 2:
         figure.update_yaxes(scaleanchor="x", scaleratio=1)
     return figure
 

@@ -237,6 +237,21 @@ def point_from_values(base, values: dict[int, float]):
     return z
 
 
+def dim_label(dim: int, scores) -> str:
+    """'z[3] (KL 1.25 nats)': how sliders and dimension pickers name a latent dimension."""
+    return f"z[{dim}] (KL {float(scores[dim]):.2f} nats)"
+
+
+def point_caption(z, dims: list[int]) -> str:
+    """Where the decoded digit is: all of z when short, else which coordinates the sliders set."""
+    values = z.tolist()
+    if len(values) <= 8:
+        return "Decoded digit at z = (" + ", ".join(f"{v:.2f}" for v in values) + ")"
+    shown = ", ".join(f"z[{d}] = {values[d]:.2f}" for d in dims[:4])
+    return (f"Decoded digit at {shown}{', …' if len(dims) > 4 else ''}; "
+            f"the other {len(values) - len(dims)} dimensions at the start point")
+
+
 def clicked_point(event) -> tuple[float, float] | None:
     """(x, y) of the first point a plotly selection event holds, else None."""
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
@@ -246,13 +261,21 @@ def clicked_point(event) -> tuple[float, float] | None:
     return None
 
 
+def _first(data):
+    """A point's customdata as the browser sends it: a number, a list, or {"0": number}."""
+    if isinstance(data, dict):
+        return data.get("0", next(iter(data.values()), None))
+    if isinstance(data, (list, tuple)):
+        return data[0] if data else None
+    return data
+
+
 def selected_test_indices(event, limit: int = 40) -> list[int]:
     """Test-set rows of the selected map points (their customdata), in selection order."""
     points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
     indices: list[int] = []
     for point in points:
-        data = point.get("customdata")
-        value = data[0] if isinstance(data, (list, tuple)) and data else data
+        value = _first(point.get("customdata"))
         if isinstance(value, (int, float)) and int(value) not in indices:
             indices.append(int(value))
     return indices[:limit]

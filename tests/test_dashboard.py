@@ -141,8 +141,9 @@ def test_clicking_the_plane_moves_the_sliders(monkeypatch, tiny_checkpoint_root,
 def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "latent_map")
     assert "Nothing selected yet." in [m.value for m in app.markdown]
-    select_points(app, 0, [{"x": 0.0, "y": 0.0, "customdata": [7], "curve_number": 7, "point_number": 0},
-                           {"x": 0.1, "y": 0.1, "customdata": [17], "curve_number": 7, "point_number": 1}])
+    # the browser sends customdata as a number, or as {"0": number} for array-typed data
+    select_points(app, 0, [{"x": 0.0, "y": 0.0, "customdata": 7, "curve_number": 7, "point_number": 0},
+                           {"x": 0.1, "y": 0.1, "customdata": {"0": 17}, "curve_number": 7, "point_number": 1}])
     assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
     app.radio(key="latent_map_method").set_value("t-SNE").run()

@@ -40,7 +40,9 @@ for checkpoint, column in zip(models, columns, strict=True):
             st.caption("No cached latent map (`vae-explorer project`).")
 
 st.subheader("Final metrics")
-st.dataframe(views.metrics_table(models), width="stretch")
+metrics = views.metrics_table(models)
+st.dataframe(metrics, width="stretch",
+             column_config={name: st.column_config.NumberColumn(format="%.2f") for name in metrics.columns})
 st.caption(views.LOSS_DEFINITION)
 series = [(ctx.label(c), c.history) for c in models]
 left, right = st.columns(2)

@@ -44,12 +44,11 @@ def sliders_and_digit(model, base, dims, scores, prefix):
     """Only this fragment reruns when a slider moves: decode one point, show it large."""
     sliders, digit = st.columns([1, 1])
     with sliders:
-        values = {dim: st.slider(f"z[{dim}] (KL {scores[dim]:.2f} nats)", *views.SLIDER_RANGE,
+        values = {dim: st.slider(views.dim_label(dim, scores), *views.SLIDER_RANGE,
                                  step=views.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
     z = views.point_from_values(base, values)
     with digit:
-        common.image(views.digit_png(model, z), caption="Decoded digit at z = ("
-                     + ", ".join(f"{v:.2f}" for v in z.tolist()[:8]) + (", …)" if len(z) > 8 else ")"))
+        common.image(views.digit_png(model, z), caption=views.point_caption(z, dims))
 
 
 if latent_dim == 2:
@@ -70,8 +69,10 @@ with grid_controls:
     if latent_dim == 2:
         pair = (0, 1)
     else:
-        across = st.selectbox("Horizontal dimension", order, index=0, key="explorer_grid_x")
-        up = st.selectbox("Vertical dimension", [d for d in order if d != across], index=0, key="explorer_grid_y")
+        name = partial(views.dim_label, scores=scores)
+        across = st.selectbox("Horizontal dimension", order, index=0, key="explorer_grid_x", format_func=name)
+        up = st.selectbox("Vertical dimension", [d for d in order if d != across], index=0, key="explorer_grid_y",
+                          format_func=name)
         pair = (across, up)
     steps = st.slider("Grid size", 5, 25, 15, key="explorer_grid_steps")
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "

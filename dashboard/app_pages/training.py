@@ -18,7 +18,7 @@ with right:
     st.plotly_chart(figures.loss_split(checkpoint.history, f"Reconstruction and KL terms ({label})"),
                     key="training_split")
 
-left, right = st.columns([3, 2])
+left, right = st.columns(2)
 with left:
     series = [(ctx.label(c), c.history) for c in ctx.checkpoints]
     st.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss of every latent size"),

@@ -1,0 +1,123 @@
+"""The dashboard's Streamlit-free helpers: tables, selections, images, figures."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from dashboard import figures, views
+from vae_core import store
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_checkpoint_root):
+    checkpoints, _ = store.scan(tiny_checkpoint_root)
+    return checkpoints
+
+
+def test_summary_and_metrics_tables_have_one_row_per_model(tiny, tmp_path):
+    summary = views.summary_frame(tiny)
+    assert list(summary["latent size"]) == [2, 3]
+    assert summary["test loss (nats)"].tolist() == [c.final["test_loss"] for c in tiny]
+    table = views.metrics_table(tiny)
+    assert list(table.index) == ["z = 2", "z = 3"]
+    assert table.loc["z = 3", "test KL (nats)"] == pytest.approx(tiny[1].final["test_kl"])
+
+
+def test_metrics_json_adds_numeric_columns(tiny_data, tmp_path):
+    from tests.conftest import write_tiny_checkpoint
+
+    checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
+    store.write_json_artifact(checkpoint, store.METRICS_FILE,
+                              {"active_units": 2, "iw_nll": 180.5, "note": "text is skipped", "ok": True})
+    table = views.metrics_table([checkpoint])
+    assert table.loc["z = 2", "active units"] == 2 and table.loc["z = 2", "iw nll"] == 180.5
+    assert "note" not in table.columns and "ok" not in table.columns
+
+
+def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
+    frame = views.seed_comparison_frame(tiny[0])
+    assert len(frame) == 12  # the report has 12 epochs, the tiny model 2
+    assert frame.loc[12, "seed report (as printed)"] == pytest.approx(320.234)
+    assert frame.loc[1, "ours: test (nats)"] == pytest.approx(tiny[0].history[0]["test_loss"])
+    assert np.isnan(frame.loc[3, "ours: test (nats)"])
+
+
+def test_model_labels_tell_apart_models_of_the_same_size(tiny):
+    assert views.model_label(tiny[0], tiny) == "z = 2"
+    assert views.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("z = 2 (2 epochs")
+
+
+def test_selected_test_indices_accept_every_customdata_form():
+    event = {"selection": {"points": [{"customdata": 5}, {"customdata": {"0": 9}}, {"customdata": [5]},
+                                      {"x": 1.0, "y": 2.0}]}}
+    assert views.selected_test_indices(event) == [5, 9]
+    assert views.selected_test_indices(None) == []
+    assert views.clicked_point({"selection": {"points": [{"x": 1.0, "y": -2.0}]}}) == (1.0, -2.0)
+    assert views.clicked_point({"selection": {"points": []}}) is None
+
+
+def test_clip_to_sliders_snaps_to_the_slider_grid():
+    assert views.clip_to_sliders(9.0) == views.SLIDER_RANGE[1]
+    assert views.clip_to_sliders(0.123) == pytest.approx(0.1)
+
+
+def test_missing_test_files_names_the_folder_and_the_variable(tmp_path, fake_mnist_dir):
+    reason = views.missing_test_files("mnist", tmp_path / "empty")
+    assert "VAE_DATA_DIR" in reason and str(tmp_path / "empty" / "MNIST" / "raw") in reason
+    assert views.missing_test_files("mnist", fake_mnist_dir) is None
+
+
+def test_latent_order_uses_the_data_when_it_matches_else_the_cached_means(tiny, tiny_data):
+    checkpoint = tiny[1]
+    model = store.load_model(checkpoint)
+    arrays = store.read_arrays_artifact(checkpoint, store.PROJECTIONS_FILE)
+    exact_order, exact, note = views.latent_order(model, arrays, tiny_data[1])
+    assert "test set" in note and sorted(exact_order) == [0, 1, 2]
+    assert exact[exact_order[0]] >= exact[exact_order[-1]]
+    _, proxy, note = views.latent_order(model, arrays, None)
+    assert "cached" in note and proxy.shape == (3,)
+    assert views.latent_order(model, None, None)[0] == [0, 1, 2]
+
+
+def test_base_points(tiny):
+    model = store.load_model(tiny[0])
+    arrays = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
+    assert torch.equal(views.base_point("Origin", 2, 0, 0, model, None, arrays), torch.zeros(2))
+    prior = views.base_point("Random prior draw", 2, 4, 0, model, None, arrays)
+    assert torch.equal(prior, views.base_point("Random prior draw", 2, 4, 0, model, None, arrays))
+    digit = views.base_point("Test digit", 2, 0, 3, model, None, arrays)
+    assert torch.allclose(digit, torch.as_tensor(arrays["mu"][3], dtype=torch.float32))
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(png)).size
+
+
+def test_grid_images_stay_under_streamlits_resize_limit(tiny):
+    model = store.load_model(tiny[0])
+    small = views.generated_grid_png(model, 0, 10, 1.0, 10)
+    assert png_size(small) == ((10 * 29 + 1) * 3, (29 + 1) * 3)
+    wide = views.generated_grid_png(model, 0, 40, 1.0, 20)
+    assert png_size(wide)[0] <= views.MAX_IMAGE_WIDTH  # wider ones would be blurred by bilinear resizing
+
+
+def test_point_caption_names_the_slider_dimensions():
+    assert views.point_caption(torch.tensor([0.5, -1.0]), [0, 1]) == "Decoded digit at z = (0.50, -1.00)"
+    caption = views.point_caption(torch.zeros(20), [7, 3])
+    assert caption.startswith("Decoded digit at z[7] = 0.00, z[3] = 0.00") and "other 18" in caption
+
+
+def test_latent_map_has_one_trace_per_digit_with_test_rows(tiny):
+    arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
+    figure = figures.latent_map(arrays, "t-SNE", 3)
+    assert [trace.name for trace in figure.data] == [str(d) for d in range(10)]
+    assert [trace.marker.color for trace in figure.data] == list(figures.DIGIT_COLORS)
+    rows = np.concatenate([np.asarray(trace.customdata) for trace in figure.data])
+    assert sorted(rows.tolist()) == sorted(arrays["tsne_index"].tolist())
+    small = figures.latent_map(arrays, "PCA", 3, max_points=50)
+    assert sum(len(trace.x) for trace in small.data) <= 50
