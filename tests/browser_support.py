@@ -159,7 +159,7 @@ def full_page_screenshot(page: Page, path: Path, max_height: int = 8000) -> None
     would stop at the viewport: grow the viewport to the content height, shoot, restore.
     """
     viewport = page.viewport_size
-    page.mouse.move(viewport["width"] - 200, viewport["height"] - 5)  # no hover effects in the picture
+    page.mouse.move(viewport["width"] // 2, 2)  # rest on the empty header: no hover effects in the picture
     height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": viewport["width"], "height": min(max(height, viewport["height"]), max_height)})
     page.wait_for_function(RENDERED_JS)
