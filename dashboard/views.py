@@ -157,7 +157,8 @@ def missing_test_files(dataset: str, data_dir) -> str | None:
 
 def missing_data_sentence(reason: str | None, what: str) -> str:
     """One sentence: what cannot be shown, why, and what to set."""
-    return f"{what} need the test images, which are not available: {reason}"
+    reason = reason or "the test images could not be loaded"
+    return f"{what} are hidden because {reason[0].lower()}{reason[1:]}"
 
 
 def split_matches(split, arrays: dict | None) -> bool:

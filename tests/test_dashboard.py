@@ -186,6 +186,17 @@ def test_broken_checkpoint_folders_are_reported_and_skipped(monkeypatch, tmp_pat
     assert any("half-written" in w.value for w in app.warning)
 
 
+def test_a_checkpoint_written_while_the_app_runs_appears(monkeypatch, tmp_path, tiny_checkpoint_root, empty_data):
+    root = tmp_path / "checkpoints"
+    first, second = store.scan(tiny_checkpoint_root)[0]
+    shutil.copytree(first.path, root / first.name)
+    app = open_app(monkeypatch, root, empty_data)
+    assert len(app.dataframe[0].value) == 1
+    shutil.copytree(second.path, root / second.name)
+    app.run()
+    assert len(app.dataframe[0].value) == 2 and app.sidebar.selectbox[-1].options == ["z = 2", "z = 3"]
+
+
 def shipped(shipped_root: Path) -> list:
     checkpoints, _ = store.scan(shipped_root)
     assert checkpoints, f"no shipped checkpoints in {shipped_root}"
