@@ -10,6 +10,7 @@ test can send a signal (or start a rival process) at exactly that moment:
     pause-before-swap  the new checkpoint is fully written in its temporary directory and
                        about to be renamed onto its final name
     pause-mid-swap     the old checkpoint was renamed aside, the new one not yet renamed in
+    pause-mid-resume-swap  the same for the epoch resume point (first met when saving epoch 2)
 
 The faults are injected by wrapping functions in this child process only, so the package
 carries no test hooks.
@@ -47,18 +48,18 @@ def _pause_in_epoch(ready: Path, go: Path | None) -> None:
     train._train_one_epoch = wrapped
 
 
-def _pause_in_swap(ready: Path, mid: bool) -> None:
+def _pause_in_swap(ready: Path, mid: bool, resume: bool) -> None:
     real = os.replace
 
-    def is_checkpoint(path: Path) -> bool:  # resume points and work files start with '.'
-        return not path.name.startswith(".")
+    def is_target(path: Path) -> bool:  # resume points and work files start with '.'
+        return path.name.startswith(".resume-") if resume else not path.name.startswith(".")
 
     def wrapped(src, dst):
         src, dst = Path(src), Path(dst)
-        if not mid and src.name.startswith(".tmp-") and is_checkpoint(dst):
+        if not mid and src.name.startswith(".tmp-") and is_target(dst):
             _pause(ready)
         real(src, dst)
-        if mid and is_checkpoint(src) and dst.name.startswith(".old-"):
+        if mid and is_target(src) and dst.name.startswith(".old-"):
             _pause(ready)
 
     os.replace = wrapped
@@ -69,8 +70,8 @@ def main() -> int:
     if mode in ("pause-in-epoch-2", "wait-in-epoch-2"):
         go = ready.with_name(ready.name + ".go") if mode.startswith("wait") else None
         _pause_in_epoch(ready, go)
-    elif mode in ("pause-before-swap", "pause-mid-swap"):
-        _pause_in_swap(ready, mid=mode == "pause-mid-swap")
+    elif mode in ("pause-before-swap", "pause-mid-swap", "pause-mid-resume-swap"):
+        _pause_in_swap(ready, mid=mode != "pause-before-swap", resume="resume" in mode)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     return cli.main(argv)

@@ -264,6 +264,20 @@ def test_row09_sigkill_between_renames_keeps_old_checkpoint(capsys, root, fake_m
     assert leftovers(root) == []
 
 
+def test_row09_sigkill_during_resume_point_save_keeps_the_previous_one(capsys, root, fake_mnist_dir, tmp_path):
+    ready = tmp_path / "ready"
+    child = start_child("pause-mid-resume-swap", ready, train_argv(fake_mnist_dir, root), tmp_path / "child.log")
+    wait_for(ready.exists, "the resume point save of epoch 2", child)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait(WAIT_SECONDS) == -signal.SIGKILL
+    assert any(name.startswith(f".old-.resume-{NAME}-") for name in leftovers(root))
+
+    code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, root))
+    assert code == 0, err
+    assert f"{NAME}: resuming after epoch 1" in err  # epoch 1's state was put back, not lost
+    assert history_epochs(root) == [1, 2, 3] and leftovers(root) == []
+
+
 def test_row10_sigint_during_training(capsys, root, fake_mnist_dir, tmp_path):
     ready, log = tmp_path / "ready", tmp_path / "child.log"
     child = start_child("pause-in-epoch-2", ready, train_argv(fake_mnist_dir, root), log)
@@ -571,6 +585,29 @@ def test_pickle_scanner_catches_what_it_should(tmp_path, monkeypatch):
     assert _pickle_paths(ok) == []
 
 
+def test_streamlit_server_listens_on_localhost_only(tmp_path):
+    """`streamlit run` from the project folder (its .streamlit/config.toml) binds 127.0.0.1 only."""
+    import psutil
+
+    script = tmp_path / "hello.py"
+    script.write_text("import streamlit as st\nst.write('hello')\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)],
+                              cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def listening() -> list[str]:
+            return [c.laddr.ip for c in psutil.Process(server.pid).net_connections("inet")
+                    if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+
+        wait_for(lambda: listening() != [], "streamlit to listen", server)
+        assert listening() == ["127.0.0.1"]
+    finally:
+        server.terminate()
+        server.wait(WAIT_SECONDS)
+
+
 def test_streamlit_config_binds_localhost_with_xsrf():
     import tomllib
 
@@ -579,3 +616,240 @@ def test_streamlit_config_binds_localhost_with_xsrf():
     assert config["server"]["enableXsrfProtection"] is True
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "--server.address" in readme, "the README must say how to serve on a network on purpose"
+
+
+# ---------------------------------------------------------------- the app: rows 1-8 seen there, 17, 19, 20
+
+APP = str(REPO / "dashboard" / "app.py")
+APP_TIMEOUT = 120  # the first run of a process imports torch, slow on a busy machine
+PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "compare")
+
+
+def open_app(monkeypatch, root: Path, data_dir: Path, page: str = "overview", query: dict | None = None):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(store.CHECKPOINT_DIR_ENV, str(root))
+    monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT)
+    app.query_params.update(query or {})
+    app.run()
+    if page != "overview":
+        app.switch_page(f"app_pages/{page}.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.fixture
+def no_data(tmp_path) -> Path:
+    (tmp_path / "no-data").mkdir()
+    return tmp_path / "no-data"
+
+
+def test_rows01_08_broken_checkpoints_are_a_visible_warning_in_the_app(monkeypatch, good_checkpoint, root, no_data):
+    shutil.copytree(good_checkpoint, root / good_checkpoint.name)
+    breakers = {
+        "truncated": lambda p: (p / store.MODEL_FILE).write_bytes((p / store.MODEL_FILE).read_bytes()[:100]),
+        "random-bytes": lambda p: (p / store.MODEL_FILE).write_bytes(os.urandom(500)),
+        "pickle": lambda p: torch.save({"w": torch.zeros(2)}, p / store.MODEL_FILE),
+        "config-not-json": lambda p: (p / store.CONFIG_FILE).write_text("{oops"),
+        "config-missing-key": lambda p: _edit_config(p, lambda c: c["train"].pop("lr")),
+        "latent-mismatch": lambda p: _edit_config(p, lambda c: c["model"].update(latent_dim=7)),
+        "newer-format": lambda p: _edit_config(p, lambda c: c.update(format_version=99)),
+    }
+    for name, damage in breakers.items():
+        damage(Path(shutil.copytree(good_checkpoint, root / name)))
+    app = open_app(monkeypatch, root, no_data)
+    assert len(app.dataframe[0].value) == 1  # the good one is listed and usable
+    assert any(f"{len(breakers)} folder(s)" in w.value for w in app.sidebar.warning)
+    shown = "\n".join(w.value for w in app.main.warning)
+    for name in breakers:
+        assert f"`{name}`: " in shown, name
+    app.switch_page("app_pages/explorer.py").run()
+    assert not app.exception and app.image  # the usable model still decodes
+
+
+LATENTS = (2, 3, 4, 5, 6)
+
+
+@pytest.fixture(scope="module")
+def five_models(tmp_path_factory, tiny_data) -> Path:
+    root = tmp_path_factory.mktemp("five-models")
+    for latent_dim in LATENTS:
+        write_tiny_checkpoint(root, *tiny_data, latent_dim=latent_dim, with_projections=False)  # t-SNE is slow
+    return root
+
+
+def _decoy(tmp_path: Path, good_checkpoint: Path) -> Path:
+    """A valid checkpoint and a secret file outside the checkpoint root, for traversal attempts."""
+    outside = tmp_path / "outside"
+    shutil.copytree(good_checkpoint, outside / good_checkpoint.name)
+    (outside / "secret.txt").write_text("not for the app")
+    return outside
+
+
+_OPENED: list[str] | None = None  # paths opened or listed while a test records them
+
+
+def _audit(event: str, args: tuple) -> None:
+    recording = _OPENED is not None and event in ("open", "os.listdir", "os.scandir")
+    if recording and args and isinstance(args[0], str | os.PathLike):
+        _OPENED.append(os.path.abspath(os.fspath(args[0])))
+
+
+sys.addaudithook(_audit)  # process-wide and permanent, so it records only while _OPENED is a list
+
+
+@pytest.mark.parametrize("name", ["..", "../outside", "../outside/mnist-z2-h16-e2-b32-lr0.001-s0", "/etc/passwd",
+                                  "a/b", "..\\outside", ".resume-x", "", "x\x00y", "link-out"])
+def test_row17_checkpoint_path_refuses_names_that_leave_the_root(name, root, tmp_path, good_checkpoint):
+    outside = _decoy(tmp_path, good_checkpoint)
+    (root / "link-out").symlink_to(outside / good_checkpoint.name)
+    with pytest.raises(store.CheckpointError, match="not a checkpoint name|outside the checkpoint directory"):
+        store.checkpoint_path(root, name)
+    assert store.checkpoint_path(root, "%2e%2e") == (root / "%2e%2e").resolve()  # a plain name stays inside
+
+
+def test_row17_query_params_and_widget_values_never_read_outside_the_root(monkeypatch, tmp_path, root,
+                                                                          good_checkpoint, no_data, five_models):
+    global _OPENED
+    for latent_dim in (2, 3):
+        name = good_checkpoint.name.replace("-z2-", f"-z{latent_dim}-")
+        shutil.copytree(five_models / name, root / name)
+    outside = _decoy(tmp_path, good_checkpoint)
+    hostile = {"model": f"../outside/{good_checkpoint.name}", "checkpoint": str(outside / good_checkpoint.name),
+               "dir": str(outside), "path": "../../etc/passwd", "page": "../outside/secret.txt"}
+    _OPENED = []
+    try:
+        app = open_app(monkeypatch, root, no_data, "explorer", query=hostile)
+        assert app.sidebar.selectbox[-1].value == good_checkpoint.name  # z=2, the default
+        _forge_widget_value(app, app.sidebar.selectbox[-1], "z = 3")  # the forging itself works...
+        assert app.sidebar.selectbox[-1].value == good_checkpoint.name.replace("-z2-", "-z3-")
+        _forge_widget_value(app, app.sidebar.selectbox[-1], f"../outside/{good_checkpoint.name}")
+        chosen = app.sidebar.selectbox[-1].value  # ...but a name that is not listed is not taken
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    assert chosen in {c.name for c in store.scan(root)[0]}
+    assert any(path.startswith(str(root)) for path in opened)  # the recorder saw the app's own reads
+    assert [p for p in opened if p.startswith(str(outside))] == []
+
+
+def _forge_widget_value(app, widget, value: str):
+    """Rerun as a hand-made client would: ``widget`` sends ``value``, whatever its options are.
+
+    AppTest only lets a selectbox pick one of its options, so the message is built directly.
+    """
+    states = app._tree.get_widget_states()
+    for state in states.widgets:
+        if state.id == widget.id:
+            state.string_value = value
+            break
+    else:
+        pytest.fail("widget not found in the widget states")
+    app._run(states)
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("state", ["empty", "missing"])
+def test_row20_dashboard_with_no_checkpoint_dir(monkeypatch, tmp_path, no_data, state):
+    root = tmp_path / "checkpoints"
+    if state == "empty":
+        root.mkdir()
+    app = open_app(monkeypatch, root, no_data)
+    assert any(f"No checkpoints in `{root}`" in w.value for w in app.sidebar.warning)
+    for page in PAGES:
+        app.switch_page(f"app_pages/{page}.py").run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+        notes = [i.value for i in app.info]
+        assert any(f"There are no trained models in `{root}` yet" in n and "vae-explorer train" in n
+                   for n in notes), (page, notes)
+    assert root.exists() == (state == "empty")  # the app creates nothing
+
+
+def _session(number: int) -> list[str]:
+    """One user: open the explorer, pick a model, move a slider twice; returns the digit image URLs."""
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
+    app.switch_page("app_pages/explorer.py").run()
+    box = app.sidebar.selectbox[-1]
+    app = box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run()
+    urls = []
+    for value in (-2.0, 2.0):
+        [s for s in app.slider if s.label.startswith("z[")][0].set_value(value).run()
+        assert not app.exception, [e.value for e in app.exception]
+        urls += [i.value[0] for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
+    return urls
+
+
+@pytest.fixture
+def one_runtime_for_all_sessions(monkeypatch):
+    """One Streamlit runtime shared by concurrent AppTest sessions, as a server has.
+
+    ``AppTest.run`` installs a fresh mock runtime in the process-global ``Runtime._instance``
+    and clears it when its run ends, which would pull the runtime from under the other
+    sessions' runs. Here one runtime is installed for the whole test and AppTest's per-run
+    swaps land on a stand-in class instead. Likewise one ScriptCache (locked, compiles each
+    page once) replaces AppTest's cache per run: compiling in 20 threads at once trips a
+    CPython 3.11 bug ("AST constructor recursion depth mismatch"), which a server, with its
+    single cache, never meets.
+    """
+    from unittest.mock import MagicMock
+
+    import streamlit.testing.v1.app_test as app_test
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.testing.v1.util import patch_config_options
+
+    runtime = MagicMock(spec=Runtime)
+    runtime.media_file_mgr = app_test.MediaFileManager(app_test.MemoryMediaFileStorage("/mock/media"))
+    runtime.dataframe_source_mgr = app_test.DataframeSourceManager()
+    runtime.cache_storage_manager = MemoryCacheStorageManager()
+    runtime.bidi_component_registry = app_test.BidiComponentManager()
+
+    class StandIn:
+        _instance = None
+
+    monkeypatch.setattr(app_test, "Runtime", StandIn)
+    scripts = app_test.ScriptCache()
+    monkeypatch.setattr(app_test, "ScriptCache", lambda: scripts)
+    monkeypatch.setattr(Runtime, "_instance", runtime)
+    with patch_config_options({"global.appTest": True}):  # nested per-run patches then restore True
+        yield
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, no_data, one_runtime_for_all_sessions):
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    monkeypatch.setenv(store.CHECKPOINT_DIR_ENV, str(five_models))
+    monkeypatch.setenv("VAE_DATA_DIR", str(no_data))
+    loads, guard, real_load = Counter(), threading.Lock(), store.load_model
+
+    def counted_load(checkpoint, device="cpu"):
+        with guard:
+            loads[checkpoint.name] += 1
+        return real_load(checkpoint, device)
+
+    monkeypatch.setattr(store, "load_model", counted_load)
+    process = psutil.Process()
+    before = process.memory_info().rss
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(_session, range(20)))
+    seconds = time.perf_counter() - started
+    after = process.memory_info().rss
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    print(f"20 sessions in {seconds:.1f} s; RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB, "
+          f"peak RSS of the test process {peak / 2**20:.0f} MiB; model loads {dict(loads)}")
+    assert all(len(urls) == 2 and urls[0] != urls[1] for urls in results)  # every slider move redrew
+    assert sorted(loads) == sorted(c.name for c in store.scan(five_models)[0])
+    assert set(loads.values()) == {1}, loads  # each model loaded once, shared by all sessions
+    assert after - before < 400 * 2**20 and peak < 3 * 2**30
