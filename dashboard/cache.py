@@ -96,6 +96,13 @@ def _test_split(dataset: str, data_dir: str):
         return None, str(error)
 
 
+def test_files_missing(dataset: str) -> str | None:
+    """Why the test images are absent (one sentence), or None when their files are there; reads nothing."""
+    from vae_core.data import resolve_data_dir
+
+    return views.missing_test_files(dataset, resolve_data_dir().resolve())
+
+
 def test_split(dataset: str):
     """The test split of ``dataset`` from $VAE_DATA_DIR (or ./data), or (None, reason)."""
     from vae_core.data import resolve_data_dir

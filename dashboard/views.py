@@ -50,7 +50,11 @@ projections_stamp = weights_stamp
 
 
 def datasets(checkpoints) -> list[str]:
-    return sorted({c.train_config.dataset for c in checkpoints})
+    """Datasets that have checkpoints, in the order vae_core lists them (MNIST first)."""
+    from vae_core.config import DATASETS
+
+    names = {c.train_config.dataset for c in checkpoints}
+    return sorted(names, key=lambda name: (DATASETS.index(name) if name in DATASETS else len(DATASETS), name))
 
 
 def model_label(checkpoint, siblings) -> str:

@@ -166,7 +166,7 @@ def test_with_the_dataset_originals_appear(monkeypatch, tiny_checkpoint_root, fa
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "reconstruct")
     assert [i.captions[0].split()[0] for i in app.image] == ["Original", "Reconstructions"]
     app.switch_page("app_pages/overview.py").run()
-    assert any("200 test images" in s.value for s in app.success)
+    assert any("test images are in VAE_DATA_DIR" in s.value for s in app.success)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -195,6 +195,25 @@ def test_a_checkpoint_written_while_the_app_runs_appears(monkeypatch, tmp_path, 
     shutil.copytree(second.path, root / second.name)
     app.run()
     assert len(app.dataframe[0].value) == 2 and app.sidebar.selectbox[-1].options == ["z = 2", "z = 3"]
+
+
+def test_dataset_picker_appears_with_two_datasets(monkeypatch, tmp_path, tiny_checkpoint_root, empty_data):
+    root = tmp_path / "checkpoints"
+    mnist = store.scan(tiny_checkpoint_root)[0][0]
+    shutil.copytree(mnist.path, root / mnist.name)
+    fashion = root / mnist.name.replace("mnist", "fashion-mnist")
+    shutil.copytree(mnist.path, fashion)
+    config = json.loads((fashion / "config.json").read_text())
+    config["train"]["dataset"] = "fashion-mnist"
+    (fashion / "config.json").write_text(json.dumps(config))
+    app = open_app(monkeypatch, root, empty_data)
+    picker = app.sidebar.selectbox[0]
+    assert picker.label == "Dataset" and picker.options == ["mnist", "fashion-mnist"]
+    assert app.subheader[0].value == "Cached models (mnist)"
+    app.sidebar.selectbox[0].set_value("fashion-mnist").run()
+    assert app.subheader[0].value == "Cached models (fashion-mnist)" and len(app.dataframe[0].value) == 1
+    app.switch_page("app_pages/generate.py").run()
+    assert app.sidebar.selectbox[0].value == "fashion-mnist" and not app.exception
 
 
 def shipped(shipped_root: Path) -> list:

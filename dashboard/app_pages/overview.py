@@ -30,12 +30,13 @@ else:
     st.caption(views.LOSS_DEFINITION)
 
 st.subheader("Data")
-split, reason = cache.test_split(ctx.dataset or "mnist")
-if split is None:
-    st.info(f"Test images not loaded, so originals are hidden on Reconstruct and Latent map "
-            f"(everything else works from the checkpoints): {reason}")
+reason = cache.test_files_missing(ctx.dataset or "mnist")
+if reason is not None:
+    st.info(f"Originals are hidden on Reconstruct, Latent map and Compare, and everything else works from "
+            f"the checkpoints, because {reason[0].lower()}{reason[1:]}.")
 else:
-    st.success(f"{len(split.labels):,} test images of {ctx.dataset or 'mnist'} loaded from VAE_DATA_DIR.")
+    st.success(f"The {ctx.dataset or 'mnist'} test images are in VAE_DATA_DIR: pages show originals beside "
+               "their reconstructions.")
 
 if ctx.problems:
     st.warning("Skipped checkpoint folders:\n\n" + "\n".join(
