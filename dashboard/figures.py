@@ -17,6 +17,13 @@ SEED_COLOR = "#888888"
 FONT = {"size": 14}
 
 
+def digit_legend_html() -> str:
+    """One line of coloured digit labels, a shared legend for small maps drawn without their own."""
+    chips = "".join(f'<span style="color:{color};font-weight:700;margin-right:0.9em">● {digit}</span>'
+                    for digit, color in enumerate(DIGIT_COLORS))
+    return f'<div style="font-size:0.95em">Digit colours: {chips}</div>'
+
+
 def latent_size_colors(count: int) -> list[str]:
     """Ordered colours for latent sizes, small to large (a perceptually uniform scale)."""
     from plotly.colors import sample_colorscale

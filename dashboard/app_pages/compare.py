@@ -10,10 +10,11 @@ st.title("Compare latent sizes")
 st.markdown("How does the number of latent variables change what the VAE generates? Each column is one "
             "latent size; every column decodes the **same random seed** and reconstructs the **same test digits**.")
 
-controls = st.columns(3)
+controls = st.columns(4)
 seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
 temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
 pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
+method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method")
 
 split, _ = common.test_data(ctx, "Original test digits")
 totals = [views.test_count(split, cache.projections_for(c)) for c in models]
@@ -32,12 +33,16 @@ for checkpoint, column in zip(models, columns, strict=True):
             png = views.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
             common.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None:
-            title = "Test-set means" if checkpoint.model_config.latent_dim == 2 else "PCA of test means"
-            st.plotly_chart(cache.latent_map_figure(checkpoint, "PCA", max_points=2000, height=320,
+            title = f"{method} of test means"
+            if method == "PCA" and checkpoint.model_config.latent_dim == 2:
+                title = "Test means (2-D, as is)"
+            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=320,
                                                     show_legend=False, title=title),
                             key=f"compare_map_{checkpoint.name}")
         else:
             st.caption("No cached latent map (`vae-explorer project`).")
+
+st.markdown(figures.digit_legend_html(), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
 metrics = views.metrics_table(models)
