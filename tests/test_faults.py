@@ -25,7 +25,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.conftest import write_fake_mnist, write_tiny_checkpoint
+from tests.conftest import missing_prerequisite, write_fake_mnist, write_tiny_checkpoint
 from vae_core import atomic, cli, store
 from vae_core import train as train_module
 
@@ -383,6 +383,43 @@ def test_row12_unwritable_checkpoint_dir(good_checkpoint, shared_tmp, monkeypatc
     assert {p.name: p.read_bytes() for p in (root / good_checkpoint.name).iterdir()} == before
 
 
+def test_row12_unreadable_checkpoint_dir_or_folder(good_checkpoint, shared_tmp):
+    """A root this user may not read is one error line; an unreadable folder in it is skipped."""
+    prefix = _unprivileged_prefix()
+    if prefix is None:
+        missing_prerequisite("setpriv, to drop root's privileges so that directory modes apply")
+    closed, root = shared_tmp / "closed", shared_tmp / "checkpoints"
+    closed.mkdir(mode=0o700)
+    shutil.copytree(good_checkpoint, root / good_checkpoint.name)
+    (root / good_checkpoint.name).chmod(0o755)  # copied from pytest's private temp dir (0700)
+    (root / "private").mkdir()
+    shutil.copytree(good_checkpoint, root / "private" / "inner")
+    (root / "private").chmod(0o700)
+    root.chmod(0o755)
+
+    def list_as_user(checkpoint_dir: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, sys.executable, "-m", "vae_core", "list", "--checkpoint-dir",
+                               str(checkpoint_dir)], cwd=REPO, env=child_env(), capture_output=True, text=True,
+                              timeout=WAIT_SECONDS)
+
+    done = list_as_user(closed)
+    assert done.returncode == cli.EXIT_USAGE and one_line(done.stderr) == (
+        f"vae-explorer list: error: cannot read the checkpoint directory {closed} (Permission denied): "
+        "fix its permissions or point --checkpoint-dir / VAE_CHECKPOINT_DIR elsewhere")
+    done = list_as_user(root)
+    assert done.returncode == 0 and good_checkpoint.name in done.stdout
+    assert one_line(done.stderr) == (f"skipped private: {root / 'private'} cannot be read (Permission denied): "
+                                     "check its permissions")
+
+
+def test_saved_checkpoint_files_follow_the_umask(root, tiny_data):
+    """Weights are as readable as the JSON beside them (safetensors alone would make them 0600)."""
+    checkpoint = write_tiny_checkpoint(root, *tiny_data, with_projections=False)
+    expected = 0o666 & ~store._umask()  # 0644 under the usual umask 022
+    modes = {p.name: p.stat().st_mode & 0o777 for p in checkpoint.path.iterdir()}
+    assert modes == {store.MODEL_FILE: expected, store.CONFIG_FILE: expected, store.HISTORY_FILE: expected}
+
+
 def test_row12_permission_lost_during_save_keeps_old_checkpoint(capsys, root, fake_mnist_dir, monkeypatch):
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
     old_weights = (root / NAME / store.MODEL_FILE).read_bytes()
@@ -512,6 +549,22 @@ def test_row18_nan_loss_mid_training_keeps_last_good_epoch(capsys, root, fake_mn
     assert code == 0 and f"{NAME}: resuming after epoch 1" in err
     assert history_epochs(root) == [1, 2, 3]
     assert store.load_resume_point(root, NAME) is None
+
+
+def test_stop_between_save_and_cleanup_leaves_no_stale_resume_point(capsys, root, fake_mnist_dir, monkeypatch):
+    real_clear = store.clear_resume_point
+
+    def stopped(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "clear_resume_point", stopped)
+    assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == cli.EXIT_INTERRUPTED
+    assert store.resume_epochs(root, NAME) == 3 and history_epochs(root) == [1, 2, 3]
+    monkeypatch.setattr(store, "clear_resume_point", real_clear)
+    code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, root))
+    assert code == 0 and f"{NAME}: cached, reused" in err
+    assert store.resume_epochs(root, NAME) == 0 and sorted(p.name for p in root.iterdir()) == [
+        f".lock-{NAME}", NAME]
 
 
 def test_interrupted_sweep_loses_at_most_one_epoch(capsys, tmp_path, fake_mnist_dir, monkeypatch):

@@ -115,6 +115,7 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
         store.recover_dir(root / name)
         cached = None if args.force else store.find(root, model_config, train_config)
         if cached is not None:
+            store.clear_resume_point(root, name)  # left behind if a run stopped right after saving
             say(f"{name}: cached, reused (pass --force to retrain)")
             return cached
         device = pick_device(args.device)

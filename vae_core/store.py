@@ -161,6 +161,13 @@ def _parse_history(path: Path) -> list[dict]:
 
 def read_checkpoint(path: Path) -> Checkpoint:
     """Validate config, history and the weights' names and shapes; raise ``CheckpointError``."""
+    try:
+        return _read_checkpoint(path)
+    except OSError as error:  # e.g. a folder this user may not read
+        raise CheckpointError(f"{path} cannot be read ({error.strerror or error}): check its permissions") from error
+
+
+def _read_checkpoint(path: Path) -> Checkpoint:
     if not (path / MODEL_FILE).is_file():
         raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
     model_config, train_config, info = _parse_config(path)
@@ -199,12 +206,21 @@ def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VA
 
 
 def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
-    """Every usable checkpoint under ``root`` (sorted by dataset, latent size), and the rest."""
+    """Every usable checkpoint under ``root`` (sorted by dataset, latent size), and the rest.
+
+    A missing root is empty; an unreadable one raises ``CheckpointError``.
+    """
     checkpoints: list[Checkpoint] = []
     problems: list[Problem] = []
-    if not root.is_dir():
-        return checkpoints, problems
-    for path in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+    try:
+        if not root.is_dir():
+            return checkpoints, problems
+        paths = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as error:  # the root itself is unreadable: nothing can be listed
+        raise CheckpointError(
+            f"cannot read the checkpoint directory {root} ({error.strerror or error}): fix its "
+            f"permissions or point --checkpoint-dir / {CHECKPOINT_DIR_ENV} elsewhere") from error
+    for path in paths:
         if _auxiliary_kind(path) is not None:
             continue
         try:
@@ -292,13 +308,29 @@ def save_checkpoint(root: Path, model: VAE, train_config: TrainConfig,
               "train": to_dict(train_config), "info": _info(device)}
 
     def write(directory: Path) -> None:
-        save_file(weights, directory / MODEL_FILE)
+        _save_weights(weights, directory / MODEL_FILE)
         _write_json(directory / CONFIG_FILE, config)
         _write_json(directory / HISTORY_FILE, history)
 
     target = root / run_name(model.config, train_config)
     write_dir_atomic(target, write)
     return read_checkpoint(target)
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _umask()  # read once: os.umask can only be read by setting it
+
+
+def _save_weights(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """safetensors creates its file 0600 whatever the umask; give it the mode any new file gets,
+    so a checkpoint folder shared with other users (or their dashboard) is readable to them."""
+    save_file(tensors, path)
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def _write_json(path: Path, data: object) -> None:
