@@ -46,10 +46,15 @@ def _scan(root: str, fingerprint: tuple):
 
 
 def scan_checkpoints():
-    """(root, checkpoints, problems) for the current checkpoint directory."""
+    """(root, checkpoints, problems, error): error is one sentence when the root cannot be read."""
+    from vae_core.store import CheckpointError
+
     root = checkpoint_root()
-    checkpoints, problems = _scan(str(root.resolve()), _fingerprint(root))
-    return root, checkpoints, problems
+    try:
+        checkpoints, problems = _scan(str(root.resolve()), _fingerprint(root))
+    except (CheckpointError, OSError) as error:
+        return root, [], [], str(error)
+    return root, checkpoints, problems, None
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=32)

@@ -28,6 +28,7 @@ class AppContext:
     problems: list = field(default_factory=list)  # store.Problem: folders skipped
     dataset: str | None = None
     checkpoint: object | None = None  # store.Checkpoint, None when there is none
+    error: str | None = None  # why the checkpoint directory could not be read at all
 
     def label(self, checkpoint) -> str:
         return views.model_label(checkpoint, self.checkpoints)
@@ -41,10 +42,10 @@ def _keep_valid(key: str, options: list) -> None:
 
 def sidebar() -> AppContext:
     """Dataset picker (only when several datasets have checkpoints) and model picker."""
-    root, checkpoints, problems = cache.scan_checkpoints()
+    root, checkpoints, problems, error = cache.scan_checkpoints()
     if not checkpoints:
         st.sidebar.warning(f"No checkpoints in `{root}`.")
-        context = AppContext(root=root, problems=problems)
+        context = AppContext(root=root, problems=problems, error=error)
     else:
         names = views.datasets(checkpoints)
         _keep_valid(DATASET_KEY, names)
@@ -69,7 +70,9 @@ def context() -> AppContext:
     return st.session_state[CONTEXT_KEY]
 
 
-def how_to_train(root: Path) -> None:
+def how_to_train(root: Path, error: str | None = None) -> None:
+    if error:
+        st.error(error)
     st.info(
         f"There are no trained models in `{root}` yet. Train some with "
         f"`{views.TRAIN_HINT}` (MNIST is read from `VAE_DATA_DIR`), or set "
@@ -81,7 +84,7 @@ def require_checkpoint() -> AppContext:
     """The context with a model chosen; otherwise explain how to train one and stop the page."""
     ctx = context()
     if ctx.checkpoint is None:
-        how_to_train(ctx.root)
+        how_to_train(ctx.root, ctx.error)
         st.stop()
     return ctx
 

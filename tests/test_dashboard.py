@@ -175,6 +175,16 @@ def test_without_checkpoints_every_page_says_how_to_train(monkeypatch, tmp_path,
     assert any("vae-explorer train" in i.value for i in app.info)
 
 
+def test_an_unreadable_checkpoint_directory_is_an_error_not_a_crash(monkeypatch, tmp_path, empty_data):
+    def refuse(root):
+        raise store.CheckpointError(f"cannot read the checkpoint directory {root}: fix its permissions")
+
+    monkeypatch.setattr(store, "scan", refuse)
+    app = open_app(monkeypatch, tmp_path / "locked", empty_data, "explorer")
+    assert any("cannot read the checkpoint directory" in e.value for e in app.error)
+    assert any("vae-explorer train" in i.value for i in app.info)
+
+
 def test_broken_checkpoint_folders_are_reported_and_skipped(monkeypatch, tmp_path, tiny_checkpoint_root, empty_data):
     root = tmp_path / "checkpoints"
     good = store.scan(tiny_checkpoint_root)[0][0]

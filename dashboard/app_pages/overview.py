@@ -15,7 +15,7 @@ st.markdown(
 )
 
 if not ctx.checkpoints:
-    common.how_to_train(ctx.root)
+    common.how_to_train(ctx.root, ctx.error)
 else:
     st.subheader(f"Cached models ({ctx.dataset})")
     st.dataframe(
