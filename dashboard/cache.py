@@ -119,7 +119,8 @@ def test_split(dataset: str):
 def latent_order(path: str, stamp: int, _checkpoint, data_key: str):
     """(dims most informative first, score per dim in nats, how the score was measured)."""
     split, _ = test_split(_checkpoint.train_config.dataset)
-    return views.latent_order(model_for(_checkpoint), projections_for(_checkpoint), split)
+    return views.latent_order(model_for(_checkpoint), projections_for(_checkpoint), split,
+                              views.evaluation_metrics(_checkpoint))
 
 
 def latent_order_for(checkpoint):

@@ -89,8 +89,7 @@ def _final(key: str):
     return lambda checkpoint: checkpoint.final[key]
 
 
-# (column label, function of a checkpoint). Metrics that `vae-explorer evaluate` writes to
-# metrics.json are appended after these, one column per numeric top-level entry.
+# (column label, function of a checkpoint): from history.json, so every checkpoint has them.
 METRIC_COLUMNS = (
     ("test loss (nats)", _final("test_loss")),
     ("test recon (nats)", _final("test_recon")),
@@ -98,24 +97,47 @@ METRIC_COLUMNS = (
     ("train loss (nats)", _final("train_loss")),
     ("training time (s)", lambda c: c.train_seconds),
 )
+# Headline metrics of metrics.json that the history does not already give (see vae_core.evaluate).
+SKIPPED_EVALUATION_METRICS = ("elbo.loss", "elbo.recon", "elbo.kl")
+
+
+def evaluation_metrics(checkpoint) -> dict | None:
+    """The checkpoint's metrics.json from `vae-explorer evaluate`, or None when not computed."""
+    from vae_core import evaluate
+
+    return evaluate.load_metrics(checkpoint)
+
+
+def evaluation_columns() -> list[tuple[str, str, str]]:
+    """(metrics.json path, column label, what a better value is) for the metrics table."""
+    from vae_core import evaluate
+
+    return [(path, label, meaning) for path, label, meaning in evaluate.SUMMARY_METRICS
+            if path not in SKIPPED_EVALUATION_METRICS]
 
 
 def metrics_table(checkpoints):
-    """Final metrics of each checkpoint in one table, indexed by latent size label."""
+    """Final metrics of each checkpoint in one table, indexed by model label.
+
+    History columns always; the `vae-explorer evaluate` columns only when some checkpoint
+    has a metrics.json (a checkpoint without one shows empty cells).
+    """
     import pandas as pd
 
-    from vae_core import store
+    from vae_core import evaluate
 
-    rows = []
+    rows, evaluated = [], False
     for checkpoint in checkpoints:
         row = {"model": model_label(checkpoint, checkpoints)}
         row.update({label: value(checkpoint) for label, value in METRIC_COLUMNS})
-        extra = store.read_json_artifact(checkpoint, store.METRICS_FILE)
-        if isinstance(extra, dict):
-            row.update({key.replace("_", " "): value for key, value in sorted(extra.items())
-                        if isinstance(value, (int, float)) and not isinstance(value, bool)})
+        metrics = evaluation_metrics(checkpoint) or {}
+        evaluated = evaluated or bool(metrics)
+        row.update({label: evaluate.metric_value(metrics, path) for path, label, _ in evaluation_columns()})
         rows.append(row)
-    return pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("model")
+    if not evaluated:
+        table = table.drop(columns=[label for _, label, _ in evaluation_columns()])
+    return table
 
 
 def history_frame(checkpoint):
@@ -196,18 +218,26 @@ def test_means(model, split, arrays: dict | None, indices):
 
 # --- latent points ------------------------------------------------------------------------
 
-def latent_order(model, arrays: dict | None, split):
-    """(dims most informative first, KL score per dim [D] in nats, a note on how it was measured)."""
+def latent_order(model, arrays: dict | None, split, metrics: dict | None = None):
+    """(dims most informative first, KL score per dim [D] in nats, a note on how it was measured).
+
+    Exact when the test images are loaded or metrics.json holds ``kl_per_dim``; otherwise
+    estimated from the cached posterior means.
+    """
     import torch
 
     from vae_core import explore
 
     latent_dim = model.config.latent_dim
+    cached_kl = (metrics or {}).get("kl_per_dim")
     if split_matches(split, arrays):
         with torch.no_grad():
             mu, logvar = model.encode(split.images)
         scores = explore.mean_kl_per_dim(mu, logvar).numpy()
         note = "average KL per dimension over the test set"
+    elif isinstance(cached_kl, list) and len(cached_kl) == latent_dim:
+        scores = np.asarray(cached_kl, dtype=np.float64)
+        note = "average KL per dimension over the test set (from metrics.json)"
     elif arrays is not None:
         scores = explore.mean_part_of_kl(arrays["mu"])
         note = "KL carried by the cached test-set means (0.5 E[mu²]; the test images are not loaded)"

@@ -28,15 +28,23 @@ def test_summary_and_metrics_tables_have_one_row_per_model(tiny, tmp_path):
     assert table.loc["z = 3", "test KL (nats)"] == pytest.approx(tiny[1].final["test_kl"])
 
 
-def test_metrics_json_adds_numeric_columns(tiny_data, tmp_path):
+def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
     from tests.conftest import write_tiny_checkpoint
+    from vae_core import evaluate
 
     checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
-    store.write_json_artifact(checkpoint, store.METRICS_FILE,
-                              {"active_units": 2, "iw_nll": 180.5, "note": "text is skipped", "ok": True})
+    assert "NLL (IW)" not in views.metrics_table([checkpoint]).columns  # not evaluated yet
+    store.write_json_artifact(checkpoint, store.METRICS_FILE, {
+        "metrics_version": evaluate.METRICS_VERSION, "nll_iw": 180.5, "active_units": 2,
+        "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}, "kl_per_dim": [0.1, 3.0]})
     table = views.metrics_table([checkpoint])
-    assert table.loc["z = 2", "active units"] == 2 and table.loc["z = 2", "iw nll"] == 180.5
-    assert "note" not in table.columns and "ok" not in table.columns
+    assert table.loc["z = 2", "NLL (IW)"] == 180.5 and table.loc["z = 2", "active units"] == 2
+    assert "negative ELBO" not in table.columns  # the history columns already hold the ELBO
+    order, scores, note = views.latent_order(store.load_model(checkpoint), None, None,
+                                             views.evaluation_metrics(checkpoint))
+    assert order == [1, 0] and "metrics.json" in note
+    store.write_json_artifact(checkpoint, store.METRICS_FILE, {"metrics_version": -1, "nll_iw": 1.0})
+    assert "NLL (IW)" not in views.metrics_table([checkpoint]).columns  # another version is ignored
 
 
 def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):

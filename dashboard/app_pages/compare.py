@@ -46,8 +46,12 @@ st.markdown(figures.digit_legend_html(), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
 metrics = views.metrics_table(models)
-st.dataframe(metrics, width="stretch",
-             column_config={name: st.column_config.NumberColumn(format="%.2f") for name in metrics.columns})
+meaning = {label: text for _, label, text in views.evaluation_columns()}
+st.dataframe(metrics, width="stretch", column_config={
+    name: st.column_config.NumberColumn(format="%.2f", help=meaning.get(name)) for name in metrics.columns})
+if len(metrics.columns) == len(views.METRIC_COLUMNS):
+    st.caption("More metrics (importance-weighted NLL, active units, sample quality) appear here after "
+               "`vae-explorer evaluate`.")
 st.caption(views.LOSS_DEFINITION)
 series = [(ctx.label(c), c.history) for c in models]
 left, right = st.columns(2)
