@@ -48,7 +48,8 @@ st.subheader("Final metrics")
 metrics = views.metrics_table(models)
 meaning = {label: text for _, label, text in views.evaluation_columns()}
 st.dataframe(metrics, width="stretch", column_config={
-    name: st.column_config.NumberColumn(format="%.2f", help=meaning.get(name)) for name in metrics.columns})
+    name: st.column_config.NumberColumn(format="%d" if name == "active units" else "%.2f", help=meaning.get(name))
+    for name in metrics.columns})
 if len(metrics.columns) == len(views.METRIC_COLUMNS):
     st.caption("More metrics (importance-weighted NLL, active units, sample quality) appear here after "
                "`vae-explorer evaluate`.")
