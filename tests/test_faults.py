@@ -120,11 +120,27 @@ def child_env() -> dict[str, str]:
     return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
 
 
+_CHILDREN: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_orphans():
+    """A failing test must not leave a paused child behind: kill what is still running."""
+    yield
+    while _CHILDREN:
+        child = _CHILDREN.pop()
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
 def start_child(mode: str, ready: Path, argv: list[str], log: Path) -> subprocess.Popen:
     """tests/fault_child.py in its own process, stderr to ``log``."""
     with open(log, "wb") as handle:
-        return subprocess.Popen([sys.executable, str(CHILD), mode, str(ready), *argv], cwd=REPO,
-                                env=child_env(), stdout=subprocess.DEVNULL, stderr=handle)
+        child = subprocess.Popen([sys.executable, str(CHILD), mode, str(ready), *argv], cwd=REPO,
+                                 env=child_env(), stdout=subprocess.DEVNULL, stderr=handle)
+    _CHILDREN.append(child)
+    return child
 
 
 def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> None:
@@ -322,6 +338,7 @@ def test_row11_two_train_processes_for_one_config(root, fake_mnist_dir, tmp_path
     with open(second_log, "wb") as handle:
         second = subprocess.Popen([sys.executable, "-m", "vae_core", *argv], cwd=REPO, env=child_env(),
                                   stdout=subprocess.DEVNULL, stderr=handle)
+    _CHILDREN.append(second)
     wait_for(lambda: "another process is training it, waiting" in second_log.read_text(),
              "the second process to wait on the lock", second)
     Path(f"{ready}.go").touch()
