@@ -191,7 +191,8 @@ def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
         if tensor.shape != expected[key].shape:
             raise CheckpointError(
                 f"{file}: {key} has shape {tuple(tensor.shape)} but config.json "
-                f"(latent {checkpoint.model_config.latent_dim}) needs {tuple(expected[key].shape)}"
+                f"(latent {checkpoint.model_config.latent_dim}) needs {tuple(expected[key].shape)}: "
+                "config and weights come from different models, retrain with --force"
             )
         if not torch.isfinite(tensor).all():
             raise CheckpointError(f"{file}: {key} contains NaN or inf values: retrain with --force")
