@@ -478,11 +478,11 @@ def test_row13_full_disk_during_save(capsys, root, fake_mnist_dir, monkeypatch):
 
 def test_row14_missing_dataset_offline(capsys, root, tmp_path, offline):
     empty = tmp_path / "no-data"
-    code, _, err = run_cli(capsys, *train_argv(empty, root))
-    assert code == cli.EXIT_USAGE
+    code, out, err = run_cli(capsys, *train_argv(empty, root))
+    assert code == cli.EXIT_USAGE and out == ""
     line = one_line(err)
     assert line.startswith(f"vae-explorer train: error: mnist is not in {empty / 'MNIST' / 'raw'} "
-                           "and could not be downloaded")
+                           "and could not be downloaded (<urlopen error [Errno 101] Network is unreachable>)")
     assert "set VAE_DATA_DIR or --data-dir" in line and "vae-explorer download" in line
     assert [p for p in empty.rglob("*") if p.is_file()] == []  # no half-downloaded file
     assert list(root.iterdir()) == [root / f".lock-{NAME}"]
@@ -505,6 +505,8 @@ def test_row15_corrupt_dataset_file(capsys, root, tmp_path, offline, damage, fil
     assert code == cli.EXIT_USAGE
     line = one_line(err)
     assert line.startswith(f"vae-explorer train: error: mnist files in {data / 'MNIST' / 'raw'} are corrupt (")
+    if damage is _break_magic:
+        assert "(AssertionError: bad header (wrong magic number or size))" in line
     assert line.endswith("delete that folder and download it again")
     assert not (root / NAME).exists() and leftovers(root) == []
 

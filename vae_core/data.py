@@ -70,15 +70,21 @@ def _open(dataset: str, root: Path, train: bool, download: bool):
     try:
         return cls(str(root), train=train, download=True)
     except Exception as failed:  # offline, or a mirror refused
-        reason = str(failed).strip().splitlines()[0][:120] if str(failed).strip() else "offline"
-        raise DataUnavailableError(_missing_message(dataset, root, reason)) from failed
+        raise DataUnavailableError(_missing_message(dataset, root, _download_reason(failed))) from failed
+
+
+def _download_reason(error: Exception) -> str:
+    """The first concrete cause in torchvision's multi-line download error (it lists every mirror)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    causes = [line for line in lines if not line.startswith(("Error downloading", "Tried "))]
+    return (causes or lines or ["offline"])[0][:120]
 
 
 def _corrupt_error(dataset: str, root: Path, error: Exception) -> DataUnavailableError:
     folder = root / _TORCHVISION_CLASS[dataset] / "raw"
     return DataUnavailableError(
         f"{dataset} files in {folder} are corrupt ({type(error).__name__}: "
-        f"{str(error)[:100] or 'unreadable'}): delete that folder and download it again"
+        f"{str(error)[:100] or 'bad header (wrong magic number or size)'}): delete that folder and download it again"
     )
 
 
