@@ -3,7 +3,8 @@
 Every row ends in a one-line message (and exit status 2 or 130 from the CLI, or a visible
 warning in the app), and leaves nothing lost or half-written under the checkpoint root.
 Signals (rows 9-11) go to real `python -m vae_core` processes; tests/fault_child.py
-pauses such a process at the exact moment a row needs.
+pauses such a process at the exact moment a row needs. The app rows (17, 19, 20, and how
+rows 1-8 look there) drive dashboard/app.py through Streamlit's AppTest.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ast
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -104,8 +106,6 @@ def problems_of(root: Path) -> dict[str, str]:
 
 def assert_refused(capsys, root: Path, path: Path, pattern: str) -> str:
     """The broken checkpoint is skipped by scan/list with one line, and never loads."""
-    import re
-
     assert re.search(pattern, problems_of(root)[path.name]), problems_of(root)
     with pytest.raises(store.CheckpointError, match=pattern):
         store.load_model(store.read_checkpoint(path))
@@ -151,6 +151,16 @@ def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def mark_as_old(root: Path) -> dict[str, bytes]:
+    """Tag the checkpoint of NAME (retraining gives identical weights) and return its files."""
+    _edit_config(root / NAME, lambda c: c["info"].update(marker="the old checkpoint"))
+    return files_of(root)
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (root / NAME).iterdir()}
 
 
 def history_epochs(root: Path) -> list[int]:
@@ -262,7 +272,7 @@ def test_row09_sigkill_during_first_save_leaves_no_checkpoint_then_recovers(caps
 
 def test_row09_sigkill_between_renames_keeps_old_checkpoint(capsys, root, fake_mnist_dir, tmp_path):
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
-    old_weights = (root / NAME / store.MODEL_FILE).read_bytes()
+    old = mark_as_old(root)
     ready = tmp_path / "ready"
     argv = train_argv(fake_mnist_dir, root, "--force")
     child = start_child("pause-mid-swap", ready, argv, tmp_path / "child.log")
@@ -276,7 +286,7 @@ def test_row09_sigkill_between_renames_keeps_old_checkpoint(capsys, root, fake_m
     code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, root))
     assert code == 0, err
     assert f"{NAME}: cached, reused" in err  # the old complete checkpoint was put back
-    assert (root / NAME / store.MODEL_FILE).read_bytes() == old_weights
+    assert files_of(root) == old
     assert leftovers(root) == []
 
 
@@ -314,7 +324,7 @@ def test_row10_sigint_during_training(capsys, root, fake_mnist_dir, tmp_path):
 def test_row10_ctrl_c_during_save_keeps_old_checkpoint(capsys, root, fake_mnist_dir, monkeypatch):
     """Ctrl-C between the two renames of an overwrite: the old checkpoint is put back."""
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
-    old_weights = (root / NAME / store.MODEL_FILE).read_bytes()
+    old = mark_as_old(root)
     real_replace = os.replace
 
     def replace_then_interrupt(src, dst):
@@ -326,7 +336,7 @@ def test_row10_ctrl_c_during_save_keeps_old_checkpoint(capsys, root, fake_mnist_
     code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, root, "--force"))
     monkeypatch.undo()
     assert code == cli.EXIT_INTERRUPTED and "interrupted, no partial checkpoint was written" in err
-    assert (root / NAME / store.MODEL_FILE).read_bytes() == old_weights
+    assert files_of(root) == old
     assert leftovers(root) == []
 
 
@@ -439,7 +449,7 @@ def test_saved_checkpoint_files_follow_the_umask(root, tiny_data):
 
 def test_row12_permission_lost_during_save_keeps_old_checkpoint(capsys, root, fake_mnist_dir, monkeypatch):
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
-    old_weights = (root / NAME / store.MODEL_FILE).read_bytes()
+    old = mark_as_old(root)
 
     def denied(tensors, path):
         if Path(path).name == store.MODEL_FILE:
@@ -451,12 +461,12 @@ def test_row12_permission_lost_during_save_keeps_old_checkpoint(capsys, root, fa
     assert code == cli.EXIT_USAGE
     assert one_line(err).endswith(f"cannot write to {root} (permission denied): "
                                   "pass a writable --checkpoint-dir or set VAE_CHECKPOINT_DIR")
-    assert (root / NAME / store.MODEL_FILE).read_bytes() == old_weights and leftovers(root) == []
+    assert files_of(root) == old and leftovers(root) == []
 
 
 def test_row13_full_disk_during_save(capsys, root, fake_mnist_dir, monkeypatch):
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
-    old = {p.name: p.read_bytes() for p in (root / NAME).iterdir()}
+    old = mark_as_old(root)
 
     def disk_fills_up(tensors, path):
         if Path(path).name != store.MODEL_FILE:
@@ -469,7 +479,7 @@ def test_row13_full_disk_during_save(capsys, root, fake_mnist_dir, monkeypatch):
     assert code == cli.EXIT_USAGE
     assert one_line(err) == (f"vae-explorer train: error: no space left on the device while saving "
                              f"{root / NAME}: free some space and run again")
-    assert {p.name: p.read_bytes() for p in (root / NAME).iterdir()} == old
+    assert files_of(root) == old
     assert leftovers(root) == []
 
 
