@@ -778,7 +778,16 @@ def _audit(event: str, args: tuple) -> None:
         _OPENED.append(os.path.abspath(os.fspath(args[0])))
 
 
-sys.addaudithook(_audit)  # process-wide and permanent, so it records only while _OPENED is a list
+_AUDITING: list[bool] = []
+
+
+def _record_opened_paths() -> None:
+    """Start recording paths opened or listed (audit hooks are permanent: installed once)."""
+    global _OPENED
+    if not _AUDITING:
+        sys.addaudithook(_audit)
+        _AUDITING.append(True)
+    _OPENED = []
 
 
 @pytest.mark.parametrize("name", ["..", "../outside", "../outside/mnist-z2-h16-e2-b32-lr0.001-s0", "/etc/passwd",
@@ -798,9 +807,9 @@ def test_row17_query_params_and_widget_values_never_read_outside_the_root(monkey
         name = good_checkpoint.name.replace("-z2-", f"-z{latent_dim}-")
         shutil.copytree(five_models / name, root / name)
     outside = _decoy(tmp_path, good_checkpoint)
+    _record_opened_paths()
     hostile = {"model": f"../outside/{good_checkpoint.name}", "checkpoint": str(outside / good_checkpoint.name),
                "dir": str(outside), "path": "../../etc/passwd", "page": "../outside/secret.txt"}
-    _OPENED = []
     try:
         app = open_app(monkeypatch, root, no_data, "explorer", query=hostile)
         assert app.sidebar.selectbox[-1].value == good_checkpoint.name  # z=2, the default
