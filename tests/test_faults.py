@@ -445,6 +445,8 @@ def test_saved_checkpoint_files_follow_the_umask(root, tiny_data):
     expected = 0o666 & ~store._umask()  # 0644 under the usual umask 022
     modes = {p.name: p.stat().st_mode & 0o777 for p in checkpoint.path.iterdir()}
     assert modes == {store.MODEL_FILE: expected, store.CONFIG_FILE: expected, store.HISTORY_FILE: expected}
+    auxiliary = store.save_auxiliary(root, "digit-classifier", "classifier", {"w": torch.zeros(3)}, {})
+    assert (auxiliary / store.MODEL_FILE).stat().st_mode & 0o777 == expected
 
 
 def test_row12_permission_lost_during_save_keeps_old_checkpoint(capsys, root, fake_mnist_dir, monkeypatch):

@@ -256,7 +256,7 @@ def save_auxiliary(root: Path, name: str, kind: str, weights: dict[str, torch.Te
     data = {**config, "kind": kind, "format_version": FORMAT_VERSION, "info": _info(device)}
 
     def write(directory: Path) -> None:
-        save_file(tensors, directory / MODEL_FILE)
+        _save_weights(tensors, directory / MODEL_FILE)
         _write_json(directory / CONFIG_FILE, data)
 
     write_dir_atomic(target, write)
