@@ -83,7 +83,8 @@ def test_config_that_does_not_match_the_weights_is_refused(checkpoint):
     config = json.loads((checkpoint.path / "config.json").read_text())
     config["model"]["latent_dim"] = 7
     (checkpoint.path / "config.json").write_text(json.dumps(config))
-    with pytest.raises(store.CheckpointError, match=r"has shape \(16, 2\) but config.json \(latent 7\) needs \(16, 7\)"):
+    expected = r"has shape \(16, 2\) but config.json \(latent 7\) needs \(16, 7\)"
+    with pytest.raises(store.CheckpointError, match=expected):
         store.read_checkpoint(checkpoint.path)
 
 

@@ -6,7 +6,12 @@ import torch
 from tests.conftest import TINY_MODEL, TINY_TRAIN
 from vae_core.config import ConfigError, TrainConfig
 from vae_core.train import (
-    TrainingDiverged, evaluate_elbo, new_training_state, state_from_tensors, state_to_tensors, train_vae,
+    TrainingDiverged,
+    evaluate_elbo,
+    new_training_state,
+    state_from_tensors,
+    state_to_tensors,
+    train_vae,
 )
 
 CPU = torch.device("cpu")
