@@ -203,3 +203,136 @@ def _latent_plane_figure(path: str, stamp: int, _checkpoint):
 def latent_plane_figure(checkpoint):
     """For a 2-D latent space: the test means plus a grid of clickable points (shared Figure)."""
     return _latent_plane_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint)
+
+
+# --- metrics.json, the digit classifier and the training images (see dashboard.metrics_views) ---
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _metrics(path: str, stamp: int, _checkpoint) -> dict | None:
+    return views.evaluation_metrics(_checkpoint)
+
+
+def metrics_for(checkpoint) -> dict | None:
+    """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
+    return _metrics(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint)
+
+
+@st.cache_resource(max_entries=8)
+def _metric_figures(paths: tuple, stamps: tuple, labels: tuple, _checkpoints) -> list:
+    from dashboard import metrics_views
+
+    names = dict(zip(paths, labels, strict=True))
+    points, _ = metrics_views.metric_points(_checkpoints, metrics_for, lambda c: names[str(c.path)])
+    return [(label, meaning, metrics_views.metric_figure(points, path, label))
+            for path, label, meaning in metrics_views.chart_metrics()]
+
+
+def metric_figures(checkpoints, labels: list[str]) -> list:
+    """[(label, what better means, shared plotly Figure)] of every metric against latent size."""
+    return _metric_figures(tuple(str(c.path) for c in checkpoints), tuple(views.weights_stamp(c) for c in checkpoints),
+                           tuple(labels), checkpoints)
+
+
+@st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
+def _classifier(root: str, dataset: str, stamp: int):
+    from vae_core import store
+    from vae_core.classifier import load_classifier
+
+    try:
+        return load_classifier(Path(root), dataset, device="cpu")[0], None
+    except store.CheckpointError as error:
+        return None, str(error)
+
+
+def classifier(dataset: str):
+    """(the digit classifier in eval mode, None) or (None, why not, naming the fix); loaded once per process.
+
+    Shared by every session: call it only through ``vae_core.classifier.predict_proba`` (no grad, no training).
+    """
+    from vae_core.classifier import classifier_name
+
+    root = checkpoint_root().resolve()
+    return _classifier(str(root), dataset, _stamp(root / classifier_name(dataset)))
+
+
+def _stamp(path: Path) -> int:
+    """Modification time of a folder that is rewritten atomically (0 when absent): a cache key part."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def train_files_missing(dataset: str) -> str | None:
+    """Why the training images are absent (one sentence), or None when their files are there; reads nothing."""
+    from dashboard import metrics_views
+    from vae_core.data import resolve_data_dir
+
+    return metrics_views.missing_train_files(dataset, resolve_data_dir().resolve())
+
+
+@st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
+def _train_images(dataset: str, data_dir: str):
+    """Training images [N, 784] (read-only use), or the one-sentence reason they cannot be loaded."""
+    from vae_core.data import DataUnavailableError, load_split
+
+    try:
+        return load_split(dataset, train=True, data_dir=data_dir, download=False).images, None
+    except DataUnavailableError as error:
+        return None, str(error)
+
+
+@st.cache_data(max_entries=32, show_spinner="Searching the training set for the nearest images…")
+def _nearest_training(path: str, stamp: int, _checkpoint, data_dir: str, seed: int, count: int,
+                      temperature: float):
+    from dashboard import metrics_views
+
+    train, reason = _train_images(_checkpoint.train_config.dataset, data_dir)
+    if train is None:
+        return None, None, reason
+    images = metrics_views.generated_images(model_for(_checkpoint), seed, count, temperature)
+    return (*metrics_views.nearest_training(images, train), None)
+
+
+def nearest_training(checkpoint, seed: int, count: int, temperature: float):
+    """(neighbours [N, 28, 28], L2 distances [N], None) of the Generate grid's samples, or (None, None, reason).
+
+    Absent training files are found with a stat call and never cached, so data added later is picked up.
+    """
+    from vae_core.data import resolve_data_dir
+
+    reason = train_files_missing(checkpoint.train_config.dataset)
+    if reason is not None:
+        return None, None, reason
+    return _nearest_training(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+                             str(resolve_data_dir().resolve()), int(seed), int(count), float(temperature))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _annotated_grid_png(path: str, stamp: int, _checkpoint, seed: int, count: int, temperature: float,
+                        columns: int, labelled: bool, nearest: bool, sources: tuple) -> bytes:
+    from dashboard import metrics_views
+
+    dataset = _checkpoint.train_config.dataset
+    images = metrics_views.generated_images(model_for(_checkpoint), seed, count, temperature)
+    model = classifier(dataset)[0] if labelled else None
+    labels = metrics_views.tile_labels(model, images, dataset) if model is not None else None
+    partners, distances, _ = nearest_training(_checkpoint, seed, count, temperature) if nearest else (None,) * 3
+    notes = None if distances is None else [f"NN {d:.2f}" for d in distances]
+    return metrics_views.annotated_grid_png(images, columns, labels, partners, notes)
+
+
+def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int,
+                       labelled: bool, nearest: bool) -> bytes:
+    """The Generate grid with the classifier's guess and/or the nearest training image under each sample.
+
+    The cache key includes where the classifier and the training images come from.
+    """
+    from vae_core.classifier import classifier_name
+    from vae_core.data import resolve_data_dir
+
+    root = checkpoint_root().resolve()
+    sources = (str(root), _stamp(root / classifier_name(checkpoint.train_config.dataset)),
+               str(resolve_data_dir().resolve()))
+    return _annotated_grid_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint, int(seed),
+                               int(count), float(temperature), int(columns), bool(labelled), bool(nearest), sources)

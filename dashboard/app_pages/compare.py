@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, common, figures, views
+from dashboard import cache, common, figures, metrics_views, views
 
 ctx = common.require_checkpoint()
 models = ctx.checkpoints
@@ -50,10 +50,22 @@ meaning = {label: text for _, label, text in views.evaluation_columns()}
 st.dataframe(metrics, width="stretch", column_config={
     name: st.column_config.NumberColumn(format="%d" if name == "active units" else "%.2f", help=meaning.get(name))
     for name in metrics.columns})
-if len(metrics.columns) == len(views.METRIC_COLUMNS):
-    st.caption("More metrics (importance-weighted NLL, active units, sample quality) appear here after "
-               "`vae-explorer evaluate`.")
 st.caption(views.LOSS_DEFINITION)
+
+st.subheader("Metrics against latent size")
+missing = [ctx.label(c) for c in models if cache.metrics_for(c) is None]
+if missing:
+    st.info(metrics_views.missing_metrics_sentence(missing))
+if len(missing) < len(models):
+    st.caption(metrics_views.source_caption([m for m in map(cache.metrics_for, models) if m]))
+    charts = cache.metric_figures(models, [ctx.label(c) for c in models])
+    for row in range(0, len(charts), 3):
+        for column, (label, meaning, figure) in zip(st.columns(3), charts[row:row + 3], strict=False):
+            with column:
+                st.plotly_chart(figure, key=f"compare_metric_{label}")
+                st.caption(metrics_views.better_caption(meaning))
+
+st.subheader("Loss per epoch")
 series = [(ctx.label(c), c.history) for c in models]
 left, right = st.columns(2)
 left.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss per epoch"), key="compare_test_loss")

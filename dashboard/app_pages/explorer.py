@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, common, views
+from dashboard import cache, common, metrics_views, views
 
 ctx = common.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -12,6 +12,8 @@ latent_dim = checkpoint.model_config.latent_dim
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
 order, scores, order_note = cache.latent_order_for(checkpoint)
+metrics, reader = cache.metrics_for(checkpoint), cache.classifier(ctx.dataset)  # reader: (classifier, why absent)
+collapsed = metrics_views.collapsed_dims(latent_dim, metrics, scores)
 total = views.test_count(split, arrays)
 prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
@@ -40,15 +42,20 @@ common.sync_sliders(prefix, dims, base, (mode, int(seed), int(index)))
 
 
 @st.fragment
-def sliders_and_digit(model, base, dims, scores, prefix):
-    """Only this fragment reruns when a slider moves: decode one point, show it large."""
+def sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader):
+    """Only this fragment reruns when a slider moves: decode one point, show it large, say what it looks like."""
     sliders, digit = st.columns([1, 1])
     with sliders:
-        values = {dim: st.slider(views.dim_label(dim, scores), *views.SLIDER_RANGE,
+        values = {dim: st.slider(metrics_views.slider_label(dim, scores, collapsed), *views.SLIDER_RANGE,
                                  step=views.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
     z = views.point_from_values(base, values)
+    png, looks = metrics_views.digit_and_reading(model, z, reader[0], ctx.dataset)
     with digit:
-        common.image(views.digit_png(model, z), caption=views.point_caption(z, dims))
+        common.image(png, caption=views.point_caption(z, dims))
+        if looks:
+            st.markdown(looks)
+        else:
+            st.caption(metrics_views.classifier_missing_sentence(reader[1]))
 
 
 if latent_dim == 2:
@@ -58,10 +65,12 @@ if latent_dim == 2:
         st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
                         on_select=partial(common.set_sliders_from_click, chart_key, prefix))
     with panel:
-        sliders_and_digit(model, base, dims, scores, prefix)
+        sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 else:
-    st.caption(f"Dimensions ordered by {order_note}; the ones without a slider stay at the start point.")
-    sliders_and_digit(model, base, dims, scores, prefix)
+    note = metrics_views.collapsed_note(collapsed, latent_dim, metrics is not None)
+    st.caption(f"Dimensions ordered by {order_note}; the ones without a slider stay at the start point."
+               + (f" {note}" if note else ""))
+    sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 
 st.subheader("Manifold grid")
 grid_controls, grid = st.columns([1, 3])

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, common
+from dashboard import cache, common, metrics_views
 
 ctx = common.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -16,9 +16,28 @@ with controls:
     count = st.slider("Number of digits", 1, 100, 40, key="generate_count")
     temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="generate_temperature")
     columns = st.slider("Digits per row", 4, 20, 10, key="generate_columns")
-png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
+    labelled = st.toggle("Classifier labels", key="generate_labels",
+                         help="Write the digit classifier's guess and its probability under each sample.")
+    nearest = st.toggle("Nearest training image", key="generate_nearest",
+                        help="Show under each sample the training image closest to it in pixel space.")
+reader = cache.classifier(ctx.dataset) if labelled else (None, None)  # (classifier, why absent)
+_, distances, data_note = (cache.nearest_training(ctx.checkpoint, seed, count, temperature) if nearest
+                           else (None, None, None))
+labelled, nearest = reader[0] is not None, distances is not None
+if labelled or nearest:
+    png = cache.annotated_grid_png(ctx.checkpoint, seed, count, temperature, columns, labelled, nearest)
+else:
+    png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
+    if reader[1]:
+        st.caption(metrics_views.classifier_missing_sentence(reader[1]))
+    if data_note:
+        st.info(data_note)
     common.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
+    if labelled:
+        st.caption(metrics_views.LABELS_CAPTION)
+    if nearest:
+        st.caption(metrics_views.nearest_caption(distances, cache.metrics_for(ctx.checkpoint)))
 with controls:
     st.download_button("Download grid as PNG", png, file_name=f"{ctx.checkpoint.name}-seed{seed}.png",
                        mime="image/png", key="generate_download")
