@@ -19,6 +19,7 @@ KL_COLLAPSED = 0.01  # nats: the fallback test when metrics.json has no active-u
 UNSURE = 0.6  # below this top probability the reading also names the runner-up
 TILE_FONT_SIZE = 12
 AMBER = (255, 176, 0)  # an unsure guess
+PARTNER = (140, 200, 255)  # the nearest training image and its distance
 RAW_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 CLASS_NAMES = {
     "fashion-mnist": ("T-shirt", "trouser", "pullover", "dress", "coat",
@@ -290,7 +291,9 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
     for index in range(count):
         left, top = pad + (index % columns) * cell_w, pad + (index // columns) * cell_h
         tiles = [images[index]] + ([partners[index]] if partners is not None else [])
-        for tile in tiles:
+        for number, tile in enumerate(tiles):
+            if number:  # the partner's top edge in the colour of its note: sample above, neighbour below
+                draw.rectangle([left, top - pad, left + side - 1, top - 1], fill=PARTNER)
             pixels = explore.upscale(explore.to_uint8(tile), factor)
             canvas.paste(Image.fromarray(pixels).convert("RGB"), (left, top))
             top += side + pad
@@ -301,7 +304,7 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
             texts.append([(name, (255, 255, 255) if sure else AMBER, bold),
                           (f"  {probability:.0%}", (170, 170, 170) if sure else AMBER, font)])
         if partner_notes is not None:
-            texts.append([(partner_notes[index], (140, 200, 255), font)])
+            texts.append([(partner_notes[index], PARTNER, font)])
         for parts in texts:
             draw.rectangle([left, top, left + side - 1, top + line - 2], fill=(17, 17, 17))
             x = left + (side - sum(draw.textlength(t, font=f) for t, _, f in parts)) / 2

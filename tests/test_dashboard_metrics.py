@@ -168,7 +168,8 @@ def test_generate_labels_without_a_classifier_keep_the_plain_grid(monkeypatch, t
     plain = grid_url(app)
     app.toggle(key="generate_labels").set_value(True).run()
     assert grid_url(app) == plain
-    assert any("vae-explorer train-classifier" in c.value for c in app.caption)
+    notes = [i.value for i in app.info if "vae-explorer train-classifier" in i.value]
+    assert len(notes) == 1 and str(tiny_checkpoint_root / classifier_name("mnist")) in notes[0]
 
 
 def test_generate_nearest_without_training_data_is_one_sentence(monkeypatch, tiny_checkpoint_root, empty_data):

@@ -30,7 +30,7 @@ else:
     png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
     if reader[1]:
-        st.caption(metrics_views.classifier_missing_sentence(reader[1]))
+        st.info(metrics_views.classifier_missing_sentence(reader[1]))
     if data_note:
         st.info(data_note)
     common.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
