@@ -79,7 +79,7 @@ def _resume_state(root, name, model_config, train_config, device) -> TrainingSta
     return state
 
 
-def _acquire_lock(root, name: str):
+def acquire_lock(root, name: str):
     """The held per-config lock; waits (and says so) while another process trains it.
 
     An unwritable root fails here first, with the same one-line ``SaveError`` as a save.
@@ -110,7 +110,7 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
     """Train (or reuse) one config under its lock; save atomically; drop the resume point."""
     root = checkpoint_root(args)
     name = store.run_name(model_config, train_config)
-    lock = _acquire_lock(root, name)
+    lock = acquire_lock(root, name)
     try:
         store.recover_dir(root / name)
         cached = None if args.force else store.find(root, model_config, train_config)

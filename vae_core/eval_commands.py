@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from filelock import Timeout
-
 from . import store
 from .classifier import classifier_name, load_classifier, save_classifier, train_classifier
 from .cli import checkpoint_root, print_json
-from .commands import say
+from .commands import acquire_lock, say
 from .config import TrainConfig
 from .data import load_split
 from .evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
@@ -25,12 +23,7 @@ def run_train_classifier(args: argparse.Namespace) -> int:
                                lr=args.lr, seed=args.seed)
     root = checkpoint_root(args)
     name = classifier_name(args.dataset)
-    lock = store.lock_for(root, name)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        say(f"{name}: another process is training it, waiting")
-        lock.acquire()
+    lock = acquire_lock(root, name)
     try:
         if not args.force:
             try:
