@@ -34,8 +34,8 @@ class AppContext:
         return views.model_label(checkpoint, self.checkpoints)
 
 
-def _keep_valid(key: str, options: list) -> None:
-    """A remembered choice that is no longer offered falls back to the first option."""
+def keep_choice(key: str, options: list) -> None:
+    """A remembered choice that is no longer offered (options differ by model) falls back to the first option."""
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
 
@@ -48,13 +48,13 @@ def sidebar() -> AppContext:
         context = AppContext(root=root, problems=problems, error=error)
     else:
         names = views.datasets(checkpoints)
-        _keep_valid(DATASET_KEY, names)
+        keep_choice(DATASET_KEY, names)
         if len(names) > 1:
             st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
         dataset = st.session_state[DATASET_KEY]
         mine = [c for c in checkpoints if c.train_config.dataset == dataset]
         by_name = {c.name: c for c in mine}
-        _keep_valid(MODEL_KEY, list(by_name))
+        keep_choice(MODEL_KEY, list(by_name))
         st.sidebar.selectbox("Model (latent size)", list(by_name), key=MODEL_KEY,
                              format_func=lambda name: views.model_label(by_name[name], mine),
                              help="Every page shows this model; Compare shows all of them.")
@@ -147,3 +147,37 @@ def clamp_state(key: str, low: int, high: int) -> None:
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
         st.session_state[key] = min(high, max(low, value))
+
+
+def start_controls(split, arrays, total: int, latent_dim: int) -> tuple[str, int, int, int]:
+    """The explorer's first row: where the sliders start and how many are shown -> (mode, seed, index, shown).
+
+    Only the controls the chosen start point needs get a column, so no empty column leaves a gap.
+    """
+    modes = list(views.BASE_MODES) if total else list(views.BASE_MODES[:2])
+    keep_choice("explorer_base_mode", modes)
+    mode = st.session_state["explorer_base_mode"]  # read before the radio: the layout depends on it
+    needs_detail, needs_count = mode != views.BASE_MODES[0] or not total, latent_dim > 2
+    widths = [3] + [2] * (needs_detail + needs_count)
+    columns = iter(st.columns(widths + [7 - sum(widths)] if sum(widths) < 7 else widths))
+    with next(columns):
+        mode = st.radio("Start from", modes, horizontal=True, key="explorer_base_mode")
+    seed, index = 0, 0
+    if needs_detail:
+        with next(columns):
+            if mode == views.BASE_MODES[1]:
+                seed = st.number_input("Prior draw seed", min_value=0, value=0, step=1, key="explorer_prior_seed")
+            elif mode == views.BASE_MODES[2]:
+                clamp_state("explorer_test_index", 0, total - 1)
+                index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
+                                        step=1, key="explorer_test_index")
+                st.caption(f"Test image #{index} is a {views.test_label(split, arrays, index)}: "
+                           "sliders start at its mean.")
+            if not total:
+                st.caption("Test digits as start points need cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+    shown = latent_dim
+    if needs_count:
+        with next(columns):
+            shown = st.slider("Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8),
+                              key="explorer_slider_count")
+    return mode, int(seed), int(index), int(shown)

@@ -38,35 +38,48 @@ def _layout(figure: go.Figure, title: str, x: str, y: str, height: int = 380) ->
     return figure
 
 
-def loss_curves(history: list[dict], seed_report: tuple | None, title: str) -> go.Figure:
-    """Train and test negative ELBO per epoch, with the seed report's printed numbers if given."""
+def loss_curves(history: list[dict], title: str) -> go.Figure:
+    """Our train and test negative ELBO per epoch (nats per image)."""
     epochs = [row["epoch"] for row in history]
     figure = go.Figure()
     figure.add_scatter(x=epochs, y=[r["train_loss"] for r in history], name="our train loss",
                        mode="lines+markers", line={"dash": TRAIN_DASH, "color": "#1f77b4"})
     figure.add_scatter(x=epochs, y=[r["test_loss"] for r in history], name="our test loss",
                        mode="lines+markers", line={"dash": TEST_DASH, "color": "#1f77b4"})
-    if seed_report:
-        figure.add_scatter(x=list(range(1, len(seed_report) + 1)), y=list(seed_report),
-                           name="seed report loss (as printed)", mode="lines+markers",
-                           line={"color": SEED_COLOR, "dash": "dash"}, marker={"symbol": "x"})
     return _layout(figure, title, "epoch", "loss per image (nats)")
 
 
-def loss_split(history: list[dict], title: str) -> go.Figure:
-    """The two terms of the loss per epoch: reconstruction and KL, train and test."""
-    epochs = [row["epoch"] for row in history]
+def seed_report_curve(seed_report: tuple, height: int = 300) -> go.Figure:
+    """The seed report's printed loss per epoch on an axis of its own: its scale is not stated,
+    so it is never drawn on our nats axis."""
     figure = go.Figure()
-    for term, color, axis in (("recon", "#2ca02c", "y"), ("kl", "#d62728", "y2")):
-        label = "reconstruction" if term == "recon" else "KL"
+    figure.add_scatter(x=list(range(1, len(seed_report) + 1)), y=list(seed_report), name="seed report",
+                       mode="lines+markers", line={"color": SEED_COLOR, "dash": "dash"}, marker={"symbol": "x"})
+    _layout(figure, "The seed report's loss, as printed", "epoch", "loss (report's units, not stated)", height)
+    figure.update_layout(showlegend=False)
+    return figure
+
+
+def loss_split(history: list[dict], title: str, height: int = 380) -> go.Figure:
+    """The two terms of the loss per epoch, train and test: reconstruction above, KL below.
+
+    Each term has its own panel and both axes start at 0: the KL moves by a few tenths of a
+    nat between epochs, which a zoomed axis would draw as jumps, and on the reconstruction's
+    axis it would be a flat line at the bottom.
+    """
+    from plotly.subplots import make_subplots
+
+    epochs = [row["epoch"] for row in history]
+    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.6, 0.4])
+    for row, (term, color, label) in enumerate((("recon", "#2ca02c", "reconstruction"), ("kl", "#d62728", "KL")), 1):
         for split, dash in (("train", TRAIN_DASH), ("test", TEST_DASH)):
-            figure.add_scatter(x=epochs, y=[r[f"{split}_{term}"] for r in history], yaxis=axis,
-                               name=f"{split} {label}", mode="lines+markers",
-                               line={"color": color, "dash": dash})
-    figure.update_layout(yaxis2={"title": {"text": "KL per image (nats)", "font": {"color": "#d62728"}},
-                                 "overlaying": "y", "side": "right", "tickformat": ".1f"})
-    _layout(figure, title, "epoch", "reconstruction per image (nats)")
-    figure.update_layout(yaxis_title_font_color="#2ca02c", margin={"r": 70})
+            figure.add_scatter(x=epochs, y=[r[f"{split}_{term}"] for r in history], row=row, col=1,
+                               name=f"{split} {label}", mode="lines+markers", line={"color": color, "dash": dash})
+    _layout(figure, title, "", "", height)
+    figure.update_yaxes(rangemode="tozero")
+    figure.update_yaxes(title={"text": "recon (nats)", "font": {"color": "#2ca02c"}}, row=1, col=1)
+    figure.update_yaxes(title={"text": "KL (nats)", "font": {"color": "#d62728"}}, row=2, col=1)
+    figure.update_xaxes(title="epoch", row=2, col=1)
     return figure
 
 
@@ -80,15 +93,29 @@ def overlaid_losses(series: list[tuple[str, list[dict]]], key: str, title: str,
     return _layout(figure, title, "epoch", y_title)
 
 
-def _map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(coordinates [M, 2], test rows [M], x title, y title) of one projection."""
+LATENT_COORDINATES = "Latent coordinates"  # z = 2: the means drawn as they are, no projection
+
+
+def map_methods(latent_dim: int) -> list[str]:
+    """The projections offered for a model: a 2-D latent space needs none, so it offers its own axes."""
+    return [LATENT_COORDINATES if latent_dim == 2 else "PCA", "t-SNE"]
+
+
+def _map_axes(arrays: dict, method: str, latent_dim: int,
+              short: bool = False) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(coordinates [M, 2], test rows [M], x title, y title) of one projection.
+
+    ``short`` titles fit a small side-by-side map (about 175 px wide).
+    """
     if method == "t-SNE":
         return arrays["tsne"], arrays["tsne_index"], "t-SNE 1", "t-SNE 2"
     index = np.arange(len(arrays["pca"]))
-    if latent_dim == 2:
-        return np.asarray(arrays["mu"], dtype=np.float32), index, "z[0] (posterior mean)", "z[1] (posterior mean)"
+    if latent_dim == 2:  # PCA of a 2-D space would only rotate it: show the latent axes themselves
+        names = ("z[0]", "z[1]") if short else ("z[0] (posterior mean)", "z[1] (posterior mean)")
+        return np.asarray(arrays["mu"], dtype=np.float32), index, *names
     share = arrays["pca_explained"]
-    return (arrays["pca"], index, f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%} of variance)")
+    suffix = "" if short else " of variance"
+    return arrays["pca"], index, f"PC 1 ({share[0]:.0%}{suffix})", f"PC 2 ({share[1]:.0%}{suffix})"
 
 
 def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
@@ -98,7 +125,8 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
     Each point's customdata is its row in the test set, so a selection names test digits.
     ``max_points`` keeps a fixed evenly spread subset, for small side-by-side maps.
     """
-    coords, rows, x_title, y_title = _map_axes(arrays, method, latent_dim)
+    small = max_points is not None
+    coords, rows, x_title, y_title = _map_axes(arrays, method, latent_dim, short=small)
     labels = np.asarray(arrays["labels"])[rows]
     keep = np.arange(len(rows))
     if max_points and len(keep) > max_points:
@@ -108,20 +136,24 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
         chosen = keep[labels[keep] == digit]
         figure.add_scattergl(
             x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=str(digit),
-            marker={"color": DIGIT_COLORS[digit], "size": 4 if max_points is None else 3, "opacity": 0.7},
+            marker={"color": DIGIT_COLORS[digit], "size": 3 if small else 4, "opacity": 0.7},
             customdata=rows[chosen].tolist(),  # plain ints: the browser sends back each point's test row
             hovertemplate=f"digit {digit}<br>test image #%{{customdata}}<extra></extra>")
     if title is None:
         title = f"{method} of the test-set means (z = {latent_dim})"
-        if method == "PCA" and latent_dim == 2:
+        if method != "t-SNE" and latent_dim == 2:
             title = "Test-set means in the 2-D latent space (no projection needed)"
     _layout(figure, title, x_title, y_title, height)
     figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
                                  "itemsizing": "constant"}, showlegend=show_legend)
-    if max_points is not None:  # a small side-by-side map: room for the points, not the margins
-        figure.update_layout(margin={"l": 40, "r": 10, "t": 40, "b": 40}, font={"size": 12})
-    elif method == "PCA" and latent_dim == 2:
-        figure.update_yaxes(scaleanchor="x", scaleratio=1)
+    if small:  # a side-by-side map: room for the points, axis titles that fit under them
+        figure.update_layout(margin={"l": 45, "r": 8, "t": 36, "b": 48}, font={"size": 12},
+                             title={"font": {"size": 14}})
+    if method != "t-SNE" and latent_dim == 2:
+        # Both axes are latent coordinates in the same units: one unit is as long across as up.
+        # "domain" shrinks the drawing area to keep the ratio instead of stretching an axis range.
+        figure.update_xaxes(constrain="domain")
+        figure.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
     return figure
 
 

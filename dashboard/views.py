@@ -140,10 +140,73 @@ def metrics_table(checkpoints):
     return table
 
 
+# How each row of the shown metrics table is written (label -> format); others get two decimals.
+METRIC_FORMATS = {
+    "training time (s)": "{:.0f}",
+    "Frechet distance": "{:.1f}",
+    "classifier confidence": "{:.1%}",
+    "class coverage (nats)": "{:.3f}",
+    "recon accuracy": "{:.1%}",
+    "probe accuracy": "{:.1%}",
+}
+
+HISTORY_BETTER = {"test loss (nats)": "lower", "test recon (nats)": "lower", "train loss (nats)": "lower"}
+
+
+def _better(meaning: str) -> str:
+    """'lower: the model ...' -> 'lower'; a meaning without a direction -> ''."""
+    head = meaning.split(":", 1)[0].split(";", 1)[0]
+    return head if head.startswith(("lower", "higher", "closer", "near")) else ""
+
+
+def metrics_display(table, checkpoints):
+    """The metrics table turned for reading: one row per metric, one text column per model, plus 'better'.
+
+    ``table`` is ``metrics_table(checkpoints)``. Twelve metrics do not fit side by side in a
+    page's width, five models do; each row gets the number format of its metric (percentages
+    for probabilities and accuracies, 'k of D' for active units), '–' where a value is missing.
+    """
+    import pandas as pd
+
+    sizes = {model_label(c, checkpoints): c.model_config.latent_dim for c in checkpoints}
+    meanings = {label: meaning for _, label, meaning in evaluation_columns()}
+    rows = {}
+    for label in table.columns:
+        cells = {}
+        for model, value in table[label].items():
+            if value is None or pd.isna(value):
+                cells[model] = "–"
+            elif label == "active units":
+                cells[model] = f"{int(value)} of {sizes[model]}"
+            else:
+                cells[model] = METRIC_FORMATS.get(label, "{:.2f}").format(float(value))
+        cells["better"] = _better(meanings[label]) if label in meanings else HISTORY_BETTER.get(label, "")
+        rows[label] = cells
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "metric"
+    return frame
+
+
 def history_frame(checkpoint):
     import pandas as pd
 
     return pd.DataFrame(checkpoint.history)
+
+
+def relative_drop(values) -> float:
+    """How much a loss fell from its first to its last value, as a fraction of the first (scale-free)."""
+    return (values[0] - values[-1]) / values[0]
+
+
+def seed_drop_sentence(checkpoint) -> str:
+    """The one comparison that does not need the report's scale: how much each loss fell over training."""
+    ours = [row["test_loss"] for row in checkpoint.history]
+    drop = relative_drop(ours)
+    return (f"Over its {len(SEED_REPORT_LOSS)} epochs the report's loss fell by "
+            f"{relative_drop(SEED_REPORT_LOSS):.0%} ({SEED_REPORT_LOSS[0]:.1f} to {SEED_REPORT_LOSS[-1]:.1f}); "
+            f"over {len(ours)} epochs our test loss {'fell' if drop >= 0 else 'rose'} by {abs(drop):.0%} "
+            f"({ours[0]:.1f} to {ours[-1]:.1f} nats). The two fractions are comparable only if the losses "
+            "differ by a constant factor, which the report does not say.")
 
 
 def seed_comparison_frame(checkpoint):
@@ -283,8 +346,16 @@ def point_caption(z, dims: list[int]) -> str:
     if len(values) <= 8:
         return "Decoded digit at z = (" + ", ".join(f"{v:.2f}" for v in values) + ")"
     shown = ", ".join(f"z[{d}] = {values[d]:.2f}" for d in dims[:4])
-    return (f"Decoded digit at {shown}{', …' if len(dims) > 4 else ''}; "
-            f"the other {len(values) - len(dims)} dimensions at the start point")
+    return f"Decoded digit at {shown}{', …' if len(dims) > 4 else ''}; {_held_note(len(values) - len(dims))}"
+
+
+def _held_note(held: int) -> str:
+    """What happens to the dimensions without a slider, worded for none, one or several."""
+    if held <= 0:
+        return "every dimension has a slider"
+    if held == 1:
+        return "the one other dimension stays at the start point"
+    return f"the other {held} dimensions stay at the start point"
 
 
 def clicked_point(event) -> tuple[float, float] | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import views
 from vae_core import store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -73,12 +74,17 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table
     assert "Model (latent size)" in [s.label for s in app.sidebar.selectbox]
     app.switch_page("app_pages/training.py").run()
-    assert len(app.get("plotly_chart")) == 3 and "nats" in app.caption[0].value
+    assert len(app.get("plotly_chart")) == 4 and "nats" in app.caption[0].value
     assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
+    specs = {chart.key: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
+    assert [t["name"] for t in specs["training_loss"]["data"]] == ["our train loss", "our test loss"]
+    assert specs["training_seed_report"]["data"][0]["y"] == pytest.approx(list(views.SEED_REPORT_LOSS))  # own axis
+    split_layout = specs["training_split"]["layout"]
+    assert split_layout["yaxis"]["rangemode"] == split_layout["yaxis2"]["rangemode"] == "tozero"
     app.switch_page("app_pages/generate.py").run()
     assert len(app.image) == 1 and len(app.get("download_button")) == 1
     app.switch_page("app_pages/latent_map.py").run()
-    assert len(app.get("plotly_chart")) == 1 and app.radio[0].options == ["PCA", "t-SNE"]
+    assert len(app.get("plotly_chart")) == 1 and app.radio[0].options == ["Latent coordinates", "t-SNE"]  # z=2
     app.switch_page("app_pages/explorer.py").run()
     assert len(z_sliders(app)) == 2 and len(app.get("plotly_chart")) == 1  # z=2: the clickable plane
     app.switch_page("app_pages/compare.py").run()
@@ -148,6 +154,23 @@ def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_ro
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
     app.radio(key="latent_map_method").set_value("t-SNE").run()
     assert not app.exception and len(app.get("plotly_chart")) == 1
+
+
+def map_title(app: AppTest) -> str:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+
+
+def test_latent_map_offers_latent_coordinates_for_z2_and_pca_above(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
+    assert app.radio(key="latent_map_method").value == "Latent coordinates"
+    assert "no projection needed" in map_title(app)
+    choose_model(app, 3)
+    assert app.radio(key="latent_map_method").options == ["PCA", "t-SNE"]
+    assert app.radio(key="latent_map_method").value == "PCA" and map_title(app).startswith("PCA")
+    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    choose_model(app, 2)
+    assert app.radio(key="latent_map_method").value == "t-SNE" and map_title(app).startswith("t-SNE")
+    assert not app.exception
 
 
 def test_without_a_dataset_pages_say_what_is_missing_and_still_work(monkeypatch, tiny_checkpoint_root, empty_data):

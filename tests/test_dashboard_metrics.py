@@ -69,7 +69,8 @@ def test_compare_without_metrics_says_how_to_compute_them(monkeypatch, tiny_chec
     assert len(notes) == 1 and notes[0].startswith("z = 2 and z = 3 have no metrics.json")
     assert "`vae-explorer evaluate`" in notes[0]
     assert metric_charts(app) == {}
-    assert len(app.dataframe) == 1 and "test loss (nats)" in app.dataframe[0].value.columns  # what exists
+    table = app.dataframe[0].value  # one row per metric: only what the history gives
+    assert len(app.dataframe) == 1 and "test loss (nats)" in table.index and "NLL (IW)" not in table.index
 
 
 def test_compare_with_some_models_evaluated_plots_those_and_names_the_others(monkeypatch, tmp_path, shipped_root,

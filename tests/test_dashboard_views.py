@@ -117,7 +117,38 @@ def test_grid_images_stay_under_streamlits_resize_limit(tiny):
 def test_point_caption_names_the_slider_dimensions():
     assert views.point_caption(torch.tensor([0.5, -1.0]), [0, 1]) == "Decoded digit at z = (0.50, -1.00)"
     caption = views.point_caption(torch.zeros(20), [7, 3])
-    assert caption.startswith("Decoded digit at z[7] = 0.00, z[3] = 0.00") and "other 18" in caption
+    assert caption.startswith("Decoded digit at z[7] = 0.00, z[3] = 0.00") and "the other 18 dimensions" in caption
+    assert views.point_caption(torch.zeros(10), list(range(9))).endswith("the one other dimension stays at the "
+                                                                         "start point")
+    every = views.point_caption(torch.zeros(10), list(range(10)))
+    assert every.endswith("every dimension has a slider") and "other" not in every
+
+
+def test_metrics_display_has_a_row_per_metric_in_its_own_format(tiny_data, tmp_path):
+    from tests.conftest import write_tiny_checkpoint
+    from vae_core import evaluate
+
+    checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
+    store.write_json_artifact(checkpoint, store.METRICS_FILE, {
+        "metrics_version": evaluate.METRICS_VERSION, "nll_iw": 180.456, "active_units": 1,
+        "samples": {"mean_top_probability": 0.8462}, "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}})
+    table = views.metrics_table([checkpoint])
+    shown = views.metrics_display(table, [checkpoint])
+    assert list(shown.columns) == ["z = 2", "better"] and list(shown.index) == list(table.columns)
+    assert shown.loc["NLL (IW)", "z = 2"] == "180.46" and shown.loc["NLL (IW)", "better"] == "lower"
+    assert shown.loc["classifier confidence", "z = 2"] == "84.6%"  # a probability, not "0.85" cut to "0"
+    assert shown.loc["active units", "z = 2"] == "1 of 2"
+    assert shown.loc["probe accuracy", "z = 2"] == "–"  # not in this metrics.json
+    assert shown.loc["test loss (nats)", "z = 2"] == f"{checkpoint.final['test_loss']:.2f}"
+
+
+def test_seed_drop_compares_fractions_not_numbers(tiny):
+    sentence = views.seed_drop_sentence(tiny[0])
+    assert "the report's loss fell by 41% (544.5 to 320.2)" in sentence  # (544.472 - 320.234) / 544.472
+    ours = [row["test_loss"] for row in tiny[0].history]
+    assert views.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
+    change = views.relative_drop(ours)
+    assert f"our test loss {'fell' if change >= 0 else 'rose'} by {abs(change):.0%}" in sentence
 
 
 def test_latent_map_has_one_trace_per_digit_with_test_rows(tiny):
@@ -129,3 +160,16 @@ def test_latent_map_has_one_trace_per_digit_with_test_rows(tiny):
     assert sorted(rows.tolist()) == sorted(arrays["tsne_index"].tolist())
     small = figures.latent_map(arrays, "PCA", 3, max_points=50)
     assert sum(len(trace.x) for trace in small.data) <= 50
+
+
+def test_small_maps_have_short_axis_titles_and_a_2d_space_keeps_its_aspect(tiny):
+    arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
+    small = figures.latent_map(arrays, "PCA", 3, max_points=50, height=280)
+    assert small.layout.xaxis.title.text == f"PC 1 ({arrays['pca_explained'][0]:.0%})"  # fits under 175 px
+    assert small.layout.yaxis.scaleanchor is None  # PCA of z = 3 fills the panel
+    plane = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
+    for figure in (figures.latent_map(plane, "PCA", 2, max_points=50),
+                   figures.latent_map(plane, "Latent coordinates", 2)):
+        assert figure.layout.xaxis.title.text.startswith("z[0]")
+        assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == 1
+    assert figures.map_methods(2) == ["Latent coordinates", "t-SNE"] and figures.map_methods(5) == ["PCA", "t-SNE"]

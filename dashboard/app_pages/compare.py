@@ -14,7 +14,8 @@ controls = st.columns(4)
 seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
 temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
 pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
-method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method")
+method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method",
+                          help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
 split, _ = common.test_data(ctx, "Original test digits")
 totals = [views.test_count(split, cache.projections_for(c)) for c in models]
@@ -33,11 +34,9 @@ for checkpoint, column in zip(models, columns, strict=True):
             png = views.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
             common.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None:
-            title = f"{method} of test means"
-            if method == "PCA" and checkpoint.model_config.latent_dim == 2:
-                title = "Test means (2-D, as is)"
-            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=320,
-                                                    show_legend=False, title=title),
+            as_is = method == "PCA" and checkpoint.model_config.latent_dim == 2
+            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=280, show_legend=False,
+                                                    title="2-D means, as is" if as_is else f"{method} of test means"),
                             key=f"compare_map_{checkpoint.name}")
         else:
             st.caption("No cached latent map (`vae-explorer project`).")
@@ -45,11 +44,10 @@ for checkpoint, column in zip(models, columns, strict=True):
 st.markdown(figures.digit_legend_html(), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
-metrics = views.metrics_table(models)
-meaning = {label: text for _, label, text in views.evaluation_columns()}
-st.dataframe(metrics, width="stretch", column_config={
-    name: st.column_config.NumberColumn(format="%d" if name == "active units" else "%.2f", help=meaning.get(name))
-    for name in metrics.columns})
+table = views.metrics_display(views.metrics_table(models), models)
+aligned = {label: st.column_config.TextColumn(alignment="right") for label in table.columns if label != "better"}
+st.dataframe(table, width="stretch", height="content",
+             column_config={**aligned, "better": st.column_config.TextColumn(width=200)})
 st.caption(views.LOSS_DEFINITION)
 
 st.subheader("Metrics against latent size")

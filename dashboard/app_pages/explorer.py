@@ -18,24 +18,7 @@ total = views.test_count(split, arrays)
 prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
 
-modes = list(views.BASE_MODES) if total else list(views.BASE_MODES[:2])
-start, detail, count = st.columns(3)
-with start:
-    mode = st.radio("Start from", modes, horizontal=True, key="explorer_base_mode")
-seed, index = 0, 0
-with detail:
-    if mode == views.BASE_MODES[1]:
-        seed = st.number_input("Prior draw seed", min_value=0, value=0, step=1, key="explorer_prior_seed")
-    elif mode == views.BASE_MODES[2]:
-        common.clamp_state("explorer_test_index", 0, total - 1)
-        index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
-                                step=1, key="explorer_test_index")
-        st.caption(f"Test image #{index} is a {views.test_label(split, arrays, index)}: sliders start at its mean.")
-    if not total:
-        st.caption("Test digits as start points need cached means (`vae-explorer project`) or VAE_DATA_DIR.")
-with count:
-    shown = latent_dim if latent_dim <= 2 else st.slider(
-        "Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8), key="explorer_slider_count")
+mode, seed, index, shown = common.start_controls(split, arrays, total, latent_dim)
 base = views.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 common.sync_sliders(prefix, dims, base, (mode, int(seed), int(index)))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, common, views
+from dashboard import cache, common, figures, views
 
 ctx = common.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -13,16 +13,19 @@ if arrays is None:
 st.markdown("Every point is one test digit's posterior mean, projected to 2-D. Click a digit in the legend to "
             "hide it (double-click to show only it); click a point, or drag a box or lasso, to see the digits.")
 
-method = st.radio("Projection", ["PCA", "t-SNE"], horizontal=True, key="latent_map_method",
-                  help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, "
-                       "when the model was cached; PCA covers all of them.")
+methods = figures.map_methods(ctx.checkpoint.model_config.latent_dim)
+common.keep_choice("latent_map_method", methods)
+method = st.radio("Map", methods, horizontal=True, key="latent_map_method",
+                  help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, when the "
+                       f"model was cached; {methods[0]} covers all of them. A 2-D latent space needs no PCA: "
+                       "its means are drawn in their own coordinates.")
 chart, detail = st.columns([3, 1])
 with chart:
     event = st.plotly_chart(cache.latent_map_figure(ctx.checkpoint, method), key=f"latent_map_{method}",
                             on_select="rerun", selection_mode=("points", "box", "lasso"))
 indices = views.selected_test_indices(event)
 with detail:
-    st.subheader("Selected digits")
+    st.markdown("**Selected digits**")  # the size of the chart title beside it
     if not indices:
         st.write("Nothing selected yet.")
     else:
