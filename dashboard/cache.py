@@ -15,9 +15,34 @@ import streamlit as st
 
 from dashboard import views
 
+_torch_configured = False
+
+
+def _configure_torch() -> None:
+    """One intra-op thread for torch in the dashboard process, set where the app first imports torch.
+
+    Every session shares this process, and its forward passes are tiny (one decoded digit, one
+    classifier reading per slider move): splitting them across threads only adds synchronisation,
+    and on a busy 2-core machine a 2-thread forward of a single image can wait ~70 ms for a core.
+    Parallelism comes from the sessions. The largest job, the Generate page's nearest-image search
+    over the 60,000 training images, is cached and takes about 0.3 s on one thread for 100
+    samples (0.25 s on two), after loading the images once (about 1.5 s).
+    """
+    global _torch_configured
+    if not _torch_configured:
+        import torch
+
+        torch.set_num_threads(1)
+        _torch_configured = True
+
 
 def checkpoint_root() -> Path:
-    """$VAE_CHECKPOINT_DIR, else ./checkpoints (read on every run so tests can point it elsewhere)."""
+    """$VAE_CHECKPOINT_DIR, else ./checkpoints (read on every run so tests can point it elsewhere).
+
+    Every run starts here (the sidebar scans the checkpoints), and vae_core.store imports torch,
+    so this is where the dashboard's torch settings are made.
+    """
+    _configure_torch()
     from vae_core.store import resolve_checkpoint_dir
 
     return resolve_checkpoint_dir()
