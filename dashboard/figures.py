@@ -147,13 +147,14 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
     figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
                                  "itemsizing": "constant"}, showlegend=show_legend)
     if small:  # a side-by-side map: room for the points, axis titles that fit under them
-        figure.update_layout(margin={"l": 45, "r": 8, "t": 36, "b": 48}, font={"size": 12},
+        figure.update_layout(margin={"l": 40, "r": 5, "t": 32, "b": 44}, font={"size": 12},
                              title={"font": {"size": 14}})
-    if method != "t-SNE" and latent_dim == 2:
-        # Both axes are latent coordinates in the same units: one unit is as long across as up.
+    if small or (method != "t-SNE" and latent_dim == 2):
+        # Both axes are in the same units (latent coordinates, PCA scores, t-SNE units): one unit is as
+        # long across as up, so a narrow side-by-side panel does not stretch the map upwards.
         # "domain" shrinks the drawing area to keep the ratio instead of stretching an axis range.
         figure.update_xaxes(constrain="domain")
-        figure.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
+        figure.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top")
     return figure
 
 

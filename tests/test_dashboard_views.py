@@ -166,7 +166,8 @@ def test_small_maps_have_short_axis_titles_and_a_2d_space_keeps_its_aspect(tiny)
     arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
     small = figures.latent_map(arrays, "PCA", 3, max_points=50, height=280)
     assert small.layout.xaxis.title.text == f"PC 1 ({arrays['pca_explained'][0]:.0%})"  # fits under 175 px
-    assert small.layout.yaxis.scaleanchor is None  # PCA of z = 3 fills the panel
+    assert small.layout.yaxis.scaleanchor == "x"  # a narrow panel does not stretch the map upwards
+    assert figures.latent_map(arrays, "PCA", 3).layout.yaxis.scaleanchor is None  # the full-page map fills its area
     plane = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
     for figure in (figures.latent_map(plane, "PCA", 2, max_points=50),
                    figures.latent_map(plane, "Latent coordinates", 2)):

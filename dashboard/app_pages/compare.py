@@ -35,7 +35,7 @@ for checkpoint, column in zip(models, columns, strict=True):
             common.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None:
             as_is = method == "PCA" and checkpoint.model_config.latent_dim == 2
-            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=280, show_legend=False,
+            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=210, show_legend=False,
                                                     title="2-D means, as is" if as_is else f"{method} of test means"),
                             key=f"compare_map_{checkpoint.name}")
         else:
