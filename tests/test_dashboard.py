@@ -122,6 +122,10 @@ def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, 
     assert app.title[0].value.endswith("z = 3") and len(z_sliders(app)) == 3
     assert len(app.get("plotly_chart")) == 0  # no plane for z > 2, a grid over chosen dimensions instead
     assert {"Horizontal dimension", "Vertical dimension"} <= {s.label for s in app.selectbox}
+    app.slider(key="explorer_slider_count").set_value(2).run()
+    assert len(z_sliders(app)) == 2 and any("without a slider stay" in c.value for c in app.caption)
+    app.slider(key="explorer_slider_count").set_value(3).run()
+    assert not any("without a slider" in c.value for c in app.caption)  # every dimension has one
     app.switch_page("app_pages/generate.py").run()
     assert app.title[0].value.endswith("z = 3")
 

@@ -51,8 +51,8 @@ if latent_dim == 2:
         sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 else:
     note = metrics_views.collapsed_note(collapsed, latent_dim, metrics is not None)
-    st.caption(f"Dimensions ordered by {order_note}; the ones without a slider stay at the start point."
-               + (f" {note}" if note else ""))
+    held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
+    st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
     sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 
 st.subheader("Manifold grid")
