@@ -175,15 +175,19 @@ def ensure_projections(checkpoint: store.Checkpoint, data: _DataCache, force: bo
     save_projections(checkpoint, arrays)
 
 
-def run_project(args: argparse.Namespace) -> int:
+def checkpoints_of_dataset(args: argparse.Namespace) -> list[store.Checkpoint]:
+    """The usable checkpoints of ``--dataset`` under the root; none at all is a one-line error."""
     root = checkpoint_root(args)
-    checkpoints, _ = store.scan(root)
-    chosen = [c for c in checkpoints if c.train_config.dataset == args.dataset]
+    chosen = [c for c in store.scan(root)[0] if c.train_config.dataset == args.dataset]
     if not chosen:
-        say(f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
-        return 2
+        raise store.CheckpointError(
+            f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
+    return chosen
+
+
+def run_project(args: argparse.Namespace) -> int:
     data = _DataCache(args.dataset, args.data_dir)
-    for checkpoint in chosen:
+    for checkpoint in checkpoints_of_dataset(args):
         ensure_projections(checkpoint, data, force=args.force, device=args.device)
     return 0
 

@@ -8,7 +8,7 @@ import time
 from . import store
 from .classifier import classifier_name, load_classifier, save_classifier, train_classifier
 from .cli import checkpoint_root, print_json
-from .commands import acquire_lock, say
+from .commands import acquire_lock, checkpoints_of_dataset, say
 from .config import TrainConfig
 from .data import load_split
 from .evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
@@ -68,11 +68,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """Compute (or reuse) metrics.json for every checkpoint of ``--dataset``; print them."""
     settings = Settings(iw_samples=args.iw_samples, samples=args.samples)
     root = checkpoint_root(args)
-    checkpoints, _ = store.scan(root)
-    chosen = [c for c in checkpoints if c.train_config.dataset == args.dataset]
-    if not chosen:
-        say(f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
-        return 2
+    chosen = checkpoints_of_dataset(args)
     started = time.perf_counter()
     references = _ReferenceCache(args, root)
     results = [_metrics_for(checkpoint, args, settings, references) for checkpoint in chosen]
