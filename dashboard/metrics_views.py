@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +19,6 @@ UNSURE = 0.6  # below this top probability the reading also names the runner-up
 TILE_FONT_SIZE = 12
 AMBER = (255, 176, 0)  # an unsure guess
 PARTNER = (140, 200, 255)  # the nearest training image and its distance
-RAW_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 CLASS_NAMES = {
     "fashion-mnist": ("T-shirt", "trouser", "pullover", "dress", "coat",
                       "sandal", "shirt", "sneaker", "bag", "ankle boot"),
@@ -237,11 +235,13 @@ def nearest_training(images: np.ndarray, train_images) -> tuple[np.ndarray, np.n
 
 def missing_train_files(dataset: str, data_dir) -> str | None:
     """Why the training images are absent (one sentence), found with a stat call; None when present."""
-    folder = Path(data_dir) / RAW_FOLDERS.get(dataset, dataset) / "raw"
-    if any((folder / f"train-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz")):
+    from vae_core.data import raw_folder, split_files_present
+
+    if split_files_present(dataset, train=True, data_dir=data_dir):
         return None
+    folder = raw_folder(dataset, data_dir)
     return (f"Nearest training images need the {dataset} training set, which is not in {folder}: "
-            f"set VAE_DATA_DIR to the folder that holds {RAW_FOLDERS.get(dataset, dataset)}/raw.")
+            f"set VAE_DATA_DIR to the folder that holds {folder.parent.name}/raw.")
 
 
 def nearest_caption(distances: np.ndarray, metrics: dict | None) -> str:

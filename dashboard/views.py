@@ -226,22 +226,19 @@ def seed_comparison_frame(checkpoint):
 
 # --- data -------------------------------------------------------------------------------
 
-RAW_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
-
-
 def missing_test_files(dataset: str, data_dir) -> str | None:
-    """The reason the test split cannot be there, found without importing torchvision; else None.
+    """The reason the test split cannot be there, found with a stat call; else None.
 
     Loading the split needs torchvision (seconds to import), so an absent folder is
-    reported from a stat call and the import is paid only when there is data to read.
+    reported without it and the import is paid only when there is data to read.
     """
-    from pathlib import Path
+    from vae_core.data import raw_folder, split_files_present
 
-    folder = Path(data_dir) / RAW_FOLDERS.get(dataset, dataset) / "raw"
-    if any((folder / f"t10k-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz")):
+    if split_files_present(dataset, train=False, data_dir=data_dir):
         return None
+    folder = raw_folder(dataset, data_dir)
     return (f"{dataset} test images are not in {folder}: set VAE_DATA_DIR to the folder that holds "
-            f"{RAW_FOLDERS.get(dataset, dataset)}/raw (or run `vae-explorer download --dataset {dataset}`)")
+            f"{folder.parent.name}/raw (or run `vae-explorer download --dataset {dataset}`)")
 
 
 def missing_data_sentence(reason: str | None, what: str) -> str:

@@ -39,6 +39,19 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
+def raw_folder(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:
+    """Where torchvision keeps a dataset's files: DATA_DIR/MNIST/raw or DATA_DIR/FashionMNIST/raw."""
+    if dataset not in DATASETS:
+        raise DataUnavailableError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    return resolve_data_dir(data_dir) / _TORCHVISION_CLASS[dataset] / "raw"
+
+
+def split_files_present(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether a split's image file is on disk: a stat call, no parsing and no torchvision import."""
+    folder, prefix = raw_folder(dataset, data_dir), "train" if train else "t10k"
+    return any((folder / f"{prefix}-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz"))
+
+
 def _dataset_class(dataset: str):
     if dataset not in DATASETS:
         raise DataUnavailableError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
@@ -48,7 +61,7 @@ def _dataset_class(dataset: str):
 
 
 def _missing_message(dataset: str, root: Path, reason: str) -> str:
-    folder = root / _TORCHVISION_CLASS[dataset] / "raw"
+    folder = raw_folder(dataset, root)
     return (
         f"{dataset} is not in {folder} and could not be downloaded ({reason}): "
         f"set {DATA_DIR_ENV} or --data-dir to a folder holding {_TORCHVISION_CLASS[dataset]}/raw, "
@@ -81,7 +94,7 @@ def _download_reason(error: Exception) -> str:
 
 
 def _corrupt_error(dataset: str, root: Path, error: Exception) -> DataUnavailableError:
-    folder = root / _TORCHVISION_CLASS[dataset] / "raw"
+    folder = raw_folder(dataset, root)
     return DataUnavailableError(
         f"{dataset} files in {folder} are corrupt ({type(error).__name__}: "
         f"{str(error)[:100] or 'bad header (wrong magic number or size)'}): delete that folder and download it again"
