@@ -86,6 +86,13 @@ def fake_mnist_dir(tmp_path) -> Path:
     return write_fake_mnist(tmp_path / "data")
 
 
+@pytest.fixture
+def empty_data(tmp_path) -> Path:
+    """A data directory with no dataset in it (for pages and commands that must say so)."""
+    (tmp_path / "no-data").mkdir()
+    return tmp_path / "no-data"
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The real MNIST root ($VAE_DATA_DIR); missing is a skip locally, a failure in CI."""

@@ -63,12 +63,6 @@ def select_points(app: AppTest, chart_index: int, points: list[dict]) -> AppTest
     return app
 
 
-@pytest.fixture
-def empty_data(tmp_path) -> Path:
-    (tmp_path / "no-data").mkdir()
-    return tmp_path / "no-data"
-
-
 def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data)
     assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table

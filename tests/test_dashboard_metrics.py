@@ -26,12 +26,6 @@ from vae_core.data import load_split
 READING = re.compile(r"Looks like an? \*\*(\d)\*\* \((\d+)%\)")
 
 
-@pytest.fixture
-def empty_data(tmp_path) -> Path:
-    (tmp_path / "no-data").mkdir()
-    return tmp_path / "no-data"
-
-
 def metric_charts(app) -> dict[str, dict]:
     """Title -> plotly JSON of the charts drawn under 'Metrics against latent size'."""
     specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]

@@ -153,6 +153,15 @@ def wait_for(condition, what: str, process: subprocess.Popen | None = None) -> N
         time.sleep(0.05)
 
 
+def kill_when_paused(mode: str, what: str, argv: list[str], tmp_path: Path) -> None:
+    """Run a child that pauses at ``mode``, SIGKILL it there, and check it died of the signal."""
+    ready = tmp_path / "ready"
+    child = start_child(mode, ready, argv, tmp_path / "child.log")
+    wait_for(ready.exists, what, child)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait(WAIT_SECONDS) == -signal.SIGKILL
+
+
 def mark_as_old(root: Path) -> dict[str, bytes]:
     """Tag the checkpoint of NAME (retraining gives identical weights) and return its files."""
     _edit_config(root / NAME, lambda c: c["info"].update(marker="the old checkpoint"))
@@ -255,11 +264,7 @@ def test_broken_checkpoint_is_retrained_over_by_train(capsys, root, fake_mnist_d
 
 
 def test_row09_sigkill_during_first_save_leaves_no_checkpoint_then_recovers(capsys, root, fake_mnist_dir, tmp_path):
-    ready = tmp_path / "ready"
-    child = start_child("pause-before-swap", ready, train_argv(fake_mnist_dir, root), tmp_path / "child.log")
-    wait_for(ready.exists, "the checkpoint save", child)
-    child.send_signal(signal.SIGKILL)
-    assert child.wait(WAIT_SECONDS) == -signal.SIGKILL
+    kill_when_paused("pause-before-swap", "the checkpoint save", train_argv(fake_mnist_dir, root), tmp_path)
     assert any(name.startswith(f".tmp-{NAME}-") for name in leftovers(root))  # killed mid-save indeed
     assert store.scan(root) == ([], [])  # no partial checkpoint is listed, no problem either
 
@@ -273,12 +278,8 @@ def test_row09_sigkill_during_first_save_leaves_no_checkpoint_then_recovers(caps
 def test_row09_sigkill_between_renames_keeps_old_checkpoint(capsys, root, fake_mnist_dir, tmp_path):
     assert run_cli(capsys, *train_argv(fake_mnist_dir, root))[0] == 0
     old = mark_as_old(root)
-    ready = tmp_path / "ready"
     argv = train_argv(fake_mnist_dir, root, "--force")
-    child = start_child("pause-mid-swap", ready, argv, tmp_path / "child.log")
-    wait_for(ready.exists, "the rename of the old checkpoint", child)
-    child.send_signal(signal.SIGKILL)
-    assert child.wait(WAIT_SECONDS) == -signal.SIGKILL
+    kill_when_paused("pause-mid-swap", "the rename of the old checkpoint", argv, tmp_path)
     assert any(name.startswith(f".old-{NAME}-") for name in leftovers(root))  # the worst moment
     checkpoints, problems = store.scan(root)
     assert problems == [] and checkpoints == []  # old or nothing, never a partial one
@@ -291,11 +292,8 @@ def test_row09_sigkill_between_renames_keeps_old_checkpoint(capsys, root, fake_m
 
 
 def test_row09_sigkill_during_resume_point_save_keeps_the_previous_one(capsys, root, fake_mnist_dir, tmp_path):
-    ready = tmp_path / "ready"
-    child = start_child("pause-mid-resume-swap", ready, train_argv(fake_mnist_dir, root), tmp_path / "child.log")
-    wait_for(ready.exists, "the resume point save of epoch 2", child)
-    child.send_signal(signal.SIGKILL)
-    assert child.wait(WAIT_SECONDS) == -signal.SIGKILL
+    argv = train_argv(fake_mnist_dir, root)
+    kill_when_paused("pause-mid-resume-swap", "the resume point save of epoch 2", argv, tmp_path)
     assert any(name.startswith(f".old-.resume-{NAME}-") for name in leftovers(root))
 
     code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, root))
@@ -723,13 +721,7 @@ def open_app(monkeypatch, root: Path, data_dir: Path, page: str = "overview", qu
     return app
 
 
-@pytest.fixture
-def no_data(tmp_path) -> Path:
-    (tmp_path / "no-data").mkdir()
-    return tmp_path / "no-data"
-
-
-def test_rows01_08_broken_checkpoints_are_a_visible_warning_in_the_app(monkeypatch, good_checkpoint, root, no_data):
+def test_rows01_08_broken_checkpoints_are_a_visible_warning_in_the_app(monkeypatch, good_checkpoint, root, empty_data):
     shutil.copytree(good_checkpoint, root / good_checkpoint.name)
     breakers = {
         "truncated": lambda p: (p / store.MODEL_FILE).write_bytes((p / store.MODEL_FILE).read_bytes()[:100]),
@@ -742,7 +734,7 @@ def test_rows01_08_broken_checkpoints_are_a_visible_warning_in_the_app(monkeypat
     }
     for name, damage in breakers.items():
         damage(Path(shutil.copytree(good_checkpoint, root / name)))
-    app = open_app(monkeypatch, root, no_data)
+    app = open_app(monkeypatch, root, empty_data)
     assert len(app.dataframe[0].value) == 1  # the good one is listed and usable
     assert any(f"{len(breakers)} folder(s)" in w.value for w in app.sidebar.warning)
     shown = "\n".join(w.value for w in app.main.warning)
@@ -803,7 +795,7 @@ def test_row17_checkpoint_path_refuses_names_that_leave_the_root(name, root, tmp
 
 
 def test_row17_query_params_and_widget_values_never_read_outside_the_root(monkeypatch, tmp_path, root,
-                                                                          good_checkpoint, no_data, five_models):
+                                                                          good_checkpoint, empty_data, five_models):
     global _OPENED
     for latent_dim in (2, 3):
         name = good_checkpoint.name.replace("-z2-", f"-z{latent_dim}-")
@@ -813,7 +805,7 @@ def test_row17_query_params_and_widget_values_never_read_outside_the_root(monkey
     hostile = {"model": f"../outside/{good_checkpoint.name}", "checkpoint": str(outside / good_checkpoint.name),
                "dir": str(outside), "path": "../../etc/passwd", "page": "../outside/secret.txt"}
     try:
-        app = open_app(monkeypatch, root, no_data, "explorer", query=hostile)
+        app = open_app(monkeypatch, root, empty_data, "explorer", query=hostile)
         assert app.sidebar.selectbox[-1].value == good_checkpoint.name  # z=2, the default
         _forge_widget_value(app, app.sidebar.selectbox[-1], "z = 3")  # the forging itself works...
         assert app.sidebar.selectbox[-1].value == good_checkpoint.name.replace("-z2-", "-z3-")
@@ -845,11 +837,11 @@ def _forge_widget_value(app, widget, value: str):
 
 
 @pytest.mark.parametrize("state", ["empty", "missing"])
-def test_row20_dashboard_with_no_checkpoint_dir(monkeypatch, tmp_path, no_data, state):
+def test_row20_dashboard_with_no_checkpoint_dir(monkeypatch, tmp_path, empty_data, state):
     root = tmp_path / "checkpoints"
     if state == "empty":
         root.mkdir()
-    app = open_app(monkeypatch, root, no_data)
+    app = open_app(monkeypatch, root, empty_data)
     assert any(f"No checkpoints in `{root}`" in w.value for w in app.sidebar.warning)
     for page in PAGES:
         app.switch_page(f"app_pages/{page}.py").run()
@@ -915,7 +907,7 @@ def one_runtime_for_all_sessions(monkeypatch):
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
-def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, no_data, one_runtime_for_all_sessions):
+def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, empty_data, one_runtime_for_all_sessions):
     import threading
     from collections import Counter
     from concurrent.futures import ThreadPoolExecutor
@@ -923,7 +915,7 @@ def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, no_data, one
     import psutil
 
     monkeypatch.setenv(store.CHECKPOINT_DIR_ENV, str(five_models))
-    monkeypatch.setenv("VAE_DATA_DIR", str(no_data))
+    monkeypatch.setenv("VAE_DATA_DIR", str(empty_data))
     loads, guard, real_load = Counter(), threading.Lock(), store.load_model
 
     def counted_load(checkpoint, device="cpu"):
