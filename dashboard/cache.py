@@ -277,15 +277,7 @@ def classifier(dataset: str):
     from vae_core.classifier import classifier_name
 
     root = checkpoint_root().resolve()
-    return _classifier(str(root), dataset, _stamp(root / classifier_name(dataset)))
-
-
-def _stamp(path: Path) -> int:
-    """Modification time of a folder that is rewritten atomically (0 when absent): a cache key part."""
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
+    return _classifier(str(root), dataset, views.folder_stamp(root / classifier_name(dataset)))
 
 
 def train_files_missing(dataset: str) -> str | None:
@@ -360,7 +352,7 @@ def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
     from vae_core.data import resolve_data_dir
 
     root = checkpoint_root().resolve()
-    sources = (str(root), _stamp(root / classifier_name(checkpoint.train_config.dataset)),
+    sources = (str(root), views.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)),
                str(resolve_data_dir().resolve()))
     return _annotated_grid_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint, int(seed),
                                int(count), float(temperature), int(columns), bool(labelled), bool(nearest), sources)

@@ -31,7 +31,8 @@ BASE_MODES = ("Origin", "Random prior draw", "Test digit")
 
 # --- checkpoints and tables -------------------------------------------------------------
 
-def _mtime(path) -> int:
+def folder_stamp(path) -> int:
+    """Modification time of a folder that is rewritten atomically (0 when absent): a cache key part."""
     try:
         return os.stat(path).st_mtime_ns
     except OSError:
@@ -43,7 +44,7 @@ def weights_stamp(checkpoint) -> int:
 
     Every write into a checkpoint is a rename inside its folder, which updates the folder's mtime.
     """
-    return _mtime(checkpoint.path)
+    return folder_stamp(checkpoint.path)
 
 
 projections_stamp = weights_stamp

@@ -19,9 +19,9 @@ prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
 
 mode, seed, index, shown = common.start_controls(split, arrays, total, latent_dim)
-base = views.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
+base = views.base_point(mode, latent_dim, seed, index, model, split, arrays)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
-common.sync_sliders(prefix, dims, base, (mode, int(seed), int(index)))
+common.sync_sliders(prefix, dims, base, (mode, seed, index))
 
 
 @st.fragment
