@@ -176,14 +176,21 @@ def _read_checkpoint(path: Path) -> Checkpoint:
     return checkpoint
 
 
-def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
-    file = checkpoint.path / MODEL_FILE
+def _read_weights(file: Path, fix: str) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file; unreadable or non-finite ones raise ``CheckpointError`` ending in ``fix``."""
     try:
         tensors = load_file(file)  # safetensors: parses a header, never executes code
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(
-            f"{file} is not a readable safetensors file ({str(error)[:80]}): retrain with --force"
-        ) from error
+        raise CheckpointError(f"{file} is not a readable safetensors file ({str(error)[:80]}): {fix}") from error
+    for key, tensor in tensors.items():
+        if not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{file}: {key} contains NaN or inf values: {fix}")
+    return tensors
+
+
+def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
+    file = checkpoint.path / MODEL_FILE
+    tensors = _read_weights(file, "retrain with --force")
     expected = VAE(checkpoint.model_config).state_dict()
     if tensors.keys() != expected.keys():
         raise CheckpointError(f"{file} holds different tensors than a VAE has: retrain with --force")
@@ -194,8 +201,6 @@ def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
                 f"(latent {checkpoint.model_config.latent_dim}) needs {tuple(expected[key].shape)}: "
                 "config and weights come from different models, retrain with --force"
             )
-        if not torch.isfinite(tensor).all():
-            raise CheckpointError(f"{file}: {key} contains NaN or inf values: retrain with --force")
     return tensors
 
 
@@ -222,7 +227,7 @@ def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
             f"cannot read the checkpoint directory {root} ({error.strerror or error}): fix its "
             f"permissions or point --checkpoint-dir / {CHECKPOINT_DIR_ENV} elsewhere") from error
     for path in paths:
-        if _auxiliary_kind(path) is not None:
+        if _auxiliary_config(path) is not None:  # e.g. the digit classifier: not a VAE
             continue
         try:
             checkpoints.append(read_checkpoint(path))
@@ -239,11 +244,6 @@ def _auxiliary_config(path: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) and data.get("kind") in AUXILIARY_KINDS else None
-
-
-def _auxiliary_kind(path: Path) -> str | None:
-    data = _auxiliary_config(path)
-    return None if data is None else data["kind"]
 
 
 def save_auxiliary(root: Path, name: str, kind: str, weights: dict[str, torch.Tensor], config: dict,
@@ -272,13 +272,7 @@ def load_auxiliary(root: Path, name: str, kind: str, fix: str) -> tuple[dict[str
     if data.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has format version {data.get('format_version')!r}, "
                               f"this vae_core reads {FORMAT_VERSION}: {fix}")
-    try:
-        tensors = load_file(path / MODEL_FILE)
-    except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path / MODEL_FILE} is not a readable safetensors file: {fix}") from error
-    if not all(torch.isfinite(t).all() for t in tensors.values()):
-        raise CheckpointError(f"{path / MODEL_FILE} contains NaN or inf values: {fix}")
-    return tensors, data
+    return _read_weights(path / MODEL_FILE, fix), data
 
 
 def find(root: Path, model_config: ModelConfig, train_config: TrainConfig) -> Checkpoint | None:
