@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from . import store
+from . import explore, store
 from .classifier import DigitClassifier, as_square, classify, predict_proba
 from .data import Split
 from .losses import gaussian_kl_per_dim
@@ -160,17 +160,10 @@ def kl_per_dimension(model: VAE, images: torch.Tensor) -> torch.Tensor:
 
 # --- samples and their quality ---------------------------------------------------------------
 
-def prior_latents(latent_dim: int, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
-    """z ~ N(0, I), [n, latent_dim] float32, the same on every device and prefix-stable:
-    the first m rows for n > m equal the rows drawn for m (numpy fills row by row)."""
-    rng = np.random.default_rng(seed)
-    return torch.from_numpy(rng.standard_normal((n, latent_dim), dtype=np.float32))
-
-
 @torch.no_grad()
 def prior_samples(model: VAE, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
-    """n mean images decoded from ``prior_latents`` (seeded): [n, 784] in [0, 1], CPU."""
-    z = prior_latents(model.config.latent_dim, n, seed)
+    """n mean images decoded from ``explore.prior_samples`` (seeded): [n, 784] in [0, 1], CPU."""
+    z = explore.prior_samples(model.config.latent_dim, n, seed)
     device = next(model.parameters()).device
     return torch.cat([model.decode_images(z[i:i + IW_ROWS].to(device)).reshape(-1, 784).cpu()
                       for i in range(0, n, IW_ROWS)])

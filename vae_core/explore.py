@@ -19,13 +19,18 @@ IMAGE_SIDE = 28
 
 
 def prior_samples(latent_dim: int, count: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
-    """``count`` draws z ~ N(0, temperature^2 I): [count, latent_dim], same seed same draws."""
+    """``count`` draws z ~ N(0, temperature^2 I): [count, latent_dim] float32 on CPU.
+
+    The same seed gives the same draws on every device, and a prefix of a larger draw equals a
+    smaller draw (numpy fills row by row), so the dashboard's first samples are the ones
+    ``vae-explorer evaluate`` scored.
+    """
     if count < 1 or latent_dim < 1:
         raise ValueError(f"need count >= 1 and latent_dim >= 1, got {count} and {latent_dim}")
     if not temperature > 0:
         raise ValueError(f"temperature must be positive, got {temperature}: try 1.0")
-    generator = torch.Generator().manual_seed(int(seed))
-    return torch.randn(count, latent_dim, generator=generator) * float(temperature)
+    rng = np.random.default_rng(int(seed))
+    return torch.from_numpy(rng.standard_normal((count, latent_dim), dtype=np.float32)) * float(temperature)
 
 
 def normal_quantiles(steps: int, low: float = 0.05, high: float = 0.95) -> np.ndarray:
