@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .config import ModelConfig, TrainConfig
+from .config import ConfigError, ModelConfig, TrainConfig
 from .data import Split
 from .losses import negative_elbo
 from .model import VAE
@@ -158,8 +158,6 @@ def train_vae(
     is where a caller saves a resume point. Raises ``TrainingDiverged`` on NaN / inf loss.
     """
     if train_config.batch_size > len(train_split.images):
-        from .config import ConfigError
-
         raise ConfigError(
             f"batch size {train_config.batch_size} is larger than the {len(train_split.images)} "
             "training images: pass a smaller --batch-size"
