@@ -549,18 +549,19 @@ def test_row16_invalid_cli_values(capsys, root, fake_mnist_dir, flags, message):
 @pytest.fixture
 def nan_from_epoch_2(monkeypatch):
     """The training loss turns NaN at the first step after epoch 1's evaluation."""
-    real = train_module.negative_elbo
+    real_step, real_evaluate = train_module.negative_elbo_backward, train_module.evaluate_elbo
     evaluated = []
 
-    def poisoned(logits, x, mu, logvar):
-        terms = real(logits, x, mu, logvar)
-        if not torch.is_grad_enabled():  # evaluate_elbo runs under no_grad
-            evaluated.append(True)
-        elif evaluated:
-            return terms._replace(recon=terms.recon * float("nan"))
-        return terms
+    def evaluate(*args, **kwargs):
+        evaluated.append(True)
+        return real_evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "negative_elbo", poisoned)
+    def poisoned_step(*args):
+        loss = real_step(*args)
+        return loss._replace(recon=loss.recon * float("nan")) if evaluated else loss
+
+    monkeypatch.setattr(train_module, "evaluate_elbo", evaluate)
+    monkeypatch.setattr(train_module, "negative_elbo_backward", poisoned_step)
     return monkeypatch
 
 
