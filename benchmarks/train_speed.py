@@ -69,11 +69,13 @@ def run_reference(epochs: int, seed: int) -> tuple[float, float]:
     for _ in range(epochs):
         model.train()
         started = time.perf_counter()
+        train_loss = 0.0
         for data, _ in train_loader:
             optimizer.zero_grad()
             recon, mu, logvar = model(data)
             loss = reference_loss(recon, data, mu, logvar)
             loss.backward()
+            train_loss += loss.item()  # the example sums it for its epoch log line
             optimizer.step()
         seconds += time.perf_counter() - started
     return epochs * len(train_loader.dataset) / seconds, reference_test_loss(model, test_loader)
