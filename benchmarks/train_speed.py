@@ -117,6 +117,29 @@ def run_ours(epochs: int, seed: int) -> tuple[float, float]:
     return epochs * len(train.images) / seconds, state.history[-1].test_loss
 
 
+def second_core_speedup(threads: int) -> float:
+    """How much faster one of the step's matrix products runs on ``threads`` threads than on one.
+
+    About 1.9x when the second core is free. On a shared host it sometimes drops to ~1.4x for
+    minutes at a time; our trainer is mostly matrix products on both cores and slows with it,
+    the reference is mostly single-threaded Python and barely does, so read the ratio with it.
+    """
+    a, b = torch.rand(BATCH, 784), torch.rand(784, 400)
+
+    def seconds(n_threads: int) -> float:
+        torch.set_num_threads(n_threads)
+        for _ in range(20):
+            a @ b
+        started = time.perf_counter()
+        for _ in range(300):
+            a @ b
+        return time.perf_counter() - started
+
+    one, many = seconds(1), seconds(threads)
+    torch.set_num_threads(threads)
+    return one / many
+
+
 def time_sweep() -> float:
     with tempfile.TemporaryDirectory() as root:
         started = time.perf_counter()
@@ -136,6 +159,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), z={LATENT}, batch {BATCH}, "
           f"{args.epochs} epoch(s), seeds {args.seeds}")
+    print(f"matrix product speedup on {args.threads} threads: {second_core_speedup(args.threads):.2f}x before")
     results = {"reference": [], "ours": []}
     for seed in args.seeds:  # interleaved, so load from other processes hits both alike
         results["reference"].append(run_reference(args.epochs, seed))
@@ -143,6 +167,7 @@ def main() -> None:
         (ref_speed, ref_loss), (our_speed, our_loss) = results["reference"][-1], results["ours"][-1]
         print(f"  seed {seed}: reference {ref_speed:6.0f} images/s {ref_loss:.2f} nats, "
               f"ours {our_speed:6.0f} images/s {our_loss:.2f} nats, ratio {our_speed / ref_speed:.2f}x", flush=True)
+    print(f"matrix product speedup on {args.threads} threads: {second_core_speedup(args.threads):.2f}x after")
     (ref_speed, ref_loss), (our_speed, our_loss) = (_means(results[k]) for k in ("reference", "ours"))
     print(f"reference (pytorch/examples loop): {ref_speed:8.0f} images/s   mean test loss {ref_loss:.2f} nats")
     print(f"vae_core trainer:                  {our_speed:8.0f} images/s   mean test loss {our_loss:.2f} nats")

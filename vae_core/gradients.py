@@ -1,9 +1,9 @@
 """The gradient of the negative ELBO for the VAE's MLP, written out layer by layer.
 
 Autograd computes the same numbers (tests/test_gradients.py checks every parameter
-against it), but on a 2-core CPU its bookkeeping plus a separate loss kernel cost about
-a fifth of a training step, and matrix products are the rest. The model is five Linear
-layers, so the backward pass is short enough to write down:
+against it), but on a 2-core CPU its bookkeeping and torch's BCE kernel made a training
+step about a fifth slower; most of what remains is matrix products. The model is five
+Linear layers, so the backward pass is short enough to write down:
 
     loss L = 1/B sum_i [ recon_i + KL_i ]            (mean negative ELBO of the batch)
     recon  = sum_p softplus(l_p) - x_p l_p           dL/dl      = (sigmoid(l) - x) / B
