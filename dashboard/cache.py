@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import views
+from dashboard import tables, views
 
 _torch_configured = False
 
@@ -91,7 +91,7 @@ def model(path: str, stamp: int, _checkpoint):
 
 
 def model_for(checkpoint):
-    return model(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint)
+    return model(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)
 
 
 @st.cache_resource(show_spinner="Reading cached projections…", max_entries=32)
@@ -107,7 +107,7 @@ def projections(path: str, stamp: int, _checkpoint) -> dict | None:
 
 
 def projections_for(checkpoint) -> dict | None:
-    return projections(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint)
+    return projections(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint)
 
 
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
@@ -145,13 +145,13 @@ def latent_order(path: str, stamp: int, _checkpoint, data_key: str):
     """(dims most informative first, score per dim in nats, how the score was measured)."""
     split, _ = test_split(_checkpoint.train_config.dataset)
     return views.latent_order(model_for(_checkpoint), projections_for(_checkpoint), split,
-                              views.evaluation_metrics(_checkpoint))
+                              tables.evaluation_metrics(_checkpoint))
 
 
 def latent_order_for(checkpoint):
     from vae_core.data import resolve_data_dir
 
-    return latent_order(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+    return latent_order(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
                         str(resolve_data_dir().resolve()))
 
 
@@ -163,7 +163,7 @@ def _generated_grid_png(path: str, stamp: int, _checkpoint, seed: int, count: in
 
 def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
     """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
-    return _generated_grid_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+    return _generated_grid_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
                                int(seed), int(count), float(temperature), int(columns))
 
 
@@ -181,7 +181,7 @@ def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
     cheaper than hashing a tuple of 50 floats on every rerun.
     """
     key = base.detach().to("cpu").float().numpy().tobytes()
-    return _manifold_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+    return _manifold_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
                          key, (int(dims[0]), int(dims[1])), int(steps))
 
 
@@ -198,7 +198,7 @@ def interpolation_png(checkpoint, first: int, last: int, steps: int, factor: int
     """PNG strip decoded along the line between two test digits' posterior means."""
     from vae_core.data import resolve_data_dir
 
-    return _interpolation_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+    return _interpolation_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
                               str(resolve_data_dir().resolve()), int(first), int(last), int(steps), int(factor))
 
 
@@ -214,7 +214,7 @@ def _latent_map_figure(path: str, stamp: int, _checkpoint, method: str, max_poin
 def latent_map_figure(checkpoint, method: str, max_points: int | None = None, height: int = 620,
                       show_legend: bool = True, title: str | None = None):
     """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
-    return _latent_map_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint,
+    return _latent_map_figure(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint,
                               method, max_points, height, show_legend, title)
 
 
@@ -227,19 +227,19 @@ def _latent_plane_figure(path: str, stamp: int, _checkpoint):
 
 def latent_plane_figure(checkpoint):
     """For a 2-D latent space: the test means plus a grid of clickable points (shared Figure)."""
-    return _latent_plane_figure(str(checkpoint.path), views.projections_stamp(checkpoint), checkpoint)
+    return _latent_plane_figure(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint)
 
 
 # --- metrics.json, the digit classifier and the training images (see dashboard.metrics_views) ---
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _metrics(path: str, stamp: int, _checkpoint) -> dict | None:
-    return views.evaluation_metrics(_checkpoint)
+    return tables.evaluation_metrics(_checkpoint)
 
 
 def metrics_for(checkpoint) -> dict | None:
     """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
-    return _metrics(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint)
+    return _metrics(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)
 
 
 @st.cache_resource(max_entries=8)
@@ -254,7 +254,7 @@ def _metric_figures(paths: tuple, stamps: tuple, labels: tuple, _checkpoints) ->
 
 def metric_figures(checkpoints, labels: list[str]) -> list:
     """[(label, what better means, shared plotly Figure)] of every metric against latent size."""
-    return _metric_figures(tuple(str(c.path) for c in checkpoints), tuple(views.weights_stamp(c) for c in checkpoints),
+    return _metric_figures(tuple(str(c.path) for c in checkpoints), tuple(tables.weights_stamp(c) for c in checkpoints),
                            tuple(labels), checkpoints)
 
 
@@ -277,7 +277,7 @@ def classifier(dataset: str):
     from vae_core.classifier import classifier_name
 
     root = checkpoint_root().resolve()
-    return _classifier(str(root), dataset, views.folder_stamp(root / classifier_name(dataset)))
+    return _classifier(str(root), dataset, tables.folder_stamp(root / classifier_name(dataset)))
 
 
 def train_files_missing(dataset: str) -> str | None:
@@ -324,7 +324,7 @@ def nearest_training(checkpoint, seed: int, count: int, temperature: float):
     reason = train_files_missing(checkpoint.train_config.dataset)
     if reason is not None:
         return None, None, reason
-    return _nearest_training(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint,
+    return _nearest_training(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
                              str(resolve_data_dir().resolve()), int(seed), int(count), float(temperature))
 
 
@@ -352,7 +352,7 @@ def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
     from vae_core.data import resolve_data_dir
 
     root = checkpoint_root().resolve()
-    sources = (str(root), views.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)),
+    sources = (str(root), tables.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)),
                str(resolve_data_dir().resolve()))
-    return _annotated_grid_png(str(checkpoint.path), views.weights_stamp(checkpoint), checkpoint, int(seed),
+    return _annotated_grid_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint, int(seed),
                                int(count), float(temperature), int(columns), bool(labelled), bool(nearest), sources)

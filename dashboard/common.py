@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, views
+from dashboard import cache, tables, views
 
 CONTEXT_KEY = "app_context"
 DATASET_KEY = "app_dataset"
@@ -31,7 +31,7 @@ class AppContext:
     error: str | None = None  # why the checkpoint directory could not be read at all
 
     def label(self, checkpoint) -> str:
-        return views.model_label(checkpoint, self.checkpoints)
+        return tables.model_label(checkpoint, self.checkpoints)
 
 
 def keep_choice(key: str, options: list) -> None:
@@ -47,7 +47,7 @@ def sidebar() -> AppContext:
         st.sidebar.warning(f"No checkpoints in `{root}`.")
         context = AppContext(root=root, problems=problems, error=error)
     else:
-        names = views.datasets(checkpoints)
+        names = tables.datasets(checkpoints)
         keep_choice(DATASET_KEY, names)
         if len(names) > 1:
             st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
@@ -56,7 +56,7 @@ def sidebar() -> AppContext:
         by_name = {c.name: c for c in mine}
         keep_choice(MODEL_KEY, list(by_name))
         st.sidebar.selectbox("Model (latent size)", list(by_name), key=MODEL_KEY,
-                             format_func=lambda name: views.model_label(by_name[name], mine),
+                             format_func=lambda name: tables.model_label(by_name[name], mine),
                              help="Every page shows this model; Compare shows all of them.")
         context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]])
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard import figures, views
+from dashboard import figures, tables, views
 from vae_core import store
 
 
@@ -20,10 +20,10 @@ def tiny(tiny_checkpoint_root):
 
 
 def test_summary_and_metrics_tables_have_one_row_per_model(tiny, tmp_path):
-    summary = views.summary_frame(tiny)
+    summary = tables.summary_frame(tiny)
     assert list(summary["latent size"]) == [2, 3]
     assert summary["test loss (nats)"].tolist() == [c.final["test_loss"] for c in tiny]
-    table = views.metrics_table(tiny)
+    table = tables.metrics_table(tiny)
     assert list(table.index) == ["z = 2", "z = 3"]
     assert table.loc["z = 3", "test KL (nats)"] == pytest.approx(tiny[1].final["test_kl"])
 
@@ -33,22 +33,22 @@ def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
     from vae_core import evaluate
 
     checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
-    assert "NLL (IW)" not in views.metrics_table([checkpoint]).columns  # not evaluated yet
+    assert "NLL (IW)" not in tables.metrics_table([checkpoint]).columns  # not evaluated yet
     store.write_json_artifact(checkpoint, store.METRICS_FILE, {
         "metrics_version": evaluate.METRICS_VERSION, "nll_iw": 180.5, "active_units": 2,
         "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}, "kl_per_dim": [0.1, 3.0]})
-    table = views.metrics_table([checkpoint])
+    table = tables.metrics_table([checkpoint])
     assert table.loc["z = 2", "NLL (IW)"] == 180.5 and table.loc["z = 2", "active units"] == 2
     assert "negative ELBO" not in table.columns  # the history columns already hold the ELBO
     order, scores, note = views.latent_order(store.load_model(checkpoint), None, None,
-                                             views.evaluation_metrics(checkpoint))
+                                             tables.evaluation_metrics(checkpoint))
     assert order == [1, 0] and "metrics.json" in note
     store.write_json_artifact(checkpoint, store.METRICS_FILE, {"metrics_version": -1, "nll_iw": 1.0})
-    assert "NLL (IW)" not in views.metrics_table([checkpoint]).columns  # another version is ignored
+    assert "NLL (IW)" not in tables.metrics_table([checkpoint]).columns  # another version is ignored
 
 
 def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
-    frame = views.seed_comparison_frame(tiny[0])
+    frame = tables.seed_comparison_frame(tiny[0])
     assert len(frame) == 12  # the report has 12 epochs, the tiny model 2
     assert frame.loc[12, "seed report (as printed)"] == pytest.approx(320.234)
     assert frame.loc[1, "ours: test (nats)"] == pytest.approx(tiny[0].history[0]["test_loss"])
@@ -56,8 +56,8 @@ def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
 
 
 def test_model_labels_tell_apart_models_of_the_same_size(tiny):
-    assert views.model_label(tiny[0], tiny) == "z = 2"
-    assert views.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("z = 2 (2 epochs")
+    assert tables.model_label(tiny[0], tiny) == "z = 2"
+    assert tables.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("z = 2 (2 epochs")
 
 
 def test_selected_test_indices_accept_every_customdata_form():
@@ -132,8 +132,8 @@ def test_metrics_display_has_a_row_per_metric_in_its_own_format(tiny_data, tmp_p
     store.write_json_artifact(checkpoint, store.METRICS_FILE, {
         "metrics_version": evaluate.METRICS_VERSION, "nll_iw": 180.456, "active_units": 1,
         "samples": {"mean_top_probability": 0.8462}, "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}})
-    table = views.metrics_table([checkpoint])
-    shown = views.metrics_display(table, [checkpoint])
+    table = tables.metrics_table([checkpoint])
+    shown = tables.metrics_display(table, [checkpoint])
     assert list(shown.columns) == ["z = 2", "better"] and list(shown.index) == list(table.columns)
     assert shown.loc["NLL (IW)", "z = 2"] == "180.46" and shown.loc["NLL (IW)", "better"] == "lower"
     assert shown.loc["classifier confidence", "z = 2"] == "84.6%"  # a probability, not "0.85" cut to "0"
@@ -143,11 +143,11 @@ def test_metrics_display_has_a_row_per_metric_in_its_own_format(tiny_data, tmp_p
 
 
 def test_seed_drop_compares_fractions_not_numbers(tiny):
-    sentence = views.seed_drop_sentence(tiny[0])
+    sentence = tables.seed_drop_sentence(tiny[0])
     assert "the report's loss fell by 41% (544.5 to 320.2)" in sentence  # (544.472 - 320.234) / 544.472
     ours = [row["test_loss"] for row in tiny[0].history]
-    assert views.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
-    change = views.relative_drop(ours)
+    assert tables.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
+    change = tables.relative_drop(ours)
     assert f"our test loss {'fell' if change >= 0 else 'rose'} by {abs(change):.0%}" in sentence
 
 

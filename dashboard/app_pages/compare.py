@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, common, figures, metrics_views, views
+from dashboard import cache, common, figures, metrics_views, tables, views
 
 ctx = common.require_checkpoint()
 models = ctx.checkpoints
@@ -44,11 +44,11 @@ for checkpoint, column in zip(models, columns, strict=True):
 st.markdown(figures.digit_legend_html(), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
-table = views.metrics_display(views.metrics_table(models), models)
+table = tables.metrics_display(tables.metrics_table(models), models)
 aligned = {label: st.column_config.TextColumn(alignment="right") for label in table.columns if label != "better"}
 st.dataframe(table, width="stretch", height="content",
              column_config={**aligned, "better": st.column_config.TextColumn(width=200)})
-st.caption(views.LOSS_DEFINITION)
+st.caption(tables.LOSS_DEFINITION)
 
 st.subheader("Metrics against latent size")
 missing = [ctx.label(c) for c in models if cache.metrics_for(c) is None]

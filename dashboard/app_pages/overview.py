@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, common, views
+from dashboard import cache, common, tables
 
 ctx = common.context()
 st.title("VAE Latent Explorer")
@@ -19,7 +19,7 @@ if not ctx.checkpoints:
 else:
     st.subheader(f"Cached models ({ctx.dataset})")
     st.dataframe(
-        views.summary_frame(ctx.checkpoints), hide_index=True, width="stretch",
+        tables.summary_frame(ctx.checkpoints), hide_index=True, width="stretch",
         column_config={
             "test loss (nats)": st.column_config.NumberColumn(format="%.2f"),
             "recon (nats)": st.column_config.NumberColumn(format="%.2f"),
@@ -27,7 +27,7 @@ else:
             "training time (s)": st.column_config.NumberColumn(format="%.0f"),
         },
     )
-    st.caption(views.LOSS_DEFINITION)
+    st.caption(tables.LOSS_DEFINITION)
 
 st.subheader("Data")
 reason = cache.test_files_missing(ctx.dataset or "mnist")

@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard import common, figures, views
+from dashboard import common, figures, tables
 
 ctx = common.require_checkpoint()
 checkpoint = ctx.checkpoint
 label = ctx.label(checkpoint)
 st.title(f"Training of {label}")
-st.caption(views.LOSS_DEFINITION)
+st.caption(tables.LOSS_DEFINITION)
 
 left, right = st.columns(2)
 with left:
@@ -24,15 +24,15 @@ with left:
     st.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss of every latent size"),
                     key="training_overlay")
 with right:
-    st.plotly_chart(figures.seed_report_curve(views.SEED_REPORT_LOSS, height=380), key="training_seed_report")
+    st.plotly_chart(figures.seed_report_curve(tables.SEED_REPORT_LOSS, height=380), key="training_seed_report")
 
 st.subheader("The seed report's table beside ours")
 table, note = st.columns([3, 2])
 with table:
-    st.dataframe(views.seed_comparison_frame(checkpoint), width="stretch", height="content",
+    st.dataframe(tables.seed_comparison_frame(checkpoint), width="stretch", height="content",
                  column_config={name: st.column_config.NumberColumn(format="%.3f")
                                 for name in ("seed report (as printed)", "ours: train (nats)", "ours: test (nats)")})
 with note:
     st.markdown("The report's numbers are copied as printed; its loss scale is not stated, so they get their "
                 "own chart above and are never drawn on our axis.")
-    st.markdown(views.seed_drop_sentence(checkpoint))
+    st.markdown(tables.seed_drop_sentence(checkpoint))
