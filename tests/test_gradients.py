@@ -52,6 +52,9 @@ def test_gradients_overwrite_rather_than_accumulate():
     first = [p.grad.clone() for p in model.parameters()]
     negative_elbo_backward(model, x, torch.Generator().manual_seed(0))
     assert all(torch.equal(p.grad, g) for p, g in zip(model.parameters(), first, strict=True))
+    model.encoder_hidden.bias.grad = None  # as after zero_grad(set_to_none=True) on one parameter
+    negative_elbo_backward(model, x, torch.Generator().manual_seed(0))
+    assert torch.equal(model.encoder_hidden.bias.grad, first[1])
 
 
 def test_bernoulli_nll_matches_torch_in_float64():

@@ -88,11 +88,16 @@ def _linear_backward(layer: nn.Linear, grad_out: torch.Tensor, inputs: torch.Ten
     Writes into the gradient buffers of the previous step (fresh 1.2 MB buffers each step
     cost ~3 %). Returns dL/dinputs [B, in], or None when the input is the data.
     """
-    if layer.weight.grad is None:
-        layer.weight.grad, layer.bias.grad = torch.empty_like(layer.weight), torch.empty_like(layer.bias)
-    torch.mm(grad_out.t(), inputs, out=layer.weight.grad)
-    torch.sum(grad_out, dim=0, out=layer.bias.grad)
+    torch.mm(grad_out.t(), inputs, out=_grad_buffer(layer.weight))
+    torch.sum(grad_out, dim=0, out=_grad_buffer(layer.bias))
     return grad_out @ layer.weight if needs_input_grad else None
+
+
+def _grad_buffer(param: nn.Parameter) -> torch.Tensor:
+    """``param.grad``, allocated on first use (or after ``zero_grad(set_to_none=True)``)."""
+    if param.grad is None:
+        param.grad = torch.empty_like(param)
+    return param.grad
 
 
 def _relu_backward(grad_out: torch.Tensor, relu_out: torch.Tensor) -> torch.Tensor:
