@@ -356,3 +356,15 @@ def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
                str(resolve_data_dir().resolve()))
     return _annotated_grid_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint, int(seed),
                                int(count), float(temperature), int(columns), bool(labelled), bool(nearest), sources)
+
+
+@st.cache_resource(max_entries=32)
+def _decoder_weights(path: str, stamp: int, _checkpoint) -> bytes:
+    from dashboard.components import live_decoder
+
+    return live_decoder.weights_payload(model_for(_checkpoint), _checkpoint.name)
+
+
+def decoder_weights_for(checkpoint) -> bytes:
+    """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""
+    return _decoder_weights(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)

@@ -8,6 +8,7 @@ Pages read it back with ``context()``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import streamlit as st
@@ -181,3 +182,43 @@ def start_controls(split, arrays, total: int, latent_dim: int) -> tuple[str, int
             shown = st.slider("Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8),
                               key="explorer_slider_count")
     return mode, int(seed), int(index), int(shown)
+
+
+def live_toggle(key: str, model) -> bool:
+    """Decode in the browser (the live component) or through the server (st.slider); True when live."""
+    from dashboard.components import live_decoder
+
+    if not live_decoder.supports(model):
+        return False
+    return st.toggle("Live decoding in the browser", value=True, key=key,
+                     help="On: the page decodes while you drag a slider or move over the plane, and the server "
+                          "hears the value on release. Off: Streamlit sliders, each value decoded by the server.")
+
+
+def plane_axes(order: list[int], scores, latent_dim: int) -> tuple[int, int]:
+    """The two dimensions of the hover plane: z[0], z[1] for z = 2, else picked (most informative first)."""
+    if latent_dim <= 2:
+        return 0, 1
+    name = partial(views.dim_label, scores=scores)
+    left, right = st.columns(2)
+    across = left.selectbox("Plane: horizontal dimension", order, index=0, key="explorer_plane_x", format_func=name)
+    up = right.selectbox("Plane: vertical dimension", [d for d in order if d != across], index=0,
+                         key="explorer_plane_y", format_func=name)
+    return int(across), int(up)
+
+
+def live_plane(arrays: dict | None, dims: tuple[int, int], latent_dim: int):
+    """The live view's hover plane over ``dims``, with the cached test means behind it."""
+    from dashboard.components import live_decoder
+
+    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
+    held = "" if latent_dim <= 2 else "; the other dimensions stay where the sliders put them"
+    note = (f"Move over the plane to decode z[{dims[0]}], z[{dims[1]}] under the cursor{held}. "
+            "Click to pin the point on the sliders. Dots: test digits' means, coloured by class.")
+    return live_decoder.Plane(dims[0], dims[1], *live_decoder.plane_points(mu, labels, dims), note)
+
+
+def store_slider_values(prefix: str, values: dict[int, float] | None) -> None:
+    """Keep the values the browser reported as the sliders' values (the server path and captions read them)."""
+    for dim, value in (values or {}).items():
+        st.session_state[f"{prefix}{dim}"] = views.clip_to_sliders(value)

@@ -153,6 +153,13 @@ def slider_label(dim: int, scores, collapsed: set[int]) -> str:
     return views.dim_label(dim, scores) + (" · :orange[collapsed]" if dim in collapsed else "")
 
 
+def slider_text(dim: int, scores, collapsed: set[int]) -> str:
+    """'z[3] (KL 1.25 nats)', with '· collapsed' after an unused dimension (plain text, for the live view)."""
+    from dashboard import views
+
+    return views.dim_label(dim, scores) + (" · collapsed" if dim in collapsed else "")
+
+
 def collapsed_note(collapsed: set[int], latent_dim: int, from_metrics: bool) -> str | None:
     """One caption line explaining the 'collapsed' marks, or None when no dimension is collapsed."""
     if not collapsed:
@@ -328,3 +335,12 @@ def digit_and_reading(model, z, classifier, dataset: str) -> tuple[bytes, str | 
     image = explore.decode(model, z.reshape(1, -1))[0]
     png = explore.png_bytes(image, views.DIGIT_SCALE)
     return png, None if classifier is None else reading(classify_image(classifier, image), dataset)
+
+
+def reading_of(model, z, classifier, dataset: str) -> str | None:
+    """z [D] -> the classifier's reading of the decoded digit, or None without a classifier."""
+    from vae_core import explore
+
+    if classifier is None:
+        return None
+    return reading(classify_image(classifier, explore.decode(model, z.reshape(1, -1))[0]), dataset)

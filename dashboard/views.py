@@ -17,6 +17,8 @@ MAX_IMAGE_WIDTH = 1460  # Streamlit shrinks wider images with bilinear blur: sta
 
 TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
 BASE_MODES = ("Origin", "Random prior draw", "Test digit")
+WALKS = ("Between two test digits", "Along a random direction")
+WALK_RADIUS = 3.0  # a random-direction walk spans -3 to +3 prior standard deviations
 
 
 # --- data -------------------------------------------------------------------------------
@@ -112,6 +114,15 @@ def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, 
     if mode == BASE_MODES[2] and test_count(split, arrays) > index >= 0:
         return test_means(model, split, arrays, [index])[0]
     return torch.zeros(latent_dim)
+
+
+def direction_line(latent_dim: int, seed: int, radius: float = WALK_RADIUS):
+    """(start [D], end [D]) of a walk through the origin along a seeded random unit direction, +-``radius``."""
+    from vae_core import explore
+
+    direction = explore.prior_samples(latent_dim, 1, seed)[0]
+    direction = direction / direction.norm().clamp_min(1e-12)
+    return -radius * direction, radius * direction
 
 
 def clip_to_sliders(value: float) -> float:

@@ -42,6 +42,32 @@ def decoded_digit_url(app: AppTest) -> str:
     return images[0].value[0]
 
 
+def server_path(app: AppTest) -> AppTest:
+    """Turn the explorer's live decoding off: Streamlit sliders, decoded by the server (the fallback)."""
+    app.toggle(key="explorer_live").set_value(False).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def live_components(app: AppTest) -> tuple[list, list[dict]]:
+    """(weights mounts, [data of each view mount]) of the live decoder on the current page."""
+    mounts = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_live_decoder"]
+    weights = [c for c in mounts if c.proto.WhichOneof("data") == "bytes"]
+    views = [(c, json.loads(c.proto.json)) for c in mounts if c.proto.WhichOneof("data") == "json"]
+    return weights, views
+
+
+def browser_reports(app: AppTest, element, state: dict) -> AppTest:
+    """Send the live view's state (what setStateValue sends from the page) and rerun, as the browser does."""
+    states = app._tree.get_widget_states()
+    widget = states.widgets.add()
+    widget.id = element.proto.id
+    widget.json_value = json.dumps(state)
+    app._run(states)
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
 def choose_model(app: AppTest, latent_dim: int) -> AppTest:
     box = app.sidebar.selectbox[-1]
     return box.select_index(box.options.index(f"z = {latent_dim}")).run()
@@ -80,9 +106,13 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     app.switch_page("app_pages/latent_map.py").run()
     assert len(app.get("plotly_chart")) == 1 and app.radio[0].options == ["Latent coordinates", "t-SNE"]  # z=2
     app.switch_page("app_pages/explorer.py").run()
+    weights, [(_, view)] = live_components(app)  # live by default: the page decodes, no server slider
+    assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0 and not z_sliders(app)
+    server_path(app)
     assert len(z_sliders(app)) == 2 and len(app.get("plotly_chart")) == 1  # z=2: the clickable plane
+    assert live_components(app) == ([], [])
     app.switch_page("app_pages/compare.py").run()
-    assert [h.value for h in app.subheader][:2] == ["z = 2", "z = 3"]
+    assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2", "z = 3"]
     assert len(app.get("plotly_chart")) == 2 + 2 and not app.exception  # two maps, two overlays
 
 
@@ -97,7 +127,7 @@ def test_generate_seed_changes_the_grid_and_same_seed_repeats_it(monkeypatch, ti
 
 @pytest.mark.parametrize("latent_dim", [2, 3])
 def test_moving_a_slider_changes_the_decoded_digit(monkeypatch, tiny_checkpoint_root, empty_data, latent_dim):
-    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), latent_dim)
+    app = server_path(choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), latent_dim))
     assert len(z_sliders(app)) == latent_dim
     before = decoded_digit_url(app)
     slider = z_sliders(app)[0]
@@ -110,7 +140,7 @@ def test_moving_a_slider_changes_the_decoded_digit(monkeypatch, tiny_checkpoint_
 
 
 def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
     assert app.title[0].value.endswith("z = 2") and len(z_sliders(app)) == 2
     choose_model(app, 3)
     assert app.title[0].value.endswith("z = 3") and len(z_sliders(app)) == 3
@@ -125,7 +155,7 @@ def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, 
 
 
 def test_base_point_from_a_test_digit_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
     assert [s.value for s in z_sliders(app)] == [0.0, 0.0]
     app.radio(key="explorer_base_mode").set_value("Test digit").run()
     app.number_input(key="explorer_test_index").set_value(5).run()
@@ -135,7 +165,7 @@ def test_base_point_from_a_test_digit_moves_the_sliders(monkeypatch, tiny_checkp
 
 
 def test_clicking_the_plane_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
     before = decoded_digit_url(app)
     select_points(app, 0, [{"x": 1.2, "y": -0.8, "curve_number": 10, "point_number": 3, "point_index": 3}])
     assert [s.value for s in z_sliders(app)] == pytest.approx([1.2, -0.8])
@@ -178,7 +208,8 @@ def test_without_a_dataset_pages_say_what_is_missing_and_still_work(monkeypatch,
     assert [i.captions[0].startswith("Reconstructions") for i in app.image] == [True]  # decoded means only
     app.switch_page("app_pages/explorer.py").run()
     assert "Test digit" in app.radio(key="explorer_base_mode").options  # from the cached means
-    assert not app.exception and len(app.image) == 3  # digit, manifold grid, interpolation strip
+    assert not app.exception and len(app.image) == 2  # manifold grid, interpolation strip
+    assert len(live_components(app)[1]) == 1  # the digit: decoded in the page
     app.switch_page("app_pages/overview.py").run()
     assert any("VAE_DATA_DIR" in i.value for i in app.info)
 
@@ -260,11 +291,12 @@ def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, em
     for page in PAGES[1:]:
         app.switch_page(f"app_pages/{page}.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
-    assert [h.value for h in app.subheader][:len(models)] == [f"z = {c.model_config.latent_dim}" for c in models]
+    columns = [h.value for h in app.subheader if h.value.startswith("z = ")]
+    assert columns == [f"z = {c.model_config.latent_dim}" for c in models]
 
 
 def test_sliders_change_the_digit_for_every_shipped_model(monkeypatch, shipped_root, empty_data):
-    app = open_app(monkeypatch, shipped_root, empty_data, "explorer")
+    app = server_path(open_app(monkeypatch, shipped_root, empty_data, "explorer"))
     for checkpoint in shipped(shipped_root):
         latent_dim = checkpoint.model_config.latent_dim
         choose_model(app, latent_dim)

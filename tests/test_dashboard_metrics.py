@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from dashboard import metrics_views
-from tests.test_dashboard import choose_model, open_app, shipped, z_sliders
+from tests.test_dashboard import choose_model, open_app, server_path, shipped, z_sliders
 from vae_core import evaluate, explore, store
 from vae_core.classifier import classifier_name, load_classifier, predict_proba
 from vae_core.data import load_split
@@ -95,7 +95,7 @@ def direct_reading(shipped_root: Path, checkpoint, z: list[float]) -> tuple[int,
 
 def test_explorer_reading_follows_the_sliders_on_the_shipped_2d_model(monkeypatch, shipped_root, empty_data):
     checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
-    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
+    app = server_path(choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2))
     [text] = readings(app)
     match = READING.fullmatch(text)
     assert match, text
@@ -121,7 +121,7 @@ def test_explorer_marks_exactly_the_inactive_dimensions_as_collapsed(monkeypatch
     latent_dim = checkpoint.model_config.latent_dim
     metrics = evaluate.load_metrics(checkpoint)
     inactive = {d for d, v in enumerate(metrics["posterior_mean_variance"]) if v <= metrics["active_threshold"]}
-    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), latent_dim)
+    app = server_path(choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), latent_dim))
     app.slider(key="explorer_slider_count").set_value(latent_dim).run()
     labels = {int(re.match(r"z\[(\d+)\]", s.label).group(1)): s.label for s in z_sliders(app)}
     assert len(labels) == latent_dim
@@ -133,7 +133,7 @@ def test_explorer_marks_exactly_the_inactive_dimensions_as_collapsed(monkeypatch
 
 
 def test_explorer_without_a_classifier_says_how_to_train_one(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
     assert readings(app) == []
     notes = [c.value for c in app.caption if "vae-explorer train-classifier" in c.value]
     assert len(notes) == 1 and classifier_name("mnist") in notes[0]

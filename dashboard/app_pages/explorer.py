@@ -5,6 +5,7 @@ from functools import partial
 import streamlit as st
 
 from dashboard import cache, common, metrics_views, views
+from dashboard.components import live_decoder
 
 ctx = common.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -21,12 +22,13 @@ st.title(f"Latent explorer: {label}")
 mode, seed, index, shown = common.start_controls(split, arrays, total, latent_dim)
 base = views.base_point(mode, latent_dim, seed, index, model, split, arrays)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
-common.sync_sliders(prefix, dims, base, (mode, seed, index))
+signature = (checkpoint.name, mode, seed, index)
+common.sync_sliders(prefix, dims, base, signature)
 
 
 @st.fragment
-def sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader):
-    """Only this fragment reruns when a slider moves: decode one point, show it large, say what it looks like."""
+def server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader):
+    """The server path: only this fragment reruns when a slider is released."""
     sliders, digit = st.columns([1, 1])
     with sliders:
         values = {dim: st.slider(metrics_views.slider_label(dim, scores, collapsed), *views.SLIDER_RANGE,
@@ -35,25 +37,51 @@ def sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader):
     png, looks = metrics_views.digit_and_reading(model, z, reader[0], ctx.dataset)
     with digit:
         common.image(png, caption=views.point_caption(z, dims))
-        if looks:
-            st.markdown(looks)
-        else:
-            st.caption(metrics_views.classifier_missing_sentence(reader[1]))
+        show_reading(looks, reader)
 
 
-if latent_dim == 2:
+@st.fragment
+def live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims):
+    """The browser decodes while a slider or the pointer moves; this fragment reruns on release or pause."""
+    live_decoder.send_weights({checkpoint.name: cache.decoder_weights_for(checkpoint)})
+    plane = common.live_plane(arrays, plane_dims, latent_dim)
+    reported = live_decoder.explorer(
+        f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(),
+        {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}, dims,
+        [metrics_views.slider_text(dim, scores, collapsed) for dim in dims], repr(signature),
+        views.SLIDER_RANGE, views.SLIDER_STEP, plane)
+    common.store_slider_values(prefix, reported)
+    z = views.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    st.caption(views.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
+    show_reading(metrics_views.reading_of(model, z, reader[0], ctx.dataset), reader)
+
+
+def show_reading(looks: str | None, reader) -> None:
+    if looks:
+        st.markdown(looks)
+    else:
+        st.caption(metrics_views.classifier_missing_sentence(reader[1]))
+
+
+live = common.live_toggle("explorer_live", model)
+if not live and latent_dim == 2:
     plane, panel = st.columns([1, 1])
     with plane:
         chart_key = f"explorer_plane_{checkpoint.name}"
         st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
                         on_select=partial(common.set_sliders_from_click, chart_key, prefix))
     with panel:
-        sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
+        server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 else:
-    note = metrics_views.collapsed_note(collapsed, latent_dim, metrics is not None)
-    held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
-    st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
-    sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
+    if latent_dim > 2:
+        note = metrics_views.collapsed_note(collapsed, latent_dim, metrics is not None)
+        held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
+        st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
+    if live:
+        plane_dims = common.plane_axes(order, scores, latent_dim)
+        live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims)
+    else:
+        server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 
 st.subheader("Manifold grid")
 grid_controls, grid = st.columns([1, 3])

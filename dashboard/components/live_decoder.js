@@ -1,0 +1,476 @@
+// The live decoder: a VAE's MLP decoder evaluated in the page, so a digit follows the pointer.
+//
+// One module serves two kinds of mount (see live_decoder.py):
+//   - data is bytes: a weights payload; it is parsed once and kept in a registry shared by
+//     every mount of this page (weights travel once per model per browser session);
+//   - data is an object: a view ("explorer" sliders + latent plane, or "walk" across models)
+//     that decodes on every input event and draws at the next animation frame.
+// Python stays the source of truth: values go back through setStateValue on release or pause.
+// Nothing here evaluates strings or fetches anything; text is set with textContent only.
+
+const PIXELS = 784;
+const SIDE = 28;
+const MAGIC = "VAEW";
+const PAUSE_MS = 250; // a drag that rests this long reports its value, as a release does
+const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+const registry = (globalThis.__vaeLiveDecoder ??= { models: new Map(), listeners: new Set() });
+const views = new WeakMap(); // parentElement -> view state, kept across reruns
+
+// --- weights and the decoder --------------------------------------------------------------
+
+/** Parse "VAEW" | u32 header length | JSON header | pad to 4 | float32 W1 [H, D], b1 [H], W2 [784, H], b2 [784]. */
+export function parseWeights(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = String.fromCharCode(...bytes.subarray(0, 4));
+  if (magic !== MAGIC) throw new Error("not a live-decoder weights payload");
+  const headerLength = view.getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+  const start = bytes.byteOffset + 8 + headerLength + ((4 - ((8 + headerLength) % 4)) % 4);
+  const D = header.latent_dim;
+  const H = header.hidden_dim;
+  const sizes = [H * D, H, PIXELS * H, PIXELS];
+  if (start - bytes.byteOffset + 4 * sizes.reduce((a, b) => a + b, 0) !== bytes.byteLength) {
+    throw new Error("weights payload has the wrong length");
+  }
+  // Copy into an aligned buffer: the payload's offset inside the message need not be a multiple of 4.
+  const floats = new Float32Array(bytes.slice(start - bytes.byteOffset).buffer);
+  const parts = [];
+  let offset = 0;
+  for (const size of sizes) {
+    parts.push(floats.subarray(offset, offset + size));
+    offset += size;
+  }
+  return { id: header.id, latentDim: D, hiddenDim: H, w1: parts[0], b1: parts[1], w2: parts[2], b2: parts[3],
+    hidden: new Float64Array(H) };
+}
+
+/** z [D] -> grey levels [784] in 0..255 (Uint8ClampedArray), the sigmoid of the decoder's logits. */
+export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
+  const { latentDim: D, hiddenDim: H, w1, b1, w2, b2, hidden } = model;
+  for (let j = 0; j < H; j++) {
+    let sum = b1[j];
+    const row = j * D;
+    for (let d = 0; d < D; d++) sum += w1[row + d] * z[d];
+    hidden[j] = sum > 0 ? sum : 0;
+  }
+  for (let p = 0; p < PIXELS; p++) {
+    let sum = b2[p];
+    const row = p * H;
+    for (let j = 0; j < H; j++) sum += w2[row + j] * hidden[j];
+    out[p] = Math.round(255 / (1 + Math.exp(-sum)));
+  }
+  return out;
+}
+
+/** Draw grey levels [784] into a 28 x 28 canvas (CSS scales it up with crisp pixels). */
+export function drawDigit(canvas, grey) {
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(SIDE, SIDE);
+  for (let p = 0; p < PIXELS; p++) {
+    const i = 4 * p;
+    image.data[i] = image.data[i + 1] = image.data[i + 2] = grey[p];
+    image.data[i + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+}
+
+function register(bytes) {
+  const model = parseWeights(bytes);
+  registry.models.set(model.id, model);
+  for (const listener of [...registry.listeners]) listener();
+}
+
+// --- small DOM helpers ----------------------------------------------------------------------
+
+function element(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+/** A fresh top-level node for a view; Streamlit's own <style> in the (shadow) root stays. */
+function mountPoint(root, className) {
+  root.querySelectorAll(":scope > .vae-live").forEach((node) => node.remove());
+  return element("div", className, root);
+}
+
+function digitCanvas(parent) {
+  const canvas = element("canvas", "digit", parent);
+  canvas.width = SIDE;
+  canvas.height = SIDE;
+  return canvas;
+}
+
+function snap(value, range, step) {
+  const clipped = Math.min(range[1], Math.max(range[0], value));
+  return Math.round(clipped / step) * step;
+}
+
+function format(value) {
+  return (Math.round(value * 100) / 100).toFixed(2);
+}
+
+// --- the explorer view: sliders, the decoded digit and a hover plane -----------------------
+
+class ExplorerView {
+  constructor(root, args) {
+    this.args = args;
+    this.values = {};
+    this.signature = null;
+    this.hover = null;
+    this.sent = null;
+    this.frame = 0;
+    this.grey = new Uint8ClampedArray(PIXELS);
+    this.root = mountPoint(root, "vae-live explorer");
+    this.planeBox = element("div", "plane-box", this.root);
+    this.plane = element("canvas", "plane", this.planeBox);
+    this.planeNote = element("div", "note", this.planeBox);
+    this.sliders = element("div", "sliders", this.root);
+    const digitBox = element("div", "digit-box", this.root);
+    this.digit = digitCanvas(digitBox);
+    this.status = element("div", "note status", digitBox);
+    this.plane.addEventListener("pointermove", (event) => this.onHover(event));
+    this.plane.addEventListener("pointerleave", () => { this.hover = null; this.requestDraw(); });
+    this.plane.addEventListener("click", (event) => this.onPin(event));
+    this.listener = () => this.requestDraw();
+    registry.listeners.add(this.listener);
+  }
+
+  update(data) {
+    const first = this.signature === null;
+    if (first || data.signature !== this.signature) {
+      this.values = { ...data.values }; // a new start point (or first mount): Python's values win
+      this.signature = data.signature;
+      this.sent = JSON.stringify(this.values);
+    }
+    for (const [dim, value] of Object.entries(data.values)) {
+      if (!(dim in this.values)) this.values[dim] = value; // a slider shown for the first time
+    }
+    this.data = data;
+    this.buildSliders();
+    this.planeBox.hidden = !data.plane;
+    this.root.classList.toggle("with-plane", Boolean(data.plane));
+    this.planeBackground = null;
+    this.requestDraw();
+  }
+
+  buildSliders() {
+    const { dims, labels, range, step } = this.data;
+    const layout = JSON.stringify([dims, labels, range, step]);
+    if (layout === this.sliderLayout) {
+      for (const [dim, input] of this.inputs) {
+        if (document.activeElement !== input) input.value = this.values[dim];
+        this.outputs.get(dim).textContent = format(this.values[dim]);
+      }
+      return;
+    }
+    this.sliderLayout = layout;
+    this.inputs = new Map();
+    this.outputs = new Map();
+    this.sliders.replaceChildren();
+    dims.forEach((dim, i) => {
+      const row = element("label", "slider", this.sliders);
+      const head = element("span", "slider-head", row);
+      element("span", "slider-label", head).textContent = labels[i];
+      const output = element("span", "slider-value", head);
+      const input = element("input", "", row);
+      input.type = "range";
+      input.min = range[0];
+      input.max = range[1];
+      input.step = step;
+      input.value = this.values[dim];
+      input.dataset.dim = dim;
+      output.textContent = format(this.values[dim]);
+      input.addEventListener("input", () => this.onSlide(dim, input));
+      input.addEventListener("change", () => this.report());
+      this.inputs.set(dim, input);
+      this.outputs.set(dim, output);
+    });
+  }
+
+  onSlide(dim, input) {
+    this.values[dim] = Number(input.value);
+    this.outputs.get(dim).textContent = format(this.values[dim]);
+    this.requestDraw();
+    clearTimeout(this.pause);
+    this.pause = setTimeout(() => this.report(), PAUSE_MS);
+  }
+
+  /** Send the slider point to Python (once per distinct point): the reading and captions follow. */
+  report() {
+    clearTimeout(this.pause);
+    const text = JSON.stringify(this.values);
+    if (text === this.sent) return;
+    this.sent = text;
+    this.args.setStateValue("point", { signature: this.signature, values: { ...this.values } });
+  }
+
+  point() {
+    const z = Float64Array.from(this.data.base);
+    for (const dim of this.data.dims) z[dim] = this.values[dim];
+    if (this.hover) {
+      z[this.data.plane.x] = this.hover[0];
+      z[this.data.plane.y] = this.hover[1];
+    }
+    return z;
+  }
+
+  planeCoordinates(event) {
+    const box = this.plane.getBoundingClientRect();
+    const [low, high] = this.data.range;
+    const u = (event.clientX - box.left) / box.width;
+    const v = (event.clientY - box.top) / box.height;
+    return [low + u * (high - low), high - v * (high - low)];
+  }
+
+  onHover(event) {
+    this.hover = this.planeCoordinates(event);
+    this.requestDraw();
+  }
+
+  onPin(event) {
+    const [x, y] = this.planeCoordinates(event);
+    const { plane, range, step } = this.data;
+    this.values[plane.x] = snap(x, range, step);
+    this.values[plane.y] = snap(y, range, step);
+    for (const dim of [plane.x, plane.y]) {
+      const input = this.inputs.get(dim);
+      if (input) input.value = this.values[dim];
+      if (this.outputs.has(dim)) this.outputs.get(dim).textContent = format(this.values[dim]);
+    }
+    this.report();
+    this.requestDraw();
+  }
+
+  requestDraw() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+  }
+
+  draw() {
+    const model = registry.models.get(this.data.model);
+    if (!model) {
+      this.status.textContent = "Loading the decoder's weights…";
+      return;
+    }
+    this.args.reportHeld();
+    const z = this.point();
+    drawDigit(this.digit, decode(model, z, this.grey));
+    this.digit.dataset.point = Array.from(z, format).join(",");
+    this.status.textContent = this.hover
+      ? `Under the cursor: z[${this.data.plane.x}] = ${format(this.hover[0])}, z[${this.data.plane.y}] = `
+        + `${format(this.hover[1])} (click to pin)`
+      : "Decoded in your browser as you drag.";
+    if (this.data.plane) this.drawPlane(z);
+  }
+
+  drawPlane(z) {
+    const { plane, range } = this.data;
+    const size = Math.round(this.plane.clientWidth * devicePixelRatio) || 360;
+    if (this.plane.width !== size) {
+      this.plane.width = this.plane.height = size;
+      this.planeBackground = null;
+    }
+    if (!this.planeBackground) this.planeBackground = planeBackground(plane, range, size);
+    const context = this.plane.getContext("2d");
+    context.drawImage(this.planeBackground, 0, 0);
+    const toPixel = (value, flip) => {
+      const u = (value - range[0]) / (range[1] - range[0]);
+      return (flip ? 1 - u : u) * size;
+    };
+    const x = toPixel(this.values[plane.x] ?? this.data.base[plane.x], false);
+    const y = toPixel(this.values[plane.y] ?? this.data.base[plane.y], true);
+    context.strokeStyle = "#111";
+    context.lineWidth = 2 * devicePixelRatio;
+    context.beginPath();
+    context.arc(x, y, 7 * devicePixelRatio, 0, 2 * Math.PI);
+    context.stroke();
+    if (this.hover) {
+      context.fillStyle = "rgba(76, 110, 245, 0.9)";
+      context.beginPath();
+      context.arc(toPixel(z[plane.x], false), toPixel(z[plane.y], true), 5 * devicePixelRatio, 0, 2 * Math.PI);
+      context.fill();
+    }
+    this.planeNote.textContent = plane.note;
+  }
+
+  destroy() {
+    registry.listeners.delete(this.listener);
+    clearTimeout(this.pause);
+    cancelAnimationFrame(this.frame);
+  }
+}
+
+/** The plane's static layer: a light grid, axis ticks and the test means coloured by class. */
+function planeBackground(plane, range, size) {
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const context = canvas.getContext("2d");
+  const scale = size / (range[1] - range[0]);
+  context.fillStyle = "#fff";
+  context.fillRect(0, 0, size, size);
+  context.strokeStyle = "#e3e3e3";
+  context.fillStyle = "#777";
+  context.font = `${11 * devicePixelRatio}px sans-serif`;
+  for (let tick = Math.ceil(range[0]); tick <= range[1]; tick++) {
+    const at = (tick - range[0]) * scale;
+    context.lineWidth = tick === 0 ? 2 : 1;
+    context.beginPath();
+    context.moveTo(at, 0);
+    context.lineTo(at, size);
+    context.moveTo(0, size - at);
+    context.lineTo(size, size - at);
+    context.stroke();
+    if (tick !== range[0] && tick !== range[1]) {
+      context.fillText(String(tick), at + 2, size - 3);
+      context.fillText(String(tick), 2, size - at - 2);
+    }
+  }
+  const radius = 1.6 * devicePixelRatio;
+  context.globalAlpha = 0.55;
+  plane.points.x.forEach((x, i) => {
+    context.fillStyle = DIGIT_COLORS[plane.points.labels[i] % 10];
+    context.fillRect((x - range[0]) * scale - radius, size - (plane.points.y[i] - range[0]) * scale - radius,
+      2 * radius, 2 * radius);
+  });
+  context.globalAlpha = 1;
+  context.fillStyle = "#333";
+  context.fillText(`z[${plane.x}] →`, size - 48 * devicePixelRatio, size - 16 * devicePixelRatio);
+  context.save();
+  context.translate(14 * devicePixelRatio, size / 2);
+  context.rotate(-Math.PI / 2);
+  context.fillText(`z[${plane.y}] →`, 0, 0);
+  context.restore();
+  return canvas;
+}
+
+// --- the walk view: one digit per model along a line, driven by one slider -----------------
+
+class WalkView {
+  constructor(root, args) {
+    this.args = args;
+    this.frame = 0;
+    this.signature = null;
+    this.playing = false;
+    this.root = mountPoint(root, "vae-live walk");
+    const controls = element("div", "walk-controls", this.root);
+    this.play = element("button", "play", controls);
+    this.play.type = "button";
+    this.play.textContent = "▶ Play";
+    this.input = element("input", "walk-slider", controls);
+    this.input.type = "range";
+    this.input.min = 0;
+    this.input.max = 1;
+    this.input.step = 0.005;
+    this.position = element("span", "slider-value", controls);
+    this.columns = element("div", "walk-columns", this.root);
+    this.status = element("div", "note status", this.root);
+    this.input.addEventListener("input", () => { this.t = Number(this.input.value); this.requestDraw(); });
+    this.input.addEventListener("change", () => this.args.setStateValue("t", this.t));
+    this.play.addEventListener("click", () => this.toggle());
+    this.listener = () => this.requestDraw();
+    registry.listeners.add(this.listener);
+  }
+
+  update(data) {
+    if (data.signature !== this.signature) {
+      this.signature = data.signature;
+      this.t = data.t;
+      this.input.value = this.t;
+      this.columns.replaceChildren();
+      this.canvases = data.walks.map((walk) => {
+        const column = element("div", "walk-column", this.columns);
+        element("div", "walk-label", column).textContent = walk.label;
+        const canvas = digitCanvas(column);
+        canvas.dataset.model = walk.model;
+        return canvas;
+      });
+      this.greys = data.walks.map(() => new Uint8ClampedArray(PIXELS));
+    }
+    this.data = data;
+    this.requestDraw();
+  }
+
+  toggle() {
+    this.playing = !this.playing;
+    this.play.textContent = this.playing ? "❚❚ Pause" : "▶ Play";
+    let last = performance.now();
+    const step = (now) => {
+      if (!this.playing) return;
+      this.t = (this.t + (now - last) / 4000) % 1; // one pass every 4 s
+      last = now;
+      this.input.value = this.t;
+      this.draw();
+      requestAnimationFrame(step);
+    };
+    if (this.playing) requestAnimationFrame(step);
+    else this.args.setStateValue("t", this.t);
+  }
+
+  requestDraw() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+  }
+
+  draw() {
+    let missing = 0;
+    this.data.walks.forEach((walk, i) => {
+      const model = registry.models.get(walk.model);
+      if (!model) {
+        missing += 1;
+        return;
+      }
+      const z = walk.start.map((a, d) => a + (walk.end[d] - a) * this.t);
+      drawDigit(this.canvases[i], decode(model, z, this.greys[i]));
+    });
+    this.position.textContent = `${Math.round(this.t * 100)}%`;
+    this.status.textContent = missing ? "Loading the decoders' weights…" : this.data.note;
+    if (!missing) this.args.reportHeld();
+  }
+
+  destroy() {
+    registry.listeners.delete(this.listener);
+    this.playing = false;
+    cancelAnimationFrame(this.frame);
+  }
+}
+
+// --- the component's entry point ------------------------------------------------------------
+
+const VIEWS = { explorer: ExplorerView, walk: WalkView };
+
+export default function liveDecoder({ data, parentElement, setStateValue }) {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    register(data instanceof Uint8Array ? data : new Uint8Array(data));
+    return undefined;
+  }
+  if (!data || !VIEWS[data.view]) return undefined;
+  const needed = data.view === "walk" ? data.walks.map((walk) => walk.model) : [data.model];
+  const args = {
+    setStateValue,
+    // Tell Python which weights this page holds, so it stops mounting them; once per new set.
+    reportHeld() {
+      const held = needed.filter((id) => registry.models.has(id)).sort();
+      const known = [...(data.held || [])].sort();
+      if (held.some((id) => !known.includes(id)) && JSON.stringify(held) !== this.lastHeld) {
+        this.lastHeld = JSON.stringify(held);
+        setStateValue("held", held);
+      }
+    },
+  };
+  let view = views.get(parentElement);
+  if (!view || !(view instanceof VIEWS[data.view])) {
+    view?.destroy();
+    view = new VIEWS[data.view](parentElement, args);
+    views.set(parentElement, view);
+  }
+  view.args = args;
+  view.update(data);
+  return () => {
+    if (!parentElement.isConnected) {
+      view.destroy();
+      views.delete(parentElement);
+    }
+  };
+}

@@ -1,0 +1,179 @@
+"""The live decoder component: its weights format, its JS decoder (in Node) and its Python side (AppTest).
+
+The real-browser side (a drag redraws the digit, the canvas pixels equal the server's) is in
+``test_browser.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dashboard.components import live_decoder
+from tests.conftest import missing_prerequisite
+from tests.test_dashboard import browser_reports, choose_model, live_components, open_app, shipped
+from vae_core import explore, store
+
+JS = Path(live_decoder.__file__).with_name("live_decoder.js")
+POINTS = 100
+TOLERANCE = 2  # grey levels out of 255
+
+
+def random_points(latent_dim: int, seed: int) -> np.ndarray:
+    """[POINTS, D] latent points, wider than the prior so the tails are checked too."""
+    return np.random.default_rng(seed).normal(0.0, 1.5, size=(POINTS, latent_dim)).astype(np.float32)
+
+
+def server_pixels(model, z: np.ndarray) -> np.ndarray:
+    """What the server draws: VAE.decode_images rounded to grey levels, [N, 784] uint8."""
+    return explore.to_uint8(model.decode_images(torch.from_numpy(z)).numpy()).reshape(len(z), -1)
+
+
+def parse_payload(payload: bytes) -> tuple[dict, list[np.ndarray]]:
+    """The payload read back in Python, to check the layout the JS reads."""
+    assert payload[:4] == b"VAEW"
+    (length,) = struct.unpack("<I", payload[4:8])
+    header = json.loads(payload[8:8 + length])
+    start = 8 + length + (-(8 + length) % 4)
+    floats = np.frombuffer(payload[start:], dtype="<f4")
+    d, h = header["latent_dim"], header["hidden_dim"]
+    sizes = [h * d, h, 784 * h, 784]
+    assert len(floats) == sum(sizes)
+    parts = np.split(floats, np.cumsum(sizes)[:-1])
+    return header, [parts[0].reshape(h, d), parts[1], parts[2].reshape(784, h), parts[3]]
+
+
+def test_weights_payload_is_the_decoder_exactly(shipped_root):
+    for checkpoint in shipped(shipped_root):
+        model = store.load_model(checkpoint, device="cpu")
+        header, (w1, b1, w2, b2) = parse_payload(live_decoder.weights_payload(model, checkpoint.name))
+        assert header == {"id": checkpoint.name, "latent_dim": model.config.latent_dim,
+                          "hidden_dim": model.config.hidden_dim}
+        assert np.array_equal(w1, model.decoder_hidden.weight.detach().numpy())
+        assert np.array_equal(b2, model.decoder_out.bias.detach().numpy())
+        z = random_points(model.config.latent_dim, 0)
+        logits = np.maximum(z @ w1.T + b1, 0) @ w2.T + b2
+        assert np.abs(explore.to_uint8(1 / (1 + np.exp(-logits))).astype(int) - server_pixels(model, z)).max() <= 1
+
+
+NODE_SCRIPT = """
+import { readFileSync } from "node:fs";
+import { parseWeights, decode } from "./live_decoder.mjs";
+const model = parseWeights(new Uint8Array(readFileSync("weights.bin")));
+const points = JSON.parse(readFileSync("points.json", "utf8"));
+process.stdout.write(JSON.stringify(points.map((z) => Array.from(decode(model, z)))));
+"""
+
+
+def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, tmp_path):
+    """The module the browser runs, run by Node: 100 random points per model, pixels within 2/255."""
+    node = shutil.which("node")
+    if node is None:
+        missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
+    shutil.copy(JS, tmp_path / "live_decoder.mjs")
+    (tmp_path / "run.mjs").write_text(NODE_SCRIPT)
+    for seed, checkpoint in enumerate(shipped(shipped_root)):
+        model = store.load_model(checkpoint, device="cpu")
+        z = random_points(model.config.latent_dim, seed)
+        (tmp_path / "weights.bin").write_bytes(live_decoder.weights_payload(model, checkpoint.name))
+        (tmp_path / "points.json").write_text(json.dumps(z.tolist()))
+        done = subprocess.run([node, "run.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        browser = np.asarray(json.loads(done.stdout), dtype=int)
+        difference = np.abs(browser - server_pixels(model, z).astype(int))
+        assert browser.shape == (POINTS, 784) and difference.max() <= TOLERANCE, (checkpoint.name, difference.max())
+
+
+def test_the_js_evaluates_no_strings_and_fetches_nothing():
+    source = JS.read_text()
+    for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"\bfetch\(", r"XMLHttpRequest", r"import\("):
+        assert not re.search(forbidden, source), forbidden
+
+
+# --- the Python side, in AppTest --------------------------------------------------------------
+
+READING = re.compile(r"Looks like an? \*\*(\d)\*\* \((\d+)%\)(, or .*)?")
+
+
+def test_weights_are_mounted_once_then_only_when_the_page_lacks_them(monkeypatch, shipped_root, empty_data):
+    names = {c.name for c in shipped(shipped_root)}
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
+    weights, [(view, data)] = live_components(app)
+    [payload] = [w.proto.bytes for w in weights]
+    header, _ = parse_payload(payload)
+    assert header["id"] == data["model"] and header["id"] in names  # only a listed checkpoint's weights
+    browser_reports(app, view, {"held": [data["model"]]})
+    weights, [(_, data)] = live_components(app)
+    assert weights == [] and data["held"] == [header["id"]]
+    choose_model(app, 5)
+    weights, [(_, data)] = live_components(app)  # a new model: its weights only
+    assert [parse_payload(w.proto.bytes)[0]["id"] for w in weights] == [data["model"]] != [header["id"]]
+
+
+def test_a_reported_point_moves_the_caption_and_the_reading(monkeypatch, shipped_root, empty_data):
+    checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
+    model = store.load_model(checkpoint, device="cpu")
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
+    _, [(view, data)] = live_components(app)
+    before = [m.value for m in app.markdown if READING.fullmatch(m.value)]
+    browser_reports(app, view, {"point": {"signature": data["signature"], "values": {"0": 2.0, "1": -1.5}}})
+    assert any(c.value.startswith("Decoded digit at z = (2.00, -1.50)") for c in app.caption)
+    [after] = [m.value for m in app.markdown if READING.fullmatch(m.value)]
+    assert [after] != before
+    from dashboard import metrics_views
+    from dashboard.cache import classifier
+
+    expected = metrics_views.reading_of(model, torch.tensor([2.0, -1.5]), classifier("mnist")[0], "mnist")
+    assert after == expected
+    browser_reports(app, view, {"point": {"signature": "another start point", "values": {"0": -3.0, "1": 3.0}}})
+    assert any(c.value.startswith("Decoded digit at z = (2.00, -1.50)") for c in app.caption)  # stale: ignored
+
+
+def test_a_new_start_point_is_pushed_to_the_page(monkeypatch, shipped_root, empty_data):
+    checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
+    _, [(_, first)] = live_components(app)
+    app.radio(key="explorer_base_mode").set_value("Test digit").run()
+    app.number_input(key="explorer_test_index").set_value(7).run()
+    _, [(_, moved)] = live_components(app)
+    mu = store.read_arrays_artifact(checkpoint, "projections.npz")["mu"][7]
+    assert moved["signature"] != first["signature"]
+    assert moved["base"] == pytest.approx(mu.tolist(), abs=1e-6)
+    assert [moved["values"][k] for k in ("0", "1")] == pytest.approx([round(v / 0.05) * 0.05 for v in mu], abs=1e-6)
+
+
+def test_the_hover_plane_of_a_larger_model_uses_the_chosen_dimensions(monkeypatch, shipped_root, empty_data):
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 10)
+    _, [(_, data)] = live_components(app)
+    assert len(data["dims"]) == 8 and (data["plane"]["x"], data["plane"]["y"]) == tuple(data["dims"][:2])
+    app.selectbox(key="explorer_plane_x").set_value(data["dims"][3]).run()
+    _, [(_, moved)] = live_components(app)
+    assert moved["plane"]["x"] == data["dims"][3] and moved["plane"]["y"] != moved["plane"]["x"]
+    assert len(moved["plane"]["points"]["x"]) == len(moved["plane"]["points"]["labels"]) > 1000
+
+
+def test_compare_walks_every_model_between_the_same_test_digits(monkeypatch, shipped_root, empty_data):
+    models = shipped(shipped_root)
+    app = open_app(monkeypatch, shipped_root, empty_data, "compare")
+    app.number_input(key="compare_walk_from").set_value(3).run()
+    app.number_input(key="compare_walk_to").set_value(9).run()
+    weights, [(_, data)] = live_components(app)
+    assert sorted(parse_payload(w.proto.bytes)[0]["id"] for w in weights) == sorted(c.name for c in models)
+    assert [walk["model"] for walk in data["walks"]] == [c.name for c in models]
+    for checkpoint, walk in zip(models, data["walks"], strict=True):
+        mu = store.read_arrays_artifact(checkpoint, "projections.npz")["mu"]
+        assert walk["start"] == pytest.approx(mu[3].tolist(), abs=1e-6)
+        assert walk["end"] == pytest.approx(mu[9].tolist(), abs=1e-6)
+    app.radio(key="compare_walk_kind").set_value("Along a random direction").run()
+    _, [(_, direction)] = live_components(app)
+    for walk in direction["walks"]:
+        start, end = np.asarray(walk["start"]), np.asarray(walk["end"])
+        assert np.linalg.norm(end) == pytest.approx(3.0, rel=1e-5) and np.allclose(start, -end)
