@@ -100,6 +100,7 @@ def explorer_app(checkpoint_dir: Path):
     os.environ["VAE_CHECKPOINT_DIR"] = str(checkpoint_dir)
     app = AppTest.from_file(str(APP), default_timeout=180).run()
     app.switch_page("app_pages/explorer.py").run()
+    app.toggle(key="explorer_live").set_value(False).run()  # the server path: browser_latency.py measures live
     return app
 
 

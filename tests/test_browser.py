@@ -13,7 +13,9 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from playwright.sync_api import Page, sync_playwright
 
 from tests.browser_support import (
@@ -25,12 +27,26 @@ from tests.browser_support import (
     screenshot_dir,
 )
 from tests.conftest import missing_prerequisite
+from vae_core import explore, store
 
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED_PAGES = ["Overview", "Training", "Generate", "Reconstruct", "Latent map", "Latent explorer",
                   "Compare latent sizes"]
+# The live digit's grey levels, read back from its 28 x 28 canvas.
+PIXELS_JS = "(c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"
+# The page holds the weights of the explorer's model (the live view has drawn at least once).
+WEIGHTS_HELD_JS = "() => (globalThis.__vaeLiveDecoder?.models.size ?? 0) > 0"
+# [model name, points [N][D]] -> grey levels [N][784], each drawn on a canvas by the component's own code.
+CANVAS_PIXELS_JS = """([name, points]) => {
+  const live = globalThis.__vaeLiveDecoder, canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 28;
+  return points.map((z) => {
+    live.drawDigit(canvas, live.decode(name, z));
+    return Array.from(canvas.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0));
+  });
+}"""
 RUN_TIMEOUT_MS = 90_000  # first visits load torch and the models on 2 busy cores
 VIEWPORT = {"width": 1400, "height": 900}
 
@@ -119,14 +135,88 @@ def main_image_sources(page: Page) -> list[str]:
 
 
 def latent_slider(page: Page):
-    """The first slider in the main area labelled with a latent coordinate, z[<dim>] ..."""
+    """The first server slider in the main area labelled with a latent coordinate, z[<dim>] ..."""
     return page.get_by_test_id("stMain").get_by_role("slider", name=re.compile(r"^z\[\d+\]")).first
 
 
-def test_moving_a_latent_slider_redraws_the_digit(app):
+def live_digit(page: Page):
+    return page.locator(".vae-live.explorer canvas.digit")
+
+
+def digit_pixels(page: Page) -> list[int]:
+    """The live digit's 784 grey levels, read from its canvas."""
+    return live_digit(page).evaluate(PIXELS_JS)
+
+
+def reported_caption(page: Page) -> str:
+    return page.get_by_test_id("stMain").get_by_text(re.compile(r"^Decoded digit at")).inner_text()
+
+
+def test_dragging_a_latent_slider_redraws_the_digit_during_the_drag(app):
     page = app.page
     open_page(app, nav_links(page), "Latent explorer")
     assert_page_healthy(page, "Latent explorer")
+    live_digit(page).wait_for()
+    page.wait_for_function(WEIGHTS_HELD_JS, timeout=RUN_TIMEOUT_MS)
+    caption_before = reported_caption(page)
+    slider = page.locator(".vae-live input[type=range]").first
+    box = slider.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2  # the thumb starts at 0, mid-track
+    frames = {tuple(digit_pixels(page))}
+    runs = app.finished
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 25):
+        page.mouse.move(x + step * box["width"] / 60, y)
+        page.wait_for_timeout(20)
+        frames.add(tuple(digit_pixels(page)))
+    page.mouse.up()
+    assert len(frames) >= 12, f"only {len(frames)} distinct digits drawn during a 24-step drag"
+    app.wait_after(runs, RUN_TIMEOUT_MS)  # the released value reaches Python: caption and reading follow
+    page.wait_for_function("(before) => ![...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                           ".some((c) => c.innerText === before)", arg=caption_before, timeout=RUN_TIMEOUT_MS)
+    assert reported_caption(page) != caption_before
+    assert_page_healthy(page, "Latent explorer")
+
+    before = digit_pixels(page)
+    slider.focus()
+    page.keyboard.press("ArrowLeft")
+    for _ in range(40):  # up to 2 s; the page draws at its next animation frame
+        if digit_pixels(page) != before:
+            break
+        page.wait_for_timeout(50)
+    assert digit_pixels(page) != before, "an arrow key on a focused slider did not redraw the digit"
+    full_page_screenshot(page, screenshot_dir(REPO) / "latent-explorer-after-drag.png")
+
+
+def test_hovering_the_plane_decodes_under_the_cursor_and_a_click_pins_it(app):
+    page = app.page
+    open_page(app, nav_links(page), "Latent explorer")
+    page.wait_for_function(WEIGHTS_HELD_JS, timeout=RUN_TIMEOUT_MS)
+    plane = page.locator(".vae-live canvas.plane")
+    box = plane.bounding_box()
+    seen = set()
+    for u, v in ((0.2, 0.2), (0.8, 0.3), (0.5, 0.8), (0.3, 0.6)):
+        page.mouse.move(box["x"] + u * box["width"], box["y"] + v * box["height"])
+        page.wait_for_timeout(60)
+        seen.add(tuple(digit_pixels(page)))
+    assert len(seen) == 4, "moving over the plane did not decode each point under the cursor"
+    runs = app.finished
+    page.mouse.click(box["x"] + 0.75 * box["width"], box["y"] + 0.25 * box["height"])  # z = (2, 2)
+    app.wait_after(runs, RUN_TIMEOUT_MS)
+    values = page.locator(".vae-live .slider-value").all_inner_texts()
+    assert values == ["2.00", "2.00"], values
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+                           ".some((c) => c.innerText.startsWith('Decoded digit at z = (2.00, 2.00)'))",
+                           timeout=RUN_TIMEOUT_MS)
+
+
+def test_the_server_sliders_still_work_with_live_decoding_off(app):
+    page = app.page
+    open_page(app, nav_links(page), "Latent explorer")
+    runs = app.finished
+    page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click()
+    app.wait_after(runs, RUN_TIMEOUT_MS)
     thumb = latent_slider(page)
     value_before, images_before = thumb.input_value(), main_image_sources(page)
     assert images_before, "the Latent explorer page shows no decoded image"
@@ -154,6 +244,25 @@ def test_moving_a_latent_slider_redraws_the_digit(app):
     full_page_screenshot(page, screenshot_dir(REPO) / "latent-explorer-after-slider.png")
 
 
+def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped_root):
+    """100 random latent points per model, drawn on a canvas in the page: pixels within 2/255 of decode_images."""
+    page = app.page
+    open_page(app, nav_links(page), "Compare latent sizes")
+    checkpoints, _ = store.scan(shipped_root)
+    names = [c.name for c in checkpoints]
+    page.wait_for_function("(names) => names.every((n) => globalThis.__vaeLiveDecoder?.models.has(n))", arg=names,
+                           timeout=RUN_TIMEOUT_MS)
+    for seed, checkpoint in enumerate(checkpoints):
+        model = store.load_model(checkpoint, device="cpu")
+        z = np.random.default_rng(seed).normal(0.0, 1.5, size=(100, model.config.latent_dim)).astype(np.float32)
+        drawn = np.asarray(page.evaluate(CANVAS_PIXELS_JS, [checkpoint.name, z.tolist()]), dtype=int)
+        server = explore.to_uint8(model.decode_images(torch.from_numpy(z)).numpy()).reshape(100, -1).astype(int)
+        assert np.abs(drawn - server).max() <= 2, (checkpoint.name, np.abs(drawn - server).max())
+    walk = page.locator(".vae-live.walk canvas.digit")
+    assert walk.count() == len(checkpoints)  # one live digit per latent size on the walk
+    full_page_screenshot(page, screenshot_dir(REPO) / "compare-walk.png")
+
+
 def choose_model(app: RunTracker, label: str) -> None:
     """Pick a model in the sidebar's selectbox and wait for the page to redraw."""
     runs = app.finished
@@ -175,8 +284,7 @@ def test_a_larger_model_gets_kl_ordered_sliders_and_the_choice_carries_over(app)
     assert_page_healthy(page, "Latent explorer")
     assert heading(page).endswith("z = 10"), heading(page)
 
-    labels = page.get_by_test_id("stMain").get_by_test_id("stSlider").get_by_role("slider").evaluate_all(
-        "inputs => inputs.map((i) => i.getAttribute('aria-label'))")
+    labels = page.locator(".vae-live .slider-label").all_inner_texts()
     latent = [re.fullmatch(r"z\[(\d+)\] \(KL (\d+\.\d+) nats\)", label) for label in labels]
     latent = [match for match in latent if match]
     dims = [int(match.group(1)) for match in latent]

@@ -16,6 +16,9 @@ const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 const registry = (globalThis.__vaeLiveDecoder ??= { models: new Map(), listeners: new Set() });
+// The page's tests and benchmarks check the pixels through the same two functions the views use.
+registry.decode = (id, z) => decode(registry.models.get(id), z);
+registry.drawDigit = (canvas, grey) => drawDigit(canvas, grey);
 const views = new WeakMap(); // parentElement -> view state, kept across reruns
 
 // --- weights and the decoder --------------------------------------------------------------
@@ -339,7 +342,7 @@ function planeBackground(plane, range, size) {
   context.fillStyle = "#333";
   context.fillText(`z[${plane.x}] →`, size - 48 * devicePixelRatio, size - 16 * devicePixelRatio);
   context.save();
-  context.translate(14 * devicePixelRatio, size / 2);
+  context.translate(14 * devicePixelRatio, size * 0.3);
   context.rotate(-Math.PI / 2);
   context.fillText(`z[${plane.y}] →`, 0, 0);
   context.restore();

@@ -1,0 +1,236 @@
+"""What a person feels on the Latent explorer: the live (in-page) decoder against the server path.
+
+    python benchmarks/browser_latency.py [--checkpoint-dir checkpoints] [--presses 30] [--hovers 30]
+
+Runs `streamlit run` on the checkpoints and drives Debian's chromium. For the first model and
+for z = 20 (or the largest below it), on the live component and on the server path
+(Streamlit sliders in a fragment, "Live decoding in the browser" off), it measures from
+outside the page:
+  1. new decoded digits seen during a 2-second continuous mouse drag of the first latent slider
+     (goal >= 30): after each mouse step the digit is read back from its canvas (live) or its
+     <img> once loaded (server) and counted when it differs from the last look; for the live path
+     also how many animation frames the page drew a new digit in, counted by a
+     requestAnimationFrame probe that reads the canvas;
+  2. key press (ArrowRight on the focused slider) -> digit pixels changed: p50 / p95 (goal p95 <= 50 ms);
+  3. pointer move over the latent plane -> decoded digit changed: p50 / p95 (goal p95 <= 50 ms;
+     the server path has no hover decoding, only a click on the plotly plane).
+Times are Python's clock around Playwright calls, so they include the browser round trips.
+The machine is shared: its load average is printed with the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from tests.browser_support import RunTracker, StreamlitServer, launch_chromium  # noqa: E402
+
+DRAG_SECONDS = 2.0
+FRAMES_GOAL = 30
+LATENCY_GOAL_MS = 50.0
+RUN_TIMEOUT_MS = 120_000
+
+# A fingerprint of what the digit shows now: the live canvas's pixels, or the server image's source once loaded.
+LIVE_DIGIT_JS = """() => {
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-live.explorer'));
+  const canvas = (host ? host.shadowRoot : document).querySelector('.vae-live.explorer canvas.digit');
+  const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 4) hash = (hash * 31 + data[i]) | 0;
+  return String(hash);
+}"""
+SERVER_DIGIT_JS = """() => {
+  const image = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')]
+    .find((i) => i.getBoundingClientRect().width >= 200);
+  return image && image.complete && image.naturalWidth > 0 ? image.src : '';
+}"""
+# Counts the animation frames in which the live digit's pixels differ from the frame before.
+FRAME_PROBE_JS = """() => {
+  const read = LIVE_DIGIT;
+  const probe = { frames: 0, changed: 0, last: read(), running: true };
+  const tick = () => {
+    if (!probe.running) return;
+    const now = read();
+    probe.frames += 1;
+    if (now !== probe.last) { probe.changed += 1; probe.last = now; }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+  globalThis.__frameProbe = probe;
+}""".replace("LIVE_DIGIT", LIVE_DIGIT_JS)
+
+
+def percentiles(samples: list[float]) -> str:
+    values = np.asarray(samples) * 1000
+    return f"p50 {np.percentile(values, 50):6.1f} ms  p95 {np.percentile(values, 95):6.1f} ms  (n = {len(values)})"
+
+
+def verdict(ok: bool) -> str:
+    return "meets the goal" if ok else "MISSES the goal"
+
+
+def wait_changed(page: Page, digit_js: str, before: str, timeout_s: float = 10.0) -> float:
+    """Poll the digit from outside until it differs from ``before``; the time it took, in seconds."""
+    start = time.perf_counter()
+    page.wait_for_function(f"(before) => {{ const now = ({digit_js})(); return now !== '' && now !== before; }}",
+                           arg=before, polling="raf", timeout=timeout_s * 1000)
+    return time.perf_counter() - start
+
+
+class Explorer:
+    """One tab on the Latent explorer with a chosen model, live or on the server path."""
+
+    def __init__(self, page: Page, url: str, model_label: str, live: bool):
+        self.page, self.live = page, live
+        self.tracker = RunTracker(page)
+        page.goto(f"{url}/explorer")
+        self.tracker.wait_after(0, RUN_TIMEOUT_MS)
+        if not page.get_by_test_id("stMain").locator("h1").first.inner_text().endswith(model_label):
+            self.settle(lambda: self.choose(model_label))
+        if not live:
+            self.settle(lambda: page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click())
+        self.digit_js = LIVE_DIGIT_JS if live else SERVER_DIGIT_JS
+        if live:
+            page.wait_for_function("() => (globalThis.__vaeLiveDecoder?.models.size ?? 0) > 0", timeout=RUN_TIMEOUT_MS)
+            page.wait_for_timeout(500)
+        if live:  # the range input: its box is the track, the thumb starts mid-track (z = 0)
+            self.slider = self.track = page.locator(".vae-live input[type=range]").first
+        else:  # Streamlit's slider: a thumb (role=slider) inside a widget as wide as its track
+            widget = page.get_by_test_id("stMain").get_by_test_id("stSlider").filter(has_text="z[").first
+            self.slider, self.track = widget.get_by_role("slider"), widget
+
+    def choose(self, label: str) -> None:
+        self.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
+            has_text="Model (latent size)").click()
+        self.page.get_by_role("option", name=label, exact=True).click()
+
+    def settle(self, action) -> None:
+        runs = self.tracker.finished
+        action()
+        self.tracker.wait_after(runs, RUN_TIMEOUT_MS)
+
+    def digit(self) -> str:
+        return self.page.evaluate(self.digit_js)
+
+    def drag(self) -> tuple[int, int | None, int | None]:
+        """(new digits seen from outside, looks, animation frames with a new digit, animation frames) in a drag."""
+        page, thumb, width = self.page, self.slider.bounding_box(), self.track.bounding_box()["width"]
+        x, y = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2  # starts at z = 0, mid-track
+        if self.live:
+            page.evaluate(FRAME_PROBE_JS)
+        last, changes, samples = self.digit(), 0, 0
+        page.mouse.move(x, y)
+        page.mouse.down()
+        start = time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < DRAG_SECONDS:
+            page.mouse.move(x + elapsed / DRAG_SECONDS * 0.3 * width, y)  # one way across 30 % of the widget
+            now, samples = self.digit(), samples + 1
+            changes += now not in ("", last)
+            last = now or last
+        page.mouse.up()
+        probe = page.evaluate("() => { const p = globalThis.__frameProbe; p.running = false; return p; }") \
+            if self.live else None
+        page.wait_for_timeout(1500)  # let the release's rerun finish before the next measurement
+        return changes, samples, probe and probe["changed"], probe and probe["frames"]
+
+    def key_presses(self, count: int) -> list[float]:
+        times = []
+        self.slider.focus()
+        for k in range(count):
+            before = self.digit()
+            key = "ArrowLeft" if (k // 5) % 2 == 0 else "ArrowRight"  # the drag left the thumb right of centre
+            self.page.keyboard.press(key)
+            times.append(wait_changed(self.page, self.digit_js, before))
+            self.page.wait_for_timeout(300 if self.live else 50)  # the pause report's rerun, then settle
+            if not self.live:
+                self.page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
+        return times
+
+    def hovers(self, count: int, seed: int = 0) -> list[float]:
+        plane = self.page.locator(".vae-live canvas.plane")
+        box = plane.bounding_box()
+        rng = np.random.default_rng(seed)
+        times = []
+        for _ in range(count):
+            before = self.digit()
+            u, v = rng.uniform(0.1, 0.9, size=2)
+            self.page.mouse.move(box["x"] + u * box["width"], box["y"] + v * box["height"])
+            times.append(wait_changed(self.page, self.digit_js, before))
+        self.page.mouse.move(box["x"] - 20, box["y"] - 20)
+        return times
+
+
+def model_labels(checkpoint_dir: Path) -> list[str]:
+    """The first model and z = 20 (or the largest below it), as the sidebar labels them."""
+    from vae_core import store
+
+    checkpoints, _ = store.scan(checkpoint_dir)
+    dims = sorted({c.model_config.latent_dim for c in checkpoints})
+    if not dims:
+        raise SystemExit(f"no checkpoints in {checkpoint_dir}")
+    second = max([d for d in dims if d <= 20] or dims)
+    return [f"z = {d}" for d in dict.fromkeys([dims[0], second])]
+
+
+def measure(browser, url: str, label: str, live: bool, presses: int, hovers: int) -> dict:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        explorer = Explorer(context.new_page(), url, label, live)
+        explorer.drag()  # warm: first decode, first release rerun
+        seen, looks, drawn, frames = explorer.drag()
+        result = {"seen": seen, "looks": looks, "drawn": drawn, "frames": frames,
+                  "keys": explorer.key_presses(presses)}
+        result["hover"] = explorer.hovers(hovers) if live else None
+        return result
+    finally:
+        context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint-dir", type=Path, default=ROOT / "checkpoints")
+    parser.add_argument("--presses", type=int, default=30)
+    parser.add_argument("--hovers", type=int, default=30)
+    args = parser.parse_args()
+    labels = model_labels(args.checkpoint_dir)
+    log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
+    env = {**os.environ, "VAE_CHECKPOINT_DIR": str(args.checkpoint_dir.resolve())}
+    server = StreamlitServer(ROOT / "dashboard" / "app.py", log_dir, env)
+    try:
+        server.wait_healthy(60)
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            print(f"load average before: {os.getloadavg()[0]:.2f}")
+            for label in labels:
+                live = measure(browser, server.url, label, True, args.presses, args.hovers)
+                slow = measure(browser, server.url, label, False, args.presses, 0)
+                print(f"\n{label}")
+                print(f"  drag {DRAG_SECONDS:.0f} s, new digits seen: live {live['seen']:4d} in {live['looks']} looks  "
+                      f"server {slow['seen']:4d} in {slow['looks']} looks   goal >= {FRAMES_GOAL}: live "
+                      f"{verdict(live['seen'] >= FRAMES_GOAL)}")
+                print(f"  live: the page drew a new digit in {live['drawn']} of {live['frames']} animation frames")
+                print(f"  key press -> new pixels, live:   {percentiles(live['keys'])}   "
+                      f"{verdict(np.percentile(live['keys'], 95) * 1000 <= LATENCY_GOAL_MS)}")
+                print(f"  key press -> new pixels, server: {percentiles(slow['keys'])}")
+                print(f"  pointer over the plane -> new digit, live: {percentiles(live['hover'])}   "
+                      f"{verdict(np.percentile(live['hover'], 95) * 1000 <= LATENCY_GOAL_MS)}; server: none "
+                      "(a click and a rerun)")
+            print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+            browser.close()
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
