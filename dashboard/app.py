@@ -4,17 +4,11 @@ Run with ``streamlit run dashboard/app.py``. Checkpoints come from $VAE_CHECKPOI
 (default ./checkpoints) and test images from $VAE_DATA_DIR (default ./data).
 """
 
-import sys
 from pathlib import Path
 
 import streamlit as st
 
-# `streamlit run` puts this file's folder on sys.path; the pages import `dashboard.*`.
-ROOT = str(Path(__file__).resolve().parent.parent)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from dashboard import common  # noqa: E402
+from dashboard import common  # the installed package (pip install -e .), not this file's folder
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
