@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import common  # the installed package (pip install -e .), not this file's folder
+from dashboard import session  # the installed package (pip install -e .), not this file's folder
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -27,5 +27,5 @@ navigation = st.navigation({
         st.Page(PAGES / "compare.py", title="Compare latent sizes", icon=":material/view_column:", url_path="compare"),
     ],
 })
-common.sidebar()
+session.sidebar()
 navigation.run()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import tables, views
+from dashboard import captions, charts, images, points, tables
 
 _torch_configured = False
 
@@ -82,38 +82,50 @@ def scan_checkpoints():
     return root, checkpoints, problems, None
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=32)
-def model(path: str, stamp: int, _checkpoint):
+def checkpoint_key(checkpoint) -> tuple[str, int]:
+    """What a cached result of one checkpoint depends on: its folder and the folder's modification time.
+
+    Every write into a checkpoint (weights, projections, metrics) is a rename inside its folder,
+    which updates the folder's mtime, so a retrained or re-projected model is never served stale.
+    """
+    return str(checkpoint.path), tables.weights_stamp(checkpoint)
+
+
+# Streamlit hashes a store.Checkpoint argument by this key (a type name, so torch is not imported here).
+BY_CHECKPOINT = {"vae_core.store.Checkpoint": checkpoint_key}
+
+
+def data_key() -> str:
+    """$VAE_DATA_DIR resolved: part of the key of every result that reads the test or training images."""
+    from vae_core.data import resolve_data_dir
+
+    return str(resolve_data_dir().resolve())
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=32, hash_funcs=BY_CHECKPOINT)
+def model_for(checkpoint):
     """The VAE of one checkpoint, on CPU in eval mode, loaded once per process."""
     from vae_core import store
 
-    return store.load_model(_checkpoint, device="cpu")
+    return store.load_model(checkpoint, device="cpu")
 
 
-def model_for(checkpoint):
-    return model(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)
-
-
-@st.cache_resource(show_spinner="Reading cached projections…", max_entries=32)
-def projections(path: str, stamp: int, _checkpoint) -> dict | None:
+@st.cache_resource(show_spinner="Reading cached projections…", max_entries=32, hash_funcs=BY_CHECKPOINT)
+def projections_for(checkpoint) -> dict | None:
     """projections.npz of a checkpoint (arrays made read-only), or None when not computed."""
     from vae_core.projections import load_projections
 
-    arrays = load_projections(_checkpoint)
+    arrays = load_projections(checkpoint)
     if arrays is not None:
         for array in arrays.values():
             array.setflags(write=False)
     return arrays
 
 
-def projections_for(checkpoint) -> dict | None:
-    return projections(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint)
-
-
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
 def _test_split(dataset: str, data_dir: str):
     """(Split, None) or (None, the one-sentence reason). Never downloads from inside the app."""
-    from dashboard.views import missing_test_files
+    from dashboard.captions import missing_test_files
 
     reason = missing_test_files(dataset, data_dir)
     if reason is not None:
@@ -130,7 +142,7 @@ def test_files_missing(dataset: str) -> str | None:
     """Why the test images are absent (one sentence), or None when their files are there; reads nothing."""
     from vae_core.data import resolve_data_dir
 
-    return views.missing_test_files(dataset, resolve_data_dir().resolve())
+    return captions.missing_test_files(dataset, resolve_data_dir().resolve())
 
 
 def test_split(dataset: str):
@@ -140,38 +152,29 @@ def test_split(dataset: str):
     return _test_split(dataset, str(resolve_data_dir().resolve()))
 
 
-@st.cache_resource(max_entries=32)
-def latent_order(path: str, stamp: int, _checkpoint, data_key: str):
-    """(dims most informative first, score per dim in nats, how the score was measured)."""
-    split, _ = test_split(_checkpoint.train_config.dataset)
-    return views.latent_order(model_for(_checkpoint), projections_for(_checkpoint), split,
-                              tables.evaluation_metrics(_checkpoint))
+@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
+def _latent_order(checkpoint, data_dir: str):
+    split, _ = test_split(checkpoint.train_config.dataset)
+    return points.latent_order(model_for(checkpoint), projections_for(checkpoint), split,
+                               tables.evaluation_metrics(checkpoint))
 
 
 def latent_order_for(checkpoint):
-    from vae_core.data import resolve_data_dir
-
-    return latent_order(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
-                        str(resolve_data_dir().resolve()))
+    """(dims most informative first, score per dim in nats, how the score was measured)."""
+    return _latent_order(checkpoint, data_key())
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _generated_grid_png(path: str, stamp: int, _checkpoint, seed: int, count: int,
-                        temperature: float, columns: int) -> bytes:
-    return views.generated_grid_png(model_for(_checkpoint), seed, count, temperature, columns)
-
-
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
 def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
     """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
-    return _generated_grid_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
-                               int(seed), int(count), float(temperature), int(columns))
+    return images.generated_grid_png(model_for(checkpoint), seed, count, temperature, columns)
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _manifold_png(path: str, stamp: int, _checkpoint, base: bytes, dims: tuple, steps: int) -> bytes:
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _manifold_png(checkpoint, base: bytes, dims: tuple, steps: int) -> bytes:
     import numpy as np
 
-    return views.manifold_png(model_for(_checkpoint), tuple(np.frombuffer(base, dtype=np.float32)), dims, steps)
+    return images.manifold_png(model_for(checkpoint), tuple(np.frombuffer(base, dtype=np.float32)), dims, steps)
 
 
 def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
@@ -181,81 +184,51 @@ def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
     cheaper than hashing a tuple of 50 floats on every rerun.
     """
     key = base.detach().to("cpu").float().numpy().tobytes()
-    return _manifold_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
-                         key, (int(dims[0]), int(dims[1])), int(steps))
+    return _manifold_png(checkpoint, key, (int(dims[0]), int(dims[1])), int(steps))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _interpolation_png(path: str, stamp: int, _checkpoint, data_key: str, first: int, last: int,
-                       steps: int, factor: int) -> bytes:
-    split, _ = test_split(_checkpoint.train_config.dataset)
-    model, arrays = model_for(_checkpoint), projections_for(_checkpoint)
-    start, end = views.test_means(model, split, arrays, [first, last])
-    return views.interpolation_png(model, start, end, steps, factor)
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _interpolation_png(checkpoint, data_dir: str, first: int, last: int, steps: int, factor: int) -> bytes:
+    split, _ = test_split(checkpoint.train_config.dataset)
+    model, arrays = model_for(checkpoint), projections_for(checkpoint)
+    start, end = points.test_means(model, split, arrays, [first, last])
+    return images.interpolation_png(model, start, end, steps, factor)
 
 
 def interpolation_png(checkpoint, first: int, last: int, steps: int, factor: int) -> bytes:
     """PNG strip decoded along the line between two test digits' posterior means."""
-    from vae_core.data import resolve_data_dir
-
-    return _interpolation_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
-                              str(resolve_data_dir().resolve()), int(first), int(last), int(steps), int(factor))
+    return _interpolation_png(checkpoint, data_key(), int(first), int(last), int(steps), int(factor))
 
 
-@st.cache_resource(max_entries=64)
-def _latent_map_figure(path: str, stamp: int, _checkpoint, method: str, max_points: int | None,
-                       height: int, show_legend: bool, title: str | None):
-    from dashboard import figures
-
-    return figures.latent_map(projections_for(_checkpoint), method, _checkpoint.model_config.latent_dim,
-                              max_points, height, show_legend, title)
-
-
+@st.cache_resource(max_entries=64, hash_funcs=BY_CHECKPOINT)
 def latent_map_figure(checkpoint, method: str, max_points: int | None = None, height: int = 620,
                       show_legend: bool = True, title: str | None = None):
     """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
-    return _latent_map_figure(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint,
-                              method, max_points, height, show_legend, title)
+    return charts.latent_map(projections_for(checkpoint), method, checkpoint.model_config.latent_dim,
+                             max_points, height, show_legend, title)
 
 
-@st.cache_resource(max_entries=16)
-def _latent_plane_figure(path: str, stamp: int, _checkpoint):
-    from dashboard import figures
-
-    return figures.latent_plane(projections_for(_checkpoint), views.SLIDER_RANGE)
-
-
+@st.cache_resource(max_entries=16, hash_funcs=BY_CHECKPOINT)
 def latent_plane_figure(checkpoint):
     """For a 2-D latent space: the test means plus a grid of clickable points (shared Figure)."""
-    return _latent_plane_figure(str(checkpoint.path), tables.projections_stamp(checkpoint), checkpoint)
+    return charts.latent_plane(projections_for(checkpoint), points.SLIDER_RANGE)
 
 
-# --- metrics.json, the digit classifier and the training images (see dashboard.metrics_views) ---
+# --- metrics.json, the digit classifier and the training images (see dashboard.points and dashboard.captions) ---
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _metrics(path: str, stamp: int, _checkpoint) -> dict | None:
-    return tables.evaluation_metrics(_checkpoint)
-
-
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
 def metrics_for(checkpoint) -> dict | None:
     """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
-    return _metrics(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)
+    return tables.evaluation_metrics(checkpoint)
 
 
-@st.cache_resource(max_entries=8)
-def _metric_figures(paths: tuple, stamps: tuple, labels: tuple, _checkpoints) -> list:
-    from dashboard import metrics_views
-
-    names = dict(zip(paths, labels, strict=True))
-    points, _ = metrics_views.metric_points(_checkpoints, metrics_for, lambda c: names[str(c.path)])
-    return [(label, meaning, metrics_views.metric_figure(points, path, label))
-            for path, label, meaning in metrics_views.chart_metrics()]
-
-
-def metric_figures(checkpoints, labels: list[str]) -> list:
+@st.cache_resource(max_entries=8, hash_funcs=BY_CHECKPOINT)
+def metric_figures(checkpoints: list, labels: tuple[str, ...]) -> list:
     """[(label, what better means, shared plotly Figure)] of every metric against latent size."""
-    return _metric_figures(tuple(str(c.path) for c in checkpoints), tuple(tables.weights_stamp(c) for c in checkpoints),
-                           tuple(labels), checkpoints)
+    names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))
+    evaluated, _ = charts.metric_points(checkpoints, metrics_for, lambda c: names[str(c.path)])
+    return [(label, meaning, charts.metric_figure(evaluated, path, label))
+            for path, label, meaning in charts.chart_metrics()]
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
@@ -282,10 +255,7 @@ def classifier(dataset: str):
 
 def train_files_missing(dataset: str) -> str | None:
     """Why the training images are absent (one sentence), or None when their files are there; reads nothing."""
-    from dashboard import metrics_views
-    from vae_core.data import resolve_data_dir
-
-    return metrics_views.missing_train_files(dataset, resolve_data_dir().resolve())
+    return captions.missing_train_files(dataset, data_key())
 
 
 @st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
@@ -302,16 +272,14 @@ def _train_images(dataset: str, data_dir: str):
         return None, str(error)
 
 
-@st.cache_data(max_entries=32, show_spinner="Searching the training set for the nearest images…")
-def _nearest_training(path: str, stamp: int, _checkpoint, data_dir: str, seed: int, count: int,
-                      temperature: float):
-    from dashboard import metrics_views
-
-    train, reason = _train_images(_checkpoint.train_config.dataset, data_dir)
+@st.cache_data(max_entries=32, show_spinner="Searching the training set for the nearest images…",
+               hash_funcs=BY_CHECKPOINT)
+def _nearest_training(checkpoint, data_dir: str, seed: int, count: int, temperature: float):
+    train, reason = _train_images(checkpoint.train_config.dataset, data_dir)
     if train is None:
         return None, None, reason
-    images = metrics_views.generated_images(model_for(_checkpoint), seed, count, temperature)
-    return (*metrics_views.nearest_training(images, train), None)
+    samples = points.generated_images(model_for(checkpoint), seed, count, temperature)
+    return (*points.nearest_training(samples, train), None)
 
 
 def nearest_training(checkpoint, seed: int, count: int, temperature: float):
@@ -319,27 +287,22 @@ def nearest_training(checkpoint, seed: int, count: int, temperature: float):
 
     Absent training files are found with a stat call and never cached, so data added later is picked up.
     """
-    from vae_core.data import resolve_data_dir
-
     reason = train_files_missing(checkpoint.train_config.dataset)
     if reason is not None:
         return None, None, reason
-    return _nearest_training(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint,
-                             str(resolve_data_dir().resolve()), int(seed), int(count), float(temperature))
+    return _nearest_training(checkpoint, data_key(), int(seed), int(count), float(temperature))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _annotated_grid_png(path: str, stamp: int, _checkpoint, seed: int, count: int, temperature: float,
-                        columns: int, labelled: bool, nearest: bool, sources: tuple) -> bytes:
-    from dashboard import metrics_views
-
-    dataset = _checkpoint.train_config.dataset
-    images = metrics_views.generated_images(model_for(_checkpoint), seed, count, temperature)
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int, labelled: bool,
+                        nearest: bool, sources: tuple) -> bytes:
+    dataset = checkpoint.train_config.dataset
+    samples = points.generated_images(model_for(checkpoint), seed, count, temperature)
     model = classifier(dataset)[0] if labelled else None
-    labels = metrics_views.tile_labels(model, images, dataset) if model is not None else None
-    partners, distances, _ = nearest_training(_checkpoint, seed, count, temperature) if nearest else (None,) * 3
+    labels = points.tile_labels(model, samples, dataset) if model is not None else None
+    partners, distances, _ = nearest_training(checkpoint, seed, count, temperature) if nearest else (None,) * 3
     notes = None if distances is None else [f"NN {d:.2f}" for d in distances]
-    return metrics_views.annotated_grid_png(images, columns, labels, partners, notes)
+    return images.annotated_grid_png(samples, columns, labels, partners, notes)
 
 
 def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int,
@@ -349,22 +312,16 @@ def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
     The cache key includes where the classifier and the training images come from.
     """
     from vae_core.classifier import classifier_name
-    from vae_core.data import resolve_data_dir
 
     root = checkpoint_root().resolve()
-    sources = (str(root), tables.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)),
-               str(resolve_data_dir().resolve()))
-    return _annotated_grid_png(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint, int(seed),
-                               int(count), float(temperature), int(columns), bool(labelled), bool(nearest), sources)
+    sources = (str(root), tables.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)), data_key())
+    return _annotated_grid_png(checkpoint, int(seed), int(count), float(temperature), int(columns), bool(labelled),
+                               bool(nearest), sources)
 
 
-@st.cache_resource(max_entries=32)
-def _decoder_weights(path: str, stamp: int, _checkpoint) -> bytes:
-    from dashboard.components import live_decoder
-
-    return live_decoder.weights_payload(model_for(_checkpoint), _checkpoint.name)
-
-
+@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
 def decoder_weights_for(checkpoint) -> bytes:
     """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""
-    return _decoder_weights(str(checkpoint.path), tables.weights_stamp(checkpoint), checkpoint)
+    from dashboard.components import live_decoder
+
+    return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)

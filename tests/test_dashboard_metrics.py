@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard import metrics_views
+from dashboard import captions, images, points
 from tests.test_dashboard import choose_model, open_app, server_path, shipped, z_sliders
 from vae_core import evaluate, explore, store
 from vae_core.classifier import classifier_name, load_classifier, predict_proba
@@ -53,7 +53,7 @@ def test_compare_plots_every_metric_of_metrics_json_against_latent_size(monkeypa
                     for c in sorted(models, key=lambda c: c.model_config.latent_dim)]
         assert trace["y"] == pytest.approx(expected), label
         assert charts[label]["layout"]["xaxis"]["type"] == "log"
-        assert metrics_views.better_caption(meaning) in [c.value for c in app.caption]
+        assert captions.better_caption(meaning) in [c.value for c in app.caption]
     assert not any("metrics.json" in i.value for i in app.info)
 
 
@@ -153,9 +153,9 @@ def test_generate_labels_toggle_draws_the_classifier_guesses(monkeypatch, shippe
     plain = grid_url(app)
     app.toggle(key="generate_labels").set_value(True).run()
     assert not app.exception and grid_url(app) != plain
-    assert metrics_views.LABELS_CAPTION in [c.value for c in app.caption]
+    assert captions.LABELS_CAPTION in [c.value for c in app.caption]
     app.toggle(key="generate_labels").set_value(False).run()
-    assert grid_url(app) == plain and metrics_views.LABELS_CAPTION not in [c.value for c in app.caption]
+    assert grid_url(app) == plain and captions.LABELS_CAPTION not in [c.value for c in app.caption]
 
 
 def test_generate_labels_without_a_classifier_keep_the_plain_grid(monkeypatch, tiny_checkpoint_root, empty_data):
@@ -184,7 +184,7 @@ def mean_distance_shown(app) -> float:
 def expected_mean_distance(checkpoint, data_dir: Path, count: int) -> float:
     model = store.load_model(checkpoint, device="cpu")
     train = load_split(checkpoint.train_config.dataset, train=True, data_dir=data_dir, download=False)
-    images = metrics_views.generated_images(model, seed=0, count=count, temperature=1.0)
+    images = points.generated_images(model, seed=0, count=count, temperature=1.0)
     _, distances = evaluate.nearest_training_image(torch.as_tensor(images), train.images)
     return round(float(distances.mean()), 2)
 
@@ -215,43 +215,43 @@ def test_generate_nearest_on_real_mnist_quotes_the_metrics_baseline(monkeypatch,
 def test_reading_names_the_digit_its_probability_and_the_runner_up_when_unsure():
     sure = np.full(10, 0.04 / 9)
     sure[7] = 0.96
-    assert metrics_views.reading(sure) == "Looks like a **7** (96%)"
+    assert captions.reading(sure) == "Looks like a **7** (96%)"
     unsure = np.zeros(10)
     unsure[[8, 3]] = [0.55, 0.45]
-    assert metrics_views.reading(unsure) == "Looks like an **8** (55%), or a **3** (45%)"
+    assert captions.reading(unsure) == "Looks like an **8** (55%), or a **3** (45%)"
 
 
 def test_collapsed_dims_from_metrics_then_from_kl_scores():
     metrics = {"posterior_mean_variance": [1.0, 0.005, 0.01, 0.3], "active_threshold": 0.01}
-    assert metrics_views.collapsed_dims(4, metrics, np.ones(4)) == {1, 2}
-    assert metrics_views.collapsed_dims(3, None, np.array([2.0, 0.001, 0.5])) == {1}
-    assert metrics_views.collapsed_dims(3, None, np.zeros(3)) == set()  # nothing measured: nothing marked
-    assert "collapsed" in metrics_views.slider_label(1, np.array([2.0, 0.001]), {1})
-    assert "collapsed" not in metrics_views.slider_label(0, np.array([2.0, 0.001]), {1})
+    assert points.collapsed_dims(4, metrics, np.ones(4)) == {1, 2}
+    assert points.collapsed_dims(3, None, np.array([2.0, 0.001, 0.5])) == {1}
+    assert points.collapsed_dims(3, None, np.zeros(3)) == set()  # nothing measured: nothing marked
+    assert "collapsed" in captions.slider_label(1, np.array([2.0, 0.001]), {1})
+    assert "collapsed" not in captions.slider_label(0, np.array([2.0, 0.001]), {1})
 
 
 def test_annotated_grid_keeps_each_sample_and_adds_its_partner_and_text_rows():
     rng = np.random.default_rng(0)
-    images, partners = rng.random((5, 28, 28), dtype=np.float32), rng.random((5, 28, 28), dtype=np.float32)
-    plain = np.asarray(Image.open(io.BytesIO(metrics_views.annotated_grid_png(images, 3, factor=2))))
-    full = np.asarray(Image.open(io.BytesIO(metrics_views.annotated_grid_png(
-        images, 3, [("7", 0.9)] * 5, partners, ["NN 1.00"] * 5, factor=2))))
+    samples, partners = rng.random((5, 28, 28), dtype=np.float32), rng.random((5, 28, 28), dtype=np.float32)
+    plain = np.asarray(Image.open(io.BytesIO(images.annotated_grid_png(samples, 3, factor=2))))
+    full = np.asarray(Image.open(io.BytesIO(images.annotated_grid_png(
+        samples, 3, [("7", 0.9)] * 5, partners, ["NN 1.00"] * 5, factor=2))))
     assert plain.shape[1] == full.shape[1] and full.shape[0] > 2 * plain.shape[0] - 10
     # the second sample (row 0, column 1) and, under it, its partner, pixel for pixel
     left, side = 2 + 58, 56
-    expected = explore.upscale(explore.to_uint8(images[1]), 2)
+    expected = explore.upscale(explore.to_uint8(samples[1]), 2)
     assert np.array_equal(full[2:2 + side, left:left + side, 0], expected)
     below = explore.upscale(explore.to_uint8(partners[1]), 2)
     assert np.array_equal(full[2 + side + 2:2 + 2 * side + 2, left:left + side, 0], below)
 
 
 def test_missing_train_files_names_the_folder_and_the_variable(tmp_path, fake_mnist_dir):
-    sentence = metrics_views.missing_train_files("mnist", tmp_path / "nowhere")
+    sentence = captions.missing_train_files("mnist", tmp_path / "nowhere")
     assert str(tmp_path / "nowhere" / "MNIST" / "raw") in sentence and "VAE_DATA_DIR" in sentence
-    assert metrics_views.missing_train_files("mnist", fake_mnist_dir) is None
+    assert captions.missing_train_files("mnist", fake_mnist_dir) is None
 
 
 def test_missing_metrics_sentence_is_one_sentence_naming_the_command():
-    assert metrics_views.missing_metrics_sentence(["z = 5"]).startswith("z = 5 has no metrics.json yet")
-    many = metrics_views.missing_metrics_sentence(["z = 2", "z = 5", "z = 10"])
+    assert captions.missing_metrics_sentence(["z = 5"]).startswith("z = 5 has no metrics.json yet")
+    many = captions.missing_metrics_sentence(["z = 2", "z = 5", "z = 10"])
     assert many.startswith("z = 2, z = 5 and z = 10 have") and "`vae-explorer evaluate`" in many

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard import figures, tables, views
+from dashboard import captions, charts, images, points, tables
 from vae_core import store
 
 
@@ -40,7 +40,7 @@ def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
     table = tables.metrics_table([checkpoint])
     assert table.loc["z = 2", "NLL (IW)"] == 180.5 and table.loc["z = 2", "active units"] == 2
     assert "negative ELBO" not in table.columns  # the history columns already hold the ELBO
-    order, scores, note = views.latent_order(store.load_model(checkpoint), None, None,
+    order, scores, note = points.latent_order(store.load_model(checkpoint), None, None,
                                              tables.evaluation_metrics(checkpoint))
     assert order == [1, 0] and "metrics.json" in note
     store.write_json_artifact(checkpoint, store.METRICS_FILE, {"metrics_version": -1, "nll_iw": 1.0})
@@ -63,42 +63,42 @@ def test_model_labels_tell_apart_models_of_the_same_size(tiny):
 def test_selected_test_indices_accept_every_customdata_form():
     event = {"selection": {"points": [{"customdata": 5}, {"customdata": {"0": 9}}, {"customdata": [5]},
                                       {"x": 1.0, "y": 2.0}]}}
-    assert views.selected_test_indices(event) == [5, 9]
-    assert views.selected_test_indices(None) == []
-    assert views.clicked_point({"selection": {"points": [{"x": 1.0, "y": -2.0}]}}) == (1.0, -2.0)
-    assert views.clicked_point({"selection": {"points": []}}) is None
+    assert points.selected_test_indices(event) == [5, 9]
+    assert points.selected_test_indices(None) == []
+    assert points.clicked_point({"selection": {"points": [{"x": 1.0, "y": -2.0}]}}) == (1.0, -2.0)
+    assert points.clicked_point({"selection": {"points": []}}) is None
 
 
 def test_clip_to_sliders_snaps_to_the_slider_grid():
-    assert views.clip_to_sliders(9.0) == views.SLIDER_RANGE[1]
-    assert views.clip_to_sliders(0.123) == pytest.approx(0.1)
+    assert points.clip_to_sliders(9.0) == points.SLIDER_RANGE[1]
+    assert points.clip_to_sliders(0.123) == pytest.approx(0.1)
 
 
 def test_missing_test_files_names_the_folder_and_the_variable(tmp_path, fake_mnist_dir):
-    reason = views.missing_test_files("mnist", tmp_path / "empty")
+    reason = captions.missing_test_files("mnist", tmp_path / "empty")
     assert "VAE_DATA_DIR" in reason and str(tmp_path / "empty" / "MNIST" / "raw") in reason
-    assert views.missing_test_files("mnist", fake_mnist_dir) is None
+    assert captions.missing_test_files("mnist", fake_mnist_dir) is None
 
 
 def test_latent_order_uses_the_data_when_it_matches_else_the_cached_means(tiny, tiny_data):
     checkpoint = tiny[1]
     model = store.load_model(checkpoint)
     arrays = store.read_arrays_artifact(checkpoint, store.PROJECTIONS_FILE)
-    exact_order, exact, note = views.latent_order(model, arrays, tiny_data[1])
+    exact_order, exact, note = points.latent_order(model, arrays, tiny_data[1])
     assert "test set" in note and sorted(exact_order) == [0, 1, 2]
     assert exact[exact_order[0]] >= exact[exact_order[-1]]
-    _, proxy, note = views.latent_order(model, arrays, None)
+    _, proxy, note = points.latent_order(model, arrays, None)
     assert "cached" in note and proxy.shape == (3,)
-    assert views.latent_order(model, None, None)[0] == [0, 1, 2]
+    assert points.latent_order(model, None, None)[0] == [0, 1, 2]
 
 
 def test_base_points(tiny):
     model = store.load_model(tiny[0])
     arrays = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
-    assert torch.equal(views.base_point("Origin", 2, 0, 0, model, None, arrays), torch.zeros(2))
-    prior = views.base_point("Random prior draw", 2, 4, 0, model, None, arrays)
-    assert torch.equal(prior, views.base_point("Random prior draw", 2, 4, 0, model, None, arrays))
-    digit = views.base_point("Test digit", 2, 0, 3, model, None, arrays)
+    assert torch.equal(points.base_point("Origin", 2, 0, 0, model, None, arrays), torch.zeros(2))
+    prior = points.base_point("Random prior draw", 2, 4, 0, model, None, arrays)
+    assert torch.equal(prior, points.base_point("Random prior draw", 2, 4, 0, model, None, arrays))
+    digit = points.base_point("Test digit", 2, 0, 3, model, None, arrays)
     assert torch.allclose(digit, torch.as_tensor(arrays["mu"][3], dtype=torch.float32))
 
 
@@ -108,19 +108,19 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 def test_grid_images_stay_under_streamlits_resize_limit(tiny):
     model = store.load_model(tiny[0])
-    small = views.generated_grid_png(model, 0, 10, 1.0, 10)
+    small = images.generated_grid_png(model, 0, 10, 1.0, 10)
     assert png_size(small) == ((10 * 29 + 1) * 3, (29 + 1) * 3)
-    wide = views.generated_grid_png(model, 0, 40, 1.0, 20)
-    assert png_size(wide)[0] <= views.MAX_IMAGE_WIDTH  # wider ones would be blurred by bilinear resizing
+    wide = images.generated_grid_png(model, 0, 40, 1.0, 20)
+    assert png_size(wide)[0] <= images.MAX_IMAGE_WIDTH  # wider ones would be blurred by bilinear resizing
 
 
 def test_point_caption_names_the_slider_dimensions():
-    assert views.point_caption(torch.tensor([0.5, -1.0]), [0, 1]) == "Decoded digit at z = (0.50, -1.00)"
-    caption = views.point_caption(torch.zeros(20), [7, 3])
+    assert captions.point_caption(torch.tensor([0.5, -1.0]), [0, 1]) == "Decoded digit at z = (0.50, -1.00)"
+    caption = captions.point_caption(torch.zeros(20), [7, 3])
     assert caption.startswith("Decoded digit at z[7] = 0.00, z[3] = 0.00") and "the other 18 dimensions" in caption
-    assert views.point_caption(torch.zeros(10), list(range(9))).endswith("the one other dimension stays at the "
+    assert captions.point_caption(torch.zeros(10), list(range(9))).endswith("the one other dimension stays at the "
                                                                          "start point")
-    every = views.point_caption(torch.zeros(10), list(range(10)))
+    every = captions.point_caption(torch.zeros(10), list(range(10)))
     assert every.endswith("every dimension has a slider") and "other" not in every
 
 
@@ -153,24 +153,24 @@ def test_seed_drop_compares_fractions_not_numbers(tiny):
 
 def test_latent_map_has_one_trace_per_digit_with_test_rows(tiny):
     arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
-    figure = figures.latent_map(arrays, "t-SNE", 3)
+    figure = charts.latent_map(arrays, "t-SNE", 3)
     assert [trace.name for trace in figure.data] == [str(d) for d in range(10)]
-    assert [trace.marker.color for trace in figure.data] == list(figures.DIGIT_COLORS)
+    assert [trace.marker.color for trace in figure.data] == list(charts.DIGIT_COLORS)
     rows = np.concatenate([np.asarray(trace.customdata) for trace in figure.data])
     assert sorted(rows.tolist()) == sorted(arrays["tsne_index"].tolist())
-    small = figures.latent_map(arrays, "PCA", 3, max_points=50)
+    small = charts.latent_map(arrays, "PCA", 3, max_points=50)
     assert sum(len(trace.x) for trace in small.data) <= 50
 
 
 def test_small_maps_have_short_axis_titles_and_a_2d_space_keeps_its_aspect(tiny):
     arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
-    small = figures.latent_map(arrays, "PCA", 3, max_points=50, height=280)
+    small = charts.latent_map(arrays, "PCA", 3, max_points=50, height=280)
     assert small.layout.xaxis.title.text == f"PC 1 ({arrays['pca_explained'][0]:.0%})"  # fits under 175 px
     assert small.layout.yaxis.scaleanchor == "x"  # a narrow panel does not stretch the map upwards
-    assert figures.latent_map(arrays, "PCA", 3).layout.yaxis.scaleanchor is None  # the full-page map fills its area
+    assert charts.latent_map(arrays, "PCA", 3).layout.yaxis.scaleanchor is None  # the full-page map fills its area
     plane = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
-    for figure in (figures.latent_map(plane, "PCA", 2, max_points=50),
-                   figures.latent_map(plane, "Latent coordinates", 2)):
+    for figure in (charts.latent_map(plane, "PCA", 2, max_points=50),
+                   charts.latent_map(plane, "Latent coordinates", 2)):
         assert figure.layout.xaxis.title.text.startswith("z[0]")
         assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == 1
-    assert figures.map_methods(2) == ["Latent coordinates", "t-SNE"] and figures.map_methods(5) == ["PCA", "t-SNE"]
+    assert charts.map_methods(2) == ["Latent coordinates", "t-SNE"] and charts.map_methods(5) == ["PCA", "t-SNE"]

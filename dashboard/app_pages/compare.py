@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from dashboard import cache, common, figures, metrics_views, tables, views
+from dashboard import cache, captions, charts, images, points, session, tables, widgets
 from dashboard.components import live_decoder
 
-ctx = common.require_checkpoint()
+ctx = session.require_checkpoint()
 models = ctx.checkpoints
 st.title("Compare latent sizes")
 st.markdown("How does the number of latent variables change what the VAE generates? Each column is one "
@@ -18,25 +18,25 @@ pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0
 method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method",
                           help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
-split, _ = common.test_data(ctx, "Original test digits")
-totals = [views.test_count(split, cache.projections_for(c)) for c in models]
-indices = views.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
+split, _ = session.test_data(ctx, "Original test digits")
+totals = [points.test_count(split, cache.projections_for(c)) for c in models]
+indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
 if split is not None and indices:
-    common.image(views.test_images_png(split, indices, 8, factor=2), caption="The test digits reconstructed below")
+    widgets.image(images.test_images_png(split, indices, 8, factor=2), caption="The test digits reconstructed below")
 
 st.subheader("Walk through every latent size")
 walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
 walk_kind, walk_detail = st.columns([2, 3])
-kinds = list(views.WALKS) if min(totals) else list(views.WALKS[1:])
-common.keep_choice("compare_walk_kind", kinds)
+kinds = list(points.WALKS) if min(totals) else list(points.WALKS[1:])
+session.keep_choice("compare_walk_kind", kinds)
 kind = walk_kind.radio("Walk", kinds, horizontal=True, key="compare_walk_kind")
-if kind == views.WALKS[0]:
+if kind == points.WALKS[0]:
     ends = walk_detail.columns(2)
     for key in ("compare_walk_from", "compare_walk_to"):
-        common.clamp_state(key, 0, min(totals) - 1)
+        session.clamp_state(key, 0, min(totals) - 1)
     first = ends[0].number_input("From test digit", 0, min(totals) - 1, 0, key="compare_walk_from")
     last = ends[1].number_input("To test digit", 0, min(totals) - 1, min(1, min(totals) - 1), key="compare_walk_to")
-    lines = {c.name: views.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
+    lines = {c.name: points.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
              for c in walkable}
     detail = (first, last)
     note = (f"Each model decodes the straight line from its own mean of test digit #{first} to #{last}, "
@@ -44,10 +44,10 @@ if kind == views.WALKS[0]:
 else:
     direction_seed = walk_detail.number_input("Direction seed", min_value=0, value=0, step=1,
                                               key="compare_walk_seed")
-    lines = {c.name: views.direction_line(c.model_config.latent_dim, int(direction_seed)) for c in walkable}
+    lines = {c.name: points.direction_line(c.model_config.latent_dim, int(direction_seed)) for c in walkable}
     detail = (int(direction_seed),)
-    note = (f"Each model decodes a random direction (seed {direction_seed}) from -{views.WALK_RADIUS:g} to "
-            f"+{views.WALK_RADIUS:g} prior standard deviations through the origin, in your browser as you drag.")
+    note = (f"Each model decodes a random direction (seed {direction_seed}) from -{points.WALK_RADIUS:g} to "
+            f"+{points.WALK_RADIUS:g} prior standard deviations through the origin, in your browser as you drag.")
 live_decoder.send_weights({c.name: cache.decoder_weights_for(c) for c in walkable})
 live_decoder.walk("compare_walk", [{"model": c.name, "label": ctx.label(c), "start": lines[c.name][0].tolist(),
                                     "end": lines[c.name][1].tolist()} for c in walkable],
@@ -57,12 +57,12 @@ columns = st.columns(len(models))
 for checkpoint, column in zip(models, columns, strict=True):
     with column:
         st.subheader(ctx.label(checkpoint))
-        common.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
+        widgets.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
                      caption=f"16 samples, seed {seed}")
         arrays = cache.projections_for(checkpoint)
         if indices:
-            png = views.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
-            common.image(png, width="stretch", caption="Reconstructions")
+            png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
+            widgets.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None:
             as_is = method == "PCA" and checkpoint.model_config.latent_dim == 2
             st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=210, show_legend=False,
@@ -71,7 +71,7 @@ for checkpoint, column in zip(models, columns, strict=True):
         else:
             st.caption("No cached latent map (`vae-explorer project`).")
 
-st.markdown(figures.digit_legend_html(), unsafe_allow_html=True)
+st.markdown(charts.digit_legend_html(), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
 table = tables.metrics_display(tables.metrics_table(models), models)
@@ -83,19 +83,19 @@ st.caption(tables.LOSS_DEFINITION)
 st.subheader("Metrics against latent size")
 missing = [ctx.label(c) for c in models if cache.metrics_for(c) is None]
 if missing:
-    st.info(metrics_views.missing_metrics_sentence(missing))
+    st.info(captions.missing_metrics_sentence(missing))
 if len(missing) < len(models):
-    st.caption(metrics_views.source_caption([m for m in map(cache.metrics_for, models) if m]))
-    charts = cache.metric_figures(models, [ctx.label(c) for c in models])
-    for row in range(0, len(charts), 3):
-        for column, (label, meaning, figure) in zip(st.columns(3), charts[row:row + 3], strict=False):
+    st.caption(captions.source_caption([m for m in map(cache.metrics_for, models) if m]))
+    metric_charts = cache.metric_figures(models, [ctx.label(c) for c in models])
+    for row in range(0, len(metric_charts), 3):
+        for column, (label, meaning, figure) in zip(st.columns(3), metric_charts[row:row + 3], strict=False):
             with column:
                 st.plotly_chart(figure, key=f"compare_metric_{label}")
-                st.caption(metrics_views.better_caption(meaning))
+                st.caption(captions.better_caption(meaning))
 
 st.subheader("Loss per epoch")
 series = [(ctx.label(c), c.history) for c in models]
 left, right = st.columns(2)
-left.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss per epoch"), key="compare_test_loss")
-right.plotly_chart(figures.overlaid_losses(series, "test_kl", "Test KL per epoch", "KL per image (nats)"),
+left.plotly_chart(charts.overlaid_losses(series, "test_loss", "Test loss per epoch"), key="compare_test_loss")
+right.plotly_chart(charts.overlaid_losses(series, "test_kl", "Test KL per epoch", "KL per image (nats)"),
                    key="compare_test_kl")

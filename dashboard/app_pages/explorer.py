@@ -4,26 +4,26 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, common, metrics_views, views
+from dashboard import cache, captions, images, points, session, widgets
 from dashboard.components import live_decoder
 
-ctx = common.require_checkpoint()
+ctx = session.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 latent_dim = checkpoint.model_config.latent_dim
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
 order, scores, order_note = cache.latent_order_for(checkpoint)
 metrics, reader = cache.metrics_for(checkpoint), cache.classifier(ctx.dataset)  # reader: (classifier, why absent)
-collapsed = metrics_views.collapsed_dims(latent_dim, metrics, scores)
-total = views.test_count(split, arrays)
+collapsed = points.collapsed_dims(latent_dim, metrics, scores)
+total = points.test_count(split, arrays)
 prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
 
-mode, seed, index, shown = common.start_controls(split, arrays, total, latent_dim)
-base = views.base_point(mode, latent_dim, seed, index, model, split, arrays)
+mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim)
+base = points.base_point(mode, latent_dim, seed, index, model, split, arrays)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 signature = (checkpoint.name, mode, seed, index)
-common.sync_sliders(prefix, dims, base, signature)
+session.sync_sliders(prefix, dims, base, signature)
 
 
 @st.fragment
@@ -31,12 +31,12 @@ def server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reade
     """The server path: only this fragment reruns when a slider is released."""
     sliders, digit = st.columns([1, 1])
     with sliders:
-        values = {dim: st.slider(metrics_views.slider_label(dim, scores, collapsed), *views.SLIDER_RANGE,
-                                 step=views.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
-    z = views.point_from_values(base, values)
-    png, looks = metrics_views.digit_and_reading(model, z, reader[0], ctx.dataset)
+        values = {dim: st.slider(captions.slider_label(dim, scores, collapsed), *points.SLIDER_RANGE,
+                                 step=points.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
+    z = points.point_from_values(base, values)
+    png, looks = images.digit_and_reading(model, z, reader[0], ctx.dataset)
     with digit:
-        common.image(png, caption=views.point_caption(z, dims))
+        widgets.image(png, caption=captions.point_caption(z, dims))
         show_reading(looks, reader)
 
 
@@ -44,41 +44,41 @@ def server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reade
 def live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims):
     """The browser decodes while a slider or the pointer moves; this fragment reruns on release or pause."""
     live_decoder.send_weights({checkpoint.name: cache.decoder_weights_for(checkpoint)})
-    plane = common.live_plane(arrays, plane_dims, latent_dim)
+    plane = widgets.live_plane(arrays, plane_dims, latent_dim)
     reported = live_decoder.explorer(
         f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(),
         {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}, dims,
-        [metrics_views.slider_text(dim, scores, collapsed) for dim in dims], repr(signature),
-        views.SLIDER_RANGE, views.SLIDER_STEP, plane)
-    common.store_slider_values(prefix, reported)
-    z = views.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
-    st.caption(views.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
-    show_reading(metrics_views.reading_of(model, z, reader[0], ctx.dataset), reader)
+        [captions.slider_text(dim, scores, collapsed) for dim in dims], repr(signature),
+        points.SLIDER_RANGE, points.SLIDER_STEP, plane)
+    session.store_slider_values(prefix, reported)
+    z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
+    show_reading(captions.reading_of(model, z, reader[0], ctx.dataset), reader)
 
 
 def show_reading(looks: str | None, reader) -> None:
     if looks:
         st.markdown(looks)
     else:
-        st.caption(metrics_views.classifier_missing_sentence(reader[1]))
+        st.caption(captions.classifier_missing_sentence(reader[1]))
 
 
-live = common.live_toggle("explorer_live", model)
+live = widgets.live_toggle("explorer_live", model)
 if not live and latent_dim == 2:
     plane, panel = st.columns([1, 1])
     with plane:
         chart_key = f"explorer_plane_{checkpoint.name}"
         st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
-                        on_select=partial(common.set_sliders_from_click, chart_key, prefix))
+                        on_select=partial(session.set_sliders_from_click, chart_key, prefix))
     with panel:
         server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
 else:
     if latent_dim > 2:
-        note = metrics_views.collapsed_note(collapsed, latent_dim, metrics is not None)
+        note = captions.collapsed_note(collapsed, latent_dim, metrics is not None)
         held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
         st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
     if live:
-        plane_dims = common.plane_axes(order, scores, latent_dim)
+        plane_dims = widgets.plane_axes(order, scores, latent_dim)
         live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims)
     else:
         server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
@@ -89,7 +89,7 @@ with grid_controls:
     if latent_dim == 2:
         pair = (0, 1)
     else:
-        name = partial(views.dim_label, scores=scores)
+        name = partial(captions.dim_label, scores=scores)
         across = st.selectbox("Horizontal dimension", order, index=0, key="explorer_grid_x", format_func=name)
         up = st.selectbox("Vertical dimension", [d for d in order if d != across], index=0, key="explorer_grid_y",
                           format_func=name)
@@ -98,7 +98,7 @@ with grid_controls:
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
                "N(0, 1); other dimensions held at the start point.")
 with grid:
-    common.image(cache.manifold_png(checkpoint, base, pair, steps))
+    widgets.image(cache.manifold_png(checkpoint, base, pair, steps))
 
 st.subheader("Interpolation between two test digits")
 if not total:
@@ -108,11 +108,11 @@ if not total:
 ends, strip = st.columns([1, 3])
 with ends:
     for key in ("explorer_from", "explorer_to"):
-        common.clamp_state(key, 0, total - 1)
+        session.clamp_state(key, 0, total - 1)
     first = st.number_input("From test digit", 0, total - 1, 0, key="explorer_from")
     last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
     steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
 with strip:
-    common.image(cache.interpolation_png(checkpoint, first, last, steps, factor=4),
-                 caption=f"From #{first} (a {views.test_label(split, arrays, first)}) to #{last} "
-                         f"(a {views.test_label(split, arrays, last)}), decoded along a straight line")
+    widgets.image(cache.interpolation_png(checkpoint, first, last, steps, factor=4),
+                 caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
+                         f"(a {points.test_label(split, arrays, last)}), decoded along a straight line")

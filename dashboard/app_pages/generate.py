@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import cache, common, metrics_views
+from dashboard import cache, captions, session, widgets
 
-ctx = common.require_checkpoint()
+ctx = session.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Generate digits with {label}")
 st.markdown("Each digit is the decoder's mean image for one random latent vector drawn from the prior. "
@@ -30,14 +30,14 @@ else:
     png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
     if reader[1]:
-        st.info(metrics_views.classifier_missing_sentence(reader[1]))
+        st.info(captions.classifier_missing_sentence(reader[1]))
     if data_note:
         st.info(data_note)
-    common.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
+    widgets.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
     if labelled:
-        st.caption(metrics_views.LABELS_CAPTION)
+        st.caption(captions.LABELS_CAPTION)
     if nearest:
-        st.caption(metrics_views.nearest_caption(distances, cache.metrics_for(ctx.checkpoint)))
+        st.caption(captions.nearest_caption(distances, cache.metrics_for(ctx.checkpoint)))
 with controls:
     st.download_button("Download grid as PNG", png, file_name=f"{ctx.checkpoint.name}-seed{seed}.png",
                        mime="image/png", key="generate_download")

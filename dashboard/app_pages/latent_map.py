@@ -2,19 +2,19 @@
 
 import streamlit as st
 
-from dashboard import cache, common, figures, views
+from dashboard import cache, charts, images, points, session, widgets
 
-ctx = common.require_checkpoint()
+ctx = session.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Latent map of {label}")
-arrays = common.require_projections(ctx)
+arrays = session.require_projections(ctx)
 if arrays is None:
     st.stop()
 st.markdown("Every point is one test digit's posterior mean, projected to 2-D. Click a digit in the legend to "
             "hide it (double-click to show only it); click a point, or drag a box or lasso, to see the digits.")
 
-methods = figures.map_methods(ctx.checkpoint.model_config.latent_dim)
-common.keep_choice("latent_map_method", methods)
+methods = charts.map_methods(ctx.checkpoint.model_config.latent_dim)
+session.keep_choice("latent_map_method", methods)
 method = st.radio("Map", methods, horizontal=True, key="latent_map_method",
                   help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, when the "
                        f"model was cached; {methods[0]} covers all of them. A 2-D latent space needs no PCA: "
@@ -23,16 +23,16 @@ chart, detail = st.columns([3, 1])
 with chart:
     event = st.plotly_chart(cache.latent_map_figure(ctx.checkpoint, method), key=f"latent_map_{method}",
                             on_select="rerun", selection_mode=("points", "box", "lasso"))
-indices = views.selected_test_indices(event)
+indices = points.selected_test_indices(event)
 with detail:
     st.markdown("**Selected digits**")  # the size of the chart title beside it
     if not indices:
         st.write("Nothing selected yet.")
     else:
-        split, _ = common.test_data(ctx, "Original images of the selected digits")
-        labels = ", ".join(f"#{i} ({views.test_label(split, arrays, i)})" for i in indices[:12])
+        split, _ = session.test_data(ctx, "Original images of the selected digits")
+        labels = ", ".join(f"#{i} ({points.test_label(split, arrays, i)})" for i in indices[:12])
         st.caption(f"{len(indices)} selected: {labels}{' …' if len(indices) > 12 else ''}")
         if split is not None:
-            common.image(views.test_images_png(split, indices, 4), caption="Originals")
-        common.image(views.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
+            widgets.image(images.test_images_png(split, indices, 4), caption="Originals")
+        widgets.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
                      caption="Decoded posterior means")

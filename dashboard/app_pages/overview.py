@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import cache, common, tables
+from dashboard import cache, session, tables
 
-ctx = common.context()
+ctx = session.context()
 st.title("VAE Latent Explorer")
 st.markdown(
     "Variational autoencoders trained on MNIST with different **latent sizes** (the number of "
@@ -15,7 +15,7 @@ st.markdown(
 )
 
 if not ctx.checkpoints:
-    common.how_to_train(ctx.root, ctx.error)
+    session.how_to_train(ctx.root, ctx.error)
 else:
     st.subheader(f"Cached models ({ctx.dataset})")
     st.dataframe(

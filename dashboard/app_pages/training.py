@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import common, figures, tables
+from dashboard import charts, session, tables
 
-ctx = common.require_checkpoint()
+ctx = session.require_checkpoint()
 checkpoint = ctx.checkpoint
 label = ctx.label(checkpoint)
 st.title(f"Training of {label}")
@@ -12,19 +12,19 @@ st.caption(tables.LOSS_DEFINITION)
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(figures.loss_curves(checkpoint.history, f"Negative ELBO per epoch ({label})"),
+    st.plotly_chart(charts.loss_curves(checkpoint.history, f"Negative ELBO per epoch ({label})"),
                     key="training_loss")
 with right:
-    st.plotly_chart(figures.loss_split(checkpoint.history, f"Reconstruction and KL terms ({label})"),
+    st.plotly_chart(charts.loss_split(checkpoint.history, f"Reconstruction and KL terms ({label})"),
                     key="training_split")
 
 left, right = st.columns(2)
 with left:
     series = [(ctx.label(c), c.history) for c in ctx.checkpoints]
-    st.plotly_chart(figures.overlaid_losses(series, "test_loss", "Test loss of every latent size"),
+    st.plotly_chart(charts.overlaid_losses(series, "test_loss", "Test loss of every latent size"),
                     key="training_overlay")
 with right:
-    st.plotly_chart(figures.seed_report_curve(tables.SEED_REPORT_LOSS, height=380), key="training_seed_report")
+    st.plotly_chart(charts.seed_report_curve(tables.SEED_REPORT_LOSS, height=380), key="training_seed_report")
 
 st.subheader("The seed report's table beside ours")
 table, note = st.columns([3, 2])

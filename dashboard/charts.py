@@ -6,14 +6,94 @@ mutate them.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 
-# Ten qualitative colours (matplotlib's tab10): digit k is DIGIT_COLORS[k] on every page.
+AXES = {
+    "nll_iw": ("nats per image", None),
+    "elbo.loss": ("nats per image", None),
+    "elbo.recon": ("nats per image", None),
+    "elbo.kl": ("nats per image", None),
+    "active_units": ("dimensions", "d"),
+    "samples.frechet_distance": ("classifier features", None),
+    "samples.mean_top_probability": ("mean top probability", ".0%"),
+    "samples.class_entropy": ("nats", None),
+    "reconstructions.classifier_accuracy": ("accuracy", ".1%"),
+    "memorisation.ratio_to_recon": ("samples / reconstructions", None),
+    "linear_probe.test_accuracy": ("test accuracy", ".0%"),
+}
+
+
+def chart_metrics() -> list[tuple[str, str, str]]:
+    """(metrics.json path, label, what a better value is) of every metric plotted against latent size."""
+    from vae_core import evaluate
+
+    return list(evaluate.SUMMARY_METRICS)
+
+
+def metric_points(checkpoints, metrics_of, label_of) -> tuple[list[tuple[int, str, dict]], list[str]]:
+    """([(latent size, model label, metrics)] of the evaluated models, labels of the others).
+
+    ``metrics_of(checkpoint)`` returns the parsed metrics.json or None; ``label_of`` names a model.
+    """
+    points, missing = [], []
+    for checkpoint in sorted(checkpoints, key=lambda c: c.model_config.latent_dim):
+        metrics = metrics_of(checkpoint)
+        if metrics:
+            points.append((checkpoint.model_config.latent_dim, label_of(checkpoint), metrics))
+        else:
+            missing.append(label_of(checkpoint))
+    return points, missing
+
+
+def _reference_line(path: str, sizes: list[int]) -> tuple[list, list, str] | None:
+    """(x, y, name) of the value a metric is judged against, drawn dashed."""
+    if path == "samples.class_entropy":
+        return [min(sizes), max(sizes)], [math.log(10)] * 2, "even coverage (log 10)"
+    if path == "active_units":
+        return sizes, sizes, "all dimensions"
+    if path == "memorisation.ratio_to_recon":
+        return [min(sizes), max(sizes)], [1.0, 1.0], "no copying (1)"
+    return None
+
+
+def metric_figure(points: list[tuple[int, str, dict]], path: str, label: str, height: int = 260):
+    """A small line + marker chart of one metric against latent size (log axis, one tick per size)."""
+    import plotly.graph_objects as go
+
+    from vae_core import evaluate
+
+    kept = [(size, name, evaluate.metric_value(metrics, path)) for size, name, metrics in points]
+    kept = [(size, name, value) for size, name, value in kept if value is not None]
+    sizes = sorted({size for size, _, _ in kept})
+    y_title, tick_format = AXES.get(path, ("", None))
+    figure = go.Figure()
+    reference = _reference_line(path, sizes) if sizes else None
+    if reference is not None:
+        figure.add_scatter(x=reference[0], y=reference[1], name=reference[2], mode="lines",
+                           line={"color": "#999999", "dash": "dash", "width": 1}, hoverinfo="name")
+    figure.add_scatter(x=[s for s, _, _ in kept], y=[v for _, _, v in kept], customdata=[n for _, n, _ in kept],
+                       mode="lines+markers", name=label, line={"color": "#1f77b4"}, marker={"size": 8},
+                       hovertemplate="%{customdata}: %{y:.4g}<extra></extra>")
+    figure.update_layout(title={"text": label, "font": {"size": 15}}, height=height, showlegend=False,
+                         margin={"l": 55, "r": 15, "t": 40, "b": 45}, font={"size": 12})
+    figure.update_xaxes(type="log", tickvals=sizes, ticktext=[str(s) for s in sizes], title="latent size")
+    figure.update_yaxes(title=y_title, tickformat=tick_format)
+    return figure
+
+
 DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
 TRAIN_DASH, TEST_DASH = "dot", "solid"
+
+
 SEED_COLOR = "#888888"
+
+
 FONT = {"size": 14}
 
 
