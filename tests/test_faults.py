@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import errno
+import functools
 import json
 import os
 import re
@@ -19,7 +20,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -362,37 +362,51 @@ def test_row11_two_train_processes_for_one_config(root, fake_mnist_dir, tmp_path
 # ---------------------------------------------------------------- rows 12-13: unwritable, full disk
 
 
+@functools.cache
 def _unprivileged_prefix() -> list[str] | None:
-    """How to run a command so that directory permissions apply: as ourselves unless root.
+    """How to run a command so that directory permissions apply to it: as ourselves unless root.
 
-    root ignores mode bits, so as root the command runs as user 'nobody' through setpriv;
-    None when that is impossible (root without setpriv).
+    root ignores mode bits only through its capabilities (CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH), so as root the command runs as root with every capability dropped
+    (setpriv). Mode bits then stop it like any user, while it still reaches what root owns
+    wherever it lies: a checkout and its .venv in a folder private to root (a clone in /root,
+    or in a `mktemp -d` folder), which another user such as 'nobody' could not enter.
+    None when that is impossible (root without setpriv, or not allowed to drop capabilities).
     """
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         return None
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    prefix = [setpriv, "--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all"]
+    probe = subprocess.run([*prefix, sys.executable, "-c", "import os; os.listdir('/proc/self')"],
+                           capture_output=True, timeout=WAIT_SECONDS)
+    return prefix if probe.returncode == 0 else None
 
 
 @pytest.fixture
-def shared_tmp():
-    """A temporary directory that user 'nobody' can enter (pytest's own is private to us)."""
-    path = Path(tempfile.mkdtemp(prefix="vae-faults-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+def closed_dirs():
+    """Make folders unreadable (mode 000) for a test; their modes are restored afterwards for cleanup."""
+    closed: list[Path] = []
+
+    def close(path: Path) -> Path:
+        path.chmod(0o000)
+        closed.append(path)
+        return path
+
+    yield close
+    for path in closed:
+        path.chmod(0o755)
 
 
-def test_row12_unwritable_checkpoint_dir(good_checkpoint, shared_tmp, monkeypatch, capsys):
-    data = write_fake_mnist(shared_tmp / "data")
-    root = shared_tmp / "checkpoints"
+def test_row12_unwritable_checkpoint_dir(good_checkpoint, tmp_path, monkeypatch, capsys):
+    data = write_fake_mnist(tmp_path / "data")
+    root = tmp_path / "checkpoints"
     shutil.copytree(good_checkpoint, root / good_checkpoint.name)
     before = {p.name: p.read_bytes() for p in (root / good_checkpoint.name).iterdir()}
     root.chmod(0o555)
     argv, prefix = train_argv(data, root), _unprivileged_prefix()
-    if prefix is None:  # root without setpriv: mode bits cannot stop us, so give the kernel's answer
+    if prefix is None:  # root that cannot drop capabilities: mode bits cannot stop us, so give the kernel's answer
         monkeypatch.setattr(store, "lock_for", lambda *a: (_ for _ in ()).throw(
             PermissionError(errno.EACCES, "Permission denied", str(root / f".lock-{NAME}"))))
         code, _, err = run_cli(capsys, *argv)
@@ -401,26 +415,24 @@ def test_row12_unwritable_checkpoint_dir(good_checkpoint, shared_tmp, monkeypatc
                               capture_output=True, text=True, timeout=WAIT_SECONDS)
         code, err = done.returncode, done.stderr
     root.chmod(0o755)
-    assert code == cli.EXIT_USAGE
+    assert code == cli.EXIT_USAGE, err
     assert one_line(err) == (f"vae-explorer train: error: cannot write to {root} (permission denied): "
                              "pass a writable --checkpoint-dir or set VAE_CHECKPOINT_DIR")
     assert sorted(p.name for p in root.iterdir()) == [good_checkpoint.name]
     assert {p.name: p.read_bytes() for p in (root / good_checkpoint.name).iterdir()} == before
 
 
-def test_row12_unreadable_checkpoint_dir_or_folder(good_checkpoint, shared_tmp):
+def test_row12_unreadable_checkpoint_dir_or_folder(good_checkpoint, tmp_path, closed_dirs):
     """A root this user may not read is one error line; an unreadable folder in it is skipped."""
     prefix = _unprivileged_prefix()
     if prefix is None:
-        missing_prerequisite("setpriv, to drop root's privileges so that directory modes apply")
-    closed, root = shared_tmp / "closed", shared_tmp / "checkpoints"
-    closed.mkdir(mode=0o700)
+        missing_prerequisite("setpriv and the right to drop root's capabilities, so that directory modes apply")
+    closed, root = tmp_path / "closed", tmp_path / "checkpoints"
+    closed.mkdir()
+    closed_dirs(closed)
     shutil.copytree(good_checkpoint, root / good_checkpoint.name)
-    (root / good_checkpoint.name).chmod(0o755)  # copied from pytest's private temp dir (0700)
-    (root / "private").mkdir()
     shutil.copytree(good_checkpoint, root / "private" / "inner")
-    (root / "private").chmod(0o700)
-    root.chmod(0o755)
+    closed_dirs(root / "private")
 
     def list_as_user(checkpoint_dir: Path) -> subprocess.CompletedProcess:
         return subprocess.run([*prefix, sys.executable, "-m", "vae_core", "list", "--checkpoint-dir",
@@ -430,9 +442,9 @@ def test_row12_unreadable_checkpoint_dir_or_folder(good_checkpoint, shared_tmp):
     done = list_as_user(closed)
     assert done.returncode == cli.EXIT_USAGE and one_line(done.stderr) == (
         f"vae-explorer list: error: cannot read the checkpoint directory {closed} (Permission denied): "
-        "fix its permissions or point --checkpoint-dir / VAE_CHECKPOINT_DIR elsewhere")
+        "fix its permissions or point --checkpoint-dir / VAE_CHECKPOINT_DIR elsewhere"), done.stderr
     done = list_as_user(root)
-    assert done.returncode == 0 and good_checkpoint.name in done.stdout
+    assert done.returncode == 0 and good_checkpoint.name in done.stdout, done.stderr
     assert one_line(done.stderr) == (f"skipped private: {root / 'private'} cannot be read (Permission denied): "
                                      "check its permissions")
 
