@@ -180,3 +180,13 @@ def reading_of(model, z, classifier, dataset: str) -> str | None:
     if classifier is None:
         return None
     return reading(points.classify_image(classifier, explore.decode(model, z.reshape(1, -1))[0]), dataset)
+
+
+def walk_between_note(first: int, last: int) -> str:
+    return (f"Each model decodes the straight line from its own mean of test digit #{first} to #{last}, "
+            "in your browser as you drag (or press Play).")
+
+
+def walk_direction_note(seed: int, radius: float) -> str:
+    return (f"Each model decodes a random direction (seed {seed}) from -{radius:g} to +{radius:g} prior "
+            "standard deviations through the origin, in your browser as you drag (or press Play).")

@@ -83,3 +83,73 @@ def live_plane(arrays: dict | None, dims: tuple[int, int], latent_dim: int):
     note = (f"Move over the plane to decode z[{dims[0]}], z[{dims[1]}] under the cursor{held}. "
             "Click to pin the point on the sliders. Dots: test digits' means, coloured by class.")
     return live_decoder.Plane(dims[0], dims[1], *live_decoder.plane_points(mu, labels, dims), note)
+
+
+def latent_walk(ctx, models: list, split, total: int) -> None:
+    """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page."""
+    from dashboard import cache
+    from dashboard.components import live_decoder
+
+    walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
+    kind_column, detail_column = st.columns([2, 3])
+    kinds = list(points.WALKS) if total else list(points.WALKS[1:])
+    session.keep_choice("compare_walk_kind", kinds)
+    kind = kind_column.radio("Walk", kinds, horizontal=True, key="compare_walk_kind")
+    if kind == points.WALKS[0]:
+        ends = detail_column.columns(2)
+        for key in ("compare_walk_from", "compare_walk_to"):
+            session.clamp_state(key, 0, total - 1)
+        first = ends[0].number_input("From test digit", 0, total - 1, 0, key="compare_walk_from")
+        last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
+        lines = {c.name: points.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
+                 for c in walkable}
+        detail, note = (first, last), captions.walk_between_note(first, last)
+    else:
+        seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
+        lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in walkable}
+        detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
+    live_decoder.send_weights({c.name: cache.decoder_weights_for(c) for c in walkable})
+    walks = [{"model": c.name, "label": ctx.label(c), "start": lines[c.name][0].tolist(),
+              "end": lines[c.name][1].tolist()} for c in walkable]
+    live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in walkable])), note)
+
+
+@st.fragment
+def server_sliders(model, base, dims: list[int], labels: list[str], prefix: str, reader, dataset: str) -> None:
+    """The server path: Streamlit sliders beside the decoded digit; only this fragment reruns on release."""
+    from dashboard import images
+
+    sliders, digit = st.columns([1, 1])
+    with sliders:
+        values = {dim: st.slider(label, *points.SLIDER_RANGE, step=points.SLIDER_STEP, key=f"{prefix}{dim}")
+                  for dim, label in zip(dims, labels, strict=True)}
+    z = points.point_from_values(base, values)
+    png, looks = images.digit_and_reading(model, z, reader[0], dataset)
+    with digit:
+        image(png, caption=captions.point_caption(z, dims))
+        reading(looks, reader)
+
+
+@st.fragment
+def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], prefix: str, signature: str, plane,
+                 reader, dataset: str) -> None:
+    """The live path: the page decodes while a slider or the pointer moves; this fragment reruns on release."""
+    from dashboard import cache
+    from dashboard.components import live_decoder
+
+    live_decoder.send_weights({checkpoint.name: cache.decoder_weights_for(checkpoint)})
+    values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}
+    reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
+                                     dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
+    session.store_slider_values(prefix, reported)
+    z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
+    reading(captions.reading_of(model, z, reader[0], dataset), reader)
+
+
+def reading(looks: str | None, reader) -> None:
+    """The classifier's reading of the digit, or how to get a classifier; ``reader`` is (classifier, why absent)."""
+    if looks:
+        st.markdown(looks)
+    else:
+        st.caption(captions.classifier_missing_sentence(reader[1]))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.browser_support import (
     CHROMIUM,
@@ -284,7 +284,9 @@ def test_a_larger_model_gets_kl_ordered_sliders_and_the_choice_carries_over(app)
     assert_page_healthy(page, "Latent explorer")
     assert heading(page).endswith("z = 10"), heading(page)
 
-    labels = page.locator(".vae-live .slider-label").all_inner_texts()
+    slider_labels = page.locator(".vae-live .slider-label")
+    expect(slider_labels).to_have_count(8, timeout=RUN_TIMEOUT_MS)  # the page redraws its sliders after the run
+    labels = slider_labels.all_inner_texts()
     latent = [re.fullmatch(r"z\[(\d+)\] \(KL (\d+\.\d+) nats\)", label) for label in labels]
     latent = [match for match in latent if match]
     dims = [int(match.group(1)) for match in latent]

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from dashboard import cache, captions, charts, images, points, session, tables, widgets
-from dashboard.components import live_decoder
 
 ctx = session.require_checkpoint()
 models = ctx.checkpoints
@@ -25,33 +24,7 @@ if split is not None and indices:
     widgets.image(images.test_images_png(split, indices, 8, factor=2), caption="The test digits reconstructed below")
 
 st.subheader("Walk through every latent size")
-walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
-walk_kind, walk_detail = st.columns([2, 3])
-kinds = list(points.WALKS) if min(totals) else list(points.WALKS[1:])
-session.keep_choice("compare_walk_kind", kinds)
-kind = walk_kind.radio("Walk", kinds, horizontal=True, key="compare_walk_kind")
-if kind == points.WALKS[0]:
-    ends = walk_detail.columns(2)
-    for key in ("compare_walk_from", "compare_walk_to"):
-        session.clamp_state(key, 0, min(totals) - 1)
-    first = ends[0].number_input("From test digit", 0, min(totals) - 1, 0, key="compare_walk_from")
-    last = ends[1].number_input("To test digit", 0, min(totals) - 1, min(1, min(totals) - 1), key="compare_walk_to")
-    lines = {c.name: points.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
-             for c in walkable}
-    detail = (first, last)
-    note = (f"Each model decodes the straight line from its own mean of test digit #{first} to #{last}, "
-            "in your browser as you drag (or press Play).")
-else:
-    direction_seed = walk_detail.number_input("Direction seed", min_value=0, value=0, step=1,
-                                              key="compare_walk_seed")
-    lines = {c.name: points.direction_line(c.model_config.latent_dim, int(direction_seed)) for c in walkable}
-    detail = (int(direction_seed),)
-    note = (f"Each model decodes a random direction (seed {direction_seed}) from -{points.WALK_RADIUS:g} to "
-            f"+{points.WALK_RADIUS:g} prior standard deviations through the origin, in your browser as you drag.")
-live_decoder.send_weights({c.name: cache.decoder_weights_for(c) for c in walkable})
-live_decoder.walk("compare_walk", [{"model": c.name, "label": ctx.label(c), "start": lines[c.name][0].tolist(),
-                                    "end": lines[c.name][1].tolist()} for c in walkable],
-                  repr((kind, detail, [c.name for c in walkable])), note)
+widgets.latent_walk(ctx, models, split, min(totals))
 
 columns = st.columns(len(models))
 for checkpoint, column in zip(models, columns, strict=True):

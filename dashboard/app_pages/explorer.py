@@ -4,8 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, captions, images, points, session, widgets
-from dashboard.components import live_decoder
+from dashboard import cache, captions, points, session, widgets
 
 ctx = session.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -26,43 +25,6 @@ signature = (checkpoint.name, mode, seed, index)
 session.sync_sliders(prefix, dims, base, signature)
 
 
-@st.fragment
-def server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader):
-    """The server path: only this fragment reruns when a slider is released."""
-    sliders, digit = st.columns([1, 1])
-    with sliders:
-        values = {dim: st.slider(captions.slider_label(dim, scores, collapsed), *points.SLIDER_RANGE,
-                                 step=points.SLIDER_STEP, key=f"{prefix}{dim}") for dim in dims}
-    z = points.point_from_values(base, values)
-    png, looks = images.digit_and_reading(model, z, reader[0], ctx.dataset)
-    with digit:
-        widgets.image(png, caption=captions.point_caption(z, dims))
-        show_reading(looks, reader)
-
-
-@st.fragment
-def live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims):
-    """The browser decodes while a slider or the pointer moves; this fragment reruns on release or pause."""
-    live_decoder.send_weights({checkpoint.name: cache.decoder_weights_for(checkpoint)})
-    plane = widgets.live_plane(arrays, plane_dims, latent_dim)
-    reported = live_decoder.explorer(
-        f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(),
-        {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}, dims,
-        [captions.slider_text(dim, scores, collapsed) for dim in dims], repr(signature),
-        points.SLIDER_RANGE, points.SLIDER_STEP, plane)
-    session.store_slider_values(prefix, reported)
-    z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
-    st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
-    show_reading(captions.reading_of(model, z, reader[0], ctx.dataset), reader)
-
-
-def show_reading(looks: str | None, reader) -> None:
-    if looks:
-        st.markdown(looks)
-    else:
-        st.caption(captions.classifier_missing_sentence(reader[1]))
-
-
 live = widgets.live_toggle("explorer_live", model)
 if not live and latent_dim == 2:
     plane, panel = st.columns([1, 1])
@@ -71,17 +33,20 @@ if not live and latent_dim == 2:
         st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
                         on_select=partial(session.set_sliders_from_click, chart_key, prefix))
     with panel:
-        server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
+        widgets.server_sliders(model, base, dims, [captions.slider_label(d, scores, collapsed) for d in dims],
+                               prefix, reader, ctx.dataset)
 else:
     if latent_dim > 2:
         note = captions.collapsed_note(collapsed, latent_dim, metrics is not None)
         held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
         st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
     if live:
-        plane_dims = widgets.plane_axes(order, scores, latent_dim)
-        live_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader, plane_dims)
+        plane = widgets.live_plane(arrays, widgets.plane_axes(order, scores, latent_dim), latent_dim)
+        widgets.live_sliders(checkpoint, model, base, dims, [captions.slider_text(d, scores, collapsed) for d in dims],
+                             prefix, repr(signature), plane, reader, ctx.dataset)
     else:
-        server_sliders_and_digit(model, base, dims, scores, prefix, collapsed, reader)
+        widgets.server_sliders(model, base, dims, [captions.slider_label(d, scores, collapsed) for d in dims],
+                               prefix, reader, ctx.dataset)
 
 st.subheader("Manifold grid")
 grid_controls, grid = st.columns([1, 3])
