@@ -182,9 +182,13 @@ def reading_of(model, z, classifier, dataset: str) -> str | None:
     return reading(points.classify_image(classifier, explore.decode(model, z.reshape(1, -1))[0]), dataset)
 
 
-def walk_between_note(first: int, last: int) -> str:
-    return (f"Each model decodes the straight line from its own mean of test digit #{first} to #{last}, "
-            "in your browser as you drag (or press Play).")
+def walk_between_note(first: int, last: int, first_label, last_label) -> str:
+    """The walk's caption; the labels are the test digits' classes (None when unknown)."""
+    def named(index, label):
+        return f"#{index}" + ("" if label is None else f" (a {label})")
+
+    return (f"Each model decodes the straight line from its own mean of test digit {named(first, first_label)} to "
+            f"{named(last, last_label)}, in your browser as you drag (or press Play).")
 
 
 def walk_direction_note(seed: int, radius: float) -> str:

@@ -103,7 +103,10 @@ def latent_walk(ctx, models: list, split, total: int) -> None:
         last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
         lines = {c.name: points.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
                  for c in walkable}
-        detail, note = (first, last), captions.walk_between_note(first, last)
+        arrays = cache.projections_for(models[0])
+        detail = (first, last)
+        note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
+                                          points.test_label(split, arrays, last))
     else:
         seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
         lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in walkable}
@@ -142,6 +145,10 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
                                      dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
     session.store_slider_values(prefix, reported)
+    if plane is not None:
+        from dashboard import charts
+
+        st.markdown(charts.digit_legend_html(), unsafe_allow_html=True)
     z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
     st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
     reading(captions.reading_of(model, z, reader[0], dataset), reader)

@@ -170,6 +170,8 @@ def test_dragging_a_latent_slider_redraws_the_digit_during_the_drag(app):
         page.mouse.move(x + step * box["width"] / 60, y)
         page.wait_for_timeout(20)
         frames.add(tuple(digit_pixels(page)))
+        if step % 8 == 1:  # a few stills of the drag, for the README's sequence
+            page.locator(".vae-live.explorer").screenshot(path=screenshot_dir(REPO) / f"live-drag-{step:02d}.png")
     page.mouse.up()
     assert len(frames) >= 12, f"only {len(frames)} distinct digits drawn during a 24-step drag"
     app.wait_after(runs, RUN_TIMEOUT_MS)  # the released value reaches Python: caption and reading follow

@@ -341,11 +341,7 @@ function planeBackground(plane, range, size) {
   context.globalAlpha = 1;
   context.fillStyle = "#333";
   context.fillText(`z[${plane.x}] →`, size - 48 * devicePixelRatio, size - 16 * devicePixelRatio);
-  context.save();
-  context.translate(14 * devicePixelRatio, size * 0.3);
-  context.rotate(-Math.PI / 2);
-  context.fillText(`z[${plane.y}] →`, 0, 0);
-  context.restore();
+  context.fillText(`z[${plane.y}] ↑`, 4 * devicePixelRatio, 14 * devicePixelRatio);
   return canvas;
 }
 
