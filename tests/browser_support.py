@@ -110,12 +110,14 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 class RunTracker:
-    """Counts the script runs (whole page or fragment) the server reports finished to one tab."""
+    """Counts the script runs (whole page or fragment) the server reports finished to one tab,
+    and the live decoder's weight payloads it sends."""
 
     def __init__(self, page: Page):
         self.page = page
         self.finished = 0
         self.compile_errors = 0
+        self.weights_sent: list[int] = []  # sizes of the live decoder's weight payloads received
         page.on("websocket", self._watch)
 
     def _watch(self, socket: WebSocket) -> None:
@@ -126,6 +128,10 @@ class RunTracker:
         if isinstance(payload, str):
             return
         message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") == "delta" and message.delta.new_element.HasField("bidi_component"):
+            component = message.delta.new_element.bidi_component
+            if component.WhichOneof("data") == "bytes":
+                self.weights_sent.append(len(component.bytes))
         if message.WhichOneof("type") != "script_finished":
             return
         if message.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:

@@ -158,6 +158,7 @@ def test_dragging_a_latent_slider_redraws_the_digit_during_the_drag(app):
     assert_page_healthy(page, "Latent explorer")
     live_digit(page).wait_for()
     page.wait_for_function(WEIGHTS_HELD_JS, timeout=RUN_TIMEOUT_MS)
+    assert len(app.weights_sent) == 1 and app.weights_sent[0] > 4 * 784 * 400  # the z = 2 decoder, as float32
     caption_before = reported_caption(page)
     slider = page.locator(".vae-live input[type=range]").first
     box = slider.bounding_box()
@@ -188,6 +189,7 @@ def test_dragging_a_latent_slider_redraws_the_digit_during_the_drag(app):
             break
         page.wait_for_timeout(50)
     assert digit_pixels(page) != before, "an arrow key on a focused slider did not redraw the digit"
+    assert len(app.weights_sent) == 1, "the weights were sent again on a rerun"
     full_page_screenshot(page, screenshot_dir(REPO) / "latent-explorer-after-drag.png")
 
 
