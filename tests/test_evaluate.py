@@ -24,7 +24,7 @@ from vae_core.evaluate import (
     nearest_neighbours,
     nearest_training_image,
 )
-from vae_core.model import VAE
+from vae_core.models import VAE
 from vae_core.projections import encode_means
 from vae_core.train import evaluate_elbo, train_vae
 

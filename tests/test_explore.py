@@ -11,7 +11,7 @@ from PIL import Image
 
 from vae_core import explore
 from vae_core.config import ModelConfig
-from vae_core.model import VAE
+from vae_core.models import VAE
 
 
 def test_prior_samples_are_seeded_and_scaled_by_temperature():

@@ -4,7 +4,7 @@ import torch
 
 from vae_core.config import ModelConfig
 from vae_core.losses import gaussian_kl_per_dim, negative_elbo
-from vae_core.model import VAE, VAEOutput
+from vae_core.models import VAE, VAEOutput
 
 
 def test_shapes_of_encode_decode_forward():

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import store
 from .atomic import SaveError
-from .config import DATASETS, ConfigError, ModelConfig, TrainConfig
+from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig
 from .data import DataUnavailableError
 from .train import TrainingDiverged
 
@@ -44,7 +44,12 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
 def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     parser.add_argument("--latent-dims", type=int, nargs="+", default=list(DEFAULT_LATENT_DIMS))
-    parser.add_argument("--hidden-dim", type=int, default=ModelConfig(latent_dim=1).hidden_dim)
+    parser.add_argument("--hidden-dim", type=int, default=ModelConfig(latent_dim=1).hidden_dim,
+                        help="the MLP's hidden width (default %(default)s)")
+    parser.add_argument("--arch", default="mlp", help=f"architecture: {' or '.join(ARCHITECTURES)} (default mlp)")
+    parser.add_argument("--beta", type=float, default=defaults.beta,
+                        help="KL weight of the training objective recon + beta * KL (default 1); "
+                             "reported losses stay the beta = 1 negative ELBO")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr)

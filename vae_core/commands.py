@@ -148,9 +148,9 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
 def run_train(args: argparse.Namespace) -> int:
     data = _DataCache(args.dataset, args.data_dir)
     configs = [
-        (ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim),
+        (ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim, architecture=args.arch),
          TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                     lr=args.lr, seed=args.seed))
+                     lr=args.lr, seed=args.seed, beta=args.beta))
         for latent in args.latent_dims
     ]  # all validated before any training starts
     for model_config, train_config in configs:

@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 DATASETS = ("mnist", "fashion-mnist")
+ARCHITECTURES = ("mlp", "conv")  # vae_core.models.MODELS maps each to its class
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784: images are flattened for the MLP
 
@@ -25,16 +26,23 @@ def _require_positive_int(name: str, value: object, flag: str) -> None:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of the MLP VAE: 784 -> hidden -> latent -> hidden -> 784."""
+    """Architecture of the VAE: the MLP 784 -> hidden -> latent -> hidden -> 784, or the small conv net."""
 
     latent_dim: int
-    hidden_dim: int = 400  # the canonical pytorch/examples width
+    hidden_dim: int = 400  # the canonical pytorch/examples width; the MLP's only (conv widths are fixed)
     input_dim: int = IMAGE_PIXELS
+    architecture: str = "mlp"  # "mlp" or "conv" (two stride-2 convolutions each way)
 
     def __post_init__(self) -> None:
         _require_positive_int("latent size", self.latent_dim, "--latent-dims")
         _require_positive_int("hidden width", self.hidden_dim, "--hidden-dim")
         _require_positive_int("input size", self.input_dim, "an input_dim of")
+        if self.architecture not in ARCHITECTURES:
+            raise ConfigError(f"unknown architecture {self.architecture!r}: choose --arch "
+                              f"{' or '.join(ARCHITECTURES)}")
+        if self.architecture == "conv" and self.input_dim != IMAGE_PIXELS:
+            raise ConfigError(f"the conv VAE reads 28 x 28 images ({IMAGE_PIXELS} pixels), got input_dim "
+                              f"{self.input_dim}: use --arch mlp")
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,7 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3  # Adam, as in the seed report
     seed: int = 0
+    beta: float = 1.0  # KL weight of the training objective recon + beta * KL; reported losses keep beta = 1
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -59,6 +68,9 @@ class TrainConfig:
             raise ConfigError(f"learning rate must be a positive number, got {self.lr!r}: try --lr 0.001")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        beta_ok = isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool)
+        if not beta_ok or not math.isfinite(self.beta) or self.beta <= 0:
+            raise ConfigError(f"KL weight beta must be a positive number, got {self.beta!r}: try --beta 1")
 
 
 def config_from_dict(cls: type, data: dict) -> object:

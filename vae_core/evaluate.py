@@ -56,7 +56,7 @@ from . import explore, store
 from .classifier import DigitClassifier, as_square, classify, predict_proba
 from .data import Split
 from .losses import bernoulli_nll, gaussian_kl_per_dim
-from .model import VAE
+from .models import VariationalAutoencoder
 from .projections import encode_means
 
 METRICS_VERSION = 1
@@ -107,7 +107,7 @@ class LikelihoodEstimate:
 
 
 @torch.no_grad()
-def importance_weighted(model: VAE, images: torch.Tensor, k: int = DEFAULT_IW_SAMPLES,
+def importance_weighted(model: VariationalAutoencoder, images: torch.Tensor, k: int = DEFAULT_IW_SAMPLES,
                         seed: int = DEFAULT_SEED) -> LikelihoodEstimate:
     """Importance-weighted NLL (Burda et al. 2016, eq. 8) of images [N, 784] with K samples.
 
@@ -122,7 +122,8 @@ def importance_weighted(model: VAE, images: torch.Tensor, k: int = DEFAULT_IW_SA
     return LikelihoodEstimate(*(torch.cat(column) for column in zip(*parts, strict=True)))
 
 
-def _iw_chunk(model: VAE, x: torch.Tensor, k: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+def _iw_chunk(model: VariationalAutoencoder, x: torch.Tensor, k: int,
+              generator: torch.Generator) -> tuple[torch.Tensor, ...]:
     """x [B, 784] -> (nll, elbo_mc, recon, kl), each [B] float64 on CPU."""
     mu, logvar = model.encode(x)
     eps = torch.randn((k, *mu.shape), generator=generator, device=x.device, dtype=mu.dtype)
@@ -146,7 +147,7 @@ def active_units(mu: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple
 
 
 @torch.no_grad()
-def kl_per_dimension(model: VAE, images: torch.Tensor) -> torch.Tensor:
+def kl_per_dimension(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
     """images [N, 784] -> mean KL of each latent dimension over the images, [D] float64."""
     device = next(model.parameters()).device
     total = torch.zeros(model.config.latent_dim, dtype=torch.float64)
@@ -159,7 +160,7 @@ def kl_per_dimension(model: VAE, images: torch.Tensor) -> torch.Tensor:
 # --- samples and their quality ---------------------------------------------------------------
 
 @torch.no_grad()
-def prior_samples(model: VAE, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
+def prior_samples(model: VariationalAutoencoder, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
     """n mean images decoded from ``explore.prior_samples`` (seeded): [n, 784] in [0, 1], CPU."""
     z = explore.prior_samples(model.config.latent_dim, n, seed)
     device = next(model.parameters()).device
@@ -168,7 +169,7 @@ def prior_samples(model: VAE, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
 
 
 @torch.no_grad()
-def reconstructions(model: VAE, images: torch.Tensor) -> torch.Tensor:
+def reconstructions(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
     """images [N, 784] -> mean images decoded from the posterior means, [N, 784]."""
     mu = encode_means(model, images)
     device = next(model.parameters()).device
@@ -284,7 +285,8 @@ def build_reference(train: Split, test: Split, classifier: DigitClassifier, clas
                      accuracy, distance.double().mean().item())
 
 
-def _sample_metrics(model: VAE, reference: Reference, settings: Settings) -> tuple[dict, torch.Tensor]:
+def _sample_metrics(model: VariationalAutoencoder, reference: Reference,
+                    settings: Settings) -> tuple[dict, torch.Tensor]:
     samples = prior_samples(model, settings.samples, settings.seed)
     probabilities, features = classify(reference.classifier, samples)
     counts, entropy = class_histogram(probabilities)
@@ -310,7 +312,7 @@ def _memorisation(samples: torch.Tensor, recons: torch.Tensor, reference: Refere
     }
 
 
-def evaluate_model(model: VAE, reference: Reference, settings: Settings = Settings()) -> dict:
+def evaluate_model(model: VariationalAutoencoder, reference: Reference, settings: Settings = Settings()) -> dict:
     """Every metric of the module docstring except the checkpoint's name and the timing."""
     test = reference.test
     estimate = importance_weighted(model, test.images, settings.iw_samples, settings.seed)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .losses import gaussian_kl_per_dim
-from .model import VAE
+from .models import VariationalAutoencoder
 
 IMAGE_SIDE = 28
 
@@ -92,13 +92,13 @@ def dims_by_information(scores: np.ndarray | torch.Tensor) -> list[int]:
 
 
 @torch.no_grad()
-def decode(model: VAE, z: torch.Tensor) -> np.ndarray:
+def decode(model: VariationalAutoencoder, z: torch.Tensor) -> np.ndarray:
     """z [B, D] -> mean images [B, 28, 28] float32 in [0, 1]."""
     return model.decode_images(z.to(torch.float32)).cpu().numpy()
 
 
 @torch.no_grad()
-def reconstruct(model: VAE, images: torch.Tensor) -> np.ndarray:
+def reconstruct(model: VariationalAutoencoder, images: torch.Tensor) -> np.ndarray:
     """images [B, 784] -> decoded posterior means [B, 28, 28] (the deterministic reconstruction)."""
     mu, _ = model.encode(images.to(torch.float32))
     return decode(model, mu)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .data import Split
-from .model import VAE
+from .models import VariationalAutoencoder
 from .store import PROJECTIONS_FILE, Checkpoint, read_arrays_artifact, write_arrays_artifact
 
 DEFAULT_TSNE_POINTS = 5000
@@ -18,7 +18,7 @@ ENCODE_BATCH = 2000
 
 
 @torch.no_grad()
-def encode_means(model: VAE, images: torch.Tensor) -> torch.Tensor:
+def encode_means(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
     """images [N, 784] -> posterior means mu [N, D] (on CPU)."""
     device = next(model.parameters()).device
     chunks = [model.encode(images[i:i + ENCODE_BATCH].to(device))[0].cpu()
@@ -44,7 +44,7 @@ def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
     return tsne.fit_transform(points)
 
 
-def compute_projections(model: VAE, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
+def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
                         seed: int = 0) -> dict[str, np.ndarray]:
     """Encode the whole test set; PCA of all means, t-SNE of a fixed random subset.
 

@@ -34,9 +34,9 @@ from safetensors.torch import load_file, save_file
 
 from .atomic import recover_dir, write_dir_atomic, write_file_atomic
 from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
-from .model import VAE
+from .migrations import AUXILIARY_FORMAT_VERSION, FORMAT_VERSION, FormatError, migrate
+from .models import VariationalAutoencoder, build_model
 
-FORMAT_VERSION = 1
 CHECKPOINT_DIR_ENV = "VAE_CHECKPOINT_DIR"
 DEFAULT_CHECKPOINT_DIR = "./checkpoints"
 MODEL_FILE = "model.safetensors"
@@ -91,12 +91,16 @@ def resolve_checkpoint_dir(checkpoint_dir: str | os.PathLike | None = None) -> P
 
 
 def run_name(model_config: ModelConfig, train_config: TrainConfig) -> str:
-    """Directory name derived from everything that changes the weights."""
-    return (
-        f"{train_config.dataset}-z{model_config.latent_dim}-h{model_config.hidden_dim}"
-        f"-e{train_config.epochs}-b{train_config.batch_size}-lr{train_config.lr:g}"
-        f"-s{train_config.seed}"
-    )
+    """Directory name derived from everything that changes the weights.
+
+    The MLP with beta = 1 keeps the name of format version 1 (``mnist-z20-h400-e12-b128-lr0.001-s0``);
+    a conv model says ``-conv`` and has no hidden width, a KL weight other than 1 adds ``-beta4``.
+    """
+    model = (f"conv-z{model_config.latent_dim}" if model_config.architecture == "conv"
+             else f"z{model_config.latent_dim}-h{model_config.hidden_dim}")
+    beta = "" if train_config.beta == 1 else f"-beta{train_config.beta:g}"
+    return (f"{train_config.dataset}-{model}-e{train_config.epochs}-b{train_config.batch_size}"
+            f"-lr{train_config.lr:g}-s{train_config.seed}{beta}")
 
 
 def checkpoint_path(root: Path, name: str) -> Path:
@@ -134,12 +138,10 @@ def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
     data = _read_json(path / CONFIG_FILE)
     if not isinstance(data, dict):
         raise CheckpointError(f"{path / CONFIG_FILE} is not a JSON object: retrain with --force")
-    version = data.get("format_version")
-    if version != FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path.name} has checkpoint format version {version!r}, this vae_core reads "
-            f"version {FORMAT_VERSION}: upgrade vae-latent-explorer or retrain it"
-        )
+    try:
+        data = migrate(data, path.name)
+    except FormatError as error:
+        raise CheckpointError(str(error)) from error
     try:
         model_config = config_from_dict(ModelConfig, data.get("model"))
         train_config = config_from_dict(TrainConfig, data.get("train"))
@@ -191,9 +193,10 @@ def _read_weights(file: Path, fix: str) -> dict[str, torch.Tensor]:
 def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
     file = checkpoint.path / MODEL_FILE
     tensors = _read_weights(file, "retrain with --force")
-    expected = VAE(checkpoint.model_config).state_dict()
+    expected = build_model(checkpoint.model_config).state_dict()
     if tensors.keys() != expected.keys():
-        raise CheckpointError(f"{file} holds different tensors than a VAE has: retrain with --force")
+        raise CheckpointError(f"{file} holds different tensors than a {checkpoint.model_config.architecture} VAE "
+                              "has: config and weights come from different models, retrain with --force")
     for key, tensor in tensors.items():
         if tensor.shape != expected[key].shape:
             raise CheckpointError(
@@ -204,9 +207,9 @@ def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
     return tensors
 
 
-def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VAE:
-    """The trained VAE in eval mode on ``device``."""
-    model = VAE(checkpoint.model_config)
+def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VariationalAutoencoder:
+    """The trained VAE (the class its architecture names) in eval mode on ``device``."""
+    model = build_model(checkpoint.model_config)
     model.load_state_dict(_load_state_dict(checkpoint))
     return model.to(device).eval()
 
@@ -253,7 +256,7 @@ def save_auxiliary(root: Path, name: str, kind: str, weights: dict[str, torch.Te
         raise CheckpointError(f"unknown auxiliary kind {kind!r}: use one of {', '.join(AUXILIARY_KINDS)}")
     target = checkpoint_path(root, name)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in weights.items()}
-    data = {**config, "kind": kind, "format_version": FORMAT_VERSION, "info": _info(device)}
+    data = {**config, "kind": kind, "format_version": AUXILIARY_FORMAT_VERSION, "info": _info(device)}
 
     def write(directory: Path) -> None:
         _save_weights(tensors, directory / MODEL_FILE)
@@ -269,9 +272,9 @@ def load_auxiliary(root: Path, name: str, kind: str, fix: str) -> tuple[dict[str
     data = _auxiliary_config(path)
     if data is None or data["kind"] != kind:
         raise CheckpointError(f"no {kind} in {path}: {fix}")
-    if data.get("format_version") != FORMAT_VERSION:
+    if data.get("format_version") != AUXILIARY_FORMAT_VERSION:
         raise CheckpointError(f"{path} has format version {data.get('format_version')!r}, "
-                              f"this vae_core reads {FORMAT_VERSION}: {fix}")
+                              f"this vae_core reads {AUXILIARY_FORMAT_VERSION}: {fix}")
     return _read_weights(path / MODEL_FILE, fix), data
 
 
@@ -293,7 +296,7 @@ def _info(device: str) -> dict:
     }
 
 
-def save_checkpoint(root: Path, model: VAE, train_config: TrainConfig,
+def save_checkpoint(root: Path, model: VariationalAutoencoder, train_config: TrainConfig,
                     history: list[dict], device: str = "cpu") -> Checkpoint:
     """Write a checkpoint directory atomically and return it, re-read from disk."""
     weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}

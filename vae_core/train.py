@@ -15,9 +15,9 @@ import torch
 
 from .config import ConfigError, ModelConfig, TrainConfig
 from .data import Split
-from .gradients import negative_elbo_backward
 from .losses import negative_elbo
-from .model import VAE
+from .mlp_backward import BatchLoss, negative_elbo_backward
+from .models import VAE, VariationalAutoencoder, build_model
 
 EVAL_BATCH = 1000
 
@@ -44,7 +44,7 @@ class EpochRecord:
 class TrainingState:
     """Everything needed to continue a run after the last completed epoch."""
 
-    model: VAE
+    model: VariationalAutoencoder
     optimizer: torch.optim.Optimizer
     shuffle_generator: torch.Generator  # CPU: the order of training images
     noise_generator: torch.Generator  # on the model's device: reparameterization noise
@@ -66,7 +66,7 @@ def pick_device(requested: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def make_optimizer(model: VAE, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(model: VariationalAutoencoder, lr: float) -> torch.optim.Optimizer:
     """Adam; the fused kernel saves ~2.8 ms per step on CPU where the build has it."""
     try:
         return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
@@ -78,7 +78,7 @@ def new_training_state(model_config: ModelConfig, train_config: TrainConfig,
                        device: torch.device) -> TrainingState:
     """A fresh model and optimizer, seeded so the same config trains the same weights on CPU."""
     torch.manual_seed(train_config.seed)
-    model = VAE(model_config).to(device)
+    model = build_model(model_config).to(device)
     noise = torch.Generator(device=device).manual_seed(train_config.seed + 1)
     return TrainingState(
         model=model,
@@ -89,7 +89,7 @@ def new_training_state(model_config: ModelConfig, train_config: TrainConfig,
 
 
 @torch.no_grad()
-def evaluate_elbo(model: VAE, images: torch.Tensor, seed: int = 0) -> dict[str, float]:
+def evaluate_elbo(model: VariationalAutoencoder, images: torch.Tensor, seed: int = 0) -> dict[str, float]:
     """Mean negative ELBO, recon and KL (nats per image) over ``images`` [N, 784].
 
     One z sample per image from a fixed-seed generator: an unbiased, repeatable
@@ -112,8 +112,37 @@ def evaluate_elbo(model: VAE, images: torch.Tensor, seed: int = 0) -> dict[str, 
 
 StepCallback = Callable[[int, int, int, float], None]  # epoch, step, steps per epoch, running loss
 
+# The one switch between the two backward passes, as nanoGPT keeps flash and manual attention:
+# the hand-written one (mlp_backward) for the exact MLP, autograd for every other model.
+MANUAL_BACKWARD = True
 
-def _train_one_epoch(state: TrainingState, images: torch.Tensor, batch_size: int,
+
+def uses_manual_backward(model: VariationalAutoencoder) -> bool:
+    """The hand-written backward pass applies to the MLP VAE itself, not to subclasses or other models."""
+    return MANUAL_BACKWARD and type(model) is VAE
+
+
+def autograd_backward(model: VariationalAutoencoder, x: torch.Tensor, generator: torch.Generator | None,
+                      beta: float = 1.0) -> BatchLoss:
+    """Set ``.grad`` to the gradient of the batch's mean of recon + beta * KL, by autograd.
+
+    x: [B, 784]. Returns the batch's summed recon and (unweighted) KL, like the manual pass.
+    """
+    model.zero_grad(set_to_none=True)
+    out = model(x, generator)
+    terms = negative_elbo(out.logits, x, out.mu, out.logvar)
+    (terms.recon + beta * terms.kl).mean().backward()
+    return BatchLoss(terms.recon.detach().sum(), terms.kl.detach().sum())
+
+
+def compute_gradients(model: VariationalAutoencoder, x: torch.Tensor, generator: torch.Generator | None,
+                      beta: float = 1.0) -> BatchLoss:
+    """The training step's gradient of recon + beta * KL, on the fast path where it applies."""
+    backward = negative_elbo_backward if uses_manual_backward(model) else autograd_backward
+    return backward(model, x, generator, beta)
+
+
+def _train_one_epoch(state: TrainingState, images: torch.Tensor, batch_size: int, beta: float,
                      epoch: int, on_step: StepCallback | None) -> tuple[float, float]:
     """One pass over ``images`` [N, 784] (on the model's device); returns mean (recon, kl)."""
     model, optimizer = state.model, state.optimizer
@@ -124,7 +153,7 @@ def _train_one_epoch(state: TrainingState, images: torch.Tensor, batch_size: int
     for step in range(steps):
         # index_select: a sixth of the time of images[rows] on CPU
         x = torch.index_select(images, 0, order[step * batch_size:(step + 1) * batch_size])
-        batch_recon, batch_kl = torch.stack(negative_elbo_backward(model, x, state.noise_generator)).tolist()
+        batch_recon, batch_kl = torch.stack(compute_gradients(model, x, state.noise_generator, beta)).tolist()
         if not math.isfinite(batch_recon + batch_kl):
             raise TrainingDiverged(
                 f"loss became {batch_recon + batch_kl} at epoch {epoch}, step {step + 1}: "
@@ -164,7 +193,8 @@ def train_vae(
     train_images = train_split.images.to(device)
     for epoch in range(state.epochs_done + 1, train_config.epochs + 1):
         started = time.perf_counter()
-        recon, kl = _train_one_epoch(state, train_images, train_config.batch_size, epoch, on_step)
+        recon, kl = _train_one_epoch(state, train_images, train_config.batch_size, train_config.beta, epoch,
+                                     on_step)
         test = evaluate_elbo(state.model, test_split.images, seed=train_config.seed)
         state.history.append(EpochRecord(
             epoch=epoch, train_loss=recon + kl, train_recon=recon, train_kl=kl,

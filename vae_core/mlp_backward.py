@@ -1,11 +1,14 @@
-"""The gradient of the negative ELBO for the VAE's MLP, written out layer by layer.
+"""The MLP's backward pass: the gradient of the beta-weighted negative ELBO, written out layer by layer.
+
+This is the training fast path for the exact MLP (``models.mlp.VAE``); every other model
+trains with autograd (``train.compute_gradients`` holds the switch).
 
 Autograd computes the same numbers (tests/test_gradients.py checks every parameter
 against it), but on a 2-core CPU its bookkeeping and torch's BCE kernel made a training
 step about a fifth slower; most of what remains is matrix products. The model is five
 Linear layers, so the backward pass is short enough to write down:
 
-    loss L = 1/B sum_i [ recon_i + KL_i ]            (mean negative ELBO of the batch)
+    loss L = 1/B sum_i [ recon_i + beta KL_i ]       (beta = 1: mean negative ELBO of the batch)
     recon  = sum_p softplus(l_p) - x_p l_p           dL/dl      = (sigmoid(l) - x) / B
     z      = mu + eps * std,  std = exp(logvar / 2)  dz/dmu     = 1,  dz/dlogvar = eps * std / 2
     KL     = 1/2 sum_d (mu^2 + std^2 - 1 - logvar)   dKL/dmu    = mu, dKL/dlogvar = (std^2 - 1) / 2
@@ -19,7 +22,7 @@ import torch
 from torch import nn
 
 from .losses import bernoulli_nll, gaussian_kl_per_dim
-from .model import VAE
+from .models import VAE
 
 
 class Activations(NamedTuple):
@@ -59,12 +62,13 @@ def forward_with_activations(model: VAE, x: torch.Tensor, generator: torch.Gener
 
 
 @torch.no_grad()
-def negative_elbo_backward(model: VAE, x: torch.Tensor, generator: torch.Generator | None) -> BatchLoss:
-    """Set ``.grad`` of every parameter to the gradient of the batch's mean negative ELBO.
+def negative_elbo_backward(model: VAE, x: torch.Tensor, generator: torch.Generator | None,
+                           beta: float = 1.0) -> BatchLoss:
+    """Set ``.grad`` of every parameter to the gradient of the batch's mean of recon + beta * KL.
 
     x: [B, 784] grey levels in [0, 1]; one z sample per image from ``generator``.
-    Returns the batch's summed recon and KL. Nothing is accumulated: each call overwrites
-    the gradients, so no ``zero_grad`` is needed between steps.
+    Returns the batch's summed recon and (unweighted) KL. Nothing is accumulated: each call
+    overwrites the gradients, so no ``zero_grad`` is needed between steps.
     """
     a = forward_with_activations(model, x, generator)
     loss = BatchLoss(bernoulli_nll(a.logits, x).sum(), gaussian_kl_per_dim(a.mu, a.logvar).sum())
@@ -73,8 +77,8 @@ def negative_elbo_backward(model: VAE, x: torch.Tensor, generator: torch.Generat
     grad_logits = torch.sigmoid(a.logits).sub_(x).div_(batch)
     grad_h_dec = _relu_backward(_linear_backward(model.decoder_out, grad_logits, a.h_dec), a.h_dec)
     grad_z = _linear_backward(model.decoder_hidden, grad_h_dec, a.z)
-    grad_mu = grad_z + a.mu / batch
-    grad_logvar = grad_z * a.eps * a.std * 0.5 + (a.std.square() - 1) * (0.5 / batch)
+    grad_mu = grad_z + a.mu * beta / batch
+    grad_logvar = grad_z * a.eps * a.std * 0.5 + (a.std.square() - 1) * (0.5 * beta / batch)
     grad_h_enc = _linear_backward(model.encoder_mu, grad_mu, a.h_enc)
     grad_h_enc += _linear_backward(model.encoder_logvar, grad_logvar, a.h_enc)
     _linear_backward(model.encoder_hidden, _relu_backward(grad_h_enc, a.h_enc), x, needs_input_grad=False)

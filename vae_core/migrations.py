@@ -1,0 +1,47 @@
+"""Checkpoint format versions: each older config.json is migrated on read, never rejected.
+
+Version 1: model {latent_dim, hidden_dim, input_dim}, train {dataset, epochs, batch_size, lr, seed};
+           every model was the MLP trained on the plain negative ELBO.
+Version 2: model gains ``architecture`` ("mlp" | "conv"), train gains ``beta`` (the KL weight).
+
+A migration takes the parsed config.json of version N and returns version N + 1; reading
+applies them in order, so a version-1 checkpoint (the shipped ones, and every user's) loads
+as it is, with no retraining. A version newer than ``FORMAT_VERSION`` is refused with the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+FORMAT_VERSION = 2
+AUXILIARY_FORMAT_VERSION = 1  # the digit classifiers' config.json; unchanged since version 1
+
+
+def _v1_to_v2(data: dict) -> dict:
+    """Version 1 only knew the MLP with beta = 1: say so explicitly."""
+    model, train = data.get("model"), data.get("train")
+    migrated = {**data, "format_version": 2}
+    if isinstance(model, dict):
+        migrated["model"] = {**model, "architecture": "mlp"}
+    if isinstance(train, dict):
+        migrated["train"] = {**train, "beta": 1.0}
+    return migrated
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+
+
+class FormatError(ValueError):
+    """The config.json carries a version this code cannot read; the message names the fix."""
+
+
+def migrate(data: dict, name: str) -> dict:
+    """config.json of any known version -> the current version; ``name`` is the checkpoint's, for messages."""
+    version = data.get("format_version")
+    known = isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= FORMAT_VERSION
+    if not known:
+        raise FormatError(f"{name} has checkpoint format version {version!r}, this vae_core reads "
+                          f"versions 1 to {FORMAT_VERSION}: upgrade vae-latent-explorer or retrain it")
+    while data["format_version"] < FORMAT_VERSION:
+        data = MIGRATIONS[data["format_version"]](data)
+    return data
