@@ -713,6 +713,23 @@ def test_streamlit_config_binds_localhost_with_xsrf():
     assert "--server.address" in readme, "the README must say how to serve on a network on purpose"
 
 
+def test_streamlit_config_compiles_scripts_without_magic():
+    """Magic is off (see row 19), and no page or the router loses anything by it: nothing it would show."""
+    import tomllib
+    from streamlit.runtime.scriptrunner import magic
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    scripts = [REPO / "dashboard" / "app.py", *sorted((REPO / "dashboard" / "app_pages").glob("*.py"))]
+    assert len(scripts) > 5
+    for script in scripts:
+        code = script.read_text(encoding="utf-8")
+        with_magic = magic.add_magic(code, str(script))
+        with_magic.body = [node for node in with_magic.body  # magic's own import of its helpers
+                           if not (isinstance(node, ast.Import) and node.names[0].asname == "__streamlitmagic__")]
+        assert ast.dump(with_magic) == ast.dump(ast.parse(code, str(script))), f"{script.name} relies on magic"
+
+
 # ---------------------------------------------------------------- the app: rows 1-8 seen there, 17, 19, 20
 
 APP = str(REPO / "dashboard" / "app.py")
@@ -869,14 +886,18 @@ def _session(number: int) -> list[str]:
     """One user: open the explorer, pick a model, move a slider twice; returns the digit image URLs."""
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run()
-    app.switch_page("app_pages/explorer.py").run()
+    def ran(app):
+        assert not app.exception, [e.value for e in app.exception]  # a failed compile shows here
+        return app
+
+    app = ran(AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run())
+    ran(app.switch_page("app_pages/explorer.py").run())
     box = app.sidebar.selectbox[-1]
-    app = box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run()
+    app = ran(box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run())
+    ran(app.toggle(key="explorer_live").set_value(False).run())  # the server path: each value decoded here
     urls = []
     for value in (-2.0, 2.0):
-        [s for s in app.slider if s.label.startswith("z[")][0].set_value(value).run()
-        assert not app.exception, [e.value for e in app.exception]
+        ran([s for s in app.slider if s.label.startswith("z[")][0].set_value(value).run())
         urls += [i.value[0] for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
     return urls
 
@@ -888,15 +909,16 @@ def one_runtime_for_all_sessions(monkeypatch):
     ``AppTest.run`` installs a fresh mock runtime in the process-global ``Runtime._instance``
     and clears it when its run ends, which would pull the runtime from under the other
     sessions' runs. Here one runtime is installed for the whole test and AppTest's per-run
-    swaps land on a stand-in class instead. Likewise one ScriptCache (locked, compiles each
-    page once) replaces AppTest's cache per run: compiling in 20 threads at once trips a
-    CPython 3.11 bug ("AST constructor recursion depth mismatch"), which a server, with its
-    single cache, never meets.
+    swaps land on a stand-in class instead. The options of .streamlit/config.toml that decide
+    how scripts compile apply as under `streamlit run` from the project folder, wherever pytest
+    runs from. Scripts are not shared: AppTest compiles app.py and the page afresh on every run
+    of every session (a server compiles each once, under its script cache's lock), so sessions
+    compile at once far more often than a server's first visitors do.
     """
     from unittest.mock import MagicMock
 
     import streamlit.testing.v1.app_test as app_test
-    import streamlit.testing.v1.local_script_runner as local_script_runner
+    import tomllib
     from streamlit.runtime import Runtime
     from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
     from streamlit.testing.v1.util import patch_config_options
@@ -911,11 +933,10 @@ def one_runtime_for_all_sessions(monkeypatch):
         _instance = None
 
     monkeypatch.setattr(app_test, "Runtime", StandIn)
-    scripts = app_test.ScriptCache()
-    monkeypatch.setattr(app_test, "ScriptCache", lambda: scripts)
-    monkeypatch.setattr(local_script_runner, "ScriptCache", lambda: scripts)  # its runner makes one too
     monkeypatch.setattr(Runtime, "_instance", runtime)
-    with patch_config_options({"global.appTest": True}):  # nested per-run patches then restore True
+    runner = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8")).get("runner", {})
+    options = {"global.appTest": True, **{f"runner.{name}": value for name, value in runner.items()}}
+    with patch_config_options(options):  # nested per-run patches then restore these
         yield
 
 
@@ -939,14 +960,9 @@ def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, empty_data, 
     monkeypatch.setattr(store, "load_model", counted_load)
     process = psutil.Process()
     before = process.memory_info().rss
-    # One session per model first, one at a time: their first imports compile modules (a
-    # fresh venv has no .pyc yet, and plotly imports validators lazily per figure type), and
-    # compile() in 20 threads at once trips the same CPython 3.11 AST bug as above. They share
-    # the caches, so each model is still loaded exactly once.
-    warm_up = [_session(number) for number in range(len(LATENTS))]
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = [*warm_up, *pool.map(_session, range(20))]
+        results = list(pool.map(_session, range(20)))
     seconds = time.perf_counter() - started
     after = process.memory_info().rss
     import resource
