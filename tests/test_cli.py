@@ -1,9 +1,13 @@
 import json
+import re
 import subprocess
 import sys
 
+import pytest
+
 from vae_core import commands, store
 from vae_core.cli import main
+from vae_core.projections import load_projections
 
 TINY_FLAGS = ["--hidden-dim", "16", "--epochs", "1", "--batch-size", "32", "--quiet"]
 
@@ -16,7 +20,9 @@ def run_cli(*args: str, cwd=None) -> subprocess.CompletedProcess:
 def test_train_then_reuse_from_cache(tmp_path, fake_mnist_dir, monkeypatch, capsys):
     flags = ["--data-dir", str(fake_mnist_dir), "--checkpoint-dir", str(tmp_path / "ck"), *TINY_FLAGS]
     assert main(["train", "--latent-dims", "2", "3", *flags]) == 0
-    assert "trained" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "trained" in err and "minute" not in err  # no guess at t-SNE's time: the time it took
+    assert len(re.findall(r"^mnist-z[23]-\S+: t-SNE of 200 test means: \d+\.\d s$", err, re.MULTILINE)) == 2, err
 
     def must_not_train(*args, **kwargs):
         raise AssertionError("a cached config was trained again")
@@ -38,6 +44,27 @@ def test_force_retrains(tmp_path, fake_mnist_dir, capsys):
     assert main(["train", "--force", *flags]) == 0
     assert capsys.readouterr().err.count("trained, test loss") == 2
     assert [c.name for c in store.scan(tmp_path)[0]] == ["mnist-z2-h16-e1-b32-lr0.001-s0"]
+
+
+def test_project_reports_the_measured_tsne_time_and_help_names_what_it_costs(tmp_path, fake_mnist_dir, capsys):
+    flags = ["--data-dir", str(fake_mnist_dir), "--checkpoint-dir", str(tmp_path)]
+    assert main(["train", "--latent-dims", "2", "--no-projections", *TINY_FLAGS, *flags]) == 0
+    checkpoint = store.scan(tmp_path)[0][0]
+    capsys.readouterr()
+    assert main(["project", "--tsne-points", "50", *flags]) == 0
+    err = capsys.readouterr().err
+    assert f"{checkpoint.name}: PCA of 200 test means, then t-SNE of 50 points, perplexity 30, 1,000 iterations" in err
+    assert re.search(rf"^{checkpoint.name}: t-SNE of 50 test means: \d+\.\d s$", err, re.MULTILINE), err
+    assert len(load_projections(checkpoint)["tsne_index"]) == 50
+    for again in ([], ["--tsne-points", "50"]):  # cached (with that N when one is given): nothing to do
+        assert main(["project", *again, *flags]) == 0
+        assert capsys.readouterr().err == ""
+
+    with pytest.raises(SystemExit):
+        main(["project", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "t-SNE's cost is set by: 5,000 points, perplexity 30, 1,000 iterations (Barnes-Hut)" in text
+    assert "--tsne-points N test means that t-SNE maps (default 5000" in text
 
 
 def test_list_reports_a_corrupt_checkpoint_without_a_traceback(tmp_path):

@@ -57,7 +57,7 @@ def _add_training_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--force", action="store_true", help="retrain even when cached")
     parser.add_argument("--no-projections", action="store_true",
-                        help="skip the PCA / t-SNE cache (compute later with `project`)")
+                        help="skip the PCA / t-SNE maps, tens of seconds per model (compute later with `project`)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -75,17 +75,47 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=_lazy("vae_core.commands", "run_list"))
 
-    project = commands.add_parser("project", help="cache PCA / t-SNE maps of the test set")
-    _add_common(project)
-    project.add_argument("--force", action="store_true")
-    project.add_argument("--device")
-    project.set_defaults(handler=_lazy("vae_core.commands", "run_project"))
+    _add_project_command(commands)
 
     download = commands.add_parser("download", help="download a dataset (needs internet)")
     _add_common(download)
     download.set_defaults(handler=_lazy("vae_core.commands", "run_download"))
     _add_evaluation_commands(commands)
     return parser
+
+
+def _add_project_command(commands) -> None:
+    from .projections import DEFAULT_TSNE_POINTS, TSNE_PERPLEXITY, tsne_description
+
+    project = commands.add_parser(
+        "project", help="cache PCA / t-SNE maps of the test set",
+        description="Encode the test set, then map the means to 2-D: PCA of all of them (under a second) and "
+                    f"t-SNE of a fixed random subset, the slow step. t-SNE's cost is set by: "
+                    f"{tsne_description()}: tens of seconds per model on two cores; each run prints the time it "
+                    "took. The maps are cached in projections.npz beside each checkpoint; `train` computes them "
+                    "after training unless --no-projections.")
+    _add_common(project)
+    project.add_argument("--tsne-points", type=_more_than(TSNE_PERPLEXITY), metavar="N",
+                         help=f"test means that t-SNE maps (default {DEFAULT_TSNE_POINTS}, at most the test set); "
+                              "its time grows a bit faster than N. Given, maps cached with another N are recomputed")
+    project.add_argument("--force", action="store_true", help="recompute even when cached")
+    project.add_argument("--device")
+    project.set_defaults(handler=_lazy("vae_core.commands", "run_project"))
+
+
+def _more_than(minimum: float) -> Callable[[str], int]:
+    """argparse type: an integer above ``minimum`` (t-SNE needs more points than its perplexity)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value <= minimum:
+            raise argparse.ArgumentTypeError(f"must be more than the perplexity {minimum:g}, got {value}")
+        return value
+
+    return parse
 
 
 def _add_evaluation_commands(commands) -> None:

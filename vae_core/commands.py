@@ -11,7 +11,13 @@ from .atomic import translated_errors
 from .cli import checkpoint_root, print_json
 from .config import ModelConfig, TrainConfig
 from .data import Split, download, load_split
-from .projections import compute_projections, load_projections, save_projections
+from .projections import (
+    DEFAULT_TSNE_POINTS,
+    compute_projections,
+    load_projections,
+    save_projections,
+    tsne_description,
+)
 from .train import (
     TrainingDiverged,
     TrainingState,
@@ -166,12 +172,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def ensure_projections(checkpoint: store.Checkpoint, data: _DataCache, force: bool = False,
-                       device: str | None = None) -> None:
-    if not force and load_projections(checkpoint) is not None:
+                       device: str | None = None, tsne_points: int | None = None) -> None:
+    """Compute and cache the maps unless cached; ``tsne_points`` given: unless cached with that many."""
+    cached = None if force else load_projections(checkpoint)
+    if cached is not None and (tsne_points is None
+                               or len(cached["tsne_index"]) == min(tsne_points, len(cached["labels"]))):
         return
-    say(f"{checkpoint.name}: computing PCA and t-SNE of the test set (about a minute)")
+    test = data.split(False)
+    points = min(tsne_points or DEFAULT_TSNE_POINTS, len(test.labels))
+    say(f"{checkpoint.name}: PCA of {len(test.labels):,} test means, then t-SNE of {tsne_description(points)}")
     model = store.load_model(checkpoint, pick_device(device))
-    arrays = compute_projections(model, data.split(False), seed=checkpoint.train_config.seed)
+    arrays = compute_projections(model, test, tsne_points=points, seed=checkpoint.train_config.seed,
+                                 report=lambda line: say(f"{checkpoint.name}: {line}"))
     save_projections(checkpoint, arrays)
 
 
@@ -188,7 +200,7 @@ def checkpoints_of_dataset(args: argparse.Namespace) -> list[store.Checkpoint]:
 def run_project(args: argparse.Namespace) -> int:
     data = _DataCache(args.dataset, args.data_dir)
     for checkpoint in checkpoints_of_dataset(args):
-        ensure_projections(checkpoint, data, force=args.force, device=args.device)
+        ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
     return 0
 
 
