@@ -111,7 +111,7 @@ class Explorer:
 
     def choose(self, label: str) -> None:
         self.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
-            has_text="Model (latent size)").click()
+            has_text="Model").click()
         self.page.get_by_role("option", name=label, exact=True).click()
 
     def settle(self, action) -> None:

@@ -5,9 +5,11 @@ for the same number of epochs on real MNIST. The reference is written the way
 pytorch/examples `vae/main.py` does it: a DataLoader over torchvision's MNIST with
 ToTensor, a sigmoid decoder and summed BCE. Prints images/s for both, the ratio, and
 the test loss (nats per image) each reaches; `--sweep` also times the default 5-model
-sweep of `vae-explorer train` (target <= 240 s on 2 cores).
+sweep of `vae-explorer train` (target <= 240 s on 2 cores); `--families` times one epoch of
+the conv VAE beside the MLP's, on its fast path and on autograd.
 
     VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/train_speed.py [--threads 2] [--epochs 1] [--sweep]
+        [--families]
 """
 
 from __future__ import annotations
@@ -92,14 +94,15 @@ def reference_test_loss(model: ReferenceVAE, loader) -> float:
     return total / len(loader.dataset)
 
 
-def run_ours(epochs: int, seed: int) -> tuple[float, float]:
+def run_ours(epochs: int, seed: int, architecture: str = "mlp") -> tuple[float, float]:
     """Returns (training images per second, test loss after the last epoch).
 
     Like the reference, only the training passes are timed: each epoch's clock stops at its
     last step, before the trainer evaluates the test set, and restarts after.
     """
     train, test = load_split("mnist", True), load_split("mnist", False)
-    model_config, config = ModelConfig(latent_dim=LATENT), TrainConfig(epochs=epochs, batch_size=BATCH, seed=seed)
+    model_config = ModelConfig(latent_dim=LATENT, architecture=architecture)
+    config = TrainConfig(epochs=epochs, batch_size=BATCH, seed=seed)
     state = new_training_state(model_config, config, torch.device("cpu"))
     seconds, epoch_started = 0.0, time.perf_counter()
 
@@ -140,6 +143,20 @@ def second_core_speedup(threads: int) -> float:
     return one / many
 
 
+def time_families(seed: int) -> None:
+    """Seconds per training epoch (60,000 images) of each architecture at z = 20, in this process."""
+    from vae_core import train
+
+    rows = [("MLP, hand-written backward (the fast path)", "mlp", True),
+            ("MLP, autograd", "mlp", False), ("conv, autograd", "conv", True)]
+    for name, architecture, manual in rows:
+        train.MANUAL_BACKWARD = manual
+        speed, loss = run_ours(1, seed, architecture)
+        print(f"  {name:<44} {60000 / speed:6.1f} s per epoch   test loss after one epoch {loss:.2f} nats",
+              flush=True)
+    train.MANUAL_BACKWARD = True
+
+
 def time_sweep() -> float:
     with tempfile.TemporaryDirectory() as root:
         started = time.perf_counter()
@@ -155,6 +172,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="the loss after one epoch varies by ~1.5 nats between seeds: compare means")
     parser.add_argument("--sweep", action="store_true", help="also time the default 5-model sweep")
+    parser.add_argument("--families", action="store_true", help="also time one epoch of each architecture")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {args.threads} thread(s), z={LATENT}, batch {BATCH}, "
@@ -173,6 +191,9 @@ def main() -> None:
     print(f"vae_core trainer:                  {our_speed:8.0f} images/s   mean test loss {our_loss:.2f} nats")
     print(f"speed ratio ours / reference: {our_speed / ref_speed:.2f}x (target >= 3.0x); "
           f"mean loss difference {our_loss - ref_loss:+.2f} nats (target within 1)")
+    if args.families:
+        print(f"one training epoch at z = {LATENT}, batch {BATCH}, {args.threads} thread(s):")
+        time_families(args.seeds[0])
     if args.sweep:
         print(f"default sweep (z = 2 5 10 20 50, 12 epochs): {time_sweep():.0f} s wall (target <= 240 s)")
 

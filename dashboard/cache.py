@@ -205,7 +205,8 @@ def latent_map_figure(checkpoint, method: str, max_points: int | None = None, he
                       show_legend: bool = True, title: str | None = None):
     """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
     return charts.latent_map(projections_for(checkpoint), method, checkpoint.model_config.latent_dim,
-                             max_points, height, show_legend, title)
+                             max_points, height, show_legend, title,
+                             captions.class_names(checkpoint.train_config.dataset))
 
 
 @st.cache_resource(max_entries=16, hash_funcs=BY_CHECKPOINT)
@@ -223,11 +224,15 @@ def metrics_for(checkpoint) -> dict | None:
 
 
 @st.cache_resource(max_entries=8, hash_funcs=BY_CHECKPOINT)
-def metric_figures(checkpoints: list, labels: tuple[str, ...]) -> list:
-    """[(label, what better means, shared plotly Figure)] of every metric against latent size."""
+def metric_figures(checkpoints: list, labels: tuple[str, ...], axis: str = "latent size") -> list:
+    """[(label, what better means, shared plotly Figure)] of every metric against ``axis`` (see dashboard.axes)."""
+    from dashboard import axes
+
     names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))
-    evaluated, _ = charts.metric_points(checkpoints, metrics_for, lambda c: names[str(c.path)])
-    return [(label, meaning, charts.metric_figure(evaluated, path, label))
+    evaluated, _ = charts.metric_points(checkpoints, metrics_for, lambda c: names[str(c.path)],
+                                        lambda c: axes.value_label(axis, axes.value(c, axis))
+                                        if axis in ("architecture", "data set") else axes.value(c, axis))
+    return [(label, meaning, charts.metric_figure(evaluated, path, label, axis_title=axis))
             for path, label, meaning in charts.chart_metrics()]
 
 

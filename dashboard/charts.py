@@ -33,53 +33,64 @@ def chart_metrics() -> list[tuple[str, str, str]]:
     return list(evaluate.SUMMARY_METRICS)
 
 
-def metric_points(checkpoints, metrics_of, label_of) -> tuple[list[tuple[int, str, dict]], list[str]]:
-    """([(latent size, model label, metrics)] of the evaluated models, labels of the others).
+def metric_points(checkpoints, metrics_of, label_of, x_of=None) -> tuple[list[tuple[object, str, dict]], list[str]]:
+    """([(x, model label, metrics)] of the evaluated models in their given order, labels of the others).
 
-    ``metrics_of(checkpoint)`` returns the parsed metrics.json or None; ``label_of`` names a model.
+    ``metrics_of(checkpoint)`` returns the parsed metrics.json or None; ``label_of`` names a model;
+    ``x_of`` gives its place on the x axis (default: the latent size).
     """
+    x_of = x_of or (lambda c: c.model_config.latent_dim)
     points, missing = [], []
-    for checkpoint in sorted(checkpoints, key=lambda c: c.model_config.latent_dim):
+    for checkpoint in checkpoints:
         metrics = metrics_of(checkpoint)
         if metrics:
-            points.append((checkpoint.model_config.latent_dim, label_of(checkpoint), metrics))
+            points.append((x_of(checkpoint), label_of(checkpoint), metrics))
         else:
             missing.append(label_of(checkpoint))
     return points, missing
 
 
-def _reference_line(path: str, sizes: list[int]) -> tuple[list, list, str] | None:
+def _reference_line(path: str, xs: list, latent_axis: bool) -> tuple[list, list, str] | None:
     """(x, y, name) of the value a metric is judged against, drawn dashed."""
     if path == "samples.class_entropy":
-        return [min(sizes), max(sizes)], [math.log(10)] * 2, "even coverage (log 10)"
-    if path == "active_units":
-        return sizes, sizes, "all dimensions"
+        return [xs[0], xs[-1]], [math.log(10)] * 2, "even coverage (log 10)"
+    if path == "active_units" and latent_axis:
+        return xs, xs, "all dimensions"
     if path == "memorisation.ratio_to_recon":
-        return [min(sizes), max(sizes)], [1.0, 1.0], "no copying (1)"
+        return [xs[0], xs[-1]], [1.0, 1.0], "no copying (1)"
     return None
 
 
-def metric_figure(points: list[tuple[int, str, dict]], path: str, label: str, height: int = 260):
-    """A small line + marker chart of one metric against latent size (log axis, one tick per size)."""
+def metric_figure(points: list[tuple[object, str, dict]], path: str, label: str, height: int = 260,
+                  axis_title: str = "latent size"):
+    """A small line + marker chart of one metric against the compared setting.
+
+    Numbers (latent size, beta) go on a log axis with one tick per value; names (architecture,
+    data set) on a category axis in the given order.
+    """
     import plotly.graph_objects as go
 
     from vae_core import evaluate
 
-    kept = [(size, name, evaluate.metric_value(metrics, path)) for size, name, metrics in points]
-    kept = [(size, name, value) for size, name, value in kept if value is not None]
-    sizes = sorted({size for size, _, _ in kept})
+    kept = [(x, name, evaluate.metric_value(metrics, path)) for x, name, metrics in points]
+    kept = [(x, name, value) for x, name, value in kept if value is not None]
+    numeric = all(isinstance(x, (int, float)) for x, _, _ in kept)
+    xs = sorted({x for x, _, _ in kept}) if numeric else list(dict.fromkeys(x for x, _, _ in kept))
     y_title, tick_format = AXES.get(path, ("", None))
     figure = go.Figure()
-    reference = _reference_line(path, sizes) if sizes else None
+    reference = _reference_line(path, xs, axis_title == "latent size") if xs else None
     if reference is not None:
         figure.add_scatter(x=reference[0], y=reference[1], name=reference[2], mode="lines",
                            line={"color": "#999999", "dash": "dash", "width": 1}, hoverinfo="name")
-    figure.add_scatter(x=[s for s, _, _ in kept], y=[v for _, _, v in kept], customdata=[n for _, n, _ in kept],
-                       mode="lines+markers", name=label, line={"color": "#1f77b4"}, marker={"size": 8},
-                       hovertemplate="%{customdata}: %{y:.4g}<extra></extra>")
+    figure.add_scatter(x=[x for x, _, _ in kept], y=[v for _, _, v in kept], customdata=[n for _, n, _ in kept],
+                       mode="lines+markers" if numeric else "markers", name=label, line={"color": "#1f77b4"},
+                       marker={"size": 9}, hovertemplate="%{customdata}: %{y:.4g}<extra></extra>")
     figure.update_layout(title={"text": label, "font": {"size": 15}}, height=height, showlegend=False,
                          margin={"l": 55, "r": 15, "t": 40, "b": 45}, font={"size": 12})
-    figure.update_xaxes(type="log", tickvals=sizes, ticktext=[str(s) for s in sizes], title="latent size")
+    if numeric:
+        figure.update_xaxes(type="log", tickvals=xs, ticktext=[f"{x:g}" for x in xs], title=axis_title)
+    else:
+        figure.update_xaxes(type="category", title=axis_title)
     figure.update_yaxes(title=y_title, tickformat=tick_format)
     return figure
 
@@ -97,11 +108,14 @@ SEED_COLOR = "#888888"
 FONT = {"size": 14}
 
 
-def digit_legend_html() -> str:
-    """One line of coloured digit labels, a shared legend for small maps drawn without their own."""
-    chips = "".join(f'<span style="color:{color};font-weight:700;margin-right:0.9em">● {digit}</span>'
-                    for digit, color in enumerate(DIGIT_COLORS))
-    return f'<div style="font-size:0.95em">Digit colours: {chips}</div>'
+def digit_legend_html(names: tuple[str, ...] | None = None) -> str:
+    """One line of coloured class labels (digits, or ``names`` such as Fashion-MNIST's), a shared legend
+    for small maps drawn without their own."""
+    names = names or tuple(str(k) for k in range(10))
+    chips = "".join(f'<span style="color:{color};font-weight:700;margin-right:0.9em">● {name}</span>'
+                    for name, color in zip(names, DIGIT_COLORS, strict=True))
+    title = "Digit colours" if names[0] == "0" else "Class colours"
+    return f'<div style="font-size:0.95em">{title}: {chips}</div>'
 
 
 def latent_size_colors(count: int) -> list[str]:
@@ -199,7 +213,8 @@ def _map_axes(arrays: dict, method: str, latent_dim: int,
 
 
 def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
-               height: int = 620, show_legend: bool = True, title: str | None = None) -> go.Figure:
+               height: int = 620, show_legend: bool = True, title: str | None = None,
+               names: tuple[str, ...] | None = None) -> go.Figure:
     """Test-set means projected to 2-D, one trace per digit (the legend toggles digits).
 
     Each point's customdata is its row in the test set, so a selection names test digits.
@@ -212,19 +227,20 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
     if max_points and len(keep) > max_points:
         keep = keep[:: -(-len(keep) // max_points)]
     figure = go.Figure()
+    names = names or tuple(str(k) for k in range(10))  # the class of each label: digits, or clothes
     for digit in range(10):
         chosen = keep[labels[keep] == digit]
         figure.add_scattergl(
-            x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=str(digit),
+            x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=names[digit],
             marker={"color": DIGIT_COLORS[digit], "size": 3 if small else 4, "opacity": 0.7},
             customdata=rows[chosen].tolist(),  # plain ints: the browser sends back each point's test row
-            hovertemplate=f"digit {digit}<br>test image #%{{customdata}}<extra></extra>")
+            hovertemplate=f"{names[digit]}<br>test image #%{{customdata}}<extra></extra>")
     if title is None:
         title = f"{method} of the test-set means (z = {latent_dim})"
         if method != "t-SNE" and latent_dim == 2:
             title = "Test-set means in the 2-D latent space (no projection needed)"
     _layout(figure, title, x_title, y_title, height)
-    figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit"},
+    figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit" if names[0] == "0" else "class"},
                                  "itemsizing": "constant"}, showlegend=show_legend)
     if small:  # a side-by-side map: room for the points, axis titles that fit under them
         figure.update_layout(margin={"l": 40, "r": 5, "t": 32, "b": 44}, font={"size": 12},

@@ -33,6 +33,7 @@ class AppContext:
     dataset: str | None = None
     checkpoint: object | None = None  # store.Checkpoint, None when there is none
     error: str | None = None  # why the checkpoint directory could not be read at all
+    everything: list = field(default_factory=list)  # every dataset's checkpoints (Compare's data set axis)
 
     def label(self, checkpoint) -> str:
         return tables.model_label(checkpoint, self.checkpoints)
@@ -59,10 +60,11 @@ def sidebar() -> AppContext:
         mine = [c for c in checkpoints if c.train_config.dataset == dataset]
         by_name = {c.name: c for c in mine}
         keep_choice(MODEL_KEY, list(by_name))
-        st.sidebar.selectbox("Model (latent size)", list(by_name), key=MODEL_KEY,
+        st.sidebar.selectbox("Model", list(by_name), key=MODEL_KEY,
                              format_func=lambda name: tables.model_label(by_name[name], mine),
-                             help="Every page shows this model; Compare shows all of them.")
-        context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]])
+                             help="Every page shows this model; Compare puts it beside others.")
+        context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]],
+                             everything=checkpoints)
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
     if problems:
         st.sidebar.warning(f"{len(problems)} folder(s) in the checkpoint directory were skipped: see Overview.")

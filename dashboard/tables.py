@@ -45,14 +45,27 @@ def datasets(checkpoints) -> list[str]:
     return sorted(names, key=lambda name: (DATASETS.index(name) if name in DATASETS else len(DATASETS), name))
 
 
+ARCHITECTURE_NAMES = {"mlp": "MLP", "conv": "conv"}
+
+
 def model_label(checkpoint, siblings) -> str:
-    """'z = 5', with epochs and seed added only when another checkpoint has the same latent size."""
-    latent = checkpoint.model_config.latent_dim
-    same = [c for c in siblings if c.model_config.latent_dim == latent]
-    if len(same) <= 1:
-        return f"z = {latent}"
+    """'z = 5'; 'MLP, z = 10, beta = 4' or 'conv, z = 20' when the siblings differ in architecture or beta.
+
+    Epochs, hidden width and seed are added only when another sibling would get the same label.
+    """
+    def short(c) -> str:
+        parts = [f"z = {c.model_config.latent_dim}"]
+        if len({s.model_config.architecture for s in siblings} | {c.model_config.architecture}) > 1:
+            parts.insert(0, ARCHITECTURE_NAMES.get(c.model_config.architecture, c.model_config.architecture))
+        if c.train_config.beta != 1:
+            parts.append(f"beta = {c.train_config.beta:g}")
+        return ", ".join(parts)
+
+    label = short(checkpoint)
+    if sum(short(c) == label for c in siblings) <= 1:
+        return label
     config = checkpoint.train_config
-    return f"z = {latent} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
+    return f"{label} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
 
 
 def summary_frame(checkpoints):
@@ -104,8 +117,8 @@ def evaluation_columns() -> list[tuple[str, str, str]]:
             if path not in SKIPPED_EVALUATION_METRICS]
 
 
-def metrics_table(checkpoints):
-    """Final metrics of each checkpoint in one table, indexed by model label.
+def metrics_table(checkpoints, label_of=None):
+    """Final metrics of each checkpoint in one table, indexed by model label (``label_of(checkpoint)``).
 
     History columns always; the `vae-explorer evaluate` columns only when some checkpoint
     has a metrics.json (a checkpoint without one shows empty cells).
@@ -114,9 +127,10 @@ def metrics_table(checkpoints):
 
     from vae_core import evaluate
 
+    label_of = label_of or (lambda c: model_label(c, checkpoints))
     rows, evaluated = [], False
     for checkpoint in checkpoints:
-        row = {"model": model_label(checkpoint, checkpoints)}
+        row = {"model": label_of(checkpoint)}
         row.update({label: value(checkpoint) for label, value in METRIC_COLUMNS})
         metrics = evaluation_metrics(checkpoint) or {}
         evaluated = evaluated or bool(metrics)
@@ -147,16 +161,17 @@ def _better(meaning: str) -> str:
     return head if head.startswith(("lower", "higher", "closer", "near")) else ""
 
 
-def metrics_display(table, checkpoints):
+def metrics_display(table, checkpoints, label_of=None):
     """The metrics table turned for reading: one row per metric, one text column per model, plus 'better'.
 
-    ``table`` is ``metrics_table(checkpoints)``. Twelve metrics do not fit side by side in a
+    ``table`` is ``metrics_table(checkpoints, label_of)``. Twelve metrics do not fit side by side in a
     page's width, five models do; each row gets the number format of its metric (percentages
     for probabilities and accuracies, 'k of D' for active units), '–' where a value is missing.
     """
     import pandas as pd
 
-    sizes = {model_label(c, checkpoints): c.model_config.latent_dim for c in checkpoints}
+    label_of = label_of or (lambda c: model_label(c, checkpoints))
+    sizes = {label_of(c): c.model_config.latent_dim for c in checkpoints}
     meanings = {label: meaning for _, label, meaning in evaluation_columns()}
     rows = {}
     for label in table.columns:

@@ -85,12 +85,48 @@ def live_plane(arrays: dict | None, dims: tuple[int, int], latent_dim: int):
     return live_decoder.Plane(dims[0], dims[1], *live_decoder.plane_points(mu, labels, dims), note)
 
 
-def latent_walk(ctx, models: list, split, total: int) -> None:
-    """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page."""
+def compare_axis(ctx) -> tuple[str, dict, list]:
+    """Compare's first row: the axis to vary and the settings held fixed -> (axis, held, checkpoints shown).
+
+    The held settings start at the sidebar model's, so the default view is the one of today:
+    the latent sizes of the chosen model's architecture, beta and data set.
+    """
+    from dashboard import axes
+
+    pool = ctx.everything or ctx.checkpoints
+    row = st.columns(len(axes.AXES))
+    axis = row[0].radio("Compare along", axes.AXES, key="compare_axis")
+    held = {}
+    for column, other in zip(row[1:], [a for a in axes.AXES if a != axis], strict=True):
+        options = axes.options(pool, other)
+        key = f"compare_hold_{other.replace(' ', '_')}"
+        current = axes.value(ctx.checkpoint, other)
+        session.keep_choice(key, options if current not in options else [current, *options])
+        held[other] = column.selectbox(f"Hold {other} at", options, key=key,
+                                       format_func=lambda v, other=other: axes.value_label(other, v))
+    return axis, held, axes.columns(pool, axis, held)
+
+
+def compare_test_splits(models: list) -> dict:
+    """{data set: its test split, or None when the images are not in VAE_DATA_DIR} for the models shown."""
+    from dashboard import cache
+
+    return {dataset: cache.test_split(dataset)[0]
+            for dataset in dict.fromkeys(c.train_config.dataset for c in models)}
+
+
+def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
+    """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page.
+
+    Models the page cannot decode (the conv VAE) are left out and named.
+    """
     from dashboard import cache
     from dashboard.components import live_decoder
 
     walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
+    if not walkable:
+        st.caption("Live walks decode MLP models in the page; none of these columns is an MLP.")
+        return
     kind_column, detail_column = st.columns([2, 3])
     kinds = list(points.WALKS) if total else list(points.WALKS[1:])
     session.keep_choice("compare_walk_kind", kinds)
@@ -101,9 +137,9 @@ def latent_walk(ctx, models: list, split, total: int) -> None:
             session.clamp_state(key, 0, total - 1)
         first = ends[0].number_input("From test digit", 0, total - 1, 0, key="compare_walk_from")
         last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
-        lines = {c.name: points.test_means(cache.model_for(c), split, cache.projections_for(c), [first, last])
-                 for c in walkable}
-        arrays = cache.projections_for(models[0])
+        lines = {c.name: points.test_means(cache.model_for(c), splits[c.train_config.dataset],
+                                           cache.projections_for(c), [first, last]) for c in walkable}
+        arrays, split = cache.projections_for(walkable[0]), splits[walkable[0].train_config.dataset]
         detail = (first, last)
         note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
                                           points.test_label(split, arrays, last))
@@ -111,8 +147,11 @@ def latent_walk(ctx, models: list, split, total: int) -> None:
         seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
         lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in walkable}
         detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
+    left_out = [label_of(c) for c in models if c not in walkable]
+    if left_out:
+        note += f" Not in the walk (the page decodes MLPs only): {', '.join(left_out)}."
     live_decoder.send_weights({c.name: cache.decoder_weights_for(c) for c in walkable})
-    walks = [{"model": c.name, "label": ctx.label(c), "start": lines[c.name][0].tolist(),
+    walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in walkable]
     live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in walkable])), note)
 
@@ -148,7 +187,7 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     if plane is not None:
         from dashboard import charts
 
-        st.markdown(charts.digit_legend_html(), unsafe_allow_html=True)
+        st.markdown(charts.digit_legend_html(captions.class_names(dataset)), unsafe_allow_html=True)
     z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
     st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
     reading(captions.reading_of(model, z, reader[0], dataset), reader)

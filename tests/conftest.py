@@ -6,6 +6,7 @@ it under CI=true, where it must always be there.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import struct
 from pathlib import Path
@@ -47,10 +48,12 @@ def tiny_data() -> tuple[Split, Split]:
 
 
 def write_tiny_checkpoint(root: Path, train: Split, test: Split, latent_dim: int = 2,
-                          with_projections: bool = True) -> store.Checkpoint:
-    model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=16)
-    state = train_vae(model_config, TINY_TRAIN, train, test, device=torch.device("cpu"))
-    checkpoint = store.save_checkpoint(root, state.model, TINY_TRAIN, history_as_dicts(state.history))
+                          with_projections: bool = True, architecture: str = "mlp", beta: float = 1.0,
+                          dataset: str = "mnist") -> store.Checkpoint:
+    model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=16, architecture=architecture)
+    train_config = dataclasses.replace(TINY_TRAIN, beta=beta, dataset=dataset)
+    state = train_vae(model_config, train_config, train, test, device=torch.device("cpu"))
+    checkpoint = store.save_checkpoint(root, state.model, train_config, history_as_dicts(state.history))
     if with_projections:
         save_projections(checkpoint, compute_projections(state.model, test, tsne_points=100))
     return checkpoint

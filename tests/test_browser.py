@@ -33,7 +33,7 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parent.parent
 EXPECTED_PAGES = ["Overview", "Training", "Generate", "Reconstruct", "Latent map", "Latent explorer",
-                  "Compare latent sizes"]
+                  "Compare models"]
 # The live digit's grey levels, read back from its 28 x 28 canvas.
 PIXELS_JS = "(c) => Array.from(c.getContext('2d').getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0))"
 # The page holds the weights of the explorer's model (the live view has drawn at least once).
@@ -251,7 +251,7 @@ def test_the_server_sliders_still_work_with_live_decoding_off(app):
 def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped_root):
     """100 random latent points per model, drawn on a canvas in the page: pixels within 2/255 of decode_images."""
     page = app.page
-    open_page(app, nav_links(page), "Compare latent sizes")
+    open_page(app, nav_links(page), "Compare models")
     checkpoints, _ = store.scan(shipped_root)
     names = [c.name for c in checkpoints]
     page.wait_for_function("(names) => names.every((n) => globalThis.__vaeLiveDecoder?.models.has(n))", arg=names,
@@ -271,7 +271,7 @@ def choose_model(app: RunTracker, label: str) -> None:
     """Pick a model in the sidebar's selectbox and wait for the page to redraw."""
     runs = app.finished
     app.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(
-        has_text="Model (latent size)").click()
+        has_text="Model").click()
     app.page.get_by_role("option", name=label, exact=True).click()
     app.wait_after(runs, RUN_TIMEOUT_MS)
 
@@ -284,9 +284,9 @@ def test_a_larger_model_gets_kl_ordered_sliders_and_the_choice_carries_over(app)
     page = app.page
     links = nav_links(page)
     open_page(app, links, "Latent explorer")
-    choose_model(app, "z = 10")
+    choose_model(app, "MLP, z = 10")
     assert_page_healthy(page, "Latent explorer")
-    assert heading(page).endswith("z = 10"), heading(page)
+    assert heading(page).endswith("MLP, z = 10"), heading(page)
 
     slider_labels = page.locator(".vae-live .slider-label")
     expect(slider_labels).to_have_count(8, timeout=RUN_TIMEOUT_MS)  # the page redraws its sliders after the run

@@ -69,8 +69,10 @@ def browser_reports(app: AppTest, element, state: dict) -> AppTest:
 
 
 def choose_model(app: AppTest, latent_dim: int) -> AppTest:
+    """Pick the sidebar's MLP with beta 1 at ``latent_dim`` ('z = 2', or 'MLP, z = 2' beside other families)."""
     box = app.sidebar.selectbox[-1]
-    return box.select_index(box.options.index(f"z = {latent_dim}")).run()
+    wanted = (f"z = {latent_dim}", f"MLP, z = {latent_dim}")
+    return box.select_index(next(i for i, label in enumerate(box.options) if label in wanted)).run()
 
 
 def select_points(app: AppTest, chart_index: int, points: list[dict]) -> AppTest:
@@ -92,7 +94,7 @@ def select_points(app: AppTest, chart_index: int, points: list[dict]) -> AppTest
 def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data)
     assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table
-    assert "Model (latent size)" in [s.label for s in app.sidebar.selectbox]
+    assert "Model" in [s.label for s in app.sidebar.selectbox]
     app.switch_page("app_pages/training.py").run()
     assert len(app.get("plotly_chart")) == 4 and "nats" in app.caption[0].value
     assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
@@ -278,10 +280,17 @@ def test_dataset_picker_appears_with_two_datasets(monkeypatch, tmp_path, tiny_ch
     assert app.sidebar.selectbox[0].value == "fashion-mnist" and not app.exception
 
 
-def shipped(shipped_root: Path) -> list:
+def shipped(shipped_root: Path, architecture: str | None = None) -> list:
+    """The shipped checkpoints (of one architecture when given), in the sidebar's order."""
     checkpoints, _ = store.scan(shipped_root)
     assert checkpoints, f"no shipped checkpoints in {shipped_root}"
-    return checkpoints
+    return [c for c in checkpoints if architecture in (None, c.model_config.architecture)]
+
+
+def default_columns(checkpoints: list) -> list:
+    """What Compare shows first: the MNIST MLPs with beta 1, one column per latent size."""
+    return [c for c in checkpoints if c.train_config.dataset == "mnist" and c.model_config.architecture == "mlp"
+            and c.train_config.beta == 1]
 
 
 def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, empty_data):
@@ -292,16 +301,22 @@ def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, em
         app.switch_page(f"app_pages/{page}.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
     columns = [h.value for h in app.subheader if h.value.startswith("z = ")]
-    assert columns == [f"z = {c.model_config.latent_dim}" for c in models]
+    assert columns == [f"z = {c.model_config.latent_dim}" for c in default_columns(models)]
 
 
 def test_sliders_change_the_digit_for_every_shipped_model(monkeypatch, shipped_root, empty_data):
     app = server_path(open_app(monkeypatch, shipped_root, empty_data, "explorer"))
-    for checkpoint in shipped(shipped_root):
-        latent_dim = checkpoint.model_config.latent_dim
-        choose_model(app, latent_dim)
-        assert app.title[0].value.endswith(f"z = {latent_dim}")
-        assert len(z_sliders(app)) == min(latent_dim, 8)
-        before = decoded_digit_url(app)
-        z_sliders(app)[0].set_value(2.0).run()
-        assert not app.exception and decoded_digit_url(app) != before
+    for dataset in dict.fromkeys(c.train_config.dataset for c in shipped(shipped_root)):
+        if len(app.sidebar.selectbox) > 1:  # the data set picker appears with two data sets
+            app.sidebar.selectbox(key="app_dataset").set_value(dataset).run()
+        box = app.sidebar.selectbox(key="app_model")
+        labels = list(box.options)
+        assert len(labels) == len([c for c in shipped(shipped_root) if c.train_config.dataset == dataset])
+        for index, label in enumerate(labels):
+            app.sidebar.selectbox(key="app_model").select_index(index).run()
+            assert app.title[0].value.endswith(label), (app.title[0].value, label)
+            latent_dim = int(label.split("z = ")[1].split(",")[0])
+            assert len(z_sliders(app)) == min(latent_dim, 8)
+            before = decoded_digit_url(app)
+            z_sliders(app)[0].set_value(2.0).run()
+            assert not app.exception and decoded_digit_url(app) != before

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from dashboard import captions, images, points
-from tests.test_dashboard import choose_model, open_app, server_path, shipped, z_sliders
+from tests.test_dashboard import choose_model, default_columns, open_app, server_path, shipped, z_sliders
 from vae_core import evaluate, explore, store
 from vae_core.classifier import classifier_name, load_classifier, predict_proba
 from vae_core.data import load_split
@@ -38,10 +38,10 @@ def readings(app) -> list[str]:
     return [m.value for m in app.markdown if m.value.startswith("Looks like")]
 
 
-# --- Compare latent sizes ------------------------------------------------------------------
+# --- Compare models ------------------------------------------------------------------------
 
 def test_compare_plots_every_metric_of_metrics_json_against_latent_size(monkeypatch, shipped_root, empty_data):
-    models = shipped(shipped_root)
+    models = default_columns(shipped(shipped_root))
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
     charts = metric_charts(app)
     assert sorted(charts) == sorted(label for _, label, _ in evaluate.SUMMARY_METRICS)
@@ -70,7 +70,7 @@ def test_compare_without_metrics_says_how_to_compute_them(monkeypatch, tiny_chec
 def test_compare_with_some_models_evaluated_plots_those_and_names_the_others(monkeypatch, tmp_path, shipped_root,
                                                                               empty_data):
     root = tmp_path / "checkpoints"
-    small = sorted(shipped(shipped_root), key=lambda c: c.model_config.latent_dim)[:2]
+    small = sorted(default_columns(shipped(shipped_root)), key=lambda c: c.model_config.latent_dim)[:2]
     for checkpoint in small:
         shutil.copytree(checkpoint.path, root / checkpoint.name)
     (root / small[1].name / "metrics.json").unlink()

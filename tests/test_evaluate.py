@@ -25,7 +25,7 @@ from vae_core.evaluate import (
     nearest_training_image,
 )
 from vae_core.models import VAE
-from vae_core.projections import encode_means
+from vae_core.projections import encode_means, load_projections
 from vae_core.train import evaluate_elbo, train_vae
 
 TINY_SETTINGS = Settings(iw_samples=8, samples=300)
@@ -235,14 +235,39 @@ def test_cli_refuses_bad_settings(tiny_checkpoint_root, capsys):
     assert "--iw-samples" in capsys.readouterr().err
 
 
+SHIPPED = {  # (data set, architecture, latent size, beta) of every shipped checkpoint
+    *(("mnist", "mlp", z, 1.0) for z in (2, 5, 10, 20, 50)),
+    ("mnist", "mlp", 10, 0.5), ("mnist", "mlp", 10, 4.0),
+    ("mnist", "conv", 2, 1.0), ("mnist", "conv", 20, 1.0),
+    *(("fashion-mnist", "mlp", z, 1.0) for z in (2, 10, 20)),
+}
+
+
+def family(checkpoint) -> tuple:
+    model, train = checkpoint.model_config, checkpoint.train_config
+    return train.dataset, model.architecture, model.latent_dim, train.beta
+
+
 def test_shipped_checkpoints_ship_consistent_metrics(shipped_root):
-    checkpoints, _ = store.scan(shipped_root)
-    shipped = [c for c in checkpoints if c.train_config.dataset == "mnist"]
-    assert [c.model_config.latent_dim for c in shipped] == [2, 5, 10, 20, 50]
-    for checkpoint in shipped:
+    checkpoints, problems = store.scan(shipped_root)
+    assert {family(c) for c in checkpoints} == SHIPPED and problems == []
+    for checkpoint in checkpoints:
         metrics = load_metrics(checkpoint, Settings())
         assert metrics is not None, f"{checkpoint.name}: run `vae-explorer evaluate` and commit metrics.json"
+        assert load_projections(checkpoint) is not None, f"{checkpoint.name}: run `vae-explorer project`"
         assert metrics["nll_iw"] <= metrics["elbo"]["loss"]
         assert metrics["elbo"]["loss"] == pytest.approx(checkpoint.final["test_loss"], abs=1.0)
         assert len(metrics["kl_per_dim"]) == metrics["latent_dim"] == checkpoint.model_config.latent_dim
         assert metrics["active_units"] == int(np.sum(np.array(metrics["posterior_mean_variance"]) > 0.01))
+
+
+@pytest.mark.parametrize("latent_dim", [2, 20])
+def test_the_shipped_conv_vae_beats_the_mlp_at_the_same_latent_size(shipped_root, latent_dim):
+    by_family = {family(c): load_metrics(c, Settings()) for c in store.scan(shipped_root)[0]}
+    conv, mlp = by_family[("mnist", "conv", latent_dim, 1.0)], by_family[("mnist", "mlp", latent_dim, 1.0)]
+    assert conv["nll_iw"] < mlp["nll_iw"] and conv["elbo"]["loss"] < mlp["elbo"]["loss"]
+
+
+def test_the_shipped_total_stays_under_40_mb(shipped_root):
+    total = sum(f.stat().st_size for f in shipped_root.rglob("*") if f.is_file())
+    assert total < 40 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MB"

@@ -19,7 +19,14 @@ import torch
 
 from dashboard.components import live_decoder
 from tests.conftest import missing_prerequisite
-from tests.test_dashboard import browser_reports, choose_model, live_components, open_app, shipped
+from tests.test_dashboard import (
+    browser_reports,
+    choose_model,
+    default_columns,
+    live_components,
+    open_app,
+    shipped,
+)
 from vae_core import explore, store
 
 JS = Path(live_decoder.__file__).with_name("live_decoder.js")
@@ -52,7 +59,7 @@ def parse_payload(payload: bytes) -> tuple[dict, list[np.ndarray]]:
 
 
 def test_weights_payload_is_the_decoder_exactly(shipped_root):
-    for checkpoint in shipped(shipped_root):
+    for checkpoint in shipped(shipped_root, "mlp"):
         model = store.load_model(checkpoint, device="cpu")
         header, (w1, b1, w2, b2) = parse_payload(live_decoder.weights_payload(model, checkpoint.name))
         assert header == {"id": checkpoint.name, "latent_dim": model.config.latent_dim,
@@ -80,7 +87,7 @@ def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, 
         missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
     shutil.copy(JS, tmp_path / "live_decoder.mjs")
     (tmp_path / "run.mjs").write_text(NODE_SCRIPT)
-    for seed, checkpoint in enumerate(shipped(shipped_root)):
+    for seed, checkpoint in enumerate(shipped(shipped_root, "mlp")):  # the page decodes the MLPs
         model = store.load_model(checkpoint, device="cpu")
         z = random_points(model.config.latent_dim, seed)
         (tmp_path / "weights.bin").write_bytes(live_decoder.weights_payload(model, checkpoint.name))
@@ -161,7 +168,7 @@ def test_the_hover_plane_of_a_larger_model_uses_the_chosen_dimensions(monkeypatc
 
 
 def test_compare_walks_every_model_between_the_same_test_digits(monkeypatch, shipped_root, empty_data):
-    models = shipped(shipped_root)
+    models = default_columns(shipped(shipped_root))
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
     app.number_input(key="compare_walk_from").set_value(3).run()
     app.number_input(key="compare_walk_to").set_value(9).run()

@@ -209,7 +209,9 @@ def summary_row(checkpoint: store.Checkpoint) -> dict:
     return {
         "name": checkpoint.name,
         "dataset": checkpoint.train_config.dataset,
+        "architecture": checkpoint.model_config.architecture,
         "latent_dim": checkpoint.model_config.latent_dim,
+        "beta": checkpoint.train_config.beta,
         "epochs": checkpoint.train_config.epochs,
         "test_loss": round(final["test_loss"], 3),
         "test_recon": round(final["test_recon"], 3),
@@ -229,11 +231,12 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print(f"no checkpoints in {root}: train some with `vae-explorer train`")
     else:
-        print(f"{'dataset':<14}{'latent':>7}{'epochs':>7}{'test loss':>11}{'recon':>9}{'KL':>8}"
-              f"{'train s':>9}  name")
+        print(f"{'dataset':<14}{'arch':<6}{'latent':>7}{'beta':>6}{'epochs':>7}{'test loss':>11}{'recon':>9}"
+              f"{'KL':>8}{'train s':>9}  name")
         for row in rows:
-            print(f"{row['dataset']:<14}{row['latent_dim']:>7}{row['epochs']:>7}{row['test_loss']:>11.2f}"
-                  f"{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}{row['train_seconds']:>9.1f}  {row['name']}")
+            print(f"{row['dataset']:<14}{row['architecture']:<6}{row['latent_dim']:>7}{row['beta']:>6g}"
+                  f"{row['epochs']:>7}{row['test_loss']:>11.2f}{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}"
+                  f"{row['train_seconds']:>9.1f}  {row['name']}")
     for problem in problems:
         say(f"skipped {problem.path.name}: {problem.message}")
     return 0

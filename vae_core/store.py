@@ -33,7 +33,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .atomic import recover_dir, write_dir_atomic, write_file_atomic
-from .config import ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
+from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
 from .migrations import AUXILIARY_FORMAT_VERSION, FORMAT_VERSION, FormatError, migrate
 from .models import VariationalAutoencoder, build_model
 
@@ -214,8 +214,15 @@ def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> Va
     return model.to(device).eval()
 
 
+def sort_key(checkpoint: Checkpoint) -> tuple:
+    """How checkpoints are listed: by dataset, architecture (MLP first), latent size, beta, then name."""
+    model, train = checkpoint.model_config, checkpoint.train_config
+    dataset = DATASETS.index(train.dataset) if train.dataset in DATASETS else len(DATASETS)
+    return dataset, ARCHITECTURES.index(model.architecture), model.latent_dim, train.beta, checkpoint.name
+
+
 def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
-    """Every usable checkpoint under ``root`` (sorted by dataset, latent size), and the rest.
+    """Every usable checkpoint under ``root`` (in ``sort_key`` order), and the rest.
 
     A missing root is empty; an unreadable one raises ``CheckpointError``.
     """
@@ -236,7 +243,7 @@ def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
             checkpoints.append(read_checkpoint(path))
         except CheckpointError as error:
             problems.append(Problem(path, str(error)))
-    checkpoints.sort(key=lambda c: (c.train_config.dataset, c.model_config.latent_dim, c.name))
+    checkpoints.sort(key=sort_key)
     return checkpoints, problems
 
 

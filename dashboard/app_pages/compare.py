@@ -1,14 +1,18 @@
-"""Compare latent sizes: one column per model, same seed and same test digits for each."""
+"""Compare models: one column per setting of the chosen axis, the other settings held fixed."""
 
 import streamlit as st
 
-from dashboard import cache, captions, charts, images, points, session, tables, widgets
+from dashboard import axes, cache, captions, charts, images, points, session, tables, widgets
 
 ctx = session.require_checkpoint()
-models = ctx.checkpoints
-st.title("Compare latent sizes")
-st.markdown("How does the number of latent variables change what the VAE generates? Each column is one "
-            "latent size; every column decodes the **same random seed** and reconstructs the **same test digits**.")
+st.title("Compare models")
+axis, held, models = widgets.compare_axis(ctx)
+if not models:
+    st.info(f"No model has {axes.summary(axis, held)}: pick other settings to hold fixed.")
+    st.stop()
+label = {c.name: axes.column_label(c, axis, models) for c in models}
+st.markdown(f"What does the **{axis}** change? One column per {axis}, holding {axes.summary(axis, held)}; "
+            "every column decodes the **same random seed** and reconstructs the **same test digits**.")
 
 controls = st.columns(4)
 seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
@@ -17,22 +21,26 @@ pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0
 method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method",
                           help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
-split, _ = session.test_data(ctx, "Original test digits")
-totals = [points.test_count(split, cache.projections_for(c)) for c in models]
+splits = widgets.compare_test_splits(models)  # dataset -> test split or None
+totals = [points.test_count(splits[c.train_config.dataset], cache.projections_for(c)) for c in models]
 indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
-if split is not None and indices:
-    widgets.image(images.test_images_png(split, indices, 8, factor=2), caption="The test digits reconstructed below")
+one_dataset = len(splits) == 1
+if one_dataset and next(iter(splits.values())) is not None and indices:
+    widgets.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
+                  caption="The test digits reconstructed below")
 
-st.subheader("Walk through every latent size")
-widgets.latent_walk(ctx, models, split, min(totals))
+st.subheader(f"Walk through every {axis}")
+widgets.latent_walk(models, lambda c: label[c.name], splits, min(totals))
 
 columns = st.columns(len(models))
 for checkpoint, column in zip(models, columns, strict=True):
     with column:
-        st.subheader(ctx.label(checkpoint))
+        st.subheader(label[checkpoint.name])
         widgets.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
-                     caption=f"16 samples, seed {seed}")
-        arrays = cache.projections_for(checkpoint)
+                      caption=f"16 samples, seed {seed}")
+        split, arrays = splits[checkpoint.train_config.dataset], cache.projections_for(checkpoint)
+        if indices and not one_dataset and split is not None:
+            widgets.image(images.test_images_png(split, indices, 4, factor=2), width="stretch", caption="Originals")
         if indices:
             png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
             widgets.image(png, width="stretch", caption="Reconstructions")
@@ -44,30 +52,32 @@ for checkpoint, column in zip(models, columns, strict=True):
         else:
             st.caption("No cached latent map (`vae-explorer project`).")
 
-st.markdown(charts.digit_legend_html(), unsafe_allow_html=True)
+names = captions.class_names(next(iter(splits))) if one_dataset else None  # several data sets: class numbers
+st.markdown(charts.digit_legend_html(names), unsafe_allow_html=True)
 
 st.subheader("Final metrics")
-table = tables.metrics_display(tables.metrics_table(models), models)
-aligned = {label: st.column_config.TextColumn(alignment="right") for label in table.columns if label != "better"}
+label_of = lambda c: label[c.name]  # noqa: E731
+table = tables.metrics_display(tables.metrics_table(models, label_of), models, label_of)
+aligned = {name: st.column_config.TextColumn(alignment="right") for name in table.columns if name != "better"}
 st.dataframe(table, width="stretch", height="content",
              column_config={**aligned, "better": st.column_config.TextColumn(width=200)})
 st.caption(tables.LOSS_DEFINITION)
 
-st.subheader("Metrics against latent size")
-missing = [ctx.label(c) for c in models if cache.metrics_for(c) is None]
+st.subheader(f"Metrics against {axis}")
+missing = [label[c.name] for c in models if cache.metrics_for(c) is None]
 if missing:
     st.info(captions.missing_metrics_sentence(missing))
 if len(missing) < len(models):
     st.caption(captions.source_caption([m for m in map(cache.metrics_for, models) if m]))
-    metric_charts = cache.metric_figures(models, [ctx.label(c) for c in models])
+    metric_charts = cache.metric_figures(models, tuple(label[c.name] for c in models), axis)
     for row in range(0, len(metric_charts), 3):
-        for column, (label, meaning, figure) in zip(st.columns(3), metric_charts[row:row + 3], strict=False):
+        for column, (name, meaning, figure) in zip(st.columns(3), metric_charts[row:row + 3], strict=False):
             with column:
-                st.plotly_chart(figure, key=f"compare_metric_{label}")
+                st.plotly_chart(figure, key=f"compare_metric_{name}")
                 st.caption(captions.better_caption(meaning))
 
 st.subheader("Loss per epoch")
-series = [(ctx.label(c), c.history) for c in models]
+series = [(label[c.name], c.history) for c in models]
 left, right = st.columns(2)
 left.plotly_chart(charts.overlaid_losses(series, "test_loss", "Test loss per epoch"), key="compare_test_loss")
 right.plotly_chart(charts.overlaid_losses(series, "test_kl", "Test KL per epoch", "KL per image (nats)"),

@@ -1,0 +1,58 @@
+"""Compare's axes: the one setting that varies across the columns, and the settings held fixed.
+
+A checkpoint's settings on the four axes are its latent size, KL weight beta, architecture
+and data set; everything else (epochs, batch, learning rate, seed, width) is told apart by
+the column labels when two columns share a value.
+"""
+
+from __future__ import annotations
+
+AXES = ("latent size", "beta", "architecture", "data set")
+
+
+def value(checkpoint, axis: str):
+    """The checkpoint's setting on ``axis``."""
+    model, train = checkpoint.model_config, checkpoint.train_config
+    return {"latent size": model.latent_dim, "beta": train.beta, "architecture": model.architecture,
+            "data set": train.dataset}[axis]
+
+
+def value_label(axis: str, setting) -> str:
+    """'z = 10', 'beta = 4', 'MLP', 'conv' or 'fashion-mnist': how a column names its setting."""
+    if axis == "latent size":
+        return f"z = {setting}"
+    if axis == "beta":
+        return f"beta = {setting:g}"
+    if axis == "architecture":
+        return {"mlp": "MLP"}.get(setting, setting)
+    return str(setting)
+
+
+def options(checkpoints, axis: str) -> list:
+    """The settings on ``axis`` that some checkpoint has, in a natural order."""
+    from vae_core.config import ARCHITECTURES, DATASETS
+
+    order = {"architecture": ARCHITECTURES, "data set": DATASETS}.get(axis)
+    present = {value(c, axis) for c in checkpoints}
+    return sorted(present, key=(lambda v: (order.index(v) if v in order else len(order), v)) if order else None)
+
+
+def columns(checkpoints, axis: str, held: dict) -> list:
+    """The checkpoints whose settings equal ``held`` on every other axis, ordered along ``axis``."""
+    chosen = [c for c in checkpoints if all(value(c, other) == setting for other, setting in held.items())]
+    ranks = {setting: rank for rank, setting in enumerate(options(chosen, axis))}
+    return sorted(chosen, key=lambda c: (ranks[value(c, axis)], c.name))
+
+
+def column_label(checkpoint, axis: str, columns_shown: list) -> str:
+    """The column's setting, with epochs and seed added when two columns share it."""
+    label = value_label(axis, value(checkpoint, axis))
+    if sum(value(c, axis) == value(checkpoint, axis) for c in columns_shown) <= 1:
+        return label
+    config = checkpoint.train_config
+    return f"{label} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
+
+
+def summary(axis: str, held: dict) -> str:
+    """'MLP, beta = 1, mnist': the settings held fixed, for the page's caption."""
+    return ", ".join(value_label(other, setting) for other, setting in held.items())
