@@ -77,11 +77,20 @@ def test_one_importance_sample_is_the_elbo(tiny_model, tiny_data):
 
 
 def test_importance_weighted_is_repeatable_and_batch_independent(tiny_model, tiny_data, monkeypatch):
-    images = tiny_data[1].images[:50]
-    first = importance_weighted(tiny_model, images, k=4, seed=1).nll
-    torch.testing.assert_close(importance_weighted(tiny_model, images, k=4, seed=1).nll, first)
-    monkeypatch.setattr(evaluate, "IW_ROWS", 7)  # chunks of 1 image: different draw order, same law
-    assert importance_weighted(tiny_model, images, k=4, seed=1).nll.shape == first.shape
+    images = tiny_data[1].images  # all 200
+    first = importance_weighted(tiny_model, images, k=8, seed=1)
+    torch.testing.assert_close(importance_weighted(tiny_model, images, k=8, seed=1).nll, first.nll)  # repeatable
+
+    monkeypatch.setattr(evaluate, "IW_ROWS", 7)  # chunks of 1 image, not all 200 in one: other draws, same law
+    chunked = importance_weighted(tiny_model, images, k=8, seed=1)
+    # What involves no draw is the same image by image (the encoder's rounding may differ with the batch)...
+    torch.testing.assert_close(chunked.kl, first.kl, rtol=1e-5, atol=0)
+    # ...and the Monte Carlo NLL agrees in the mean: within 5 standard errors of the paired difference
+    # (about 0.6 nats on a mean NLL of about 535 here; from one seed to another the gap is |z| < 2).
+    difference = chunked.nll - first.nll
+    standard_error = difference.std().item() / math.sqrt(len(images))
+    assert abs(difference.mean().item()) < 5 * standard_error, (difference.mean().item(), standard_error)
+    assert difference.abs().max() > 0  # the draws did differ: the agreement is not by construction
 
 
 def test_active_units_counts_variances_above_threshold():
