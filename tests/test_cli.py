@@ -78,7 +78,7 @@ def test_list_reports_a_corrupt_checkpoint_without_a_traceback(tmp_path):
 
 
 def test_invalid_value_exits_2_with_one_line_from_a_real_process(tmp_path, fake_mnist_dir):
-    """The process exit path; every invalid flag is checked in process by test_faults row 16."""
+    """The process exit path; every invalid flag is checked in process by fault matrix row 16 (tests/faults)."""
     root = tmp_path / "ck"
     result = run_cli("train", "--data-dir", str(fake_mnist_dir), "--checkpoint-dir", str(root),
                      "--quiet", "--latent-dims", "0")

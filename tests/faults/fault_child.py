@@ -1,4 +1,4 @@
-"""Run `vae-explorer` with a pause injected at one chosen point, for tests/test_faults.py.
+"""Run `vae-explorer` with a pause injected at one chosen point, for the fault tests in tests/faults/.
 
     python tests/fault_child.py MODE READY_FILE vae-explorer-arguments...
 
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from vae_core import cli, train  # noqa: E402
 

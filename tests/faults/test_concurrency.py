@@ -1,0 +1,170 @@
+"""Fault matrix rows 11 and 19: two `train` processes for one model, 20 dashboard sessions at once.
+
+Row 11 runs real processes (tests/faults/fault_child.py holds the first one mid-training); row
+19 drives dashboard/app.py through Streamlit's AppTest in 20 threads. The matrix is in
+tests/README.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import (
+    APP,
+    APP_TIMEOUT,
+    CHILDREN,
+    LATENTS,
+    NAME,
+    REPO,
+    WAIT_SECONDS,
+    child_env,
+    history_epochs,
+    leftovers,
+    start_child,
+    train_argv,
+    wait_for,
+)
+from vae_core import store
+
+# ---------------------------------------------------------------- row 11: two train processes
+
+
+def test_row11_two_train_processes_for_one_config(root, fake_mnist_dir, tmp_path):
+    ready, first_log, second_log = tmp_path / "ready", tmp_path / "first.log", tmp_path / "second.log"
+    argv = train_argv(fake_mnist_dir, root)
+    first = start_child("wait-in-epoch-2", ready, argv, first_log)
+    wait_for(ready.exists, "the first process to train", first)
+    with open(second_log, "wb") as handle:
+        second = subprocess.Popen([sys.executable, "-m", "vae_core", *argv], cwd=REPO, env=child_env(),
+                                  stdout=subprocess.DEVNULL, stderr=handle)
+    CHILDREN.append(second)
+    wait_for(lambda: "another process is training it, waiting" in second_log.read_text(),
+             "the second process to wait on the lock", second)
+    Path(f"{ready}.go").touch()
+    assert first.wait(WAIT_SECONDS) == 0 and second.wait(WAIT_SECONDS) == 0
+    assert f"{NAME}: trained, test loss" in first_log.read_text()
+    assert f"{NAME}: cached, reused" in second_log.read_text()
+    assert "trained, test loss" not in second_log.read_text()
+    checkpoints, problems = store.scan(root)
+    assert [c.name for c in checkpoints] == [NAME] and problems == []
+    assert history_epochs(root) == [1, 2, 3] and leftovers(root) == []
+
+
+# ---------------------------------------------------------------- row 19: concurrent dashboard sessions
+
+
+def test_streamlit_config_compiles_scripts_without_magic():
+    """Magic is off (see row 19), and no page or the router loses anything by it: nothing it would show."""
+    import tomllib
+    from streamlit.runtime.scriptrunner import magic
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["runner"]["magicEnabled"] is False
+    scripts = [REPO / "dashboard" / "app.py", *sorted((REPO / "dashboard" / "app_pages").glob("*.py"))]
+    assert len(scripts) > 5
+    for script in scripts:
+        code = script.read_text(encoding="utf-8")
+        with_magic = magic.add_magic(code, str(script))
+        with_magic.body = [node for node in with_magic.body  # magic's own import of its helpers
+                           if not (isinstance(node, ast.Import) and node.names[0].asname == "__streamlitmagic__")]
+        assert ast.dump(with_magic) == ast.dump(ast.parse(code, str(script))), f"{script.name} relies on magic"
+
+
+def _session(number: int) -> list[str]:
+    """One user: open the explorer, pick a model, move a slider twice; returns the digit image URLs."""
+    from streamlit.testing.v1 import AppTest
+
+    def ran(app):
+        assert not app.exception, [e.value for e in app.exception]  # a failed compile shows here
+        return app
+
+    app = ran(AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run())
+    ran(app.switch_page("app_pages/explorer.py").run())
+    box = app.sidebar.selectbox[-1]
+    app = ran(box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run())
+    ran(app.toggle(key="explorer_live").set_value(False).run())  # the server path: each value decoded here
+    urls = []
+    for value in (-2.0, 2.0):
+        ran([s for s in app.slider if s.label.startswith("z[")][0].set_value(value).run())
+        urls += [i.value[0] for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
+    return urls
+
+
+@pytest.fixture
+def one_runtime_for_all_sessions(monkeypatch):
+    """One Streamlit runtime shared by concurrent AppTest sessions, as a server has.
+
+    ``AppTest.run`` installs a fresh mock runtime in the process-global ``Runtime._instance``
+    and clears it when its run ends, which would pull the runtime from under the other
+    sessions' runs. Here one runtime is installed for the whole test and AppTest's per-run
+    swaps land on a stand-in class instead. The options of .streamlit/config.toml that decide
+    how scripts compile apply as under `streamlit run` from the project folder, wherever pytest
+    runs from. Scripts are not shared: AppTest compiles app.py and the page afresh on every run
+    of every session (a server compiles each once, under its script cache's lock), so sessions
+    compile at once far more often than a server's first visitors do.
+    """
+    from unittest.mock import MagicMock
+
+    import streamlit.testing.v1.app_test as app_test
+    import tomllib
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
+    from streamlit.testing.v1.util import patch_config_options
+
+    runtime = MagicMock(spec=Runtime)
+    runtime.media_file_mgr = app_test.MediaFileManager(app_test.MemoryMediaFileStorage("/mock/media"))
+    runtime.dataframe_source_mgr = app_test.DataframeSourceManager()
+    runtime.cache_storage_manager = MemoryCacheStorageManager()
+    runtime.bidi_component_registry = app_test.BidiComponentManager()
+
+    class StandIn:
+        _instance = None
+
+    monkeypatch.setattr(app_test, "Runtime", StandIn)
+    monkeypatch.setattr(Runtime, "_instance", runtime)
+    runner = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8")).get("runner", {})
+    options = {"global.appTest": True, **{f"runner.{name}": value for name, value in runner.items()}}
+    with patch_config_options(options):  # nested per-run patches then restore these
+        yield
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, empty_data, one_runtime_for_all_sessions):
+    import threading
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    monkeypatch.setenv(store.CHECKPOINT_DIR_ENV, str(five_models))
+    monkeypatch.setenv("VAE_DATA_DIR", str(empty_data))
+    loads, guard, real_load = Counter(), threading.Lock(), store.load_model
+
+    def counted_load(checkpoint, device="cpu"):
+        with guard:
+            loads[checkpoint.name] += 1
+        return real_load(checkpoint, device)
+
+    monkeypatch.setattr(store, "load_model", counted_load)
+    process = psutil.Process()
+    before = process.memory_info().rss
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(_session, range(20)))
+    seconds = time.perf_counter() - started
+    after = process.memory_info().rss
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    print(f"20 sessions in {seconds:.1f} s; RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB, "
+          f"peak RSS of the test process {peak / 2**20:.0f} MiB; model loads {dict(loads)}")
+    assert all(len(urls) == 2 and urls[0] != urls[1] for urls in results)  # every slider move redrew
+    assert sorted(loads) == sorted(c.name for c in store.scan(five_models)[0])
+    assert set(loads.values()) == {1}, loads  # each model loaded once, shared by all sessions
+    assert after - before < 400 * 2**20 and peak < 3 * 2**30
