@@ -18,6 +18,7 @@ carries no test hooks.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import time
@@ -40,10 +41,10 @@ def _pause(ready: Path, go: Path | None = None) -> None:
 def _pause_in_epoch(ready: Path, go: Path | None) -> None:
     real = train._train_one_epoch
 
-    def wrapped(state, images, batch_size, epoch, on_step):
-        if epoch == 2:
+    def wrapped(*args, **kwargs):
+        if inspect.signature(real).bind(*args, **kwargs).arguments["epoch"] == 2:
             _pause(ready, go)
-        return real(state, images, batch_size, epoch, on_step)
+        return real(*args, **kwargs)
 
     train._train_one_epoch = wrapped
 

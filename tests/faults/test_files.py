@@ -116,7 +116,8 @@ def test_row07_weights_with_nan(capsys, root, copied):
 @pytest.mark.parametrize("version", [store.FORMAT_VERSION + 1, "banana", None])
 def test_row08_unknown_or_newer_format_version(capsys, root, copied, version):
     edit_config(copied, lambda c: c.update(format_version=version))
-    assert_refused(capsys, root, copied, rf"format version {version!r}, this vae_core reads version 1: upgrade")
+    assert_refused(capsys, root, copied,
+                   rf"format version {version!r}, this vae_core reads versions 1 to {store.FORMAT_VERSION}: upgrade")
 
 
 def test_broken_checkpoint_is_retrained_over_by_train(capsys, root, fake_mnist_dir):

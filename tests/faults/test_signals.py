@@ -7,6 +7,7 @@ epoch, and no partial checkpoint is ever listed. The matrix is in tests/README.m
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 from pathlib import Path
@@ -134,10 +135,10 @@ def test_interrupted_sweep_loses_at_most_one_epoch(capsys, tmp_path, fake_mnist_
     assert run_cli(capsys, *train_argv(fake_mnist_dir, straight))[0] == 0
     real = train_module._train_one_epoch
 
-    def ctrl_c_in_epoch_3(state, images, batch_size, epoch, on_step):
-        if epoch == 3:
+    def ctrl_c_in_epoch_3(*args, **kwargs):
+        if inspect.signature(real).bind(*args, **kwargs).arguments["epoch"] == 3:
             raise KeyboardInterrupt
-        return real(state, images, batch_size, epoch, on_step)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(train_module, "_train_one_epoch", ctrl_c_in_epoch_3)
     code, _, err = run_cli(capsys, *train_argv(fake_mnist_dir, resumed))
