@@ -56,3 +56,19 @@ def column_label(checkpoint, axis: str, columns_shown: list) -> str:
 def summary(axis: str, held: dict) -> str:
     """'MLP, beta = 1, mnist': the settings held fixed, for the page's caption."""
     return ", ".join(value_label(other, setting) for other, setting in held.items())
+
+
+def best_held(checkpoints, axis: str, current) -> dict:
+    """Settings to hold on the other axes: the ``current`` model's when they give two columns or more,
+    else those that give the most columns.
+
+    Switching to 'beta' from the z = 2 model, say, holds the latent size at 10, where the betas are;
+    from a Fashion-MNIST model, 'latent size' holds the data set at Fashion-MNIST.
+    """
+    others = [a for a in AXES if a != axis]
+    groups: dict[tuple, set] = {}
+    for checkpoint in checkpoints:
+        groups.setdefault(tuple(value(checkpoint, a) for a in others), set()).add(value(checkpoint, axis))
+    mine = tuple(value(current, a) for a in others)
+    best = max(groups, key=lambda held: (held == mine and len(groups[held]) > 1, len(groups[held])))
+    return dict(zip(others, best, strict=True))

@@ -74,7 +74,9 @@ def summary_frame(checkpoints):
 
     rows = [{
         "dataset": c.train_config.dataset,
+        "architecture": ARCHITECTURE_NAMES.get(c.model_config.architecture, c.model_config.architecture),
         "latent size": c.model_config.latent_dim,
+        "beta": c.train_config.beta,
         "epochs": c.train_config.epochs,
         "test loss (nats)": c.final["test_loss"],
         "recon (nats)": c.final["test_recon"],

@@ -56,6 +56,9 @@ def live_toggle(key: str, model) -> bool:
     from dashboard.components import live_decoder
 
     if not live_decoder.supports(model):
+        if key in st.session_state:  # keep the user's choice for the next MLP: an unrendered widget forgets it
+            st.session_state[key] = st.session_state[key]
+        st.caption("This model's sliders are decoded by the server: the page decodes MLP models only.")
         return False
     return st.toggle("Live decoding in the browser", value=True, key=key,
                      help="On: the page decodes while you drag a slider or move over the plane, and the server "
@@ -88,20 +91,24 @@ def live_plane(arrays: dict | None, dims: tuple[int, int], latent_dim: int):
 def compare_axis(ctx) -> tuple[str, dict, list]:
     """Compare's first row: the axis to vary and the settings held fixed -> (axis, held, checkpoints shown).
 
-    The held settings start at the sidebar model's, so the default view is the one of today:
-    the latent sizes of the chosen model's architecture, beta and data set.
+    When the axis changes, the held settings move to the ones that show the most columns
+    (ties: the sidebar model's), so the default view is today's: the latent sizes of the
+    chosen model's architecture, beta and data set.
     """
     from dashboard import axes
 
     pool = ctx.everything or ctx.checkpoints
     row = st.columns(len(axes.AXES))
     axis = row[0].radio("Compare along", axes.AXES, key="compare_axis")
+    keys = {other: f"compare_hold_{other.replace(' ', '_')}" for other in axes.AXES if other != axis}
+    if st.session_state.get("compare_axis_shown") != axis:
+        for other, setting in axes.best_held(pool, axis, ctx.checkpoint).items():
+            st.session_state[keys[other]] = setting
+        st.session_state["compare_axis_shown"] = axis
     held = {}
-    for column, other in zip(row[1:], [a for a in axes.AXES if a != axis], strict=True):
+    for column, (other, key) in zip(row[1:], keys.items(), strict=True):
         options = axes.options(pool, other)
-        key = f"compare_hold_{other.replace(' ', '_')}"
-        current = axes.value(ctx.checkpoint, other)
-        session.keep_choice(key, options if current not in options else [current, *options])
+        session.keep_choice(key, options)
         held[other] = column.selectbox(f"Hold {other} at", options, key=key,
                                        format_func=lambda v, other=other: axes.value_label(other, v))
     return axis, held, axes.columns(pool, axis, held)
@@ -150,7 +157,7 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     left_out = [label_of(c) for c in models if c not in walkable]
     if left_out:
         note += f" Not in the walk (the page decodes MLPs only): {', '.join(left_out)}."
-    live_decoder.send_weights({c.name: cache.decoder_weights_for(c) for c in walkable})
+    live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in walkable})
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in walkable]
     live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in walkable])), note)
@@ -179,7 +186,7 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     from dashboard import cache
     from dashboard.components import live_decoder
 
-    live_decoder.send_weights({checkpoint.name: cache.decoder_weights_for(checkpoint)})
+    live_decoder.send_weights("explorer_live_weights", {checkpoint.name: cache.decoder_weights_for(checkpoint)})
     values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}
     reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
                                      dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)

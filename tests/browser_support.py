@@ -130,7 +130,7 @@ class RunTracker:
         message = ForwardMsg.FromString(payload)
         if message.WhichOneof("type") == "delta" and message.delta.new_element.HasField("bidi_component"):
             component = message.delta.new_element.bidi_component
-            if component.WhichOneof("data") == "bytes":
+            if component.WhichOneof("data") == "bytes" and component.bytes:
                 self.weights_sent.append(len(component.bytes))
         if message.WhichOneof("type") != "script_finished":
             return

@@ -18,6 +18,7 @@ import pytest
 import torch
 from playwright.sync_api import Page, expect, sync_playwright
 
+from dashboard.components import live_decoder
 from tests.browser_support import (
     CHROMIUM,
     RunTracker,
@@ -248,23 +249,46 @@ def test_the_server_sliders_still_work_with_live_decoding_off(app):
     full_page_screenshot(page, screenshot_dir(REPO) / "latent-explorer-after-slider.png")
 
 
-def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped_root):
-    """100 random latent points per model, drawn on a canvas in the page: pixels within 2/255 of decode_images."""
-    page = app.page
-    open_page(app, nav_links(page), "Compare models")
-    checkpoints, _ = store.scan(shipped_root)
-    names = [c.name for c in checkpoints]
+def settle(app: RunTracker, action) -> None:
+    """Do ``action`` (a click) and wait for the rerun it causes to finish drawing."""
+    runs = app.finished
+    action()
+    app.wait_after(runs, RUN_TIMEOUT_MS)
+
+
+def wait_for_weights(page: Page, names: list[str]) -> None:
     page.wait_for_function("(names) => names.every((n) => globalThis.__vaeLiveDecoder?.models.has(n))", arg=names,
                            timeout=RUN_TIMEOUT_MS)
+
+
+def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped_root):
+    """100 random latent points per shipped MLP (the models the page decodes), drawn on a canvas in the page:
+    pixels within 2/255 of decode_images. Compare's walk loads them: latent sizes, then betas, then Fashion-MNIST."""
+    page = app.page
+    open_page(app, nav_links(page), "Compare models")
+    checkpoints = [c for c in store.scan(shipped_root)[0] if c.model_config.architecture == "mlp"]
+    default = [c for c in checkpoints if c.train_config.dataset == "mnist" and c.train_config.beta == 1]
+    wait_for_weights(page, [c.name for c in default])
+    walk = page.locator(".vae-live.walk canvas.digit")
+    assert walk.count() == len(default)  # one live digit per latent size on the walk
+    full_page_screenshot(page, screenshot_dir(REPO) / "compare-walk.png")
+    main = page.get_by_test_id("stMain")
+    settle(app, lambda: main.get_by_test_id("stRadio").filter(has_text="Compare along").get_by_text(
+        "beta", exact=True).click())
+    settle(app, lambda: main.get_by_test_id("stRadio").filter(has_text="Compare along").get_by_text(
+        "latent size", exact=True).click())
+    main.get_by_test_id("stSelectbox").filter(has_text="Hold data set at").click()
+    settle(app, lambda: page.get_by_role("option", name="fashion-mnist", exact=True).click())
+    wait_for_weights(page, [c.name for c in checkpoints])
     for seed, checkpoint in enumerate(checkpoints):
         model = store.load_model(checkpoint, device="cpu")
         z = np.random.default_rng(seed).normal(0.0, 1.5, size=(100, model.config.latent_dim)).astype(np.float32)
         drawn = np.asarray(page.evaluate(CANVAS_PIXELS_JS, [checkpoint.name, z.tolist()]), dtype=int)
         server = explore.to_uint8(model.decode_images(torch.from_numpy(z)).numpy()).reshape(100, -1).astype(int)
         assert np.abs(drawn - server).max() <= 2, (checkpoint.name, np.abs(drawn - server).max())
-    walk = page.locator(".vae-live.walk canvas.digit")
-    assert walk.count() == len(checkpoints)  # one live digit per latent size on the walk
-    full_page_screenshot(page, screenshot_dir(REPO) / "compare-walk.png")
+    # each model's weights arrived once: three bundles (latent sizes, betas, Fashion-MNIST), no repeats
+    sizes = [len(live_decoder.weights_payload(store.load_model(c), c.name)) for c in checkpoints]
+    assert len(checkpoints) == 10 and sum(app.weights_sent) == sum(sizes) + 4 * len(sizes) + 4 * len(app.weights_sent)
 
 
 def choose_model(app: RunTracker, label: str) -> None:
@@ -274,6 +298,10 @@ def choose_model(app: RunTracker, label: str) -> None:
         has_text="Model").click()
     app.page.get_by_role("option", name=label, exact=True).click()
     app.wait_after(runs, RUN_TIMEOUT_MS)
+    # the run above may be another one (the live view reporting its weights): wait for the model's page too
+    expect(app.page.get_by_test_id("stMain").locator("h1").first).to_have_text(
+        re.compile(re.escape(label) + "$"), timeout=RUN_TIMEOUT_MS)
+    app.wait_after(app.finished - 1, RUN_TIMEOUT_MS)
 
 
 def heading(page: Page) -> str:

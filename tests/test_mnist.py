@@ -36,9 +36,11 @@ def test_one_epoch_of_z2_on_full_mnist_learns(mnist):
 
 @pytest.fixture(scope="module")
 def shipped(shipped_root):
+    """The default sweep: the shipped MNIST MLPs trained with beta 1, by latent size."""
     checkpoints, problems = store.scan(shipped_root)
     assert problems == []
-    return {c.model_config.latent_dim: c for c in checkpoints if c.train_config.dataset == "mnist"}
+    return {c.model_config.latent_dim: c for c in checkpoints if c.train_config.dataset == "mnist"
+            and c.model_config.architecture == "mlp" and c.train_config.beta == 1}
 
 
 def test_the_default_sweep_is_shipped(shipped):
@@ -60,3 +62,15 @@ def test_shipped_final_test_loss_matches_a_fresh_evaluation(shipped, mnist, late
 def test_shipped_test_loss_falls_with_latent_size_up_to_10(shipped):
     losses = [shipped[z].final["test_loss"] for z in (2, 5, 10)]
     assert losses == sorted(losses, reverse=True)
+
+
+def test_every_shipped_model_reproduces_its_test_loss_on_its_own_data(shipped_root, mnist, mnist_dir):
+    """The other families too: the beta and conv MNIST models and the Fashion-MNIST ones."""
+    tests = {"mnist": mnist[1], "fashion-mnist": load_split("fashion-mnist", False, mnist_dir)}
+    checkpoints, _ = store.scan(shipped_root)
+    others = [c for c in checkpoints if c.train_config.dataset != "mnist" or c.model_config.architecture != "mlp"
+              or c.train_config.beta != 1]
+    assert len(others) == 7
+    for checkpoint in others:
+        fresh = evaluate_elbo(store.load_model(checkpoint), tests[checkpoint.train_config.dataset].images, seed=12345)
+        assert fresh["loss"] == pytest.approx(checkpoint.final["test_loss"], abs=0.5), checkpoint.name

@@ -1,8 +1,9 @@
 // The live decoder: a VAE's MLP decoder evaluated in the page, so a digit follows the pointer.
 //
 // One module serves two kinds of mount (see live_decoder.py):
-//   - data is bytes: a weights payload; it is parsed once and kept in a registry shared by
-//     every mount of this page (weights travel once per model per browser session);
+//   - data is bytes: a bundle of weights payloads (empty when the page holds them all); each is
+//     parsed once and kept in a registry shared by every mount of this page (weights travel
+//     once per model per browser session);
 //   - data is an object: a view ("explorer" sliders + latent plane, or "walk" across models)
 //     that decodes on every input event and draws at the next animation frame.
 // Python stays the source of truth: values go back through setStateValue on release or pause.
@@ -79,9 +80,22 @@ export function drawDigit(canvas, grey) {
   context.putImageData(image, 0, 0);
 }
 
+/** "VAEB" | (u32 length | one parseWeights payload)*: the weights of several models in one message. */
+export function parseBundle(bytes) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (String.fromCharCode(...bytes.subarray(0, 4)) !== "VAEB") throw new Error("not a weights bundle");
+  const models = [];
+  for (let offset = 4; offset < bytes.byteLength;) {
+    const length = view.getUint32(offset, true);
+    models.push(parseWeights(bytes.subarray(offset + 4, offset + 4 + length)));
+    offset += 4 + length;
+  }
+  return models;
+}
+
 function register(bytes) {
-  const model = parseWeights(bytes);
-  registry.models.set(model.id, model);
+  if (bytes.byteLength === 0) return; // nothing new this run: the page holds every model it needs
+  for (const model of parseBundle(bytes)) registry.models.set(model.id, model);
   for (const listener of [...registry.listeners]) listener();
 }
 

@@ -59,11 +59,19 @@ def _remember_held(key: str) -> None:
         st.session_state[HELD_KEY] = sorted(held() | {str(v) for v in value})
 
 
-def send_weights(payloads: dict[str, bytes]) -> None:
-    """Mount the weights of the models the page does not hold yet (name -> ``weights_payload``)."""
-    for name, payload in payloads.items():
-        if name not in held():
-            _component(data=payload, key=f"live_weights_{name}", height=0, width="content")
+def bundle(payloads: list[bytes]) -> bytes:
+    """Several ``weights_payload``s in one message: b"VAEB", then each as u32 length (little-endian) + payload."""
+    return b"VAEB" + b"".join(struct.pack("<I", len(p)) + p for p in payloads) if payloads else b""
+
+
+def send_weights(key: str, payloads: dict[str, bytes]) -> None:
+    """Mount the weights of the models the page does not hold yet (name -> ``weights_payload``).
+
+    One element under ``key`` on every run, empty once the page holds them all, so the layout
+    below it never moves when the weights stop being sent.
+    """
+    missing = [payload for name, payload in payloads.items() if name not in held()]
+    _component(data=bundle(missing), key=key, height=0, width="content")
 
 
 @dataclass(frozen=True)
