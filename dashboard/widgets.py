@@ -58,7 +58,7 @@ def live_toggle(key: str, model) -> bool:
     if not live_decoder.supports(model):
         if key in st.session_state:  # keep the user's choice for the next MLP: an unrendered widget forgets it
             st.session_state[key] = st.session_state[key]
-        st.caption("This model's sliders are decoded by the server: the page decodes MLP models only.")
+        st.caption("This model's sliders are decoded by the server: the page cannot decode its architecture.")
         return False
     return st.toggle("Live decoding in the browser", value=True, key=key,
                      help="On: the page decodes while you drag a slider or move over the plane, and the server "
@@ -125,14 +125,14 @@ def compare_test_splits(models: list) -> dict:
 def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page.
 
-    Models the page cannot decode (the conv VAE) are left out and named.
+    Models whose architecture the page cannot decode would be left out and named.
     """
     from dashboard import cache
     from dashboard.components import live_decoder
 
     walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
     if not walkable:
-        st.caption("Live walks decode MLP models in the page; none of these columns is an MLP.")
+        st.caption("Live walks decode the models in the page; it cannot decode these columns' architecture.")
         return
     kind_column, detail_column = st.columns([2, 3])
     kinds = list(points.WALKS) if total else list(points.WALKS[1:])
@@ -156,7 +156,7 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
         detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
     left_out = [label_of(c) for c in models if c not in walkable]
     if left_out:
-        note += f" Not in the walk (the page decodes MLPs only): {', '.join(left_out)}."
+        note += f" Not in the walk (the page cannot decode their architecture): {', '.join(left_out)}."
     live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in walkable})
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in walkable]

@@ -261,24 +261,36 @@ def wait_for_weights(page: Page, names: list[str]) -> None:
                            timeout=RUN_TIMEOUT_MS)
 
 
+def choose(app: RunTracker, label: str, option: str) -> None:
+    """Pick ``option`` in the main area's selectbox labelled ``label`` and wait for the rerun."""
+    app.page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text=label).click()
+    settle(app, lambda: app.page.get_by_role("option", name=option, exact=True).click())
+
+
+def compare_along(app: RunTracker, axis: str) -> None:
+    settle(app, lambda: app.page.get_by_test_id("stMain").get_by_test_id("stRadio").filter(
+        has_text="Compare along").get_by_text(axis, exact=True).click())
+
+
 def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped_root):
-    """100 random latent points per shipped MLP (the models the page decodes), drawn on a canvas in the page:
-    pixels within 2/255 of decode_images. Compare's walk loads them: latent sizes, then betas, then Fashion-MNIST."""
+    """100 random latent points per shipped model, drawn on a canvas in the page: pixels within 2/255 of
+    decode_images. Compare's walk loads them all: latent sizes, betas, architectures, Fashion-MNIST."""
     page = app.page
     open_page(app, nav_links(page), "Compare models")
-    checkpoints = [c for c in store.scan(shipped_root)[0] if c.model_config.architecture == "mlp"]
-    default = [c for c in checkpoints if c.train_config.dataset == "mnist" and c.train_config.beta == 1]
+    checkpoints = store.scan(shipped_root)[0]
+    default = [c for c in checkpoints if c.train_config.dataset == "mnist" and c.train_config.beta == 1
+               and c.model_config.architecture == "mlp"]
     wait_for_weights(page, [c.name for c in default])
     walk = page.locator(".vae-live.walk canvas.digit")
     assert walk.count() == len(default)  # one live digit per latent size on the walk
     full_page_screenshot(page, screenshot_dir(REPO) / "compare-walk.png")
-    main = page.get_by_test_id("stMain")
-    settle(app, lambda: main.get_by_test_id("stRadio").filter(has_text="Compare along").get_by_text(
-        "beta", exact=True).click())
-    settle(app, lambda: main.get_by_test_id("stRadio").filter(has_text="Compare along").get_by_text(
-        "latent size", exact=True).click())
-    main.get_by_test_id("stSelectbox").filter(has_text="Hold data set at").click()
-    settle(app, lambda: page.get_by_role("option", name="fashion-mnist", exact=True).click())
+    compare_along(app, "beta")  # held at z = 10, where the betas are
+    compare_along(app, "architecture")  # held at z = 2: the conv z = 2
+    choose(app, "Hold latent size at", "z = 20")  # and the conv z = 20
+    assert walk.count() == 2
+    full_page_screenshot(page, screenshot_dir(REPO) / "compare-architectures.png")
+    compare_along(app, "latent size")
+    choose(app, "Hold data set at", "fashion-mnist")
     wait_for_weights(page, [c.name for c in checkpoints])
     for seed, checkpoint in enumerate(checkpoints):
         model = store.load_model(checkpoint, device="cpu")
@@ -286,9 +298,9 @@ def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped
         drawn = np.asarray(page.evaluate(CANVAS_PIXELS_JS, [checkpoint.name, z.tolist()]), dtype=int)
         server = explore.to_uint8(model.decode_images(torch.from_numpy(z)).numpy()).reshape(100, -1).astype(int)
         assert np.abs(drawn - server).max() <= 2, (checkpoint.name, np.abs(drawn - server).max())
-    # each model's weights arrived once: three bundles (latent sizes, betas, Fashion-MNIST), no repeats
+    # each model's weights arrived once, in one bundle per view that needed new ones: no repeats
     sizes = [len(live_decoder.weights_payload(store.load_model(c), c.name)) for c in checkpoints]
-    assert len(checkpoints) == 10 and sum(app.weights_sent) == sum(sizes) + 4 * len(sizes) + 4 * len(app.weights_sent)
+    assert len(checkpoints) == 12 and sum(app.weights_sent) == sum(sizes) + 4 * len(sizes) + 4 * len(app.weights_sent)
 
 
 def choose_model(app: RunTracker, label: str) -> None:

@@ -42,8 +42,7 @@ def test_compare_along_each_axis_holds_the_others(monkeypatch, family_root, empt
     app.radio(key="compare_axis").set_value("architecture").run()
     assert column_titles(app) == ["MLP", "conv"]
     _, [(_, walk)] = live_components(app)
-    assert [w["label"] for w in walk["walks"]] == ["MLP"]  # the page decodes MLPs; the conv column says so
-    assert "Not in the walk" in walk["note"] and "conv" in walk["note"]
+    assert [w["label"] for w in walk["walks"]] == ["MLP", "conv"]  # the page decodes both architectures
     app.radio(key="compare_axis").set_value("data set").run()
     assert column_titles(app) == ["mnist", "fashion-mnist"]
     assert not app.exception
@@ -60,11 +59,13 @@ def test_compare_says_when_no_model_has_the_held_settings(monkeypatch, family_ro
     assert column_titles(app) == [] and any("pick other settings" in i.value for i in app.info)
 
 
-def test_the_explorer_of_a_conv_model_uses_the_server_sliders(monkeypatch, family_root, empty_data):
+def test_the_explorer_of_a_conv_model_decodes_it_in_the_page(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data, "explorer")
     box = app.sidebar.selectbox(key="app_model")
     box.select_index(list(box.options).index("conv, z = 2")).run()
-    assert not app.exception and live_components(app) == ([], [])
-    assert len(z_sliders(app)) == 2 and not [t for t in app.toggle if t.key == "explorer_live"]
+    weights, [(_, view)] = live_components(app)
+    assert not app.exception and len(weights) == 1 and view["model"].startswith("mnist-conv-z2")
+    app.toggle(key="explorer_live").set_value(False).run()  # and the server path still works for it
+    assert len(z_sliders(app)) == 2
     z_sliders(app)[0].set_value(1.5).run()
     assert not app.exception

@@ -44,32 +44,34 @@ def server_pixels(model, z: np.ndarray) -> np.ndarray:
     return explore.to_uint8(model.decode_images(torch.from_numpy(z)).numpy()).reshape(len(z), -1)
 
 
-def parse_payload(payload: bytes) -> tuple[dict, list[np.ndarray]]:
-    """The payload read back in Python, to check the layout the JS reads."""
+def parse_payload(payload: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    """The payload read back in Python, to check the layout the JS reads: (header, name -> array)."""
     assert payload[:4] == b"VAEW"
     (length,) = struct.unpack("<I", payload[4:8])
     header = json.loads(payload[8:8 + length])
     start = 8 + length + (-(8 + length) % 4)
     floats = np.frombuffer(payload[start:], dtype="<f4")
-    d, h = header["latent_dim"], header["hidden_dim"]
-    sizes = [h * d, h, 784 * h, 784]
+    sizes = [int(np.prod(shape)) for _, shape in header["tensors"]]
     assert len(floats) == sum(sizes)
     parts = np.split(floats, np.cumsum(sizes)[:-1])
-    return header, [parts[0].reshape(h, d), parts[1], parts[2].reshape(784, h), parts[3]]
+    return header, {name: part.reshape(shape) for (name, shape), part in zip(header["tensors"], parts, strict=True)}
 
 
 def test_weights_payload_is_the_decoder_exactly(shipped_root):
-    for checkpoint in shipped(shipped_root, "mlp"):
+    for checkpoint in shipped(shipped_root):
         model = store.load_model(checkpoint, device="cpu")
-        header, (w1, b1, w2, b2) = parse_payload(live_decoder.weights_payload(model, checkpoint.name))
-        assert header == {"id": checkpoint.name, "latent_dim": model.config.latent_dim,
-                          "hidden_dim": model.config.hidden_dim}
-        assert np.array_equal(w1, model.decoder_hidden.weight.detach().numpy())
-        assert np.array_equal(b2, model.decoder_out.bias.detach().numpy())
-        z = random_points(model.config.latent_dim, 0)
-        logits = np.maximum(z @ w1.T + b1, 0) @ w2.T + b2
-        pixels = explore.to_uint8(1 / (1 + np.exp(-np.clip(logits, -80, 80))))  # clipped: no overflow in exp
-    assert np.abs(pixels.astype(int) - server_pixels(model, z)).max() <= 1
+        header, tensors = parse_payload(live_decoder.weights_payload(model, checkpoint.name))
+        assert (header["id"], header["architecture"], header["latent_dim"]) == (
+            checkpoint.name, model.config.architecture, model.config.latent_dim)
+        for name, array in tensors.items():
+            assert np.array_equal(array, model.get_parameter(name).detach().numpy()), name
+        if model.config.architecture == "mlp":  # the layout decodes: the MLP by hand here, every model in Node
+            z = random_points(model.config.latent_dim, 0)
+            w1, b1 = tensors["decoder_hidden.weight"], tensors["decoder_hidden.bias"]
+            w2, b2 = tensors["decoder_out.weight"], tensors["decoder_out.bias"]
+            logits = np.maximum(z @ w1.T + b1, 0) @ w2.T + b2
+            pixels = explore.to_uint8(1 / (1 + np.exp(-np.clip(logits, -80, 80))))  # clipped: no overflow in exp
+            assert np.abs(pixels.astype(int) - server_pixels(model, z)).max() <= 1
 
 
 NODE_SCRIPT = """
@@ -88,7 +90,7 @@ def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, 
         missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
     shutil.copy(JS, tmp_path / "live_decoder.mjs")
     (tmp_path / "run.mjs").write_text(NODE_SCRIPT)
-    for seed, checkpoint in enumerate(shipped(shipped_root, "mlp")):  # the page decodes the MLPs
+    for seed, checkpoint in enumerate(shipped(shipped_root)):  # every architecture the page decodes
         model = store.load_model(checkpoint, device="cpu")
         z = random_points(model.config.latent_dim, seed)
         (tmp_path / "weights.bin").write_bytes(live_decoder.weights_payload(model, checkpoint.name))

@@ -1,4 +1,4 @@
-// The live decoder: a VAE's MLP decoder evaluated in the page, so a digit follows the pointer.
+// The live decoder: a VAE's decoder (the MLP or the conv net) evaluated in the page, so a digit follows the pointer.
 //
 // One module serves two kinds of mount (see live_decoder.py):
 //   - data is bytes: a bundle of weights payloads (empty when the page holds them all); each is
@@ -24,34 +24,56 @@ const views = new WeakMap(); // parentElement -> view state, kept across reruns
 
 // --- weights and the decoder --------------------------------------------------------------
 
-/** Parse "VAEW" | u32 header length | JSON header | pad to 4 | float32 W1 [H, D], b1 [H], W2 [784, H], b2 [784]. */
+/**
+ * Parse "VAEW" | u32 header length | JSON header | pad to 4 | float32 tensors in the header's order.
+ * The header names the architecture and each tensor's shape ([out, in] for Linear weights,
+ * [in, out, 4, 4] for transposed convolutions, as torch stores them).
+ */
 export function parseWeights(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = String.fromCharCode(...bytes.subarray(0, 4));
   if (magic !== MAGIC) throw new Error("not a live-decoder weights payload");
   const headerLength = view.getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
-  const start = bytes.byteOffset + 8 + headerLength + ((4 - ((8 + headerLength) % 4)) % 4);
-  const D = header.latent_dim;
-  const H = header.hidden_dim;
-  const sizes = [H * D, H, PIXELS * H, PIXELS];
-  if (start - bytes.byteOffset + 4 * sizes.reduce((a, b) => a + b, 0) !== bytes.byteLength) {
+  const start = 8 + headerLength + ((4 - ((8 + headerLength) % 4)) % 4);
+  const sizes = header.tensors.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
+  if (start + 4 * sizes.reduce((a, b) => a + b, 0) !== bytes.byteLength) {
     throw new Error("weights payload has the wrong length");
   }
   // Copy into an aligned buffer: the payload's offset inside the message need not be a multiple of 4.
-  const floats = new Float32Array(bytes.slice(start - bytes.byteOffset).buffer);
-  const parts = [];
+  const floats = new Float32Array(bytes.slice(start).buffer);
+  const tensors = {};
   let offset = 0;
-  for (const size of sizes) {
-    parts.push(floats.subarray(offset, offset + size));
-    offset += size;
-  }
-  return { id: header.id, latentDim: D, hiddenDim: H, w1: parts[0], b1: parts[1], w2: parts[2], b2: parts[3],
-    hidden: new Float64Array(H) };
+  header.tensors.forEach(([name, shape], i) => {
+    tensors[name] = { data: floats.subarray(offset, offset + sizes[i]), shape };
+    offset += sizes[i];
+  });
+  return header.architecture === "conv" ? convModel(header, tensors) : mlpModel(header, tensors);
+}
+
+function mlpModel(header, t) {
+  const [H, D] = t["decoder_hidden.weight"].shape;
+  return { id: header.id, architecture: "mlp", latentDim: D, hiddenDim: H,
+    w1: t["decoder_hidden.weight"].data, b1: t["decoder_hidden.bias"].data,
+    w2: t["decoder_out.weight"].data, b2: t["decoder_out.bias"].data, hidden: new Float64Array(H) };
+}
+
+function convModel(header, t) {
+  const [features, D] = t["decoder_in.weight"].shape;
+  const [c0, c1] = t["decoder_deconv1.weight"].shape; // [in, out, 4, 4]
+  return { id: header.id, architecture: "conv", latentDim: D, c0, c1,
+    fc: t["decoder_in.weight"].data, fcBias: t["decoder_in.bias"].data,
+    up1: t["decoder_deconv1.weight"].data, up1Bias: t["decoder_deconv1.bias"].data,
+    up2: t["decoder_deconv2.weight"].data, up2Bias: t["decoder_deconv2.bias"].data,
+    features: new Float64Array(features), middle: new Float64Array(c1 * 14 * 14), logits: new Float64Array(PIXELS) };
 }
 
 /** z [D] -> grey levels [784] in 0..255 (Uint8ClampedArray), the sigmoid of the decoder's logits. */
 export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
+  return model.architecture === "conv" ? decodeConv(model, z, out) : decodeMlp(model, z, out);
+}
+
+function decodeMlp(model, z, out) {
   const { latentDim: D, hiddenDim: H, w1, b1, w2, b2, hidden } = model;
   for (let j = 0; j < H; j++) {
     let sum = b1[j];
@@ -66,6 +88,52 @@ export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
     out[p] = Math.round(255 / (1 + Math.exp(-sum)));
   }
   return out;
+}
+
+/** Linear to [c0, 7, 7], ReLU, transposed conv to [c1, 14, 14], ReLU, transposed conv to [1, 28, 28]. */
+function decodeConv(model, z, out) {
+  const { latentDim: D, fc, fcBias, features, middle, logits } = model;
+  for (let f = 0; f < features.length; f++) {
+    let sum = fcBias[f];
+    const row = f * D;
+    for (let d = 0; d < D; d++) sum += fc[row + d] * z[d];
+    features[f] = sum > 0 ? sum : 0;
+  }
+  transposedConv(features, model.c0, 7, model.up1, model.up1Bias, model.c1, middle);
+  for (let i = 0; i < middle.length; i++) if (middle[i] < 0) middle[i] = 0;
+  transposedConv(middle, model.c1, 14, model.up2, model.up2Bias, 1, logits);
+  for (let p = 0; p < PIXELS; p++) out[p] = Math.round(255 / (1 + Math.exp(-logits[p])));
+  return out;
+}
+
+/**
+ * torch's ConvTranspose2d(kernel 4, stride 2, padding 1): input [inC, side, side] -> output
+ * [outC, 2 side, 2 side]; weight [inC, outC, 4, 4]. Each input value adds itself, times the
+ * kernel, to the outputs it reaches (oy = 2 iy - 1 + ky); zeros after a ReLU are skipped.
+ */
+function transposedConv(input, inC, side, weight, bias, outC, output) {
+  const outSide = 2 * side;
+  const area = outSide * outSide;
+  for (let oc = 0; oc < outC; oc++) output.fill(bias[oc], oc * area, (oc + 1) * area);
+  for (let ic = 0; ic < inC; ic++) {
+    for (let iy = 0; iy < side; iy++) {
+      for (let ix = 0; ix < side; ix++) {
+        const value = input[(ic * side + iy) * side + ix];
+        if (value === 0) continue;
+        for (let ky = 0; ky < 4; ky++) {
+          const oy = 2 * iy - 1 + ky;
+          if (oy < 0 || oy >= outSide) continue;
+          for (let kx = 0; kx < 4; kx++) {
+            const ox = 2 * ix - 1 + kx;
+            if (ox < 0 || ox >= outSide) continue;
+            const first = (ic * outC * 4 + ky) * 4 + kx; // weight[ic][0][ky][kx]; oc adds 16
+            const at = oy * outSide + ox;
+            for (let oc = 0; oc < outC; oc++) output[oc * area + at] += value * weight[first + oc * 16];
+          }
+        }
+      }
+    }
+  }
 }
 
 /** Draw grey levels [784] into a 28 x 28 canvas (CSS scales it up with crisp pixels). */

@@ -1,8 +1,9 @@
 """The live decoder: a Streamlit component (``st.components.v2``) that decodes latent points in the browser.
 
-The MLP decoder is small (z -> hidden -> 784), so the page evaluates it itself and a digit
-follows a dragged slider or the pointer at frame rate; Python hears the value on release or
-after a short pause and stays the source of truth for everything else on the page.
+The decoders are small (the MLP's z -> 400 -> 784, the conv net's two transposed
+convolutions), so the page evaluates them itself and a digit follows a dragged slider or the
+pointer at frame rate; Python hears the value on release or after a short pause and stays
+the source of truth for everything else on the page.
 
 Weights travel once per model per browser session, as bytes (``weights_payload``): the view
 reports which models the page holds (its ``held`` state) and only the others are mounted.
@@ -28,23 +29,36 @@ _component = st.components.v2.component(
     NAME, js=(HERE / "live_decoder.js").read_text(), css=(HERE / "live_decoder.css").read_text())
 
 
+# The decoder layers the page evaluates, per architecture, in the order the payload carries them.
+DECODER_LAYERS = {
+    "mlp": ("decoder_hidden", "decoder_out"),  # Linear -> ReLU -> Linear
+    "conv": ("decoder_in", "decoder_deconv1", "decoder_deconv2"),  # Linear -> ReLU -> ConvT -> ReLU -> ConvT
+}
+
+
 def supports(model) -> bool:
-    """The browser evaluates the exact MLP decoder (Linear -> ReLU -> Linear) and nothing else."""
-    return all(hasattr(model, name) for name in ("decoder_hidden", "decoder_out"))
+    """The page evaluates the decoders of DECODER_LAYERS' architectures and nothing else."""
+    config = getattr(model, "config", None)
+    return getattr(config, "architecture", None) in DECODER_LAYERS and all(
+        hasattr(model, layer) for layer in DECODER_LAYERS[config.architecture])
 
 
 def weights_payload(model, model_id: str) -> bytes:
     """The decoder's weights as one binary message for the browser.
 
-    Layout: b"VAEW", u32 header length (little-endian), UTF-8 JSON header (id, latent_dim,
-    hidden_dim), zero padding to a multiple of 4, then float32 little-endian
-    W1 [H, D], b1 [H], W2 [784, H], b2 [784] (row-major, as torch stores Linear weights).
+    Layout: b"VAEW", u32 header length (little-endian), UTF-8 JSON header (id, architecture,
+    latent_dim, and [name, shape] of each tensor), zero padding to a multiple of 4, then the
+    tensors as float32 little-endian, row-major as torch stores them (Linear weights [out, in],
+    transposed-convolution weights [in, out, kH, kW]).
     """
-    parts = [model.decoder_hidden.weight, model.decoder_hidden.bias, model.decoder_out.weight, model.decoder_out.bias]
-    hidden, latent = parts[0].shape
-    header = json.dumps({"id": model_id, "latent_dim": int(latent), "hidden_dim": int(hidden)}).encode()
+    layers = DECODER_LAYERS[model.config.architecture]
+    tensors = [(f"{layer}.{kind}", getattr(getattr(model, layer), kind)) for layer in layers
+               for kind in ("weight", "bias")]
+    header = json.dumps({"id": model_id, "architecture": model.config.architecture,
+                         "latent_dim": model.config.latent_dim,
+                         "tensors": [[name, list(t.shape)] for name, t in tensors]}).encode()
     padding = b"\0" * (-(8 + len(header)) % 4)
-    floats = np.concatenate([p.detach().cpu().numpy().astype("<f4").reshape(-1) for p in parts])
+    floats = np.concatenate([t.detach().cpu().numpy().astype("<f4").reshape(-1) for _, t in tensors])
     return MAGIC + struct.pack("<I", len(header)) + header + padding + floats.tobytes()
 
 
