@@ -2,8 +2,9 @@
 
     python benchmarks/browser_latency.py [--checkpoint-dir checkpoints] [--presses 30] [--hovers 30]
 
-Runs `streamlit run` on the checkpoints and drives Debian's chromium. For the first model and
-for z = 20 (or the largest below it), on the live component and on the server path
+Runs `streamlit run` on the checkpoints and drives Debian's chromium. For the first model, the
+MLP at z = 20 (or the largest below it) and the conv VAE at z = 20 when shipped, on the live
+component and on the server path
 (Streamlit sliders in a fragment, "Live decoding in the browser" off), it measures from
 outside the page:
   1. new decoded digits seen during a 2-second continuous mouse drag of the first latent slider
@@ -171,15 +172,20 @@ class Explorer:
 
 
 def model_labels(checkpoint_dir: Path) -> list[str]:
-    """The first model and z = 20 (or the largest below it), as the sidebar labels them."""
+    """The sidebar labels of the first model, the MLP at z = 20 (or the largest MLP below it) and,
+    when there is one, the conv VAE at z = 20: the models of the first data set."""
+    from dashboard.tables import model_label
     from vae_core import store
 
     checkpoints, _ = store.scan(checkpoint_dir)
-    dims = sorted({c.model_config.latent_dim for c in checkpoints})
-    if not dims:
+    if not checkpoints:
         raise SystemExit(f"no checkpoints in {checkpoint_dir}")
-    second = max([d for d in dims if d <= 20] or dims)
-    return [f"z = {d}" for d in dict.fromkeys([dims[0], second])]
+    mine = [c for c in checkpoints if c.train_config.dataset == checkpoints[0].train_config.dataset]
+    plain = [c for c in mine if c.train_config.beta == 1]
+    mlps = [c for c in plain if c.model_config.architecture == "mlp" and c.model_config.latent_dim <= 20]
+    convs = [c for c in plain if c.model_config.architecture == "conv" and c.model_config.latent_dim == 20]
+    chosen = [mine[0], *(mlps[-1:]), *convs]
+    return list(dict.fromkeys(model_label(c, mine) for c in chosen))
 
 
 def measure(browser, url: str, label: str, live: bool, presses: int, hovers: int) -> dict:

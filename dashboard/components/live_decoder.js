@@ -238,7 +238,12 @@ class ExplorerView {
     this.buildSliders();
     this.planeBox.hidden = !data.plane;
     this.root.classList.toggle("with-plane", Boolean(data.plane));
-    this.planeBackground = null;
+    // Redraw the plane's dots only when they change: a rerun after each reported value must stay cheap.
+    const planeKey = data.plane && [data.model, data.plane.x, data.plane.y, data.plane.points.x.length].join();
+    if (planeKey !== this.planeKey) {
+      this.planeKey = planeKey;
+      this.planeBackground = null;
+    }
     this.requestDraw();
   }
 
@@ -270,7 +275,11 @@ class ExplorerView {
       input.dataset.dim = dim;
       output.textContent = format(this.values[dim]);
       input.addEventListener("input", () => this.onSlide(dim, input));
-      input.addEventListener("change", () => this.report());
+      // A release reports at once; arrow keys (each a change) report after a pause, so a held key
+      // does not queue one server run per step.
+      input.addEventListener("keydown", () => { this.viaKeys = true; });
+      input.addEventListener("pointerdown", () => { this.viaKeys = false; });
+      input.addEventListener("change", () => (this.viaKeys ? this.reportAfterPause() : this.report()));
       this.inputs.set(dim, input);
       this.outputs.set(dim, output);
     });
@@ -280,6 +289,10 @@ class ExplorerView {
     this.values[dim] = Number(input.value);
     this.outputs.get(dim).textContent = format(this.values[dim]);
     this.requestDraw();
+    this.reportAfterPause();
+  }
+
+  reportAfterPause() {
     clearTimeout(this.pause);
     this.pause = setTimeout(() => this.report(), PAUSE_MS);
   }
