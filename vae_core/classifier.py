@@ -31,10 +31,11 @@ from torch.nn import functional as F
 from . import store
 from .config import IMAGE_PIXELS, IMAGE_SIDE, ConfigError, TrainConfig
 from .data import Split
+from .defaults import CLASSIFIER_BATCH_SIZE, CLASSIFIER_EPOCHS
 
 KIND = "classifier"
-DEFAULT_EPOCHS = 5
-DEFAULT_BATCH_SIZE = 64  # twice the steps of 128 per epoch: +0.1 point at equal epochs for this small net
+DEFAULT_EPOCHS = CLASSIFIER_EPOCHS
+DEFAULT_BATCH_SIZE = CLASSIFIER_BATCH_SIZE
 PREDICT_BATCH = 2000
 LR_DECAY = 0.7  # per epoch: the last epochs settle the weights, worth ~0.2 points of accuracy
 # MNIST's pixel mean and standard deviation: centred inputs make Adam's first steps useful.

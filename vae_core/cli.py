@@ -12,19 +12,33 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import store
-from .atomic import SaveError
-from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig
-from .data import DataUnavailableError
-from .train import TrainingDiverged
+from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
+from .defaults import (
+    CLASSIFIER_BATCH_SIZE,
+    CLASSIFIER_EPOCHS,
+    DEFAULT_TSNE_POINTS,
+    IW_SAMPLES,
+    PRIOR_SAMPLES,
+    TSNE_PERPLEXITY,
+    tsne_description,
+)
 
+# Nothing here imports torch: the parser and --help start at once, and each command imports
+# what it needs when it runs (see _lazy).
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_LATENT_DIMS = (2, 5, 10, 20, 50)
-# The errors a user can cause; each carries a one-line message that names the fix.
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError, DataUnavailableError, store.CheckpointError, SaveError, TrainingDiverged,
-)
+
+
+def expected_errors() -> tuple[type[Exception], ...]:
+    """The errors a user can cause; each carries a one-line message that names the fix."""
+    from .atomic import SaveError
+    from .config import ConfigError
+    from .data import DataUnavailableError
+    from .store import CheckpointError
+    from .train import TrainingDiverged
+
+    return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged
 
 
 class _Parser(argparse.ArgumentParser):
@@ -85,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_project_command(commands) -> None:
-    from .projections import DEFAULT_TSNE_POINTS, TSNE_PERPLEXITY, tsne_description
-
     project = commands.add_parser(
         "project", help="cache PCA / t-SNE maps of the test set",
         description="Encode the test set, then map the means to 2-D: PCA of all of them (under a second) and "
@@ -119,23 +131,20 @@ def _more_than(minimum: float) -> Callable[[str], int]:
 
 
 def _add_evaluation_commands(commands) -> None:
-    from .classifier import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
-    from .evaluate import DEFAULT_IW_SAMPLES, DEFAULT_SAMPLES
-
     evaluate = commands.add_parser("evaluate", help="likelihood, active units, sample quality (metrics.json)")
     _add_common(evaluate)
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--force", action="store_true", help="recompute even when metrics.json is cached")
-    evaluate.add_argument("--iw-samples", type=int, default=DEFAULT_IW_SAMPLES,
+    evaluate.add_argument("--iw-samples", type=int, default=IW_SAMPLES,
                           help="importance samples per test image for the NLL estimate")
-    evaluate.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="prior samples judged by the classifier")
+    evaluate.add_argument("--samples", type=int, default=PRIOR_SAMPLES, help="prior samples judged by the classifier")
     evaluate.add_argument("--device")
     evaluate.set_defaults(handler=_lazy("vae_core.eval_commands", "run_evaluate"))
 
     classifier = commands.add_parser("train-classifier", help="train the digit classifier used by `evaluate`")
     _add_common(classifier)
-    classifier.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
-    classifier.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+    classifier.add_argument("--epochs", type=int, default=CLASSIFIER_EPOCHS)
+    classifier.add_argument("--batch-size", type=int, default=CLASSIFIER_BATCH_SIZE)
     classifier.add_argument("--lr", type=float, default=1e-3)
     classifier.add_argument("--seed", type=int, default=0)
     classifier.add_argument("--device")
@@ -159,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except EXPECTED_ERRORS as error:
+    except expected_errors() as error:
         print(f"vae-explorer {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -173,4 +182,6 @@ def print_json(data: object) -> None:
 
 
 def checkpoint_root(args: argparse.Namespace) -> Path:
-    return store.resolve_checkpoint_dir(args.checkpoint_dir)
+    from .store import resolve_checkpoint_dir
+
+    return resolve_checkpoint_dir(args.checkpoint_dir)

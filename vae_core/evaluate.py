@@ -55,15 +55,16 @@ import torch
 from . import explore, store
 from .classifier import DigitClassifier, as_square, classify, predict_proba
 from .data import Split
+from .defaults import EVALUATION_SEED, IW_SAMPLES, PRIOR_SAMPLES
 from .losses import bernoulli_nll, gaussian_kl_per_dim
 from .models import VariationalAutoencoder
 from .projections import encode_means
 
 METRICS_VERSION = 1
 ACTIVE_THRESHOLD = 0.01  # Burda et al. 2016, section 5.2
-DEFAULT_IW_SAMPLES = 100
-DEFAULT_SAMPLES = 10_000
-DEFAULT_SEED = 0
+DEFAULT_IW_SAMPLES = IW_SAMPLES
+DEFAULT_SAMPLES = PRIOR_SAMPLES
+DEFAULT_SEED = EVALUATION_SEED
 IW_ROWS = 10_000  # images x importance samples decoded at once: ~31 MB of logits
 NN_QUERIES = 2_000  # images of each kind searched for their nearest training image
 NN_BATCH = 256  # queries per distance block: 256 x 60,000 floats = 61 MB

@@ -15,14 +15,12 @@ import numpy as np
 import torch
 
 from .data import Split
+from .defaults import DEFAULT_TSNE_POINTS, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
 from .models import VariationalAutoencoder
 from .store import PROJECTIONS_FILE, Checkpoint, read_arrays_artifact, write_arrays_artifact
 
 # What t-SNE's time depends on (sklearn's Barnes-Hut method): the number of points, the perplexity
 # (each point's neighbours number about 3 x perplexity), the iterations, and the cores it gets.
-DEFAULT_TSNE_POINTS = 5000
-TSNE_PERPLEXITY = 30.0
-TSNE_ITERATIONS = 1000
 ENCODE_BATCH = 2000
 
 
@@ -43,11 +41,6 @@ def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.hstack([points, np.zeros_like(points)]), np.array([1.0, 0.0])
     pca = PCA(n_components=2, random_state=0).fit(points)
     return pca.transform(points), pca.explained_variance_ratio_
-
-
-def tsne_description(points: int = DEFAULT_TSNE_POINTS) -> str:
-    """The settings that decide how long t-SNE takes, in words."""
-    return f"{points:,} points, perplexity {TSNE_PERPLEXITY:g}, {TSNE_ITERATIONS:,} iterations (Barnes-Hut)"
 
 
 def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -1,0 +1,22 @@
+"""Defaults of the slow steps, in a module that imports nothing heavy.
+
+The CLI builds its help from these without importing torch, so `vae-explorer --help`
+starts at once; the modules that do the work (projections, classifier, evaluate)
+import them from here.
+"""
+
+DEFAULT_TSNE_POINTS = 5000  # t-SNE maps a fixed random subset of the test means
+TSNE_PERPLEXITY = 30.0
+TSNE_ITERATIONS = 1000
+
+CLASSIFIER_EPOCHS = 5
+CLASSIFIER_BATCH_SIZE = 64  # twice the steps of 128 per epoch: +0.1 point at equal epochs for this small net
+
+IW_SAMPLES = 100  # importance samples per test image for the NLL estimate
+PRIOR_SAMPLES = 10_000  # prior samples judged by the classifier
+EVALUATION_SEED = 0
+
+
+def tsne_description(points: int = DEFAULT_TSNE_POINTS) -> str:
+    """The settings that decide how long t-SNE takes, in words."""
+    return f"{points:,} points, perplexity {TSNE_PERPLEXITY:g}, {TSNE_ITERATIONS:,} iterations (Barnes-Hut)"
