@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -55,15 +56,16 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
         parser.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
 
 
-def _add_training_flags(parser: argparse.ArgumentParser) -> None:
+def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) -> None:
     defaults = TrainConfig()
     parser.add_argument("--latent-dims", type=int, nargs="+", default=list(DEFAULT_LATENT_DIMS))
     parser.add_argument("--hidden-dim", type=int, default=ModelConfig(latent_dim=1).hidden_dim,
                         help="the MLP's hidden width (default %(default)s)")
-    parser.add_argument("--arch", default="mlp", help=f"architecture: {' or '.join(ARCHITECTURES)} (default mlp)")
-    parser.add_argument("--beta", type=float, default=defaults.beta,
-                        help="KL weight of the training objective recon + beta * KL (default 1); "
-                             "reported losses stay the beta = 1 negative ELBO")
+    if families:  # a sweep takes several of each instead (--archs, --betas)
+        parser.add_argument("--arch", default="mlp", help=f"architecture: {' or '.join(ARCHITECTURES)} (default mlp)")
+        parser.add_argument("--beta", type=float, default=defaults.beta,
+                            help="KL weight of the training objective recon + beta * KL (default 1); "
+                                 "reported losses stay the beta = 1 negative ELBO")
     parser.add_argument("--epochs", type=int, default=defaults.epochs)
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr)
@@ -90,12 +92,35 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_lazy("vae_core.commands", "run_list"))
 
     _add_project_command(commands)
+    _add_sweep_command(commands)
 
     download = commands.add_parser("download", help="download a dataset (needs internet)")
     _add_common(download)
     download.set_defaults(handler=_lazy("vae_core.commands", "run_download"))
     _add_evaluation_commands(commands)
     return parser
+
+
+def _add_sweep_command(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="train a grid of configs as Ray Tune trials (pip install -e '.[ray]')",
+        description="Every combination of --latent-dims, --betas, --archs and --seeds, each trial trained like "
+                    "`train` (lock, resume point, atomic save) into the checkpoint directory. Locally by default; "
+                    "on a cluster with --address or $RAY_ADDRESS, where the checkpoint directory and "
+                    "--storage-path must be on storage every node shares.")
+    _add_common(sweep)
+    _add_training_flags(sweep, families=False)
+    sweep.add_argument("--betas", type=float, nargs="+", default=[1.0], help="KL weights (default 1)")
+    sweep.add_argument("--archs", nargs="+", default=["mlp"], help=f"architectures: {', '.join(ARCHITECTURES)}")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0])
+    sweep.add_argument("--address", help="a Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--storage-path", default="./ray_results", help="where Ray Tune keeps its trial records")
+    sweep.add_argument("--cpus", type=int, default=os.cpu_count() or 1, help="CPUs of a local Ray (default: all)")
+    sweep.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs each trial reserves (default 1)")
+    sweep.add_argument("--max-concurrent", type=int, default=0, help="trials at once (default: as CPUs allow)")
+    sweep.add_argument("--max-failures", type=int, default=2,
+                       help="restarts of a trial whose worker dies; each resumes from its last epoch (default 2)")
+    sweep.set_defaults(handler=_lazy("vae_core.sweep", "run_sweep"))
 
 
 def _add_project_command(commands) -> None:
