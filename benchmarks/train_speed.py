@@ -6,7 +6,8 @@ pytorch/examples `vae/main.py` does it: a DataLoader over torchvision's MNIST wi
 ToTensor, a sigmoid decoder and summed BCE. Prints images/s for both, the ratio, and
 the test loss (nats per image) each reaches; `--sweep` also times the default 5-model
 sweep of `vae-explorer train` (target <= 240 s on 2 cores); `--families` times one epoch of
-the conv VAE beside the MLP's, on its fast path and on autograd.
+the conv VAE beside the MLP's, on its fast path and on autograd; `--device cuda` times the
+default sweep on the GPU beside the same sweep on the CPU.
 
     VAE_DATA_DIR=../shared/data .venv/bin/python benchmarks/train_speed.py [--threads 2] [--epochs 1] [--sweep]
         [--families]
@@ -157,10 +158,11 @@ def time_families(seed: int) -> None:
     train.MANUAL_BACKWARD = True
 
 
-def time_sweep() -> float:
+def time_sweep(device: str = "cpu") -> float:
+    """Wall seconds of the default 5-model sweep (`vae-explorer train`, no projections) on ``device``."""
     with tempfile.TemporaryDirectory() as root:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "vae_core", "train", "--checkpoint-dir", root,
+        subprocess.run([sys.executable, "-m", "vae_core", "train", "--checkpoint-dir", root, "--device", device,
                         "--no-projections", "--quiet"], check=True)
         return time.perf_counter() - started
 
@@ -173,8 +175,17 @@ def main() -> None:
                         help="the loss after one epoch varies by ~1.5 nats between seeds: compare means")
     parser.add_argument("--sweep", action="store_true", help="also time the default 5-model sweep")
     parser.add_argument("--families", action="store_true", help="also time one epoch of each architecture")
+    parser.add_argument("--device", default="cpu",
+                        help="with cuda: time the default sweep on the GPU beside the same sweep on the CPU, and stop")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device != "cpu":
+        if args.device.startswith("cuda") and not torch.cuda.is_available():
+            raise SystemExit(f"train_speed.py: error: --device {args.device} but torch sees no CUDA device here")
+        on_device, on_cpu = time_sweep(args.device), time_sweep("cpu")
+        print(f"default sweep (z = 2 5 10 20 50, 12 epochs, no projections): {args.device} {on_device:.1f} s, "
+              f"cpu {on_cpu:.1f} s ({on_cpu / on_device:.1f}x); goal on one H100-class GPU: <= 15 s")
+        return
     print(f"torch {torch.__version__}, {args.threads} thread(s), z={LATENT}, batch {BATCH}, "
           f"{args.epochs} epoch(s), seeds {args.seeds}")
     print(f"matrix product speedup on {args.threads} threads: {second_core_speedup(args.threads):.2f}x before")
