@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from vae_core import commands, store
+from vae_core import runs, store
 from vae_core.cli import main
 from vae_core.projections import load_projections
 
@@ -27,7 +27,7 @@ def test_train_then_reuse_from_cache(tmp_path, fake_mnist_dir, monkeypatch, caps
     def must_not_train(*args, **kwargs):
         raise AssertionError("a cached config was trained again")
 
-    monkeypatch.setattr(commands, "train_vae", must_not_train)
+    monkeypatch.setattr(runs, "train_vae", must_not_train)
     assert main(["train", "--latent-dims", "2", "3", *flags]) == 0
     err = capsys.readouterr().err
     assert err.count("cached, reused") == 2

@@ -7,7 +7,6 @@ import sys
 from functools import cache
 
 from . import store
-from .atomic import translated_errors
 from .cli import checkpoint_root, print_json
 from .config import ModelConfig, TrainConfig
 from .data import Split, download, load_split
@@ -18,15 +17,8 @@ from .projections import (
     save_projections,
     tsne_description,
 )
-from .train import (
-    TrainingDiverged,
-    TrainingState,
-    history_as_dicts,
-    pick_device,
-    state_from_tensors,
-    state_to_tensors,
-    train_vae,
-)
+from .runs import kept_note, open_run
+from .train import pick_device
 
 
 def say(message: str) -> None:
@@ -71,84 +63,21 @@ def _progress_bar(latent_dim: int, epochs: int, quiet: bool):
     return on_step
 
 
-def _resume_state(root, name, model_config, train_config, device) -> TrainingState | None:
-    saved = store.load_resume_point(root, name)
-    if saved is None:
-        return None
-    tensors, meta = saved
-    try:
-        state = state_from_tensors(tensors, meta, model_config, train_config, device)
-    except (KeyError, RuntimeError, TypeError, ValueError):
-        say(f"{name}: resume point unreadable, starting from epoch 1")
-        return None
-    say(f"{name}: resuming after epoch {state.epochs_done}")
-    return state
-
-
-def acquire_lock(root, name: str):
-    """The held per-config lock; waits (and says so) while another process trains it.
-
-    An unwritable root fails here first, with the same one-line ``SaveError`` as a save.
-    """
-    from filelock import Timeout
-
-    with translated_errors(root / name):
-        lock = store.lock_for(root, name)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            say(f"{name}: another process is training it, waiting")
-            lock.acquire()
-    return lock
-
-
-def _kept_note(root, name: str) -> str:
-    """Says which completed epochs survive as a resume point, for error messages."""
-    done = store.resume_epochs(root, name)
-    if done == 0:
-        return "no epoch was completed, nothing was kept"
-    kept = "epoch 1 is" if done == 1 else f"epochs 1-{done} are"
-    return f"{kept} kept as a resume point, run the same command to continue"
-
-
 def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config: TrainConfig,
               data: _DataCache) -> store.Checkpoint:
-    """Train (or reuse) one config under its lock; save atomically; drop the resume point."""
-    root = checkpoint_root(args)
-    name = store.run_name(model_config, train_config)
-    lock = acquire_lock(root, name)
-    try:
-        store.recover_dir(root / name)
-        cached = None if args.force else store.find(root, model_config, train_config)
-        if cached is not None:
-            store.clear_resume_point(root, name)  # left behind if a run stopped right after saving
-            say(f"{name}: cached, reused (pass --force to retrain)")
-            return cached
-        device = pick_device(args.device)
-        state = None if args.force else _resume_state(root, name, model_config, train_config, device)
+    """Train (or reuse) one config through ``runs.open_run``, with a progress bar unless --quiet."""
+    with open_run(checkpoint_root(args), model_config, train_config, force=args.force, report=say) as run:
+        if run.cached is not None:
+            say(f"{run.name}: cached, reused (pass --force to retrain)")
+            return run.cached
         on_step = _progress_bar(model_config.latent_dim, train_config.epochs, args.quiet)
-
-        def save_resume(state: TrainingState) -> None:
-            tensors, meta = state_to_tensors(state)
-            store.save_resume_point(root, name, tensors, meta)
-
         try:
-            state = train_vae(model_config, train_config, data.split(True), data.split(False),
-                              device=device, state=state, on_step=on_step, on_epoch=save_resume)
-        except TrainingDiverged as error:
-            raise TrainingDiverged(f"{name}: {error}; {_kept_note(root, name)}") from error
+            checkpoint = run.train(data.split(True), data.split(False), pick_device(args.device), on_step)
         finally:
             if on_step is not None:
                 on_step.close()
-        checkpoint = store.save_checkpoint(root, state.model, train_config,
-                                           history_as_dicts(state.history), device=str(device))
-        store.clear_resume_point(root, name)
-        final = checkpoint.final
-        say(f"{name}: trained, test loss {final['test_loss']:.2f} nats "
-            f"({checkpoint.train_seconds:.1f} s)")
-        return checkpoint
-    finally:
-        lock.release()
+    say(f"{run.name}: trained, test loss {checkpoint.final['test_loss']:.2f} nats ({checkpoint.train_seconds:.1f} s)")
+    return checkpoint
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -164,7 +93,7 @@ def run_train(args: argparse.Namespace) -> int:
             checkpoint = train_one(args, model_config, train_config, data)
         except KeyboardInterrupt:
             name = store.run_name(model_config, train_config)
-            say(f"{name}: interrupted, no partial checkpoint was written; {_kept_note(checkpoint_root(args), name)}")
+            say(f"{name}: interrupted, no partial checkpoint was written; {kept_note(checkpoint_root(args), name)}")
             return 130
         if not args.no_projections:
             ensure_projections(checkpoint, data, force=args.force, device=args.device)

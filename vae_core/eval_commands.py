@@ -8,10 +8,11 @@ import time
 from . import store
 from .classifier import classifier_name, load_classifier, save_classifier, train_classifier
 from .cli import checkpoint_root, print_json
-from .commands import acquire_lock, checkpoints_of_dataset, say
+from .commands import checkpoints_of_dataset, say
 from .config import TrainConfig
 from .data import load_split
 from .evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
+from .runs import acquire_lock
 from .train import pick_device
 
 # Test accuracy below which a classifier is too weak a judge of its data set's images.

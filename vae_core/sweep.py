@@ -1,8 +1,8 @@
 """`vae-explorer sweep`: a grid of configs as Ray Tune trials (Ray is the optional extra `.[ray]`).
 
-Each trial runs the same orchestration as `vae-explorer train` (``commands.train_one``: the
-per-config lock, recovery, the cache check, a resume point after every epoch, the atomic
-save), so results land in the checkpoint directory exactly like CLI-trained models and the
+Each trial runs the same orchestration as `vae-explorer train` (``runs.open_run`` through
+``commands.train_one``: the per-config lock, recovery, the cache check, a resume point after
+every epoch, the atomic save), so results land in the checkpoint directory exactly like CLI-trained models and the
 dashboard shows them. A trial whose worker dies is restarted by Tune (``--max-failures``) and
 continues from its last completed epoch. Locally Ray starts on this machine; with
 ``--address`` (or ``$RAY_ADDRESS``) the trials run on a cluster, and the checkpoint directory
