@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from tests.conftest import TINY_TRAIN
-from vae_core import eval_commands, evaluate, store
+from vae_core import evaluate, store
 from vae_core.classifier import classifier_name, save_classifier, train_classifier
+from vae_core.cli import evaluate as evaluate_command
 from vae_core.cli import main
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.evaluate import (
@@ -221,7 +222,7 @@ def test_cli_evaluates_once_then_reuses_the_cache(evaluated_root, fake_mnist_dir
     def must_not_run(*args, **kwargs):
         raise AssertionError("cached metrics were recomputed")
 
-    monkeypatch.setattr(eval_commands, "evaluate_checkpoint", must_not_run)
+    monkeypatch.setattr(evaluate_command, "evaluate_checkpoint", must_not_run)
     assert _evaluate_cli(evaluated_root, fake_mnist_dir, "--json") == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["checkpoints"] == output["checkpoints"]

@@ -1,19 +1,19 @@
-"""Bodies of `vae-explorer evaluate` and `vae-explorer train-classifier`; parsing lives in ``cli``."""
+"""`vae-explorer evaluate` and `vae-explorer train-classifier`: metrics.json per checkpoint, the classifier."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from . import store
-from .classifier import classifier_name, load_classifier, save_classifier, train_classifier
-from .cli import checkpoint_root, print_json
-from .commands import checkpoints_of_dataset, say
-from .config import TrainConfig
-from .data import load_split
-from .evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
-from .runs import acquire_lock
-from .train import pick_device
+from .. import store
+from ..classifier import classifier_name, load_classifier, save_classifier, train_classifier
+from ..config import TrainConfig
+from ..data import load_split
+from ..evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
+from ..runs import acquire_lock
+from ..train import pick_device
+from .checkpoints import checkpoints_of_dataset
+from .common import checkpoint_root, print_json, say
 
 # Test accuracy below which a classifier is too weak a judge of its data set's images.
 CLASSIFIER_TARGETS = {"mnist": 0.99, "fashion-mnist": 0.90}

@@ -1,7 +1,7 @@
 """`vae-explorer sweep`: a grid of configs as Ray Tune trials (Ray is the optional extra `.[ray]`).
 
 Each trial runs the same orchestration as `vae-explorer train` (``runs.open_run`` through
-``commands.train_one``: the per-config lock, recovery, the cache check, a resume point after
+``cli.train.train_one``: the per-config lock, recovery, the cache check, a resume point after
 every epoch, the atomic save), so results land in the checkpoint directory exactly like CLI-trained models and the
 dashboard shows them. A trial whose worker dies is restarted by Tune (``--max-failures``) and
 continues from its last completed epoch. Locally Ray starts on this machine; with
@@ -18,9 +18,8 @@ from dataclasses import asdict
 from functools import partial
 from pathlib import Path
 
-from .cli import checkpoint_root
-from .commands import say
-from .config import ConfigError, ModelConfig, TrainConfig
+from ..config import ConfigError, ModelConfig, TrainConfig
+from .common import checkpoint_root, say
 
 
 def grid(args: argparse.Namespace) -> list[tuple[ModelConfig, TrainConfig]]:
@@ -35,12 +34,14 @@ def _trial(settings: dict, space: dict) -> None:
     """One Tune trial: train (or reuse) ``space["config"]`` through the CLI's orchestration, report its loss."""
     from ray import tune
 
-    from .commands import _DataCache, ensure_projections, train_one
+    from .checkpoints import ensure_projections
+    from .common import DataCache
+    from .train import train_one
 
     args = argparse.Namespace(**settings)
     config = space["config"]
     model_config, train_config = ModelConfig(**config["model"]), TrainConfig(**config["train"])
-    data = _DataCache(train_config.dataset, args.data_dir)
+    data = DataCache(train_config.dataset, args.data_dir)
     checkpoint = train_one(args, model_config, train_config, data)
     if not args.no_projections:
         ensure_projections(checkpoint, data, device=args.device)

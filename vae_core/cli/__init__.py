@@ -1,4 +1,8 @@
-"""`vae-explorer`: train, list, project, download, evaluate (also `python -m vae_core`).
+"""`vae-explorer`: the parser and the entry point (also `python -m vae_core`).
+
+Each command group lives in a module of this package and is imported only when it runs:
+``train`` (train), ``sweep`` (sweep), ``checkpoints`` (list, project, download),
+``evaluate`` (evaluate, train-classifier); ``common`` holds what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
 exit status 130 after saying what was kept.
@@ -7,14 +11,12 @@ exit status 130 after saying what was kept.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from .config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
-from .defaults import (
+from ..config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
+from ..defaults import (
     CLASSIFIER_BATCH_SIZE,
     CLASSIFIER_EPOCHS,
     DEFAULT_TSNE_POINTS,
@@ -33,11 +35,11 @@ DEFAULT_LATENT_DIMS = (2, 5, 10, 20, 50)
 
 def expected_errors() -> tuple[type[Exception], ...]:
     """The errors a user can cause; each carries a one-line message that names the fix."""
-    from .atomic import SaveError
-    from .config import ConfigError
-    from .data import DataUnavailableError
-    from .store import CheckpointError
-    from .train import TrainingDiverged
+    from ..atomic import SaveError
+    from ..config import ConfigError
+    from ..data import DataUnavailableError
+    from ..store import CheckpointError
+    from ..train import TrainingDiverged
 
     return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged
 
@@ -84,19 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the latent sizes not cached yet")
     _add_common(train)
     _add_training_flags(train)
-    train.set_defaults(handler=_lazy("vae_core.commands", "run_train"))
+    train.set_defaults(handler=_lazy("vae_core.cli.train", "run_train"))
 
     listing = commands.add_parser("list", help="show cached checkpoints and broken ones")
     _add_common(listing, data=False)
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_lazy("vae_core.commands", "run_list"))
+    listing.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_list"))
 
     _add_project_command(commands)
     _add_sweep_command(commands)
 
     download = commands.add_parser("download", help="download a dataset (needs internet)")
     _add_common(download)
-    download.set_defaults(handler=_lazy("vae_core.commands", "run_download"))
+    download.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_download"))
     _add_evaluation_commands(commands)
     return parser
 
@@ -120,7 +122,7 @@ def _add_sweep_command(commands) -> None:
     sweep.add_argument("--max-concurrent", type=int, default=0, help="trials at once (default: as CPUs allow)")
     sweep.add_argument("--max-failures", type=int, default=2,
                        help="restarts of a trial whose worker dies; each resumes from its last epoch (default 2)")
-    sweep.set_defaults(handler=_lazy("vae_core.sweep", "run_sweep"))
+    sweep.set_defaults(handler=_lazy("vae_core.cli.sweep", "run_sweep"))
 
 
 def _add_project_command(commands) -> None:
@@ -137,7 +139,7 @@ def _add_project_command(commands) -> None:
                               "its time grows a bit faster than N. Given, maps cached with another N are recomputed")
     project.add_argument("--force", action="store_true", help="recompute even when cached")
     project.add_argument("--device")
-    project.set_defaults(handler=_lazy("vae_core.commands", "run_project"))
+    project.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_project"))
 
 
 def _more_than(minimum: float) -> Callable[[str], int]:
@@ -164,7 +166,7 @@ def _add_evaluation_commands(commands) -> None:
                           help="importance samples per test image for the NLL estimate")
     evaluate.add_argument("--samples", type=int, default=PRIOR_SAMPLES, help="prior samples judged by the classifier")
     evaluate.add_argument("--device")
-    evaluate.set_defaults(handler=_lazy("vae_core.eval_commands", "run_evaluate"))
+    evaluate.set_defaults(handler=_lazy("vae_core.cli.evaluate", "run_evaluate"))
 
     classifier = commands.add_parser("train-classifier", help="train the digit classifier used by `evaluate`")
     _add_common(classifier)
@@ -175,7 +177,7 @@ def _add_evaluation_commands(commands) -> None:
     classifier.add_argument("--device")
     classifier.add_argument("--force", action="store_true", help="retrain even when stored")
     classifier.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    classifier.set_defaults(handler=_lazy("vae_core.eval_commands", "run_train_classifier"))
+    classifier.set_defaults(handler=_lazy("vae_core.cli.evaluate", "run_train_classifier"))
 
 
 def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
@@ -199,14 +201,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"vae-explorer {args.command}: interrupted; nothing partial was written", file=sys.stderr)
         return EXIT_INTERRUPTED
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
-
-
-def checkpoint_root(args: argparse.Namespace) -> Path:
-    from .store import resolve_checkpoint_dir
-
-    return resolve_checkpoint_dir(args.checkpoint_dir)

@@ -1,0 +1,88 @@
+"""`vae-explorer list`, `project` and `download`: what is in the checkpoint directory, its maps, the data."""
+
+from __future__ import annotations
+
+import argparse
+
+from .. import store
+from ..data import download
+from ..projections import DEFAULT_TSNE_POINTS, compute_projections, load_projections, save_projections, tsne_description
+from ..train import pick_device
+from .common import DataCache, checkpoint_root, print_json, say
+
+
+def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: bool = False,
+                       device: str | None = None, tsne_points: int | None = None) -> None:
+    """Compute and cache the maps unless cached; ``tsne_points`` given: unless cached with that many."""
+    cached = None if force else load_projections(checkpoint)
+    if cached is not None and (tsne_points is None
+                               or len(cached["tsne_index"]) == min(tsne_points, len(cached["labels"]))):
+        return
+    test = data.split(False)
+    points = min(tsne_points or DEFAULT_TSNE_POINTS, len(test.labels))
+    say(f"{checkpoint.name}: PCA of {len(test.labels):,} test means, then t-SNE of {tsne_description(points)}")
+    model = store.load_model(checkpoint, pick_device(device))
+    arrays = compute_projections(model, test, tsne_points=points, seed=checkpoint.train_config.seed,
+                                 report=lambda line: say(f"{checkpoint.name}: {line}"))
+    save_projections(checkpoint, arrays)
+
+
+def checkpoints_of_dataset(args: argparse.Namespace) -> list[store.Checkpoint]:
+    """The usable checkpoints of ``--dataset`` under the root; none at all is a one-line error."""
+    root = checkpoint_root(args)
+    chosen = [c for c in store.scan(root)[0] if c.train_config.dataset == args.dataset]
+    if not chosen:
+        raise store.CheckpointError(
+            f"no {args.dataset} checkpoints in {root}: train some with `vae-explorer train`")
+    return chosen
+
+
+def run_project(args: argparse.Namespace) -> int:
+    data = DataCache(args.dataset, args.data_dir)
+    for checkpoint in checkpoints_of_dataset(args):
+        ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
+    return 0
+
+
+def summary_row(checkpoint: store.Checkpoint) -> dict:
+    final = checkpoint.final
+    return {
+        "name": checkpoint.name,
+        "dataset": checkpoint.train_config.dataset,
+        "architecture": checkpoint.model_config.architecture,
+        "latent_dim": checkpoint.model_config.latent_dim,
+        "beta": checkpoint.train_config.beta,
+        "epochs": checkpoint.train_config.epochs,
+        "test_loss": round(final["test_loss"], 3),
+        "test_recon": round(final["test_recon"], 3),
+        "test_kl": round(final["test_kl"], 3),
+        "train_seconds": round(checkpoint.train_seconds, 1),
+    }
+
+
+def run_list(args: argparse.Namespace) -> int:
+    root = checkpoint_root(args)
+    checkpoints, problems = store.scan(root)
+    rows = [summary_row(c) for c in checkpoints]
+    if args.json:
+        print_json({"root": str(root), "checkpoints": rows,
+                    "problems": [{"path": str(p.path), "error": p.message} for p in problems]})
+        return 0
+    if not rows:
+        print(f"no checkpoints in {root}: train some with `vae-explorer train`")
+    else:
+        print(f"{'dataset':<14}{'arch':<6}{'latent':>7}{'beta':>6}{'epochs':>7}{'test loss':>11}{'recon':>9}"
+              f"{'KL':>8}{'train s':>9}  name")
+        for row in rows:
+            print(f"{row['dataset']:<14}{row['architecture']:<6}{row['latent_dim']:>7}{row['beta']:>6g}"
+                  f"{row['epochs']:>7}{row['test_loss']:>11.2f}{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}"
+                  f"{row['train_seconds']:>9.1f}  {row['name']}")
+    for problem in problems:
+        say(f"skipped {problem.path.name}: {problem.message}")
+    return 0
+
+
+def run_download(args: argparse.Namespace) -> int:
+    root = download(args.dataset, args.data_dir)
+    print(f"{args.dataset} is ready in {root}")
+    return 0
