@@ -101,11 +101,12 @@ def test_missing_dataset_names_the_directory_and_the_fix(tmp_path, monkeypatch):
     assert "vae-explorer download" in lines[0]
 
 
-def test_help_starts_without_importing_torch():
-    """`vae-explorer --help` builds its parser from vae_core.defaults: no torch, torchvision or sklearn."""
-    code = ("import sys, runpy; sys.argv = ['vae-explorer', '--help']\n"
+@pytest.mark.parametrize("command", [["--help"], ["list"]])
+def test_help_and_list_start_without_importing_torch(command):
+    """`--help` builds its parser from vae_core.defaults; `list` checks weights with numpy and vae_core.shapes."""
+    code = (f"import sys, runpy; sys.argv = ['vae-explorer', *{command!r}]\n"
             "try:\n    runpy.run_module('vae_core', run_name='__main__')\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('torch', 'torchvision', 'sklearn') if m in sys.modules), file=sys.stderr)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert "usage: vae-explorer" in done.stdout
+    assert ("usage: vae-explorer" if command == ["--help"] else "test loss") in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "[]"

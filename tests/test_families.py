@@ -150,3 +150,12 @@ def test_evaluate_and_project_work_for_the_conv_vae(tmp_path, tiny_data):
     metrics = evaluate_checkpoint(conv, reference, Settings(iw_samples=4, samples=100))
     assert metrics["nll_iw"] <= metrics["elbo"]["loss"]
     assert metrics["elbo"]["loss"] == pytest.approx(conv.final["test_loss"], abs=5.0)
+
+
+@pytest.mark.parametrize("config", [ModelConfig(2), ModelConfig(7, hidden_dim=16), ModelConfig(3, architecture="conv"),
+                                    ModelConfig(20, architecture="conv")])
+def test_the_torch_free_shapes_are_the_models_own(config):
+    from vae_core.shapes import parameter_shapes
+
+    state = build_model(config).state_dict()
+    assert parameter_shapes(config) == {name: tuple(tensor.shape) for name, tensor in state.items()}

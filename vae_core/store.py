@@ -26,16 +26,24 @@ import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
 from filelock import FileLock
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from .atomic import recover_dir, write_dir_atomic, write_file_atomic
 from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
 from .migrations import AUXILIARY_FORMAT_VERSION, FORMAT_VERSION, FormatError, migrate
-from .models import VariationalAutoencoder, build_model
+from .shapes import parameter_shapes
+
+if TYPE_CHECKING:
+    import torch
+
+    from .models import VariationalAutoencoder
+
+# torch is imported by the functions that load or save weights: listing checkpoints checks
+# them with safetensors' numpy reader and vae_core.shapes, so `vae-explorer list` starts fast.
 
 CHECKPOINT_DIR_ENV = "VAE_CHECKPOINT_DIR"
 DEFAULT_CHECKPOINT_DIR = "./checkpoints"
@@ -174,43 +182,65 @@ def _read_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
     model_config, train_config, info = _parse_config(path)
     checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path), info)
-    _load_state_dict(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
+    _check_weights(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
     return checkpoint
 
 
-def _read_weights(file: Path, fix: str) -> dict[str, torch.Tensor]:
+def load_file(file: Path, framework: str = "pt") -> dict:
+    """safetensors' reader: torch tensors (``pt``) or numpy arrays (``np``); it parses a header, never runs code."""
+    if framework == "np":
+        from safetensors.numpy import load_file as load_numpy
+
+        return load_numpy(file)
+    from safetensors.torch import load_file as load_torch
+
+    return load_torch(file)
+
+
+def save_file(tensors: dict, path: Path) -> None:
+    """safetensors' writer for torch tensors."""
+    from safetensors.torch import save_file as save_torch
+
+    save_torch(tensors, path)
+
+
+def _read_weights(file: Path, fix: str, framework: str = "pt") -> dict:
     """The tensors of a safetensors file; unreadable or non-finite ones raise ``CheckpointError`` ending in ``fix``."""
     try:
-        tensors = load_file(file)  # safetensors: parses a header, never executes code
+        tensors = load_file(file, framework)
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{file} is not a readable safetensors file ({str(error)[:80]}): {fix}") from error
     for key, tensor in tensors.items():
-        if not torch.isfinite(tensor).all():
+        finite = np.isfinite(tensor).all() if framework == "np" else tensor.isfinite().all()
+        if not finite:
             raise CheckpointError(f"{file}: {key} contains NaN or inf values: {fix}")
     return tensors
 
 
-def _load_state_dict(checkpoint: Checkpoint) -> dict[str, torch.Tensor]:
+def _check_weights(checkpoint: Checkpoint) -> None:
+    """The weights are readable, finite and shaped as the config's architecture needs (numpy, no torch)."""
     file = checkpoint.path / MODEL_FILE
-    tensors = _read_weights(file, "retrain with --force")
-    expected = build_model(checkpoint.model_config).state_dict()
-    if tensors.keys() != expected.keys():
+    arrays = _read_weights(file, "retrain with --force", framework="np")
+    expected = parameter_shapes(checkpoint.model_config)
+    if arrays.keys() != expected.keys():
         raise CheckpointError(f"{file} holds different tensors than a {checkpoint.model_config.architecture} VAE "
                               "has: config and weights come from different models, retrain with --force")
-    for key, tensor in tensors.items():
-        if tensor.shape != expected[key].shape:
+    for key, array in arrays.items():
+        if array.shape != expected[key]:
             raise CheckpointError(
-                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json "
-                f"(latent {checkpoint.model_config.latent_dim}) needs {tuple(expected[key].shape)}: "
+                f"{file}: {key} has shape {array.shape} but config.json "
+                f"(latent {checkpoint.model_config.latent_dim}) needs {expected[key]}: "
                 "config and weights come from different models, retrain with --force"
             )
-    return tensors
 
 
 def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VariationalAutoencoder:
     """The trained VAE (the class its architecture names) in eval mode on ``device``."""
+    from .models import build_model
+
+    _check_weights(checkpoint)  # the file may have changed since it was listed
     model = build_model(checkpoint.model_config)
-    model.load_state_dict(_load_state_dict(checkpoint))
+    model.load_state_dict(_read_weights(checkpoint.path / MODEL_FILE, "retrain with --force"))
     return model.to(device).eval()
 
 
@@ -294,12 +324,18 @@ def find(root: Path, model_config: ModelConfig, train_config: TrainConfig) -> Ch
         return None
 
 
+def _torch_version() -> str:
+    import torch
+
+    return torch.__version__
+
+
 def _info(device: str) -> dict:
     return {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "device": device,
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "torch": _torch_version(),
     }
 
 

@@ -1,7 +1,7 @@
 """`vae-explorer`: the parser and the entry point (also `python -m vae_core`).
 
 Each command group lives in a module of this package and is imported only when it runs:
-``train`` (train), ``sweep`` (sweep), ``checkpoints`` (list, project, download),
+``train`` (train), ``sweep`` (sweep), ``listing`` (list), ``checkpoints`` (project, download),
 ``evaluate`` (evaluate, train-classifier); ``common`` holds what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="show cached checkpoints and broken ones")
     _add_common(listing, data=False)
     listing.add_argument("--json", action="store_true")
-    listing.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_list"))
+    listing.set_defaults(handler=_lazy("vae_core.cli.listing", "run_list"))
 
     _add_project_command(commands)
     _add_sweep_command(commands)

@@ -1,4 +1,4 @@
-"""`vae-explorer list`, `project` and `download`: what is in the checkpoint directory, its maps, the data."""
+"""`vae-explorer project` and `download`: the maps of the test set per checkpoint, and the data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from .. import store
 from ..data import download
 from ..projections import DEFAULT_TSNE_POINTS, compute_projections, load_projections, save_projections, tsne_description
 from ..train import pick_device
-from .common import DataCache, checkpoint_root, print_json, say
+from .common import DataCache, checkpoint_root, say
 
 
 def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: bool = False,
@@ -41,44 +41,6 @@ def run_project(args: argparse.Namespace) -> int:
     data = DataCache(args.dataset, args.data_dir)
     for checkpoint in checkpoints_of_dataset(args):
         ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
-    return 0
-
-
-def summary_row(checkpoint: store.Checkpoint) -> dict:
-    final = checkpoint.final
-    return {
-        "name": checkpoint.name,
-        "dataset": checkpoint.train_config.dataset,
-        "architecture": checkpoint.model_config.architecture,
-        "latent_dim": checkpoint.model_config.latent_dim,
-        "beta": checkpoint.train_config.beta,
-        "epochs": checkpoint.train_config.epochs,
-        "test_loss": round(final["test_loss"], 3),
-        "test_recon": round(final["test_recon"], 3),
-        "test_kl": round(final["test_kl"], 3),
-        "train_seconds": round(checkpoint.train_seconds, 1),
-    }
-
-
-def run_list(args: argparse.Namespace) -> int:
-    root = checkpoint_root(args)
-    checkpoints, problems = store.scan(root)
-    rows = [summary_row(c) for c in checkpoints]
-    if args.json:
-        print_json({"root": str(root), "checkpoints": rows,
-                    "problems": [{"path": str(p.path), "error": p.message} for p in problems]})
-        return 0
-    if not rows:
-        print(f"no checkpoints in {root}: train some with `vae-explorer train`")
-    else:
-        print(f"{'dataset':<14}{'arch':<6}{'latent':>7}{'beta':>6}{'epochs':>7}{'test loss':>11}{'recon':>9}"
-              f"{'KL':>8}{'train s':>9}  name")
-        for row in rows:
-            print(f"{row['dataset']:<14}{row['architecture']:<6}{row['latent_dim']:>7}{row['beta']:>6g}"
-                  f"{row['epochs']:>7}{row['test_loss']:>11.2f}{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}"
-                  f"{row['train_seconds']:>9.1f}  {row['name']}")
-    for problem in problems:
-        say(f"skipped {problem.path.name}: {problem.message}")
     return 0
 
 

@@ -13,11 +13,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..config import IMAGE_SIDE, ModelConfig
+from ..shapes import CONV_CHANNELS as CHANNELS
+from ..shapes import CONV_FEATURES as FEATURES  # 3136 = 64 x 7 x 7
 from .base import VariationalAutoencoder
 
-CHANNELS = (32, 64)
 FEATURE_SIDE = IMAGE_SIDE // 4  # 7: two stride-2 steps
-FEATURES = CHANNELS[1] * FEATURE_SIDE * FEATURE_SIDE  # 3136
 
 
 class ConvVAE(VariationalAutoencoder):

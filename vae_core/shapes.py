@@ -1,0 +1,37 @@
+"""The parameter shapes of each architecture, computed without torch.
+
+``store.scan`` checks every checkpoint's weights against these, so listing checkpoints
+(`vae-explorer list`) reads safetensors headers and numpy arrays and never imports torch.
+``tests/test_families.py`` holds them equal to the models' own ``state_dict``.
+"""
+
+from __future__ import annotations
+
+from .config import IMAGE_PIXELS, ModelConfig
+
+CONV_CHANNELS = (32, 64)
+CONV_FEATURES = CONV_CHANNELS[1] * 7 * 7  # two stride-2 steps: 28 -> 14 -> 7
+
+
+def _linear(name: str, inputs: int, outputs: int) -> dict[str, tuple[int, ...]]:
+    return {f"{name}.weight": (outputs, inputs), f"{name}.bias": (outputs,)}
+
+
+def _conv(name: str, inputs: int, outputs: int, transposed: bool = False) -> dict[str, tuple[int, ...]]:
+    weight = (inputs, outputs, 4, 4) if transposed else (outputs, inputs, 4, 4)
+    return {f"{name}.weight": weight, f"{name}.bias": (outputs,)}
+
+
+def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """name -> shape of every tensor in the state_dict of ``build_model(config)``."""
+    d, h = config.latent_dim, config.hidden_dim
+    if config.architecture == "conv":
+        first, second = CONV_CHANNELS
+        return {**_conv("encoder_conv1", 1, first), **_conv("encoder_conv2", first, second),
+                **_linear("encoder_mu", CONV_FEATURES, d), **_linear("encoder_logvar", CONV_FEATURES, d),
+                **_linear("decoder_in", d, CONV_FEATURES),
+                **_conv("decoder_deconv1", second, first, transposed=True),
+                **_conv("decoder_deconv2", first, 1, transposed=True)}
+    return {**_linear("encoder_hidden", config.input_dim or IMAGE_PIXELS, h), **_linear("encoder_mu", h, d),
+            **_linear("encoder_logvar", h, d), **_linear("decoder_hidden", d, h),
+            **_linear("decoder_out", h, config.input_dim)}
