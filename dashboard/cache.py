@@ -39,7 +39,7 @@ def _configure_torch() -> None:
 def checkpoint_root() -> Path:
     """$VAE_CHECKPOINT_DIR, else ./checkpoints (read on every run so tests can point it elsewhere).
 
-    Every run starts here (the sidebar scans the checkpoints), and vae_core.store imports torch,
+    Every run starts here (the sidebar scans the checkpoints) before any page loads a model,
     so this is where the dashboard's torch settings are made.
     """
     _configure_torch()
