@@ -7,11 +7,12 @@ from dashboard import cache, session, tables
 ctx = session.context()
 st.title("VAE Latent Explorer")
 st.markdown(
-    "Variational autoencoders trained on MNIST with different **latent sizes** (the number of "
-    "latent variables). Pick a model in the sidebar, then look at its **training** curves, "
-    "**generate** new digits from random latent vectors, **reconstruct** test digits, see the "
-    "**latent map** of the test set, move through the latent space with the **latent explorer**, "
-    "and **compare latent sizes** side by side."
+    "Variational autoencoders trained on MNIST and Fashion-MNIST with different **latent sizes** (the "
+    "number of latent variables), **KL weights** (beta) and **architectures** (an MLP or a small conv net). "
+    "Pick a model in the sidebar, then look at its **training** curves, **generate** new images from random "
+    "latent vectors, **reconstruct** test images, see the **latent map** of the test set, move through the "
+    "latent space with the **latent explorer** (decoded live in your browser), and **compare models** side by "
+    "side along any of these settings."
 )
 
 if not ctx.checkpoints:

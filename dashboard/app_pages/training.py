@@ -21,7 +21,7 @@ with right:
 left, right = st.columns(2)
 with left:
     series = [(ctx.label(c), c.history) for c in ctx.checkpoints]
-    st.plotly_chart(charts.overlaid_losses(series, "test_loss", "Test loss of every latent size"),
+    st.plotly_chart(charts.overlaid_losses(series, "test_loss", "Test loss of every model of this data set"),
                     key="training_overlay")
 with right:
     st.plotly_chart(charts.seed_report_curve(tables.SEED_REPORT_LOSS, height=380), key="training_seed_report")
