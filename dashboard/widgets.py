@@ -122,8 +122,11 @@ def compare_test_splits(models: list) -> dict:
             for dataset in dict.fromkeys(c.train_config.dataset for c in models)}
 
 
+@st.fragment
 def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page.
+
+    A fragment: its controls and the position it reports rerun only the walk, not the whole page.
 
     Models whose architecture the page cannot decode would be left out and named.
     """
