@@ -182,7 +182,7 @@ def _read_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
     model_config, train_config, info = _parse_config(path)
     checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path), info)
-    _check_weights(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
+    _checked_weights(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
     return checkpoint
 
 
@@ -217,30 +217,33 @@ def _read_weights(file: Path, fix: str, framework: str = "pt") -> dict:
     return tensors
 
 
-def _check_weights(checkpoint: Checkpoint) -> None:
-    """The weights are readable, finite and shaped as the config's architecture needs (numpy, no torch)."""
+def _checked_weights(checkpoint: Checkpoint, framework: str = "np") -> dict:
+    """The weights, readable, finite and shaped as the config's architecture needs, else ``CheckpointError``.
+
+    ``np`` (numpy arrays, no torch) when listing, ``pt`` (torch tensors) when loading: one read either way.
+    """
     file = checkpoint.path / MODEL_FILE
-    arrays = _read_weights(file, "retrain with --force", framework="np")
+    tensors = _read_weights(file, "retrain with --force", framework)
     expected = parameter_shapes(checkpoint.model_config)
-    if arrays.keys() != expected.keys():
+    if tensors.keys() != expected.keys():
         raise CheckpointError(f"{file} holds different tensors than a {checkpoint.model_config.architecture} VAE "
                               "has: config and weights come from different models, retrain with --force")
-    for key, array in arrays.items():
-        if array.shape != expected[key]:
+    for key, tensor in tensors.items():
+        if tuple(tensor.shape) != expected[key]:
             raise CheckpointError(
-                f"{file}: {key} has shape {array.shape} but config.json "
+                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json "
                 f"(latent {checkpoint.model_config.latent_dim}) needs {expected[key]}: "
                 "config and weights come from different models, retrain with --force"
             )
+    return tensors
 
 
 def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> VariationalAutoencoder:
     """The trained VAE (the class its architecture names) in eval mode on ``device``."""
     from .models import build_model
 
-    _check_weights(checkpoint)  # the file may have changed since it was listed
     model = build_model(checkpoint.model_config)
-    model.load_state_dict(_read_weights(checkpoint.path / MODEL_FILE, "retrain with --force"))
+    model.load_state_dict(_checked_weights(checkpoint, "pt"))  # checked again: the file may have changed
     return model.to(device).eval()
 
 
