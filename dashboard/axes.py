@@ -7,6 +7,8 @@ the column labels when two columns share a value.
 
 from __future__ import annotations
 
+from dashboard.tables import ARCHITECTURE_NAMES, run_details
+
 AXES = ("latent size", "beta", "architecture", "data set")
 
 
@@ -24,7 +26,7 @@ def value_label(axis: str, setting) -> str:
     if axis == "beta":
         return f"beta = {setting:g}"
     if axis == "architecture":
-        return {"mlp": "MLP"}.get(setting, setting)
+        return ARCHITECTURE_NAMES.get(setting, setting)
     return str(setting)
 
 
@@ -47,10 +49,14 @@ def columns(checkpoints, axis: str, held: dict) -> list:
 def column_label(checkpoint, axis: str, columns_shown: list) -> str:
     """The column's setting, with epochs and seed added when two columns share it."""
     label = value_label(axis, value(checkpoint, axis))
-    if sum(value(c, axis) == value(checkpoint, axis) for c in columns_shown) <= 1:
-        return label
-    config = checkpoint.train_config
-    return f"{label} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
+    shared = sum(value(c, axis) == value(checkpoint, axis) for c in columns_shown) > 1
+    return f"{label} ({run_details(checkpoint)})" if shared else label
+
+
+def chart_x(checkpoint, axis: str):
+    """Where a checkpoint sits on a metric chart's x axis: the number (latent size, beta) or the column's name."""
+    setting = value(checkpoint, axis)
+    return setting if isinstance(setting, (int, float)) else value_label(axis, setting)
 
 
 def summary(axis: str, held: dict) -> str:

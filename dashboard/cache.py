@@ -230,8 +230,7 @@ def metric_figures(checkpoints: list, labels: tuple[str, ...], axis: str = "late
 
     names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))
     evaluated, _ = charts.metric_points(checkpoints, metrics_for, lambda c: names[str(c.path)],
-                                        lambda c: axes.value_label(axis, axes.value(c, axis))
-                                        if axis in ("architecture", "data set") else axes.value(c, axis))
+                                        lambda c: axes.chart_x(c, axis))
     return [(label, meaning, charts.metric_figure(evaluated, path, label, axis_title=axis))
             for path, label, meaning in charts.chart_metrics()]
 

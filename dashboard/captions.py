@@ -177,9 +177,12 @@ def reading_of(model, z, classifier, dataset: str) -> str | None:
     """z [D] -> the classifier's reading of the decoded digit, or None without a classifier."""
     from vae_core import explore
 
-    if classifier is None:
-        return None
-    return reading(points.classify_image(classifier, explore.decode(model, z.reshape(1, -1))[0]), dataset)
+    return reading_of_image(explore.decode(model, z.reshape(1, -1))[0], classifier, dataset)
+
+
+def reading_of_image(image, classifier, dataset: str) -> str | None:
+    """An image [28, 28] in [0, 1] -> the classifier's reading, or None without a classifier."""
+    return None if classifier is None else reading(points.classify_image(classifier, image), dataset)
 
 
 def walk_between_note(first: int, last: int, first_label, last_label) -> str:

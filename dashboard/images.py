@@ -153,4 +153,4 @@ def digit_and_reading(model, z, classifier, dataset: str) -> tuple[bytes, str | 
 
     image = explore.decode(model, z.reshape(1, -1))[0]
     png = explore.png_bytes(image, DIGIT_SCALE)
-    return png, None if classifier is None else captions.reading(points.classify_image(classifier, image), dataset)
+    return png, captions.reading_of_image(image, classifier, dataset)

@@ -62,10 +62,13 @@ def model_label(checkpoint, siblings) -> str:
         return ", ".join(parts)
 
     label = short(checkpoint)
-    if sum(short(c) == label for c in siblings) <= 1:
-        return label
+    return label if sum(short(c) == label for c in siblings) <= 1 else f"{label} ({run_details(checkpoint)})"
+
+
+def run_details(checkpoint) -> str:
+    """'12 epochs, h400, seed 0': what tells apart two models whose labels would otherwise be the same."""
     config = checkpoint.train_config
-    return f"{label} ({config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed})"
+    return f"{config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed}"
 
 
 def summary_frame(checkpoints):

@@ -38,9 +38,7 @@ DECODER_LAYERS = {
 
 def supports(model) -> bool:
     """The page evaluates the decoders of DECODER_LAYERS' architectures and nothing else."""
-    config = getattr(model, "config", None)
-    return getattr(config, "architecture", None) in DECODER_LAYERS and all(
-        hasattr(model, layer) for layer in DECODER_LAYERS[config.architecture])
+    return model.config.architecture in DECODER_LAYERS
 
 
 def weights_payload(model, model_id: str) -> bytes:
