@@ -323,6 +323,16 @@ def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
                                bool(nearest), sources)
 
 
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], list[float], list[int]]:
+    """(x, y, label) of the test means the live plane draws behind ``dims``: built once, not on every rerun."""
+    from dashboard.components import live_decoder
+
+    arrays = projections_for(checkpoint)
+    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
+    return live_decoder.plane_points(mu, labels, dims)
+
+
 @st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
 def decoder_weights_for(checkpoint) -> bytes:
     """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""

@@ -77,15 +77,15 @@ def plane_axes(order: list[int], scores, latent_dim: int) -> tuple[int, int]:
     return int(across), int(up)
 
 
-def live_plane(arrays: dict | None, dims: tuple[int, int], latent_dim: int):
+def live_plane(checkpoint, dims: tuple[int, int]):
     """The live view's hover plane over ``dims``, with the cached test means behind it."""
+    from dashboard import cache
     from dashboard.components import live_decoder
 
-    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
-    held = "" if latent_dim <= 2 else "; the other dimensions stay where the sliders put them"
+    held = "" if checkpoint.model_config.latent_dim <= 2 else "; the other dimensions stay where the sliders put them"
     note = (f"Move over the plane to decode z[{dims[0]}], z[{dims[1]}] under the cursor{held}. "
             "Click to pin the point on the sliders. Dots: test digits' means, coloured by class.")
-    return live_decoder.Plane(dims[0], dims[1], *live_decoder.plane_points(mu, labels, dims), note)
+    return live_decoder.Plane(dims[0], dims[1], *cache.plane_points_for(checkpoint, dims), note)
 
 
 def compare_axis(ctx) -> tuple[str, dict, list]:

@@ -41,7 +41,7 @@ else:
         held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
         st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
     if live:
-        plane = widgets.live_plane(arrays, widgets.plane_axes(order, scores, latent_dim), latent_dim)
+        plane = widgets.live_plane(checkpoint, widgets.plane_axes(order, scores, latent_dim))
         widgets.live_sliders(checkpoint, model, base, dims, [captions.slider_text(d, scores, collapsed) for d in dims],
                              prefix, repr(signature), plane, reader, ctx.dataset)
     else:
