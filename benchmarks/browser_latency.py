@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -32,9 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.browser_support import RunTracker, StreamlitServer, launch_chromium  # noqa: E402
+from tests.browser_support import LIVE_DIGIT_HASH_JS, RunTracker, StreamlitServer, launch_chromium  # noqa: E402
 
 DRAG_SECONDS = 2.0
 FRAMES_GOAL = 30
@@ -42,14 +43,6 @@ LATENCY_GOAL_MS = 50.0
 RUN_TIMEOUT_MS = 120_000
 
 # A fingerprint of what the digit shows now: the live canvas's pixels, or the server image's source once loaded.
-LIVE_DIGIT_JS = """() => {
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-live.explorer'));
-  const canvas = (host ? host.shadowRoot : document).querySelector('.vae-live.explorer canvas.digit');
-  const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
-  let hash = 0;
-  for (let i = 0; i < data.length; i += 4) hash = (hash * 31 + data[i]) | 0;
-  return String(hash);
-}"""
 SERVER_DIGIT_JS = """() => {
   const image = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"] img')]
     .find((i) => i.getBoundingClientRect().width >= 200);
@@ -68,7 +61,7 @@ FRAME_PROBE_JS = """() => {
   };
   requestAnimationFrame(tick);
   globalThis.__frameProbe = probe;
-}""".replace("LIVE_DIGIT", LIVE_DIGIT_JS)
+}""".replace("LIVE_DIGIT", LIVE_DIGIT_HASH_JS)
 
 
 def percentiles(samples: list[float]) -> str:
@@ -96,19 +89,22 @@ class Explorer:
         self.tracker = RunTracker(page)
         page.goto(f"{url}/explorer")
         self.tracker.wait_after(0, RUN_TIMEOUT_MS)
-        if not page.get_by_test_id("stMain").locator("h1").first.inner_text().endswith(model_label):
+        heading = page.get_by_test_id("stMain").locator("h1").first
+        if not heading.inner_text().endswith(model_label):
             self.settle(lambda: self.choose(model_label))
-        if not live:
-            self.settle(lambda: page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click())
-        self.digit_js = LIVE_DIGIT_JS if live else SERVER_DIGIT_JS
-        if live:
+            # the run settle saw may be the live view's report of its weights: wait for the model's page too
+            expect(heading).to_have_text(re.compile(re.escape(model_label) + "$"), timeout=RUN_TIMEOUT_MS)
+        if live:  # the range input: its box is the track, the thumb starts mid-track (z = 0)
+            self.digit_js = LIVE_DIGIT_HASH_JS
             page.wait_for_function("() => (globalThis.__vaeLiveDecoder?.models.size ?? 0) > 0", timeout=RUN_TIMEOUT_MS)
             page.wait_for_timeout(500)
-        if live:  # the range input: its box is the track, the thumb starts mid-track (z = 0)
             self.slider = self.track = page.locator(".vae-live input[type=range]").first
         else:  # Streamlit's slider: a thumb (role=slider) inside a widget as wide as its track
+            self.digit_js = SERVER_DIGIT_JS
+            self.settle(lambda: page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click())
             widget = page.get_by_test_id("stMain").get_by_test_id("stSlider").filter(has_text="z[").first
             self.slider, self.track = widget.get_by_role("slider"), widget
+        self.slider.wait_for(timeout=RUN_TIMEOUT_MS)
 
     def choose(self, label: str) -> None:
         self.page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(

@@ -29,19 +29,10 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.async_api import async_playwright  # noqa: E402
 
-from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, StreamlitServer  # noqa: E402
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, LIVE_DIGIT_HASH_JS, StreamlitServer  # noqa: E402
 
 PAGES = ("", "training", "generate", "reconstruct", "latent-map", "explorer", "compare")
 WAIT_MS = 60_000
-DIGIT_JS = """() => {
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-live.explorer'));
-  const canvas = host?.shadowRoot.querySelector('.vae-live.explorer canvas.digit');
-  if (!canvas) return '';
-  const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
-  let hash = 0;
-  for (let i = 0; i < data.length; i += 4) hash = (hash * 31 + data[i]) | 0;
-  return String(hash);
-}"""
 SETTLED_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
   === 'notRunning' && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0"""
 
@@ -94,10 +85,10 @@ async def press_slider(page, tally: Tally, presses: int = 3) -> None:
     await page.wait_for_function("() => (globalThis.__vaeLiveDecoder?.models.size ?? 0) > 0", timeout=WAIT_MS)
     await slider.focus()
     for press in range(presses):
-        before = await page.evaluate(DIGIT_JS)
+        before = await page.evaluate(LIVE_DIGIT_HASH_JS)
         started = time.perf_counter()
         await page.keyboard.press("ArrowLeft" if press % 2 else "ArrowRight")
-        await page.wait_for_function(f"(before) => ({DIGIT_JS})() !== before", arg=before, polling="raf",
+        await page.wait_for_function(f"(before) => ({LIVE_DIGIT_HASH_JS})() !== before", arg=before, polling="raf",
                                      timeout=WAIT_MS)
         tally.latencies.append(time.perf_counter() - started)
 

@@ -53,6 +53,19 @@ PAGE_STATE_JS = """
 """
 
 
+# A fingerprint of the live explorer's digit, read from its canvas inside the component's shadow root
+# ('' before the canvas exists): the benchmarks compare it before and after an action.
+LIVE_DIGIT_HASH_JS = """() => {
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-live.explorer'));
+  const canvas = host?.shadowRoot.querySelector('.vae-live.explorer canvas.digit');
+  if (!canvas) return '';
+  const data = canvas.getContext('2d').getImageData(0, 0, 28, 28).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i += 4) hash = (hash * 31 + data[i]) | 0;
+  return String(hash);
+}"""
+
+
 def free_port() -> int:
     """A localhost TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
