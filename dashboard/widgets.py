@@ -51,15 +51,8 @@ def start_controls(split, arrays, total: int, latent_dim: int) -> tuple[str, int
     return mode, int(seed), int(index), int(shown)
 
 
-def live_toggle(key: str, model) -> bool:
+def live_toggle(key: str) -> bool:
     """Decode in the browser (the live component) or through the server (st.slider); True when live."""
-    from dashboard.components import live_decoder
-
-    if not live_decoder.supports(model):
-        if key in st.session_state:  # keep the user's choice for the next MLP: an unrendered widget forgets it
-            st.session_state[key] = st.session_state[key]
-        st.caption("This model's sliders are decoded by the server: the page cannot decode its architecture.")
-        return False
     return st.toggle("Live decoding in the browser", value=True, key=key,
                      help="On: the page decodes while you drag a slider or move over the plane, and the server "
                           "hears the value on release. Off: Streamlit sliders, each value decoded by the server.")
@@ -128,15 +121,10 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
 
     A fragment: its controls and the position it reports rerun only the walk, not the whole page.
 
-    Models whose architecture the page cannot decode would be left out and named.
     """
     from dashboard import cache
     from dashboard.components import live_decoder
 
-    walkable = [c for c in models if live_decoder.supports(cache.model_for(c))]
-    if not walkable:
-        st.caption("Live walks decode the models in the page; it cannot decode these columns' architecture.")
-        return
     kind_column, detail_column = st.columns([2, 3])
     kinds = list(points.WALKS) if total else list(points.WALKS[1:])
     session.keep_choice("compare_walk_kind", kinds)
@@ -148,22 +136,19 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
         first = ends[0].number_input("From test digit", 0, total - 1, 0, key="compare_walk_from")
         last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
         lines = {c.name: points.test_means(cache.model_for(c), splits[c.train_config.dataset],
-                                           cache.projections_for(c), [first, last]) for c in walkable}
-        arrays, split = cache.projections_for(walkable[0]), splits[walkable[0].train_config.dataset]
+                                           cache.projections_for(c), [first, last]) for c in models}
+        arrays, split = cache.projections_for(models[0]), splits[models[0].train_config.dataset]
         detail = (first, last)
         note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
                                           points.test_label(split, arrays, last))
     else:
         seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
-        lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in walkable}
+        lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in models}
         detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
-    left_out = [label_of(c) for c in models if c not in walkable]
-    if left_out:
-        note += f" Not in the walk (the page cannot decode their architecture): {', '.join(left_out)}."
-    live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in walkable})
+    live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in models})
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
-              "end": lines[c.name][1].tolist()} for c in walkable]
-    live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in walkable])), note)
+              "end": lines[c.name][1].tolist()} for c in models]
+    live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in models])), note)
 
 
 @st.fragment

@@ -102,6 +102,12 @@ def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, 
         assert browser.shape == (POINTS, 784) and difference.max() <= TOLERANCE, (checkpoint.name, difference.max())
 
 
+def test_the_page_decodes_every_architecture_of_the_registry():
+    from vae_core.models import MODELS
+
+    assert set(live_decoder.DECODER_LAYERS) == set(MODELS)
+
+
 def test_the_js_evaluates_no_strings_and_fetches_nothing():
     source = JS.read_text()
     for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"\bfetch\(", r"XMLHttpRequest", r"import\("):

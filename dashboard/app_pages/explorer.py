@@ -25,7 +25,7 @@ signature = (checkpoint.name, mode, seed, index)
 session.sync_sliders(prefix, dims, base, signature)
 
 
-live = widgets.live_toggle("explorer_live", model)
+live = widgets.live_toggle("explorer_live")
 if not live and latent_dim == 2:
     plane, panel = st.columns([1, 1])
     with plane:
