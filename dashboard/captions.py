@@ -10,6 +10,17 @@ import numpy as np
 from dashboard import points
 
 TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
+EVALUATE_HINT = "vae-explorer evaluate"
+CLASSIFIER_HINT = "vae-explorer train-classifier"
+UNSURE = 0.6  # below this top probability the reading also names the runner-up
+
+CLASS_NAMES = {
+    "fashion-mnist": ("T-shirt", "trouser", "pullover", "dress", "coat",
+                      "sandal", "shirt", "sneaker", "bag", "ankle boot"),
+}
+
+LABELS_CAPTION = ("Under each sample: the classifier's guess and its probability; amber when it is below "
+                  f"{UNSURE:.0%}, a digit the classifier cannot place.")
 
 
 def missing_test_files(dataset: str, data_dir) -> str | None:
@@ -54,21 +65,6 @@ def _held_note(held: int) -> str:
     if held == 1:
         return "the one other dimension stays at the start point"
     return f"the other {held} dimensions stay at the start point"
-
-
-EVALUATE_HINT = "vae-explorer evaluate"
-
-
-CLASSIFIER_HINT = "vae-explorer train-classifier"
-
-
-UNSURE = 0.6  # below this top probability the reading also names the runner-up
-
-
-CLASS_NAMES = {
-    "fashion-mnist": ("T-shirt", "trouser", "pullover", "dress", "coat",
-                      "sandal", "shirt", "sneaker", "bag", "ankle boot"),
-}
 
 
 def better_caption(meaning: str) -> str:
@@ -144,10 +140,6 @@ def classifier_missing_sentence(reason: str | None) -> str:
         return f"{reason[0].upper()}{reason[1:]} to see the classifier's reading of each digit."
     return (f"{(reason or 'no digit classifier is stored').rstrip('.')}: train one with `{CLASSIFIER_HINT}` "
             "to see the classifier's reading of each digit.")
-
-
-LABELS_CAPTION = ("Under each sample: the classifier's guess and its probability; amber when it is below "
-                  f"{UNSURE:.0%}, a digit the classifier cannot place.")
 
 
 def missing_train_files(dataset: str, data_dir) -> str | None:

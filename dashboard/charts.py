@@ -11,6 +11,12 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+TRAIN_DASH, TEST_DASH = "dot", "solid"
+SEED_COLOR = "#888888"
+FONT = {"size": 14}
+LATENT_COORDINATES = "Latent coordinates"  # z = 2: the means drawn as they are, no projection
+
+# y-axis title and tick format of each plotted metric (paths of vae_core.evaluate.SUMMARY_METRICS)
 AXES = {
     "nll_iw": ("nats per image", None),
     "elbo.loss": ("nats per image", None),
@@ -24,6 +30,10 @@ AXES = {
     "memorisation.ratio_to_recon": ("samples / reconstructions", None),
     "linear_probe.test_accuracy": ("test accuracy", ".0%"),
 }
+
+# Ten qualitative colours (matplotlib's tab10): digit k is DIGIT_COLORS[k] on every page.
+DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
 def chart_metrics() -> list[tuple[str, str, str]]:
@@ -93,19 +103,6 @@ def metric_figure(points: list[tuple[object, str, dict]], path: str, label: str,
         figure.update_xaxes(type="category", title=axis_title)
     figure.update_yaxes(title=y_title, tickformat=tick_format)
     return figure
-
-
-DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-
-
-TRAIN_DASH, TEST_DASH = "dot", "solid"
-
-
-SEED_COLOR = "#888888"
-
-
-FONT = {"size": 14}
 
 
 def digit_legend_html(names: tuple[str, ...] | None = None) -> str:
@@ -185,9 +182,6 @@ def overlaid_losses(series: list[tuple[str, list[dict]]], key: str, title: str,
         figure.add_scatter(x=[r["epoch"] for r in history], y=[r[key] for r in history], name=label,
                            mode="lines+markers", line={"color": color})
     return _layout(figure, title, "epoch", y_title)
-
-
-LATENT_COORDINATES = "Latent coordinates"  # z = 2: the means drawn as they are, no projection
 
 
 def map_methods(latent_dim: int) -> list[str]:

@@ -13,12 +13,11 @@ import numpy as np
 from dashboard import captions, points
 
 DIGIT_SCALE = 10  # one decoded digit: 28 px -> 280 px
-
-
 GRID_SCALE = 3  # grids of many digits
-
-
 MAX_IMAGE_WIDTH = 1460  # Streamlit shrinks wider images with bilinear blur: stay below it
+TILE_FONT_SIZE = 12
+AMBER = (255, 176, 0)  # an unsure guess
+PARTNER = (140, 200, 255)  # the nearest training image and its distance
 
 
 def digit_png(model, z, factor: int = DIGIT_SCALE) -> bytes:
@@ -72,15 +71,6 @@ def decoded_means_png(model, split, arrays, indices, columns: int, factor: int =
     from vae_core import explore
 
     return grid_png(explore.decode(model, points.test_means(model, split, arrays, indices)), columns, factor)
-
-
-TILE_FONT_SIZE = 12
-
-
-AMBER = (255, 176, 0)  # an unsure guess
-
-
-PARTNER = (140, 200, 255)  # the nearest training image and its distance
 
 
 def _font(size: int):

@@ -10,18 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +-3
-
-
 SLIDER_STEP = 0.05
-
-
 BASE_MODES = ("Origin", "Random prior draw", "Test digit")
-
-
 WALKS = ("Between two test digits", "Along a random direction")
-
-
 WALK_RADIUS = 3.0  # a random-direction walk spans -3 to +3 prior standard deviations
+KL_COLLAPSED = 0.01  # nats: the fallback test when metrics.json has no active-unit flags
 
 
 def split_matches(split, arrays: dict | None) -> bool:
@@ -149,9 +142,6 @@ def sample_indices(total: int, count: int, seed: int) -> list[int]:
     """``count`` distinct test rows drawn with ``seed`` (the same for every model)."""
     rng = np.random.default_rng(seed)
     return sorted(int(i) for i in rng.choice(total, size=min(count, total), replace=False))
-
-
-KL_COLLAPSED = 0.01  # nats: the fallback test when metrics.json has no active-unit flags
 
 
 def collapsed_dims(latent_dim: int, metrics: dict | None, scores) -> set[int]:

@@ -15,11 +15,7 @@ import streamlit as st
 from dashboard import cache, captions, points, tables
 
 CONTEXT_KEY = "app_context"
-
-
 DATASET_KEY = "app_dataset"
-
-
 MODEL_KEY = "app_model"
 
 
