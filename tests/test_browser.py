@@ -222,7 +222,10 @@ def test_the_server_sliders_still_work_with_live_decoding_off(app):
     runs = app.finished
     page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click()
     app.wait_after(runs, RUN_TIMEOUT_MS)
+    # the run above may be the live view's report of its weights: wait for the server slider's run too
     thumb = latent_slider(page)
+    thumb.wait_for(timeout=RUN_TIMEOUT_MS)
+    app.wait_after(app.finished - 1, RUN_TIMEOUT_MS)
     value_before, images_before = thumb.input_value(), main_image_sources(page)
     assert images_before, "the Latent explorer page shows no decoded image"
 
