@@ -12,11 +12,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, captions, points, tables
+from dashboard import cache, captions, links, points, tables
 
 CONTEXT_KEY = "app_context"
 DATASET_KEY = "app_dataset"
 MODEL_KEY = "app_model"
+OWN_DIGIT_KEY = "explorer_own_digit"  # {"model": name, "mu": [D]}: the explorer's start at the reader's own digit
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,10 @@ def sidebar() -> AppContext:
         context = AppContext(root=root, problems=problems, error=error)
     else:
         names = tables.datasets(checkpoints)
+        wanted = links.requested_choice("model", [c.name for c in checkpoints])  # only a listed name is taken
+        if wanted is not None:
+            st.session_state[DATASET_KEY] = next(c.train_config.dataset for c in checkpoints if c.name == wanted)
+            st.session_state[MODEL_KEY] = wanted
         keep_choice(DATASET_KEY, names)
         if len(names) > 1:
             st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
@@ -62,10 +67,24 @@ def sidebar() -> AppContext:
         context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]],
                              everything=checkpoints)
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
+        links.share(model=st.session_state[MODEL_KEY])
     if problems:
         st.sidebar.warning(f"{len(problems)} folder(s) in the checkpoint directory were skipped: see Overview.")
+    _resume_training_queue(root)
     st.session_state[CONTEXT_KEY] = context
     return context
+
+
+def _resume_training_queue(root: Path) -> None:
+    """Any page that opens restarts the Train page's worker if jobs wait (say, after a server restart)."""
+    from vae_core.jobs import JobQueue
+
+    if JobQueue(root).exists():
+        from dashboard import job_queue
+
+        problem = job_queue.start_workers(root)
+        if problem:
+            st.sidebar.error(problem)
 
 
 def context() -> AppContext:
@@ -111,6 +130,14 @@ def test_data(ctx: AppContext, what: str):
                 f"model's cached means cover {len(arrays['mu'])}; point VAE_DATA_DIR at the data it was trained on.")
         split = None
     return split, arrays
+
+
+def own_digit(checkpoint) -> list[float] | None:
+    """The mean [D] of the digit the Your digit page encoded with ``checkpoint``, else None."""
+    own = st.session_state.get(OWN_DIGIT_KEY)
+    if isinstance(own, dict) and own.get("model") == checkpoint.name:
+        return list(own["mu"])
+    return None
 
 
 def sync_sliders(prefix: str, dims: list[int], base, signature: tuple) -> None:

@@ -52,6 +52,19 @@ def split_files_present(dataset: str, train: bool, data_dir: str | os.PathLike |
     return any((folder / f"{prefix}-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz"))
 
 
+def split_size(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> int | None:
+    """How many images a split's file holds, from its 8-byte idx header; None when the file is absent."""
+    import gzip
+
+    folder, prefix = raw_folder(dataset, data_dir), "train" if train else "t10k"
+    for name, opener in ((f"{prefix}-images-idx3-ubyte", open), (f"{prefix}-images-idx3-ubyte.gz", gzip.open)):
+        if (folder / name).is_file():
+            with opener(folder / name, "rb") as file:
+                header = file.read(8)
+            return int.from_bytes(header[4:8], "big") if len(header) == 8 else None
+    return None
+
+
 def _dataset_class(dataset: str):
     if dataset not in DATASETS:
         raise DataUnavailableError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")

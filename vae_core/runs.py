@@ -1,7 +1,7 @@
 """One training run of one config: lock, recover, cache check, resume point, atomic save.
 
 Every caller that trains goes through ``open_run`` (the CLI's `train`, each Ray trial of
-`sweep`), so all of them keep the same promises: one process trains a config at a time, a
+`sweep`, the dashboard's worker), so all of them keep the same promises: one process trains a config at a time, a
 half-written checkpoint from a killed process is recovered, a trained config is a cache
 hit, every completed epoch survives as a resume point, and the checkpoint appears whole or
 not at all. The loop itself (``train.train_vae``) knows nothing of files.
@@ -98,11 +98,22 @@ class Run:
         store.save_resume_point(self.root, self.name, tensors, meta)
 
     def train(self, train_split: Split, test_split: Split, device: torch.device,
-              on_step: StepCallback | None = None) -> store.Checkpoint:
-        """Train from the resume point (or from scratch), save atomically, drop the resume point."""
+              on_step: StepCallback | None = None,
+              on_epoch: Callable[[TrainingState], None] | None = None) -> store.Checkpoint:
+        """Train from the resume point (or from scratch), save atomically, drop the resume point.
+
+        ``on_epoch(state)`` runs after each epoch's resume point is saved (the dashboard's worker
+        reports the growing history there).
+        """
+
+        def epoch_done(state: TrainingState) -> None:
+            self.save_resume_point(state)
+            if on_epoch is not None:
+                on_epoch(state)
+
         try:
             state = train_vae(self.model_config, self.train_config, train_split, test_split, device=device,
-                              state=self.resume_state(device), on_step=on_step, on_epoch=self.save_resume_point)
+                              state=self.resume_state(device), on_step=on_step, on_epoch=epoch_done)
         except TrainingDiverged as error:
             raise TrainingDiverged(f"{self.name}: {error}; {kept_note(self.root, self.name)}") from error
         checkpoint = store.save_checkpoint(self.root, state.model, self.train_config,

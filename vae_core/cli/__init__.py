@@ -1,7 +1,7 @@
 """`vae-explorer`: the parser and the entry point (also `python -m vae_core`).
 
 Each command group lives in a module of this package and is imported only when it runs:
-``train`` (train), ``sweep`` (sweep), ``listing`` (list), ``checkpoints`` (project, download),
+``train`` (train), ``sweep`` (sweep), ``listing`` (list), ``checkpoints`` (project, download), ``export``,
 ``evaluate`` (evaluate, train-classifier); ``common`` holds what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
@@ -38,10 +38,11 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from ..atomic import SaveError
     from ..config import ConfigError
     from ..data import DataUnavailableError
+    from ..exports import ExportError
     from ..store import CheckpointError
     from ..train import TrainingDiverged
 
-    return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged
+    return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged, ExportError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_lazy("vae_core.cli.listing", "run_list"))
 
     _add_project_command(commands)
+    _add_export_command(commands)
     _add_sweep_command(commands)
 
     download = commands.add_parser("download", help="download a dataset (needs internet)")
@@ -127,8 +129,9 @@ def _add_sweep_command(commands) -> None:
 
 def _add_project_command(commands) -> None:
     project = commands.add_parser(
-        "project", help="cache PCA / t-SNE maps of the test set",
-        description="Encode the test set, then map the means to 2-D: PCA of all of them (under a second) and "
+        "project", help="cache PCA / t-SNE / UMAP maps of the test set",
+        description="Encode the test set, then map the means to 2-D: PCA and UMAP of all of them (under a second; "
+                    "UMAP a few seconds after numba's one-time compile per process) and "
                     f"t-SNE of a fixed random subset, the slow step. t-SNE's cost is set by: "
                     f"{tsne_description()}: tens of seconds per model on two cores; each run prints the time it "
                     "took. The maps are cached in projections.npz beside each checkpoint; `train` computes them "
@@ -140,6 +143,36 @@ def _add_project_command(commands) -> None:
     project.add_argument("--force", action="store_true", help="recompute even when cached")
     project.add_argument("--device")
     project.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_project"))
+
+
+def _add_export_command(commands) -> None:
+    from .export import EXPORTS
+
+    export = commands.add_parser(
+        "export", help="write a model's encoded test set (CSV, TensorBoard projector) or a figure (PNG, GIF)",
+        description="csv: index, label, mu_*, logvar_* and every cached map's x / y per test digit. projector: a "
+                    "TensorBoard log folder (tensorboard --logdir FOLDER, Projector tab). The figures are those "
+                    "of the dashboard: samples, traversal, class-means, morph, add-direction, interpolation; "
+                    "--output's suffix (.png or .gif) picks a still image or an animation.")
+    export.add_argument("what", choices=list(EXPORTS))
+    export.add_argument("--model", required=True, help="a checkpoint name, as `vae-explorer list` shows it")
+    export.add_argument("--output", help="file (or folder for projector) to write; default NAME-WHAT.png/.csv here")
+    _add_common(export, data=False)
+    export.add_argument("--data-dir", help="torchvision data root (default $VAE_DATA_DIR or ./data)")
+    export.add_argument("--seed", type=int, default=0, help="samples: the prior draws' seed")
+    export.add_argument("--count", type=int, default=100, help="samples: how many digits (default %(default)s)")
+    export.add_argument("--rows", type=int, help="traversal: the N most informative dimensions (default all)")
+    export.add_argument("--columns", type=int, default=9, help="traversal: steps from -3 to +3 (default 9)")
+    export.add_argument("--start-index", type=int,
+                        help="traversal, add-direction: start at this test digit's mean (default: prior mean; 0)")
+    export.add_argument("--from-class", type=int, default=0, help="morph, add-direction: class a (default 0)")
+    export.add_argument("--to-class", type=int, default=1, help="morph, add-direction: class b (default 1)")
+    export.add_argument("--from-index", type=int, default=0, help="interpolation: first test digit")
+    export.add_argument("--to-index", type=int, default=1, help="interpolation: last test digit")
+    export.add_argument("--steps", type=int, default=10, help="morph, add-direction, interpolation: digits per strip")
+    export.add_argument("--strength", type=float, default=1.0,
+                        help="add-direction: how much of the class direction the last digit gets (default 1)")
+    export.set_defaults(handler=_lazy("vae_core.cli.export", "run_export"))
 
 
 def _more_than(minimum: float) -> Callable[[str], int]:

@@ -1,0 +1,158 @@
+"""The Train page's queue: Train submits jobs; a fragment polls the queue while any job waits or runs.
+
+The poll reads one SQLite table and redraws only this fragment, once a second, and only
+while a job is active; with nothing active the fragment does not poll at all. When a job
+finishes, the whole app reruns once, so the sidebar and every page list the new model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import charts, tables
+from vae_core.jobs import ACTIVE, Job, JobQueue, QueueFull, place_in_queue
+
+POLL_SECONDS = 1.0
+FINISHED_SHOWN = 10
+ERROR_KEY = "train_queue_error"  # a refused submission, shown above the job list
+SEEN_KEY = "train_finished_seen"  # ids of the finished jobs this session has already shown
+
+
+def start_workers(root: Path) -> str | None:
+    """Fail the jobs of dead workers, start workers for waiting jobs; the problem in one line, or None."""
+    from vae_core import worker
+
+    try:
+        worker.fail_dead_workers_jobs(root)
+        worker.spawn_workers(root)
+    except (ValueError, OSError) as error:
+        return str(error)
+    return None
+
+
+def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
+    """The Train button's callback: queue what needs training, then start a worker; says what happened."""
+    from vae_core.atomic import SaveError
+
+    queue, queued = JobQueue(root), []
+    try:
+        for combination in combinations:
+            if combination.trains:
+                _, note = queue.submit(combination.model_config, combination.train_config, str(data_dir.resolve()),
+                                       maps)
+                queued.append(f"z = {combination.model_config.latent_dim} {note}")
+    except (QueueFull, SaveError) as error:
+        st.session_state[ERROR_KEY] = f"{error}" + (f" (queued: {', '.join(queued)})" if queued else "")
+    else:
+        st.toast("; ".join(queued) or "nothing to train: every model is cached or in the queue")
+    start_workers(root)  # a problem starting one is shown by the job list
+
+
+def describe(job: Job) -> str:
+    """'z = 5 · MLP h400 · beta 1 · 12 epochs · lr 0.001 · batch 128 · seed 0'."""
+    model, train = job.model_config, job.train_config
+    width = f" h{model.hidden_dim}" if model.architecture == "mlp" else ""
+    return (f"{train.dataset} · z = {model.latent_dim} · {tables.ARCHITECTURE_NAMES[model.architecture]}{width} · "
+            f"beta {train.beta:g} · {train.epochs} epochs · lr {train.lr:g} · batch {train.batch_size} · "
+            f"seed {train.seed}")
+
+
+def _progress_text(job: Job) -> str:
+    parts = [f"epoch {max(job.epoch, 1)} of {job.epochs}"]
+    if job.steps:
+        parts.append(f"step {job.step} of {job.steps}")
+    if job.running_loss is not None:
+        parts.append(f"running loss {job.running_loss:.2f} nats")
+    eta = job.eta_seconds()
+    if eta is not None:
+        parts.append(f"about {eta:.0f} s left" if eta < 90 else f"about {eta / 60:.0f} min left")
+    return " · ".join(parts)
+
+
+def _running(job: Job, queue: JobQueue) -> None:
+    st.progress(job.fraction_done, text=_progress_text(job))
+    if job.history:
+        st.plotly_chart(charts.job_curves(job.history, job.epochs), key=f"train_curve_{job.id}")
+    st.caption(job.message)
+    if job.cancel_requested:
+        st.caption("Cancelling at the next step…")
+    else:
+        st.button("Cancel", key=f"train_cancel_{job.id}", on_click=queue.cancel, args=(job.id,),
+                  help="Stops it; its completed epochs stay as a resume point, and Train continues from there.")
+
+
+def _finished(job: Job, queue: JobQueue) -> None:
+    if job.status == "done":
+        st.success(job.message, icon=":material/check_circle:")
+        return
+    if job.status == "failed":
+        st.error(job.message, icon=":material/error:")
+    else:
+        st.warning(job.message, icon=":material/cancel:")
+    label = "Retry" if job.status == "failed" else "Train again"
+    st.button(label, key=f"train_retry_{job.id}", on_click=_retry, args=(queue, job),
+              help="Queues it again; it continues from its last completed epoch.")
+
+
+def _retry(queue: JobQueue, job: Job) -> None:
+    try:
+        queue.submit(job.model_config, job.train_config, job.data_dir, job.maps)
+    except QueueFull as error:
+        st.session_state[ERROR_KEY] = str(error)
+    start_workers(queue.root)
+
+
+def _job_card(job: Job, jobs: list[Job], queue: JobQueue) -> None:
+    with st.container(border=True):
+        place = place_in_queue(jobs, job)
+        state = f"waiting, place {place} in the queue" if place else job.status
+        st.markdown(f"**{describe(job)}** · {state}")
+        if job.status == "running":
+            _running(job, queue)
+        elif job.status == "queued":
+            if job.history:
+                st.progress(job.fraction_done, text=f"{len(job.history)} of {job.epochs} epochs done")
+            st.caption(job.message)
+            st.button("Cancel", key=f"train_cancel_{job.id}", on_click=queue.cancel, args=(job.id,))
+        else:
+            _finished(job, queue)
+
+
+def _rerun_app_when_finished(jobs: list[Job], was_active: bool) -> None:
+    """A newly finished job, or an empty queue, reruns the whole app: sidebar and pages see the model."""
+    finished = {job.id for job in jobs if job.status not in ACTIVE}
+    seen = st.session_state.get(SEEN_KEY)
+    st.session_state[SEEN_KEY] = finished
+    active = any(job.status in ACTIVE for job in jobs)
+    if (seen is not None and finished - seen) or (was_active and not active):
+        st.rerun(scope="app")
+
+
+def _panel(root: Path, was_active: bool) -> None:
+    problem = start_workers(root)
+    queue = JobQueue(root)
+    jobs = queue.jobs()
+    _rerun_app_when_finished(jobs, was_active)
+    if problem:
+        st.error(problem)
+    if ERROR_KEY in st.session_state:
+        st.error(st.session_state.pop(ERROR_KEY))
+    if not jobs:
+        st.caption("No jobs yet: choose a configuration above and press Train.")
+        return
+    active = [job for job in jobs if job.status == "running"]
+    active += sorted((job for job in jobs if job.status == "queued"), key=lambda j: (j.queued_at, j.id))
+    finished = sorted((job for job in jobs if job.status not in ACTIVE), key=lambda j: -(j.finished_at or 0))
+    for job in active + finished[:FINISHED_SHOWN]:
+        _job_card(job, jobs, queue)
+    if finished:
+        st.button("Clear finished jobs", key="train_clear", on_click=queue.forget_finished,
+                  help="Removes them from this list; their checkpoints stay.")
+
+
+def panel(root: Path) -> None:
+    """The job list; a fragment that reruns every ``POLL_SECONDS`` while a job waits or runs."""
+    active = any(job.status in ACTIVE for job in JobQueue(root).jobs())
+    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(root, active)

@@ -1,0 +1,196 @@
+"""The Train page's form: each field checked with the CLI's own messages, and what each combination will do.
+
+Values are checked by building the same ``ModelConfig`` / ``TrainConfig`` the CLI builds, so a
+field shows exactly the CLI's one-line message under itself, and a bad value never reaches
+the queue. Session-state keys start with ``train_``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import tables
+from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig
+
+DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+STORED_TRAIN_IMAGES = 60_000  # both data sets: the stored epoch times were measured on this many images
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One latent size of the form: its configs, and what pressing Train will do with it."""
+
+    model_config: ModelConfig
+    train_config: TrainConfig
+    name: str
+    plan: str  # one sentence for the page
+    trains: bool  # False: cached, or already in the queue
+
+
+def _model_problem(**values) -> str | None:
+    try:
+        ModelConfig(**{"latent_dim": 1, **values})
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def _train_problem(**values) -> str | None:
+    try:
+        TrainConfig(**values)
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def parse_latent_sizes(text: str) -> tuple[list[int], str | None]:
+    """'2 5, 10' -> ([2, 5, 10], None); a bad entry -> ([], the CLI's message for it)."""
+    tokens = [token for token in re.split(r"[\s,]+", text.strip()) if token]
+    if not tokens:
+        return [], "latent size must be a positive integer: type one or more, for example 2 5 10"
+    sizes = []
+    for token in tokens:
+        value = int(token) if re.fullmatch(r"[+-]?\d+", token) else token
+        problem = _model_problem(latent_dim=value)
+        if problem:
+            return [], problem
+        if value not in sizes:
+            sizes.append(value)
+    return sizes, None
+
+
+def _show(problem: str | None) -> bool:
+    """The field's message right under it; True when the field is fine."""
+    if problem:
+        st.error(problem, icon=":material/error:")
+    return problem is None
+
+
+def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
+    """Draw the fields; (values, latent sizes, every field valid)."""
+    defaults = TrainConfig()
+    top, middle, bottom = st.columns(3), st.columns(3), st.columns(3)
+    values = {
+        "dataset": top[0].selectbox("Data set", DATASETS, format_func=DATASET_NAMES.get, key="train_dataset"),
+        "architecture": top[1].selectbox("Architecture", ARCHITECTURES, key="train_architecture",
+                                         format_func=tables.ARCHITECTURE_NAMES.get,
+                                         help="MLP: 784 -> hidden -> z -> hidden -> 784. Conv: two stride-2 "
+                                              "convolutions each way (fixed widths; about 8x the MLP's time)."),
+    }
+    with top[2]:
+        text = st.text_input("Latent sizes", "3", key="train_latent_sizes",
+                             help="One or more, separated by spaces: each is its own model and its own job.")
+        sizes, problem = parse_latent_sizes(text)
+        ok = _show(problem)
+    with middle[0]:
+        values["beta"] = st.number_input("Beta (KL weight)", value=defaults.beta, step=0.5, key="train_beta",
+                                         help="Trains recon + beta * KL; reported losses stay the beta = 1 ELBO.")
+        ok &= _show(_train_problem(beta=values["beta"]))
+    with middle[1]:
+        values["hidden_dim"] = st.number_input("Hidden width", value=ModelConfig(1).hidden_dim, step=50,
+                                               key="train_hidden", disabled=values["architecture"] != "mlp",
+                                               help="The MLP's hidden layer; the conv VAE's widths are fixed.")
+        ok &= _show(_model_problem(hidden_dim=values["hidden_dim"]))
+    with middle[2]:
+        values["epochs"] = st.number_input("Epochs", value=defaults.epochs, step=1, key="train_epochs")
+        ok &= _show(_train_problem(epochs=values["epochs"]))
+    with bottom[0]:
+        values["lr"] = st.number_input("Learning rate", value=defaults.lr, step=0.0005, format="%.4f",
+                                       key="train_lr", help="Adam's step size (the seed report's 0.001).")
+        ok &= _show(_train_problem(lr=values["lr"]))
+    with bottom[1]:
+        values["batch_size"] = st.number_input("Batch size", value=defaults.batch_size, step=32, key="train_batch")
+        problem = _train_problem(batch_size=values["batch_size"])
+        if problem is None and train_images is not None and values["batch_size"] > train_images:
+            problem = (f"batch size {values['batch_size']} is larger than the {train_images} training images: "
+                       "pass a smaller --batch-size")
+        ok &= _show(problem)
+    with bottom[2]:
+        values["seed"] = st.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
+        ok &= _show(_train_problem(seed=values["seed"]))
+    return values, sizes, ok
+
+
+def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig,
+                      train_images: int | None) -> tuple[float, str] | None:
+    """(estimated seconds per epoch, from which stored model) for a config; None with nothing to go by.
+
+    The stored model of the same architecture closest in hidden width and batch size gives its
+    mean epoch time; an MLP's time scales with its hidden width (its matmuls dominate).
+    """
+    same = [c for c in checkpoints if c.model_config.architecture == model_config.architecture]
+    if not same:
+        return None
+
+    def distance(c) -> float:
+        hidden = abs(math.log(model_config.hidden_dim / c.model_config.hidden_dim))
+        batch = abs(math.log(train_config.batch_size / c.train_config.batch_size))
+        return hidden * (model_config.architecture == "mlp") + batch + 0.1 * (c.train_config.dataset !=
+                                                                            train_config.dataset)
+
+    nearest = min(same, key=distance)
+    seconds = sum(row["seconds"] for row in nearest.history) / len(nearest.history)
+    if model_config.architecture == "mlp":
+        seconds *= model_config.hidden_dim / nearest.model_config.hidden_dim
+    seconds *= (train_images or STORED_TRAIN_IMAGES) / STORED_TRAIN_IMAGES
+    return seconds, f"z = {nearest.model_config.latent_dim}, h{nearest.model_config.hidden_dim}"
+
+
+def _plan(ctx, jobs, model_config, train_config, name, train_images) -> tuple[str, bool]:
+    from vae_core import store
+    from vae_core.jobs import place_in_queue
+
+    if any(c.name == name for c in ctx.everything):
+        return "cached, will be reused", False
+    job = next((j for j in reversed(jobs) if j.name == name), None)
+    if job is not None and job.status == "running":
+        return "training now (see below)", False
+    if job is not None and job.status == "queued":
+        return f"in the queue, place {place_in_queue(jobs, job)}", False
+    done = store.resume_epochs(ctx.root, name)
+    left = train_config.epochs - done
+    start = f"will continue after epoch {done}" if done else "will train"
+    estimate = seconds_per_epoch(ctx.everything, model_config, train_config, train_images)
+    if estimate is None:
+        return f"{start} (no stored epoch times on this machine to estimate from)", True
+    per_epoch, source = estimate
+    return (f"{start}, about {_duration(left * per_epoch)} on this machine ({left} epochs at "
+            f"{per_epoch:.1f} s, from {source}), then its latent maps"), True
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
+    """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
+    from vae_core.data import split_files_present, split_size
+
+    dataset = st.session_state.get("train_dataset", DATASETS[0])
+    train_images = split_size(dataset, True, data_dir)
+    values, sizes, ok = _fields(train_images)
+    dataset = values.pop("dataset")
+    if not ok:
+        return [], "fix the fields marked above"
+    combinations = []
+    for latent_dim in sizes:
+        model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=int(values["hidden_dim"]),
+                                   architecture=values["architecture"])
+        train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
+                                   lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
+        from vae_core.store import run_name
+
+        name = run_name(model_config, train_config)
+        plan, trains = _plan(ctx, jobs, model_config, train_config, name, train_images)
+        combinations.append(Combination(model_config, train_config, name, plan, trains))
+    if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
+        folder = data_dir / ("MNIST" if dataset == "mnist" else "FashionMNIST") / "raw"
+        return combinations, (f"{DATASET_NAMES[dataset]} is not in `{folder}`: put its files there, or set "
+                              f"`VAE_DATA_DIR` to the folder that holds them and restart the app "
+                              f"(`vae-explorer download --dataset {dataset}` fetches them when online)")
+    return combinations, None

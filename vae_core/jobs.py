@@ -1,0 +1,290 @@
+"""The dashboard's training queue: one SQLite file under the checkpoint root.
+
+A job is one config (``store.run_name`` names it). The page submits jobs and reads their
+progress; worker processes (``vae_core.worker``) claim them one at a time and write their
+progress back. Everything a page shows lives in the database, so a closed tab, a new
+session or a restarted server sees the same queue.
+
+    queue = JobQueue(root)
+    job, note = queue.submit(model_config, train_config, data_dir)
+    queue.jobs()  # every job, for the page
+
+Statuses: queued -> running -> done | failed | cancelled. An interrupted worker (Ctrl-C,
+SIGTERM) puts its job back in the queue; a worker that vanished is found by ``reap`` and
+its job marked failed with its last log line. Torch-free: the page imports it on every run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .atomic import translated_errors
+from .config import ModelConfig, TrainConfig, config_from_dict, to_dict
+
+QUEUE_DIR = ".jobs"  # a dot folder: the checkpoint scan skips it
+DATABASE = "queue.sqlite3"
+MAX_QUEUED = 20
+ACTIVE = ("queued", "running")
+FINISHED = ("done", "failed", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,              -- store.run_name of the config
+    model_config TEXT NOT NULL,      -- JSON of ModelConfig
+    train_config TEXT NOT NULL,      -- JSON of TrainConfig
+    data_dir TEXT NOT NULL,          -- the torchvision root the job reads
+    maps INTEGER NOT NULL DEFAULT 1, -- compute the latent maps after training (the CLI's default)
+    status TEXT NOT NULL,
+    queued_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    worker_slot INTEGER,             -- which worker lock its worker holds (see vae_core.worker)
+    epoch INTEGER NOT NULL DEFAULT 0,  -- the epoch in progress, 1-based; 0 before the first step
+    step INTEGER NOT NULL DEFAULT 0,
+    steps INTEGER NOT NULL DEFAULT 0,  -- steps per epoch
+    running_loss REAL,               -- mean loss of the epoch so far, nats per image
+    step_seconds REAL,               -- recent wall seconds per step, for the ETA
+    history TEXT NOT NULL DEFAULT '[]',  -- completed epochs: history.json's rows
+    message TEXT NOT NULL DEFAULT '',    -- the last log line
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class QueueFull(RuntimeError):
+    """The queue already holds ``MAX_QUEUED`` waiting jobs."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the queue, as the page shows it."""
+
+    id: int
+    name: str
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data_dir: str
+    status: str
+    queued_at: float
+    maps: bool = True
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker_slot: int | None = None
+    epoch: int = 0
+    step: int = 0
+    steps: int = 0
+    running_loss: float | None = None
+    step_seconds: float | None = None
+    history: list[dict] = field(default_factory=list, repr=False)
+    message: str = ""
+    cancel_requested: bool = False
+
+    @property
+    def epochs(self) -> int:
+        return self.train_config.epochs
+
+    @property
+    def fraction_done(self) -> float:
+        """Completed steps over all steps of the run, in [0, 1]."""
+        if self.status == "done":
+            return 1.0
+        done_steps = len(self.history) * self.steps + (self.step if self.epoch > len(self.history) else 0)
+        return min(1.0, done_steps / (self.steps * self.epochs)) if self.steps else len(self.history) / self.epochs
+
+    def eta_seconds(self) -> float | None:
+        """Seconds left of a running job: the recent epochs' time (test pass included) per epoch left.
+
+        Before its first epoch ends, the recent step time times the steps left.
+        """
+        if self.status != "running" or not self.steps:
+            return None
+        epochs_left = self.epochs * (1 - self.fraction_done)
+        if self.history:
+            recent = self.history[-3:]
+            return epochs_left * sum(row["seconds"] for row in recent) / len(recent)
+        return None if self.step_seconds is None else epochs_left * self.steps * self.step_seconds
+
+
+def _row_to_job(row: sqlite3.Row) -> Job:
+    data = dict(row)
+    data["model_config"] = config_from_dict(ModelConfig, json.loads(data["model_config"]))
+    data["train_config"] = config_from_dict(TrainConfig, json.loads(data["train_config"]))
+    data["history"] = json.loads(data["history"])
+    data["cancel_requested"] = bool(data["cancel_requested"])
+    data["maps"] = bool(data["maps"])
+    return Job(**data)
+
+
+def queue_dir(root: Path) -> Path:
+    return Path(root) / QUEUE_DIR
+
+
+class JobQueue:
+    """The queue of one checkpoint root. Each call opens its own short transaction."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.path = queue_dir(self.root) / DATABASE
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in WAL mode (readers never wait for the worker's writes), committed on exit."""
+        with translated_errors(self.path):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.executescript(_SCHEMA)
+            yield connection
+        finally:
+            connection.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: one writer at a time, so claims and submissions never interleave."""
+        with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    # ------------------------------------------------------------------ the page's side
+
+    def submit(self, model_config: ModelConfig, train_config: TrainConfig, data_dir: str,
+               maps: bool = True) -> tuple[Job, str]:
+        """Queue a config; (its job, what happened). The same config already waiting or running is that job.
+
+        A cancelled or failed job of the config goes back into the queue (it resumes from its
+        resume point). Raises ``QueueFull`` when ``MAX_QUEUED`` jobs already wait.
+        """
+        from .store import run_name
+
+        name = run_name(model_config, train_config)
+        with self._transaction() as db:
+            latest = db.execute("SELECT * FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1", (name,)).fetchone()
+            if latest is not None and latest["status"] in ACTIVE:
+                return _row_to_job(latest), f"already {latest['status']}"
+            waiting = db.execute("SELECT COUNT(*) FROM jobs WHERE status = 'queued'").fetchone()[0]
+            if waiting >= MAX_QUEUED:
+                raise QueueFull(f"the queue already holds {MAX_QUEUED} waiting jobs: wait for some to finish "
+                                "or cancel one, then press Train again")
+            now = time.time()
+            if latest is not None and latest["status"] in ("failed", "cancelled"):
+                db.execute("UPDATE jobs SET status = 'queued', queued_at = ?, started_at = NULL, "
+                           "finished_at = NULL, cancel_requested = 0, data_dir = ?, maps = ?, "
+                           "message = 'queued again' WHERE id = ?", (now, str(data_dir), maps, latest["id"]))
+                job_id, note = latest["id"], "queued again"
+            else:
+                job_id = db.execute(
+                    "INSERT INTO jobs (name, model_config, train_config, data_dir, maps, status, queued_at, message) "
+                    "VALUES (?, ?, ?, ?, ?, 'queued', ?, 'queued')",
+                    (name, json.dumps(to_dict(model_config), sort_keys=True),
+                     json.dumps(to_dict(train_config), sort_keys=True), str(data_dir), maps, now)).lastrowid
+                note = "queued"
+            return _row_to_job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()), note
+
+    def jobs(self) -> list[Job]:
+        """Every job, oldest first; an empty list when nothing was ever queued (nothing is created)."""
+        if not self.exists():
+            return []
+        with self._connect() as db:
+            return [_row_to_job(row) for row in db.execute("SELECT * FROM jobs ORDER BY id")]
+
+    def job(self, job_id: int) -> Job | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _row_to_job(row)
+
+    def count(self, status: str) -> int:
+        if not self.exists():
+            return 0
+        with self._connect() as db:
+            return db.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0]
+
+    def cancel(self, job_id: int) -> None:
+        """A waiting job is cancelled at once; a running one when its worker next reports (within a second)."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status = 'cancelled', finished_at = ?, message = 'cancelled before it "
+                       "started' WHERE id = ? AND status = 'queued'", (time.time(), job_id))
+            db.execute("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", (job_id,))
+
+    def forget_finished(self) -> None:
+        """Clear the finished jobs from the list (their checkpoints stay)."""
+        with self._transaction() as db:
+            db.execute(f"DELETE FROM jobs WHERE status IN {FINISHED}")
+
+    # ------------------------------------------------------------------ the worker's side
+
+    def claim(self, slot: int) -> Job | None:
+        """The oldest waiting job, now running in worker ``slot``; None when none waits."""
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY queued_at, id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE jobs SET status = 'running', worker_slot = ?, started_at = ?, finished_at = NULL, "
+                       "cancel_requested = 0, step_seconds = NULL, message = 'starting' WHERE id = ?",
+                       (slot, time.time(), row["id"]))
+            return _row_to_job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
+
+    def report_step(self, job_id: int, epoch: int, step: int, steps: int, running_loss: float,
+                    step_seconds: float | None) -> bool:
+        """Store a running job's position; returns whether the page asked to cancel it."""
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET epoch = ?, step = ?, steps = ?, running_loss = ?, step_seconds = ? "
+                       "WHERE id = ?", (epoch, step, steps, running_loss, step_seconds, job_id))
+            row = db.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row["cancel_requested"])
+
+    def report_history(self, job_id: int, history: list[dict], message: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET history = ?, message = ? WHERE id = ?",
+                       (json.dumps(history), message, job_id))
+
+    def log(self, job_id: int, message: str) -> None:
+        """The job's last log line (shown on the page, and kept when its worker dies)."""
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET message = ? WHERE id = ?", (message, job_id))
+
+    def finish(self, job_id: int, status: str, message: str) -> None:
+        """End a running job: done, failed or cancelled, or ``queued`` to give it back to the queue."""
+        finished = None if status == "queued" else time.time()
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET status = ?, message = ?, finished_at = ?, cancel_requested = 0, "
+                       "worker_slot = NULL WHERE id = ?", (status, message, finished, job_id))
+
+    def fail_orphans(self, live_slots: set[int], checked_at: float) -> list[Job]:
+        """Mark failed the running jobs whose worker slot was not held at ``checked_at``; returns them.
+
+        Jobs claimed after ``checked_at`` are left alone: their worker took its slot after the check.
+        """
+        with self._transaction() as db:
+            rows = db.execute("SELECT * FROM jobs WHERE status = 'running' AND started_at < ?",
+                              (checked_at,)).fetchall()
+            orphans = [row for row in rows if row["worker_slot"] not in live_slots]
+            for row in orphans:
+                last = row["message"] or "no log line"
+                db.execute("UPDATE jobs SET status = 'failed', finished_at = ?, worker_slot = NULL, message = ? "
+                           "WHERE id = ?", (time.time(), f"the worker process died; last log line: {last}",
+                                            row["id"]))
+        return [_row_to_job(row) for row in orphans]
+
+
+def place_in_queue(jobs: list[Job], job: Job) -> int | None:
+    """1 for the next job to start, 2 for the one after, ...; None when ``job`` is not waiting."""
+    waiting = sorted((j for j in jobs if j.status == "queued"), key=lambda j: (j.queued_at, j.id))
+    return next((place for place, j in enumerate(waiting, 1) if j.id == job.id), None)

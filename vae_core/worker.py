@@ -1,0 +1,220 @@
+"""The process that trains the dashboard's queued jobs, one after another, through ``runs.open_run``.
+
+The Train page starts it (``spawn_workers``) as ``vae-explorer worker``; it holds one worker
+slot (a lock file under ``.jobs``) for its whole life, so any process can tell a live worker
+from a dead one, and exits when the queue is empty. Training is the CLI's: the same lock,
+resume point, atomic save and latent maps, so a job runs at the CLI's speed.
+
+Ctrl-C or SIGTERM (a server stopped from its terminal) gives the job back to the queue; its
+completed epochs are its resume point, and the next worker continues from there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from .jobs import Job, JobQueue, queue_dir
+
+WORKERS_ENV = "VAE_TRAIN_WORKERS"
+DEFAULT_WORKERS = 1  # one training at a time: two on a 2-core machine each run at half speed
+REPORT_EVERY = 0.5  # seconds between progress writes: cheap for the worker, often enough for the page
+_started: list[subprocess.Popen] = []  # this process's workers, polled so finished ones are reaped
+
+
+class JobCancelled(Exception):
+    """The page asked to cancel the running job."""
+
+
+def max_workers() -> int:
+    """$VAE_TRAIN_WORKERS (0: the dashboard starts none, e.g. when workers run elsewhere), else 1."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if not text:
+        return DEFAULT_WORKERS
+    try:
+        count = int(text)
+    except ValueError:
+        raise ValueError(f"{WORKERS_ENV} must be a whole number of workers, got {text!r}: "
+                         f"set it to 1 (the default) or more") from None
+    if count < 0:
+        raise ValueError(f"{WORKERS_ENV} must be 0 or more, got {count}: set it to 1 (the default)")
+    return count
+
+
+def _slot_lock(root: Path, slot: int):
+    from filelock import FileLock
+
+    return FileLock(queue_dir(root) / f"worker-{slot}.lock")
+
+
+def live_slots(root: Path) -> set[int]:
+    """The worker slots held by a live process (the OS drops a dead process's lock)."""
+    from filelock import Timeout
+
+    live = set()
+    for path in queue_dir(root).glob("worker-*.lock"):
+        slot = int(path.stem.removeprefix("worker-"))
+        lock = _slot_lock(root, slot)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            live.add(slot)
+        else:
+            lock.release()
+    return live
+
+
+def take_slot(root: Path, count: int):
+    """(slot, held lock) of the first free slot below ``count``; None when all are busy."""
+    from filelock import Timeout
+
+    queue_dir(root).mkdir(parents=True, exist_ok=True)
+    for slot in range(count):
+        lock = _slot_lock(root, slot)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            continue
+        return slot, lock
+    return None
+
+
+def fail_dead_workers_jobs(root: Path) -> list[Job]:
+    """Running jobs whose worker is gone (killed, out of memory) become failed, with their last log line."""
+    queue = JobQueue(root)
+    if not queue.exists():
+        return []
+    checked_at = time.time()
+    return queue.fail_orphans(live_slots(root), checked_at)
+
+
+def spawn_workers(root: Path) -> int:
+    """Start workers for waiting jobs, up to ``max_workers()`` alive at once; returns how many started."""
+    global _started
+    _started = [process for process in _started if process.poll() is None]
+    queue = JobQueue(root)
+    waiting = queue.count("queued")
+    free = max_workers() - len(live_slots(root)) if waiting else 0
+    started = 0
+    for _ in range(min(waiting, free)):
+        with open(queue_dir(root) / "worker.log", "ab") as log:
+            _started.append(subprocess.Popen(
+                [sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root)],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True))
+        started += 1
+    return started
+
+
+class _Progress:
+    """The training loop's callbacks: a throttled position report (which also hears a cancel) and each epoch."""
+
+    def __init__(self, queue: JobQueue, job: Job):
+        self.queue, self.job = queue, job
+        self.last_report = 0.0
+        self.mark: tuple[float, int] | None = None  # (time, global step) of the last report
+
+    def on_step(self, epoch: int, step: int, steps: int, running_loss: float) -> None:
+        now = time.perf_counter()
+        if now - self.last_report < REPORT_EVERY and step != 1:
+            return
+        global_step = (epoch - 1) * steps + step
+        step_seconds = None
+        if self.mark is not None and global_step > self.mark[1]:
+            step_seconds = (now - self.mark[0]) / (global_step - self.mark[1])
+        self.mark, self.last_report = (now, global_step), now
+        if self.queue.report_step(self.job.id, epoch, step, steps, running_loss, step_seconds):
+            raise JobCancelled
+
+    def on_epoch(self, state) -> None:
+        from .train import history_as_dicts
+
+        row = state.history[-1]
+        self.queue.report_history(self.job.id, history_as_dicts(state.history),
+                                  f"epoch {row.epoch} of {self.job.epochs}: train loss {row.train_loss:.2f}, "
+                                  f"test loss {row.test_loss:.2f} nats")
+
+
+def _kept(root: Path, name: str) -> str:
+    from . import store
+
+    done = store.resume_epochs(root, name)
+    if done == 0:
+        return "no epoch was completed"
+    return f"{'epoch 1 is' if done == 1 else f'epochs 1-{done} are'} kept as a resume point"
+
+
+def _train(queue: JobQueue, job: Job, device: str | None) -> str:
+    """Train (or reuse) the job's config and cache its latent maps; returns the closing log line."""
+    from .cli.checkpoints import ensure_projections
+    from .cli.common import DataCache
+    from .runs import open_run
+    from .train import pick_device
+
+    data = DataCache(job.train_config.dataset, job.data_dir)
+    with open_run(queue.root, job.model_config, job.train_config,
+                  report=lambda line: queue.log(job.id, line)) as run:
+        if run.cached is not None:
+            checkpoint, closing = run.cached, "cached, reused"
+        else:
+            progress = _Progress(queue, job)
+            checkpoint = run.train(data.split(True), data.split(False), pick_device(device),
+                                   on_step=progress.on_step, on_epoch=progress.on_epoch)
+            closing = (f"trained, test loss {checkpoint.final['test_loss']:.2f} nats "
+                       f"({checkpoint.train_seconds:.1f} s)")
+    if job.maps:
+        queue.log(job.id, "computing the latent maps")
+        ensure_projections(checkpoint, data, device=device)
+    return closing
+
+
+def run_job(queue: JobQueue, job: Job, device: str | None = None) -> str:
+    """Run one claimed job to its end and record how it ended; returns its final status.
+
+    A KeyboardInterrupt gives the job back to the queue and is raised again.
+    """
+    from .cli import expected_errors
+
+    try:
+        closing = _train(queue, job, device)
+    except JobCancelled:
+        queue.finish(job.id, "cancelled", f"cancelled; {_kept(queue.root, job.name)}: press Train to continue")
+        return "cancelled"
+    except KeyboardInterrupt:
+        queue.finish(job.id, "queued", f"interrupted; {_kept(queue.root, job.name)}: "
+                                       "it continues when a worker starts (open the app)")
+        raise
+    except expected_errors() as error:
+        queue.finish(job.id, "failed", str(error))
+        return "failed"
+    except Exception as error:  # a bug: its traceback goes to worker.log, its last line to the page
+        traceback.print_exc()
+        queue.finish(job.id, "failed", f"{type(error).__name__}: {error}")
+        return "failed"
+    queue.finish(job.id, "done", closing)
+    return "done"
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def run_worker(root: Path, count: int | None = None, device: str | None = None) -> int:
+    """Hold a free worker slot and run waiting jobs until none is left; 0 when all slots are busy too."""
+    slot = take_slot(root, max_workers() if count is None else count)
+    if slot is None:
+        return 0
+    number, lock = slot
+    signal.signal(signal.SIGTERM, _interrupt)  # a stopped server's worker leaves its job resumable
+    queue = JobQueue(root)
+    try:
+        while (job := queue.claim(number)) is not None:
+            print(f"worker {number} (pid {os.getpid()}): job {job.id} {job.name}", flush=True)
+            run_job(queue, job, device)
+    finally:
+        lock.release()
+    return 0
