@@ -55,7 +55,8 @@ def write_tiny_checkpoint(root: Path, train: Split, test: Split, latent_dim: int
     state = train_vae(model_config, train_config, train, test, device=torch.device("cpu"))
     checkpoint = store.save_checkpoint(root, state.model, train_config, history_as_dicts(state.history))
     if with_projections:
-        save_projections(checkpoint, compute_projections(state.model, test, tsne_points=100))
+        # No UMAP: numba's compile costs seconds per process; tests that need a UMAP map add one.
+        save_projections(checkpoint, compute_projections(state.model, test, tsne_points=100, umap=False))
     return checkpoint
 
 

@@ -143,7 +143,7 @@ def test_evaluate_and_project_work_for_the_conv_vae(tmp_path, tiny_data):
 
     conv = write_tiny_checkpoint(tmp_path, *tiny_data, architecture="conv", with_projections=False)
     model = store.load_model(conv)
-    arrays = compute_projections(model, tiny_data[1], tsne_points=60)
+    arrays = compute_projections(model, tiny_data[1], tsne_points=60, umap=False)
     assert arrays["mu"].shape == (200, 2) and arrays["tsne"].shape == (60, 2)
     classifier, _ = train_classifier(*tiny_data, TrainConfig(epochs=1, batch_size=32, seed=0))
     reference = build_reference(*tiny_data, classifier, classifier_name("mnist"))

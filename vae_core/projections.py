@@ -1,9 +1,14 @@
 """2-D maps of the encoded test set, computed once per checkpoint and cached beside it.
 
 PCA of all test means takes well under a second; t-SNE of the default 5,000 of them takes
-tens of seconds per model on two cores (``tsne_description`` says what decides its cost), so
-it never runs inside a dashboard rerun: ``vae-explorer project`` (and ``train``) writes
-``projections.npz``, prints the time t-SNE took, and the app reads the file.
+tens of seconds per model on two cores (``tsne_description`` says what decides its cost), and
+UMAP of all of them a few seconds once numba has compiled it, which costs tens of seconds in
+every new process. So neither runs inside a dashboard rerun (the app never imports umap):
+``vae-explorer project`` (and ``train``) writes ``projections.npz``, prints the time each
+slow map took, and the app reads the file.
+
+UMAP arrived after the first files were written: its arrays are optional, a file without
+them still loads, and ``add_umap`` completes such a file from its cached means alone.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from .store import PROJECTIONS_FILE, Checkpoint, read_arrays_artifact, write_arr
 # What t-SNE's time depends on (sklearn's Barnes-Hut method): the number of points, the perplexity
 # (each point's neighbours number about 3 x perplexity), the iterations, and the cores it gets.
 ENCODE_BATCH = 2000
+REQUIRED = ("mu", "labels", "pca", "pca_explained", "tsne", "tsne_index")
+UMAP_NEIGHBOURS = 15  # umap-learn's default: the size of the neighbourhood each point keeps
+_umap_compiled = False  # numba compiles UMAP's kernels on the first call of each process
 
 
 @torch.no_grad()
@@ -52,13 +60,45 @@ def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
     return tsne.set_params(**{iterations: TSNE_ITERATIONS}).fit_transform(points)
 
 
+def umap_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
+    """points [N, D] -> UMAP coordinates [N, 2] (umap-learn; seeded, hence single-threaded and repeatable)."""
+    import warnings
+
+    import umap
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBOURS, len(points) - 1), random_state=seed,
+                        n_jobs=1)
+    with warnings.catch_warnings():  # e.g. "n_jobs overridden by random_state": chosen, not a surprise
+        warnings.simplefilter("ignore", UserWarning)
+        return reducer.fit_transform(points)
+
+
+def add_umap(arrays: dict[str, np.ndarray], seed: int = 0,
+             report: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+    """The projections plus ``umap`` [N, 2] float32, mapped from the cached means ``mu`` [N, D].
+
+    It reads the float16 means that the file keeps, so adding UMAP to an older file gives the
+    same map as computing every projection afresh. ``report`` hears the measured time.
+    """
+    global _umap_compiled
+    started = time.perf_counter()
+    coordinates = umap_2d(np.asarray(arrays["mu"], dtype=np.float32), seed)
+    if report is not None:
+        note = "" if _umap_compiled else " (the first in this process: includes numba's compile)"
+        report(f"UMAP of {len(coordinates):,} test means: {time.perf_counter() - started:.1f} s{note}")
+    _umap_compiled = True
+    return {**arrays, "umap": coordinates.astype(np.float32)}
+
+
 def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
-                        seed: int = 0, report: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
-    """Encode the whole test set; PCA of all means, t-SNE of a fixed random subset.
+                        seed: int = 0, report: Callable[[str], None] | None = None,
+                        umap: bool = True) -> dict[str, np.ndarray]:
+    """Encode the whole test set; PCA and UMAP of all means, t-SNE of a fixed random subset.
 
     Returns arrays: mu [N, D] float16 (enough to decode and to place points), labels [N],
-    pca [N, 2], pca_explained [2], tsne [M, 2], tsne_index [M] (rows of the test set).
-    ``report`` hears the measured t-SNE time, e.g. "t-SNE of 5,000 test means: 21.4 s".
+    pca [N, 2], pca_explained [2], tsne [M, 2], tsne_index [M] (rows of the test set), umap [N, 2].
+    ``report`` hears the measured times, e.g. "t-SNE of 5,000 test means: 21.4 s".
+    ``umap=False`` leaves UMAP out (as in a file written before UMAP was added).
     """
     mu = encode_means(model, test_split.images).numpy()
     pca, explained = pca_2d(mu.astype(np.float64))
@@ -68,7 +108,7 @@ def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_p
     tsne = tsne_2d(mu[subset].astype(np.float64), seed)
     if report is not None:
         report(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
-    return {
+    arrays = {
         "mu": mu.astype(np.float16),
         "labels": test_split.labels.numpy().astype(np.int8),
         "pca": pca.astype(np.float32),
@@ -76,6 +116,7 @@ def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_p
         "tsne": tsne.astype(np.float32),
         "tsne_index": subset.astype(np.int32),
     }
+    return add_umap(arrays, seed, report) if umap else arrays
 
 
 def save_projections(checkpoint: Checkpoint, arrays: dict[str, np.ndarray]) -> None:
@@ -83,9 +124,17 @@ def save_projections(checkpoint: Checkpoint, arrays: dict[str, np.ndarray]) -> N
 
 
 def load_projections(checkpoint: Checkpoint) -> dict[str, np.ndarray] | None:
-    """The cached projections, or None when not computed yet (or unreadable)."""
+    """The cached projections, or None when not computed yet (or unreadable).
+
+    ``umap`` is absent from files written before UMAP was added (see ``has_umap``).
+    """
     arrays = read_arrays_artifact(checkpoint, PROJECTIONS_FILE)
-    needed = {"mu", "labels", "pca", "pca_explained", "tsne", "tsne_index"}
-    if arrays is None or not needed <= arrays.keys():
+    if arrays is None or not set(REQUIRED) <= arrays.keys():
         return None
+    if "umap" in arrays and arrays["umap"].shape != (len(arrays["mu"]), 2):
+        del arrays["umap"]  # not a map of these means: treated as not computed
     return arrays
+
+
+def has_umap(arrays: dict[str, np.ndarray] | None) -> bool:
+    return arrays is not None and "umap" in arrays
