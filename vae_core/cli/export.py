@@ -1,0 +1,157 @@
+"""`vae-explorer export`: one model's encoded test set (CSV, TensorBoard projector) or a figure (PNG, GIF).
+
+The same files the dashboard's download buttons give. Heavy modules are imported when a
+command runs, so the parser (which reads ``EXPORTS`` from here) stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from .common import DataCache, checkpoint_root, say
+
+# what -> (default file suffix, the suffixes it can write; "" for a folder)
+EXPORTS = {
+    "csv": ("-test-set.csv", (".csv",)),
+    "projector": ("-projector", ("",)),
+    "samples": (".png", (".png",)),
+    "traversal": (".png", (".png", ".gif")),
+    "class-means": (".png", (".png",)),
+    "morph": (".png", (".png", ".gif")),
+    "add-direction": (".png", (".png", ".gif")),
+    "interpolation": (".png", (".png", ".gif")),
+}
+
+
+def output_path(name: str, what: str, output: str | None) -> Path:
+    """``--output``, else ``NAME-WHAT.png`` (or .csv, or a folder) in the current folder; a wrong suffix fails."""
+    from ..exports import ExportError
+
+    default, allowed = EXPORTS[what]
+    path = Path(output) if output else Path(f"{name}-{what}{default}" if default.startswith(".") else name + default)
+    suffix = path.suffix.lower()
+    if allowed != ("",) and suffix not in allowed:
+        raise ExportError(f"{what} writes {' or '.join(allowed)} files, not {path.name!r}: "
+                          f"pass --output NAME{allowed[0]}")
+    if allowed == ("",) and path.exists() and not path.is_dir():
+        raise ExportError(f"{path} is a file; the projector export writes a folder: pass another --output")
+    return path
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from .. import store
+
+    root = checkpoint_root(args)
+    path = store.checkpoint_path(root, args.model)  # a name that leaves the root is refused here
+    if not path.is_dir():
+        raise store.CheckpointError(f"no checkpoint {args.model!r} in {root}: pick one listed by `vae-explorer list`")
+    checkpoint = store.read_checkpoint(path)
+    output = output_path(checkpoint.name, args.what, args.output)
+    started = time.perf_counter()
+    written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir))
+    say(f"{checkpoint.name}: {args.what} written to {written} ({time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+def _write(checkpoint, args: argparse.Namespace, output: Path, data: DataCache) -> Path:
+    from .. import exports, store
+    from ..atomic import SaveError, write_dir_atomic, write_file_atomic
+    from ..projections import load_projections
+
+    model, arrays = store.load_model(checkpoint), load_projections(checkpoint)
+    try:
+        if args.what == "projector":
+            test = data.split(False)
+            mu, _ = exports.encode_test_set(model, test.images)
+            write_dir_atomic(output, lambda folder: exports.write_projector(
+                folder, mu, test.labels.numpy(), test.images, _class_names(checkpoint)))
+            return output
+        if args.what == "csv":
+            test = data.split(False)
+            same = arrays is not None and len(arrays["mu"]) == len(test.labels)
+            payload = exports.test_set_csv(*exports.encode_test_set(model, test.images), test.labels.numpy(),
+                                           arrays if same else None)
+        else:
+            payload = _figure(args, output.suffix.lower() == ".gif", model, arrays, data)
+        write_file_atomic(output, lambda path: path.write_bytes(payload))
+    except SaveError as error:
+        reason = getattr(error.__cause__, "strerror", None) or error
+        raise exports.ExportError(f"cannot write {output} ({reason}): pass another --output") from error
+    return output
+
+
+def _class_names(checkpoint) -> tuple[str, ...] | None:
+    from ..exports import CLASS_NAMES
+
+    return CLASS_NAMES.get(checkpoint.train_config.dataset)
+
+
+def _means(model, arrays: dict | None, data: DataCache):
+    """(test-set posterior means [N, D], labels [N]): cached when projected, else encoded from the test images."""
+    import numpy as np
+
+    from .. import exports
+
+    if arrays is not None:
+        return np.asarray(arrays["mu"], dtype=np.float32), np.asarray(arrays["labels"])
+    test = data.split(False)
+    return exports.encode_test_set(model, test.images)[0], test.labels.numpy()
+
+
+def _start(model, index: int | None, mu) -> object:
+    """The start point [D]: the prior mean, or test digit ``index``'s posterior mean."""
+    import torch
+
+    from ..exports import ExportError
+
+    if index is None:
+        return torch.zeros(model.config.latent_dim)
+    if not 0 <= index < len(mu):
+        raise ExportError(f"--start-index {index} is not a test digit: pick one from 0 to {len(mu) - 1}")
+    return torch.as_tensor(mu[index])
+
+
+def _figure(args: argparse.Namespace, gif: bool, model, arrays: dict | None, data: DataCache) -> bytes:
+    """PNG or GIF bytes of a figure (``--output``'s suffix decides) from the flags of ``args``."""
+    from .. import exports, figures, latent
+    from ..explore import interpolate, prior_samples
+
+    if args.what == "samples":
+        count = _positive("--count", args.count)
+        return exports.grid_png(figures.decode(model, prior_samples(model.config.latent_dim, count, args.seed)),
+                                min(count, 10))
+    mu, labels = _means(model, arrays, data)
+    if args.what == "traversal":
+        ranking = latent.rank_dimensions(mu)
+        rows = None if args.rows is None else _positive("--rows", args.rows)
+        shown = figures.traversal(model, _start(model, args.start_index, mu), ranking, rows,
+                                  _positive("--columns", args.columns, 2))
+        if gif:
+            return exports.rows_gif(shown.images)
+        return exports.rows_png(shown.images, shown.row_labels, shown.column_labels, shown.marked)
+    if args.what == "interpolation":
+        ends = [_start(model, i, mu) for i in (args.from_index, args.to_index)]
+        images = figures.decode(model, interpolate(*ends, _positive("--steps", args.steps, 2)))
+        return exports.strip_gif(images) if gif else exports.strip_png(images)
+    means = latent.class_means(mu, labels)
+    if args.what == "class-means":
+        return exports.strip_png(figures.class_mean_images(model, means), [str(k) for k in range(len(means))])
+    steps = _positive("--steps", args.steps, 2)
+    if args.what == "morph":
+        images = figures.morph_images(model, means, args.from_class, args.to_class, steps)
+        labels = figures.morph_labels(steps, args.from_class, args.to_class)
+    else:
+        images = figures.direction_images(model, _start(model, args.start_index or 0, mu), means,
+                                          args.from_class, args.to_class, steps, args.strength)
+        labels = figures.strength_labels(steps, args.strength)
+    return exports.strip_gif(images) if gif else exports.strip_png(images, labels)
+
+
+def _positive(flag: str, value: int, minimum: int = 1) -> int:
+    from ..exports import ExportError
+
+    if value < minimum:
+        raise ExportError(f"{flag} must be at least {minimum}, got {value}")
+    return value
