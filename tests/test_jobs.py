@@ -1,0 +1,214 @@
+"""The Train page's queue and worker on tiny fake MNIST: submission rules, progress, cancel, failures, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import write_fake_mnist
+from vae_core import store
+from vae_core.config import ModelConfig, TrainConfig
+from vae_core.jobs import MAX_QUEUED, JobQueue, QueueFull, place_in_queue
+from vae_core.worker import fail_dead_workers_jobs, live_slots, max_workers, run_job, run_worker, take_slot
+
+MODEL = ModelConfig(latent_dim=2, hidden_dim=16)
+TRAIN = TrainConfig(epochs=3, batch_size=32)
+
+
+@pytest.fixture
+def queue(tmp_path) -> JobQueue:
+    return JobQueue(tmp_path / "checkpoints")
+
+
+def configs(latent_dim: int, **train) -> tuple[ModelConfig, TrainConfig]:
+    return ModelConfig(latent_dim=latent_dim, hidden_dim=16), TrainConfig(**{"epochs": 3, "batch_size": 32, **train})
+
+
+def test_submissions_keep_order_and_one_job_per_config(queue, fake_mnist_dir):
+    first, note = queue.submit(*configs(2), str(fake_mnist_dir))
+    assert note == "queued" and first.status == "queued"
+    second, _ = queue.submit(*configs(3), str(fake_mnist_dir))
+    again, note = queue.submit(*configs(2), str(fake_mnist_dir))  # a second tab, the same config
+    assert (again.id, note) == (first.id, "already queued")
+    jobs = queue.jobs()
+    assert [job.id for job in jobs] == [first.id, second.id]
+    assert [place_in_queue(jobs, job) for job in jobs] == [1, 2]
+
+
+def test_the_21st_waiting_job_is_refused_and_nothing_queued_is_lost(queue, fake_mnist_dir):
+    for latent_dim in range(1, MAX_QUEUED + 1):
+        queue.submit(*configs(latent_dim), str(fake_mnist_dir))
+    with pytest.raises(QueueFull, match="already holds 20 waiting jobs"):
+        queue.submit(*configs(MAX_QUEUED + 1), str(fake_mnist_dir))
+    assert queue.count("queued") == MAX_QUEUED
+    assert sorted(job.model_config.latent_dim for job in queue.jobs()) == list(range(1, MAX_QUEUED + 1))
+
+
+def test_reading_an_empty_queue_creates_nothing(tmp_path):
+    assert JobQueue(tmp_path / "checkpoints").jobs() == []
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_a_claimed_job_trains_through_runs_and_reports_its_history(queue, fake_mnist_dir):
+    queue.submit(*configs(2), str(fake_mnist_dir), maps=False)
+    job = queue.claim(slot=0)
+    assert job.status == "running" and queue.claim(slot=0) is None
+    assert run_job(queue, job) == "done"
+    finished = queue.job(job.id)
+    assert finished.status == "done" and finished.message.startswith("trained, test loss")
+    assert [row["epoch"] for row in finished.history] == [1, 2, 3]
+    assert finished.fraction_done == 1.0
+    checkpoint = store.find(queue.root, *configs(2))
+    assert checkpoint is not None and [row["test_loss"] for row in checkpoint.history] == [
+        row["test_loss"] for row in finished.history]
+
+
+def test_a_cached_config_is_reused_not_retrained(queue, fake_mnist_dir):
+    queue.submit(*configs(2), str(fake_mnist_dir), maps=False)
+    run_job(queue, queue.claim(0))
+    trained = store.find(queue.root, *configs(2)).path.stat().st_mtime_ns
+    queue.submit(*configs(2), str(fake_mnist_dir), maps=False)  # done jobs do not block a new one
+    job = queue.claim(0)
+    assert run_job(queue, job) == "done" and queue.job(job.id).message == "cached, reused"
+    assert store.find(queue.root, *configs(2)).path.stat().st_mtime_ns == trained
+
+
+def test_cancel_keeps_completed_epochs_and_train_again_continues(queue, fake_mnist_dir, monkeypatch):
+    model_config, train_config = configs(2, epochs=4)
+    queue.submit(model_config, train_config, str(fake_mnist_dir), maps=False)
+    job = queue.claim(0)
+    name = store.run_name(model_config, train_config)
+
+    def cancel_after_epoch_2(job_id, history, message):  # the page presses Cancel during epoch 3
+        original(job_id, history, message)
+        if len(history) == 2:
+            queue.cancel(job_id)
+
+    original = queue.report_history
+    monkeypatch.setattr(queue, "report_history", cancel_after_epoch_2)
+    assert run_job(queue, job) == "cancelled"
+    cancelled = queue.job(job.id)
+    assert cancelled.message == "cancelled; epochs 1-2 are kept as a resume point: press Train to continue"
+    assert store.resume_epochs(queue.root, name) == 2 and store.find(queue.root, model_config, train_config) is None
+    monkeypatch.undo()
+
+    again, note = queue.submit(model_config, train_config, str(fake_mnist_dir), maps=False)
+    assert (again.id, note) == (job.id, "queued again")
+    assert run_job(queue, queue.claim(0)) == "done"
+    assert [row["epoch"] for row in queue.job(job.id).history] == [1, 2, 3, 4]
+    assert queue.job(job.id).message.startswith("trained")
+
+
+def test_cancelling_a_waiting_job_takes_it_out_of_the_queue(queue, fake_mnist_dir):
+    job, _ = queue.submit(*configs(2), str(fake_mnist_dir))
+    queue.cancel(job.id)
+    assert queue.job(job.id).status == "cancelled" and queue.claim(0) is None
+
+
+def test_a_nan_loss_fails_the_job_with_the_clis_message_and_others_go_on(queue, fake_mnist_dir):
+    queue.submit(*configs(2, lr=1e30), str(fake_mnist_dir), maps=False)  # diverges at once
+    queue.submit(*configs(3), str(fake_mnist_dir), maps=False)
+    root = queue.root
+    assert run_worker(root, count=1) == 0
+    failed, done = queue.jobs()
+    assert failed.status == "failed"
+    assert "loss became" in failed.message and "lower --lr or check the data" in failed.message
+    assert done.status == "done"
+    assert live_slots(root) == set()  # the worker let go of its slot when the queue was empty
+
+
+def test_missing_data_fails_the_job_with_the_one_line_data_message(queue, empty_data):
+    queue.submit(*configs(2), str(empty_data), maps=False)
+    assert run_job(queue, queue.claim(0)) == "failed"
+    assert "VAE_DATA_DIR" in queue.job(1).message and "\n" not in queue.job(1).message
+
+
+def test_worker_slots_follow_the_setting(tmp_path, monkeypatch):
+    root = tmp_path / "checkpoints"
+    monkeypatch.delenv("VAE_TRAIN_WORKERS", raising=False)
+    assert max_workers() == 1
+    monkeypatch.setenv("VAE_TRAIN_WORKERS", "2")
+    assert max_workers() == 2
+    first, second = take_slot(root, 2), take_slot(root, 2)
+    assert (first[0], second[0]) == (0, 1) and take_slot(root, 2) is None
+    assert live_slots(root) == {0, 1}
+    first[1].release(), second[1].release()
+    monkeypatch.setenv("VAE_TRAIN_WORKERS", "many")
+    with pytest.raises(ValueError, match="VAE_TRAIN_WORKERS must be a whole number"):
+        max_workers()
+
+
+def _worker_process(root: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_job_with_its_last_line_and_retry_resumes(queue, tmp_path):
+    data = write_fake_mnist(tmp_path / "bigger", n_train=4000, n_test=200)
+    model_config, train_config = ModelConfig(latent_dim=2, hidden_dim=64), TrainConfig(epochs=40, batch_size=16)
+    job, _ = queue.submit(model_config, train_config, str(data), maps=False)
+    worker = _worker_process(queue.root)
+    _wait_for(lambda: len(queue.job(job.id).history) >= 2, 120, "two epochs")
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=30)
+    last_line = queue.job(job.id).message
+    failed = fail_dead_workers_jobs(queue.root)
+    assert [j.id for j in failed] == [job.id]
+    failed_job = queue.job(job.id)
+    assert failed_job.status == "failed"
+    assert failed_job.message == f"the worker process died; last log line: {last_line}"
+    kept = store.resume_epochs(queue.root, job.name)
+    assert kept >= 2
+
+    queue.submit(model_config, train_config, str(data), maps=False)  # Retry
+    resumed = queue.claim(0)
+    lines = []
+    monkeypatched_log = queue.log
+
+    def remember(job_id, message):
+        lines.append(message)
+        monkeypatched_log(job_id, message)
+
+    queue.log = remember
+    assert run_job(queue, resumed) == "done"
+    assert f"{job.name}: resuming after epoch {kept}" in lines
+    assert len(queue.job(job.id).history) == 40
+
+
+@pytest.mark.slow
+def test_sigterm_gives_the_job_back_to_the_queue_and_the_next_worker_resumes(queue, tmp_path):
+    data = write_fake_mnist(tmp_path / "bigger", n_train=4000, n_test=200)
+    model_config, train_config = ModelConfig(latent_dim=2, hidden_dim=64), TrainConfig(epochs=40, batch_size=16)
+    job, _ = queue.submit(model_config, train_config, str(data), maps=False)
+    worker = _worker_process(queue.root)
+    _wait_for(lambda: len(queue.job(job.id).history) >= 1, 120, "one epoch")
+    worker.send_signal(signal.SIGTERM)
+    output, _ = worker.communicate(timeout=60)
+    assert worker.returncode == 130, output
+    interrupted = queue.job(job.id)
+    assert interrupted.status == "queued"
+    assert "interrupted;" in interrupted.message and "kept as a resume point" in interrupted.message
+    kept = store.resume_epochs(queue.root, job.name)
+    assert kept >= 1 and not os.path.exists(queue.root / job.name)
+
+    assert run_worker(queue.root, count=1) == 0  # the next worker (a restarted app starts one)
+    finished = queue.job(job.id)
+    assert finished.status == "done" and len(finished.history) == 40
+    assert [row["epoch"] for row in finished.history] == list(range(1, 41))

@@ -1,0 +1,159 @@
+"""The Train page in AppTest: the form's checks, each combination's plan, the queue and its controls.
+
+VAE_TRAIN_WORKERS=0 keeps the page from starting worker processes, so the queue stays as the
+test leaves it (tests/test_jobs.py and tests/test_train_browser.py run real workers).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import TINY_TRAIN
+from vae_core.config import ModelConfig, TrainConfig
+from vae_core.jobs import MAX_QUEUED, JobQueue
+
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def root(tmp_path, tiny_checkpoint_root) -> Path:
+    """A writable copy of the tiny checkpoints (z = 2 and 3, h16, 2 epochs, batch 32)."""
+    return Path(shutil.copytree(tiny_checkpoint_root, tmp_path / "checkpoints"))
+
+
+def open_train_page(monkeypatch, root: Path, data_dir: Path) -> AppTest:
+    monkeypatch.setenv("VAE_CHECKPOINT_DIR", str(root))
+    monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("VAE_TRAIN_WORKERS", "0")
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.switch_page("app_pages/train.py").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def fill(app: AppTest, latent: str = "2 4", hidden: int = 16, epochs: int = 2, batch: int = 32) -> AppTest:
+    """The tiny checkpoints' config, with the given latent sizes."""
+    app.text_input(key="train_latent_sizes").set_value(latent)
+    app.number_input(key="train_hidden").set_value(hidden)
+    app.number_input(key="train_epochs").set_value(epochs)
+    app.number_input(key="train_batch").set_value(batch)
+    app.checkbox(key="train_maps").set_value(False)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def plans(app: AppTest) -> dict[str, str]:
+    return {m.value.split("**")[1]: m.value.split("**: ")[1] for m in app.markdown if m.value.startswith("- **z = ")}
+
+
+def errors(app: AppTest) -> list[str]:
+    return [e.value for e in app.error]
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("train_latent_sizes", "2 x", "latent size must be a positive integer, got 'x': pass --latent-dims 1 or more"),
+    ("train_latent_sizes", "0", "latent size must be a positive integer, got 0: pass --latent-dims 1 or more"),
+    ("train_epochs", -1, "epochs must be a positive integer, got -1: pass --epochs 1 or more"),
+    ("train_lr", 0.0, "learning rate must be a positive number, got 0.0: try --lr 0.001"),
+    ("train_beta", -2.0, "KL weight beta must be a positive number, got -2.0: try --beta 1"),
+    ("train_hidden", 0, "hidden width must be a positive integer, got 0: pass --hidden-dim 1 or more"),
+    ("train_batch", 100_000, "batch size 100000 is larger than the 256 training images: pass a smaller --batch-size"),
+])
+def test_a_bad_field_shows_the_clis_message_and_nothing_can_be_queued(monkeypatch, root, fake_mnist_dir, key,
+                                                                      value, message):
+    app = fill(open_train_page(monkeypatch, root, fake_mnist_dir))
+    widget = app.text_input(key=key) if key == "train_latent_sizes" else app.number_input(key=key)
+    widget.set_value(value).run()
+    assert errors(app) == [message]
+    assert app.button(key="train_submit").disabled
+    assert not JobQueue(root).exists()
+
+
+def test_each_combination_says_cached_or_how_long_it_will_train(monkeypatch, root, fake_mnist_dir):
+    app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="2 4")
+    found = plans(app)
+    assert found["z = 2"] == "cached, will be reused"
+    assert found["z = 4"].startswith("will train, about ")
+    assert "on this machine (2 epochs at " in found["z = 4"] and "from z = 2, h16" in found["z = 4"]
+    assert not app.button(key="train_submit").disabled
+
+
+def test_train_queues_only_what_needs_training_and_a_second_press_adds_nothing(monkeypatch, root, fake_mnist_dir):
+    app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="2 4 5")
+    app.button(key="train_submit").click().run()
+    jobs = JobQueue(root).jobs()
+    assert [job.model_config.latent_dim for job in jobs] == [4, 5]
+    assert all(job.train_config == TrainConfig(epochs=2, batch_size=32) for job in jobs)
+    assert not jobs[0].maps  # the checkbox was cleared
+    cards = [m.value for m in app.markdown if m.value.startswith("**mnist · z = ")]
+    assert cards[0].endswith("waiting, place 1 in the queue") and cards[1].endswith("waiting, place 2 in the queue")
+    assert plans(app)["z = 5"] == "in the queue, place 2"
+    assert app.button(key="train_submit").disabled  # nothing left to train
+    # A second tab with the same config: the same jobs, not new ones.
+    other = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="4 5")
+    assert plans(other) == {"z = 4": "in the queue, place 1", "z = 5": "in the queue, place 2"}
+    assert len(JobQueue(root).jobs()) == 2
+
+
+def test_a_full_queue_refuses_more_and_keeps_what_it_holds(monkeypatch, root, fake_mnist_dir):
+    queue = JobQueue(root)
+    for latent_dim in range(10, 10 + MAX_QUEUED):
+        queue.submit(ModelConfig(latent_dim=latent_dim, hidden_dim=16), TINY_TRAIN, str(fake_mnist_dir))
+    app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="4")
+    app.button(key="train_submit").click().run()
+    assert any(e.startswith("the queue already holds 20 waiting jobs") for e in errors(app))
+    assert queue.count("queued") == MAX_QUEUED
+    assert 4 not in {job.model_config.latent_dim for job in queue.jobs()}
+
+
+def test_without_the_data_set_the_page_says_where_to_put_it_and_queues_nothing(monkeypatch, root, empty_data):
+    app = fill(open_train_page(monkeypatch, root, empty_data), latent="4")
+    warning = " ".join(w.value for w in app.warning)
+    assert "MNIST is not in" in warning and "VAE_DATA_DIR" in warning
+    assert app.button(key="train_submit").disabled
+    assert not JobQueue(root).exists()
+
+
+def running_job(root: Path, data_dir: Path) -> int:
+    """A job as a worker leaves it mid-run: epoch 2 of 3 in progress, one epoch of history."""
+    queue = JobQueue(root)
+    job, _ = queue.submit(ModelConfig(latent_dim=4, hidden_dim=16), TrainConfig(epochs=3), str(data_dir))
+    queue.claim(slot=0)
+    queue.report_history(job.id, [{"epoch": 1, "train_loss": 300.0, "train_recon": 290.0, "train_kl": 10.0,
+                                   "test_loss": 290.0, "test_recon": 281.0, "test_kl": 9.0, "seconds": 4.0}],
+                         "epoch 1 of 3: train loss 300.00, test loss 290.00 nats")
+    queue.report_step(job.id, epoch=2, step=5, steps=10, running_loss=250.5, step_seconds=0.2)
+    return job.id
+
+
+def test_a_running_job_shows_progress_loss_eta_and_its_curve_and_can_be_cancelled(monkeypatch, root,
+                                                                                 fake_mnist_dir):
+    from vae_core import worker
+
+    monkeypatch.setattr(worker, "live_slots", lambda root: {0})  # its worker is alive
+    job_id = running_job(root, fake_mnist_dir)
+    app = open_train_page(monkeypatch, root, fake_mnist_dir)
+    (bar,) = app.get("progress")
+    assert bar.proto.value == 50  # 1.5 of 3 epochs
+    assert bar.proto.text == "epoch 2 of 3 · step 5 of 10 · running loss 250.50 nats · about 6 s left"
+    assert len(app.get("plotly_chart")) == 1
+    app.button(key=f"train_cancel_{job_id}").click().run()
+    assert JobQueue(root).job(job_id).cancel_requested
+    assert "Cancelling at the next step…" in [c.value for c in app.caption]
+
+
+def test_a_job_whose_worker_died_is_failed_with_its_last_line_and_retry_queues_it_again(monkeypatch, root,
+                                                                                      fake_mnist_dir):
+    job_id = running_job(root, fake_mnist_dir)  # no worker holds slot 0
+    app = open_train_page(monkeypatch, root, fake_mnist_dir)
+    assert ("the worker process died; last log line: epoch 1 of 3: train loss 300.00, test loss 290.00 nats"
+            in errors(app))
+    app.button(key=f"train_retry_{job_id}").click().run()
+    assert JobQueue(root).job(job_id).status == "queued"
+
