@@ -24,6 +24,9 @@ navigation = st.navigation({
         st.Page(PAGES / "reconstruct.py", title="Reconstruct", icon=":material/sync_alt:", url_path="reconstruct"),
         st.Page(PAGES / "latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="latent-map"),
         st.Page(PAGES / "explorer.py", title="Latent explorer", icon=":material/tune:", url_path="explorer"),
+        st.Page(PAGES / "traversals.py", title="Traversals", icon=":material/view_comfy:", url_path="traversals"),
+        st.Page(PAGES / "arithmetic.py", title="Class arithmetic", icon=":material/calculate:",
+                url_path="arithmetic"),
         st.Page(PAGES / "compare.py", title="Compare models", icon=":material/view_column:", url_path="compare"),
     ],
 })

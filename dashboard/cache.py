@@ -339,3 +339,68 @@ def decoder_weights_for(checkpoint) -> bytes:
     from dashboard.components import live_decoder
 
     return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)
+
+
+# --- traversals, class arithmetic and the encoded test set's exports (vae_core.figures, vae_core.exports) ---
+
+@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
+def _class_means(checkpoint, data_dir: str):
+    from vae_core import exports, latent
+
+    arrays = projections_for(checkpoint)
+    if arrays is not None:
+        return latent.class_means(arrays["mu"], arrays["labels"])
+    split, _ = test_split(checkpoint.train_config.dataset)
+    if split is None:
+        return None
+    return latent.class_means(exports.encode_test_set(model_for(checkpoint), split.images)[0], split.labels)
+
+
+def class_means_for(checkpoint):
+    """[10, D] mean posterior mean of each class over the test set (cached means, else the test images), or None."""
+    return _class_means(checkpoint, data_key())
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _traversal(checkpoint, data_dir: str, start: bytes, rows: int, columns: int):
+    import numpy as np
+    import torch
+
+    from vae_core import figures, latent
+
+    order, scores, note = latent_order_for(checkpoint)
+    collapsed = points.collapsed_dims(checkpoint.model_config.latent_dim, metrics_for(checkpoint), scores)
+    ranking = latent.DimensionRanking(order, scores, frozenset(collapsed), note)
+    base = torch.from_numpy(np.frombuffer(start, dtype=np.float32).copy())
+    return figures.traversal(model_for(checkpoint), base, ranking, rows, columns)
+
+
+def traversal_for(checkpoint, start, rows: int, columns: int):
+    """The decoded traversal (``vae_core.figures.Traversal``) of the ``rows`` most informative dims around start [D].
+
+    Rows follow ``latent_order_for`` and mark ``points.collapsed_dims``, as the explorer's sliders do.
+    """
+    key = start.detach().to("cpu").float().numpy().tobytes()
+    return _traversal(checkpoint, data_key(), key, int(rows), int(columns))
+
+
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _class_strip(checkpoint, data_dir: str, kind: str, first: int, last: int, steps: int, start: bytes,
+                 strength: float):
+    import numpy as np
+    import torch
+
+    from vae_core import figures
+
+    means, model = class_means_for(checkpoint), model_for(checkpoint)
+    if kind == "morph":
+        return figures.morph_images(model, means, first, last, steps)
+    z = torch.from_numpy(np.frombuffer(start, dtype=np.float32).copy())
+    return figures.direction_images(model, z, means, first, last, steps, strength)
+
+
+def class_strip(checkpoint, kind: str, first: int, last: int, steps: int, start=None, strength: float = 1.0):
+    """Decoded digits [steps, 28, 28]: a morph between two class means (``kind`` "morph"), or the class
+    direction from ``first`` to ``last`` added to start [D] ("direction"). Needs ``class_means_for``."""
+    key = b"" if start is None else start.detach().to("cpu").float().numpy().tobytes()
+    return _class_strip(checkpoint, data_key(), kind, int(first), int(last), int(steps), key, float(strength))

@@ -44,6 +44,12 @@ def missing_data_sentence(reason: str | None, what: str) -> str:
     return f"{what} are hidden because {reason[0].lower()}{reason[1:]}"
 
 
+def missing_map_sentence(method: str, dataset: str) -> str:
+    """Why a projection is not drawn: its map was cached before it existed (UMAP), and the command that adds it."""
+    return (f"No cached {method} map for this model yet: `vae-explorer project --dataset {dataset}` adds it from the "
+            "cached means (no test images needed; about ten seconds per model), then reload.")
+
+
 def dim_label(dim: int, scores) -> str:
     """'z[3] (KL 1.25 nats)': how sliders and dimension pickers name a latent dimension."""
     return f"z[{dim}] (KL {float(scores[dim]):.2f} nats)"

@@ -15,6 +15,7 @@ TRAIN_DASH, TEST_DASH = "dot", "solid"
 SEED_COLOR = "#888888"
 FONT = {"size": 14}
 LATENT_COORDINATES = "Latent coordinates"  # z = 2: the means drawn as they are, no projection
+NEIGHBOUR_MAPS = ("t-SNE", "UMAP")  # nonlinear maps that keep neighbours, cached by `vae-explorer project`
 
 # y-axis title and tick format of each plotted metric (paths of vae_core.evaluate.SUMMARY_METRICS)
 AXES = {
@@ -186,7 +187,17 @@ def overlaid_losses(series: list[tuple[str, list[dict]]], key: str, title: str,
 
 def map_methods(latent_dim: int) -> list[str]:
     """The projections offered for a model: a 2-D latent space needs none, so it offers its own axes."""
-    return [LATENT_COORDINATES if latent_dim == 2 else "PCA", "t-SNE"]
+    return [LATENT_COORDINATES if latent_dim == 2 else "PCA", *NEIGHBOUR_MAPS]
+
+
+def map_cached(arrays: dict, method: str) -> bool:
+    """Whether the projections hold ``method``'s map: UMAP is absent from files cached before it existed."""
+    return method != "UMAP" or "umap" in arrays
+
+
+def _latent_axes(method: str, latent_dim: int) -> bool:
+    """A 2-D latent space drawn as it is, in place of a linear projection (t-SNE and UMAP still map it)."""
+    return method not in NEIGHBOUR_MAPS and latent_dim == 2
 
 
 def _map_axes(arrays: dict, method: str, latent_dim: int,
@@ -197,6 +208,8 @@ def _map_axes(arrays: dict, method: str, latent_dim: int,
     """
     if method == "t-SNE":
         return arrays["tsne"], arrays["tsne_index"], "t-SNE 1", "t-SNE 2"
+    if method == "UMAP":
+        return arrays["umap"], np.arange(len(arrays["umap"])), "UMAP 1", "UMAP 2"
     index = np.arange(len(arrays["pca"]))
     if latent_dim == 2:  # PCA of a 2-D space would only rotate it: show the latent axes themselves
         names = ("z[0]", "z[1]") if short else ("z[0] (posterior mean)", "z[1] (posterior mean)")
@@ -231,7 +244,7 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
             hovertemplate=f"{names[digit]}<br>test image #%{{customdata}}<extra></extra>")
     if title is None:
         title = f"{method} of the test-set means (z = {latent_dim})"
-        if method != "t-SNE" and latent_dim == 2:
+        if _latent_axes(method, latent_dim):
             title = "Test-set means in the 2-D latent space (no projection needed)"
     _layout(figure, title, x_title, y_title, height)
     figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit" if names[0] == "0" else "class"},
@@ -239,7 +252,7 @@ def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | Non
     if small:  # a side-by-side map: room for the points, axis titles that fit under them
         figure.update_layout(margin={"l": 40, "r": 5, "t": 32, "b": 44}, font={"size": 12},
                              title={"font": {"size": 14}})
-    if small or (method != "t-SNE" and latent_dim == 2):
+    if small or _latent_axes(method, latent_dim):
         # Both axes are in the same units (latent coordinates, PCA scores, t-SNE units): one unit is as
         # long across as up, so a narrow side-by-side panel does not stretch the map upwards.
         # "domain" shrinks the drawing area to keep the ratio instead of stretching an axis range.

@@ -18,7 +18,7 @@ controls = st.columns(4)
 seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
 temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
 pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
-method = controls[3].radio("Latent maps", ["t-SNE", "PCA"], horizontal=True, key="compare_map_method",
+method = controls[3].radio("Latent maps", ["t-SNE", "UMAP", "PCA"], horizontal=True, key="compare_map_method",
                           help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
 splits = widgets.compare_test_splits(models)  # dataset -> test split or None
@@ -44,7 +44,9 @@ for checkpoint, column in zip(models, columns, strict=True):
         if indices:
             png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
             widgets.image(png, width="stretch", caption="Reconstructions")
-        if arrays is not None:
+        if arrays is not None and not charts.map_cached(arrays, method):
+            st.caption(captions.missing_map_sentence(method, checkpoint.train_config.dataset))
+        elif arrays is not None:
             as_is = method == "PCA" and checkpoint.model_config.latent_dim == 2
             st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=210, show_legend=False,
                                                     title="2-D means, as is" if as_is else f"{method} of test means"),

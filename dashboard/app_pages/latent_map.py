@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, charts, images, points, session, widgets
+from dashboard import cache, captions, charts, downloads, images, points, session, widgets
 
 ctx = session.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -17,8 +17,11 @@ methods = charts.map_methods(ctx.checkpoint.model_config.latent_dim)
 session.keep_choice("latent_map_method", methods)
 method = st.radio("Map", methods, horizontal=True, key="latent_map_method",
                   help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, when the "
-                       f"model was cached; {methods[0]} covers all of them. A 2-D latent space needs no PCA: "
+                       f"model was cached; UMAP and {methods[0]} cover all of them. A 2-D latent space needs no PCA: "
                        "its means are drawn in their own coordinates.")
+if not charts.map_cached(arrays, method):
+    st.info(captions.missing_map_sentence(method, ctx.dataset))
+    st.stop()
 chart, detail = st.columns([3, 1])
 with chart:
     event = st.plotly_chart(cache.latent_map_figure(ctx.checkpoint, method), key=f"latent_map_{method}",
@@ -36,3 +39,8 @@ with detail:
             widgets.image(images.test_images_png(split, indices, 4), caption="Originals")
         widgets.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
                      caption="Decoded posterior means")
+
+split = cache.test_split(ctx.dataset)[0]
+downloads.encoded_test_set(ctx.checkpoint, cache.model_for(ctx.checkpoint),
+                           split if points.split_matches(split, arrays) else None, arrays,
+                           captions.class_names(ctx.dataset))

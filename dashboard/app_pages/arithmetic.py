@@ -1,0 +1,75 @@
+"""Class arithmetic: each class's mean latent vector, a morph between two of them, and a class direction
+added to one test digit."""
+
+import streamlit as st
+
+from dashboard import cache, captions, downloads, images, points, session, widgets
+from vae_core import exports, figures
+
+ctx = session.require_checkpoint()
+checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
+model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
+split, _ = cache.test_split(ctx.dataset)
+names = captions.class_names(ctx.dataset)
+st.title(f"Class arithmetic: {label}")
+means = cache.class_means_for(checkpoint)
+if means is None:
+    st.info("Class means need this model's cached means (`vae-explorer project`) or the test images in VAE_DATA_DIR.")
+    st.stop()
+present = [k for k in range(len(means)) if not means[k].isnan().any()]
+
+st.subheader("The mean of each class")
+st.markdown("Average the posterior means of every test image of a class and decode the result: the model's "
+            "idea of a typical member. A blurry mean says the class is spread over several styles.")
+png = exports.strip_png(figures.class_mean_images(model, means), list(names), factor=3)
+widgets.image(png)
+downloads.figure(f"{checkpoint.name}-class-means", png, None, "arithmetic_means")
+
+
+def class_pair(prefix: str, defaults: tuple[int, int], columns) -> tuple[int, int]:
+    """Two class pickers side by side -> (class a, class b)."""
+    picked = []
+    for column, text, default in zip(columns, ("From class", "To class"), defaults, strict=True):
+        key = f"{prefix}_{text.split()[0].lower()}"
+        if st.session_state.get(key) not in present:
+            st.session_state[key] = default
+        picked.append(column.selectbox(text, present, key=key, format_func=lambda k: names[k]))
+    return int(picked[0]), int(picked[1])
+
+
+def strip(digits, labels, name: str, key: str) -> None:
+    """A strip of digits with its PNG and GIF downloads."""
+    picture = exports.strip_png(digits, labels, factor=3)
+    widgets.image(picture)
+    downloads.figure(f"{checkpoint.name}-{name}", picture, lambda: exports.strip_gif(digits), key)
+
+
+st.subheader("Morph from one class to another")
+controls = st.columns(3)
+first, last = class_pair("arithmetic_morph", (present[0], present[-1]), controls[:2])
+steps = controls[2].slider("Steps", 3, 15, 10, key="arithmetic_morph_steps")
+digits = cache.class_strip(checkpoint, "morph", first, last, steps)
+strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph")
+
+st.subheader("Add a class direction to a digit")
+total = points.test_count(split, arrays)
+if not total:
+    st.info("This needs a test digit: this model's cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+    st.stop()
+st.markdown("Take one test digit's mean and add the difference between two class means: the digit keeps its "
+            "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
+controls = st.columns(4)
+session.clamp_state("arithmetic_index", 0, total - 1)
+index = controls[0].number_input(f"Test digit (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
+first, last = class_pair("arithmetic_direction", (present[1 % len(present)], present[-1]), controls[1:3])
+strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
+                              help="How much of the direction the last digit gets; 1 moves it as far as the "
+                                   "class means are apart.")
+start = points.test_means(model, split, arrays, [index])[0]
+if split is not None and points.split_matches(split, arrays):
+    widgets.image(images.test_images_png(split, [index], 1, factor=3),
+                  caption=f"Test digit #{index}, a {names[points.test_label(split, arrays, index)]}")
+digits = cache.class_strip(checkpoint, "direction", first, last, 10, start, strength)
+strip(digits, figures.strength_labels(10, strength), f"direction-{index}-{first}-{last}", "arithmetic_direction")
+st.caption(f"Left: test digit #{index} decoded from its mean; then + s x (mean of {names[last]} - mean of "
+           f"{names[first]}) for s up to {strength:g}.")

@@ -1,0 +1,51 @@
+"""Traversals: one row per latent dimension, most informative first, each moved from -3 to +3 around a start point."""
+
+import streamlit as st
+
+from dashboard import cache, downloads, points, session, widgets
+from vae_core import exports
+
+ROWS_SHOWN = 10  # beyond this, rows wait behind "show all" so a z = 50 figure stays readable
+
+ctx = session.require_checkpoint()
+checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
+latent_dim = checkpoint.model_config.latent_dim
+model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
+split, _ = cache.test_split(ctx.dataset)
+total = points.test_count(split, arrays)
+st.title(f"Traversals: {label}")
+
+modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
+session.keep_choice("traversals_start", modes)
+controls = st.columns([3, 2, 2, 2])
+mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
+                         format_func=lambda m: "Prior mean" if m == points.BASE_MODES[0] else m)
+seed, index = 0, 0
+if mode == points.BASE_MODES[1]:
+    seed = controls[1].number_input("Prior draw seed", min_value=0, value=0, step=1, key="traversals_seed")
+elif mode == points.BASE_MODES[2]:
+    session.clamp_state("traversals_index", 0, total - 1)
+    index = controls[1].number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
+                                     step=1, key="traversals_index")
+    controls[1].caption(f"#{index} is a {points.test_label(split, arrays, index)}")
+columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="traversals_columns",
+                             help="Steps from -3 to +3; an odd count puts the start point in the middle column.")
+show_all = latent_dim > ROWS_SHOWN and controls[3].toggle(f"Show all {latent_dim} dimensions",
+                                                          key="traversals_all")
+rows = latent_dim if show_all or latent_dim <= ROWS_SHOWN else ROWS_SHOWN
+
+start = points.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
+figure = cache.traversal_for(checkpoint, start, rows, columns)
+hidden = latent_dim - rows
+collapsed_rows = len(figure.marked)
+st.markdown(
+    f"Each row changes one latent dimension, the others held at the start point (the middle column). Rows are "
+    f"ordered by {cache.latent_order_for(checkpoint)[2]}, the number after each name."
+    + (f" **{collapsed_rows} amber row(s)**: collapsed dimensions, which the model does not use, so moving "
+       "them changes nothing." if collapsed_rows else "")
+    + (f" The {hidden} less informative dimension(s) are hidden: turn on *Show all*." if hidden else ""))
+
+factor = 3 if rows <= ROWS_SHOWN else 2
+png = exports.rows_png(figure.images, figure.row_labels, figure.column_labels, figure.marked, factor=factor)
+widgets.image(png)
+downloads.figure(f"{checkpoint.name}-traversal", png, lambda: exports.rows_gif(figure.images), "traversals")

@@ -1,0 +1,55 @@
+"""Download buttons: a figure as PNG (and GIF when it moves), the encoded test set as CSV or a projector log.
+
+Files that take a moment to build (GIF, CSV, the projector's zip) are passed as callables:
+Streamlit builds them only when the button is clicked, on its own thread, so a rerun never
+pays for them. Those callables close over arrays and models already loaded: no Streamlit call
+runs inside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+
+def figure(name: str, png: bytes, gif: Callable[[], bytes] | None, key: str) -> None:
+    """PNG (and GIF) download buttons for the figure above; ``name`` becomes the file name."""
+    buttons = st.columns([1, 1, 5] if gif else [1, 6])
+    buttons[0].download_button("PNG", png, file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+                               on_click="ignore", icon=":material/download:", help="The figure as shown")
+    if gif is not None:
+        buttons[1].download_button("GIF", gif, file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
+                                   on_click="ignore", icon=":material/animation:",
+                                   help="The same digits as an animation that walks forward and back")
+
+
+def encoded_test_set(checkpoint, model, split, arrays, class_names: tuple[str, ...]) -> None:
+    """The Latent map's exports: the encoded test set as CSV and as a TensorBoard projector log (zip)."""
+    from vae_core import exports
+
+    st.subheader("Export the encoded test set")
+    if split is None:
+        st.caption("Both exports need the test images (for log-variances and the projector's sprite): "
+                   "set VAE_DATA_DIR, or use `vae-explorer export csv --data-dir DIR`.")
+        return
+    same = arrays is not None and len(arrays["mu"]) == len(split.labels)
+    labels = split.labels.numpy()
+
+    def csv() -> bytes:
+        return exports.test_set_csv(*exports.encode_test_set(model, split.images), labels, arrays if same else None)
+
+    def projector() -> bytes:
+        mu, _ = exports.encode_test_set(model, split.images)
+        return exports.projector_zip(mu, labels, split.images, class_names, folder=f"{checkpoint.name}-projector")
+
+    left, right, note = st.columns([1, 1, 4])
+    left.download_button("CSV", csv, file_name=f"{checkpoint.name}-test-set.csv", mime="text/csv",
+                         key="export_csv", on_click="ignore", icon=":material/table:",
+                         help="index, label, mu_*, logvar_* and the x / y of every cached map, one row per test digit")
+    right.download_button("TensorBoard projector", projector, file_name=f"{checkpoint.name}-projector.zip",
+                          mime="application/zip", key="export_projector", on_click="ignore",
+                          icon=":material/view_in_ar:",
+                          help="Unzip, then `tensorboard --logdir FOLDER` and open the Projector tab")
+    note.caption(f"{len(labels):,} test digits. The same from the command line: "
+                 f"`vae-explorer export csv --model {checkpoint.name}` (or `projector`).")
