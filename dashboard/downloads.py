@@ -15,11 +15,11 @@ import streamlit as st
 
 def figure(name: str, png: bytes, gif: Callable[[], bytes] | None, key: str) -> None:
     """PNG (and GIF) download buttons for the figure above; ``name`` becomes the file name."""
-    buttons = st.columns([1, 1, 5] if gif else [1, 6])
-    buttons[0].download_button("PNG", png, file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
+    row = st.container(horizontal=True)
+    row.download_button("PNG", png, file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
                                on_click="ignore", icon=":material/download:", help="The figure as shown")
     if gif is not None:
-        buttons[1].download_button("GIF", gif, file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
+        row.download_button("GIF", gif, file_name=f"{name}.gif", mime="image/gif", key=f"{key}_gif",
                                    on_click="ignore", icon=":material/animation:",
                                    help="The same digits as an animation that walks forward and back")
 
@@ -43,13 +43,13 @@ def encoded_test_set(checkpoint, model, split, arrays, class_names: tuple[str, .
         mu, _ = exports.encode_test_set(model, split.images)
         return exports.projector_zip(mu, labels, split.images, class_names, folder=f"{checkpoint.name}-projector")
 
-    left, right, note = st.columns([1, 1, 4])
-    left.download_button("CSV", csv, file_name=f"{checkpoint.name}-test-set.csv", mime="text/csv",
+    row = st.container(horizontal=True)
+    row.download_button("CSV", csv, file_name=f"{checkpoint.name}-test-set.csv", mime="text/csv",
                          key="export_csv", on_click="ignore", icon=":material/table:",
                          help="index, label, mu_*, logvar_* and the x / y of every cached map, one row per test digit")
-    right.download_button("TensorBoard projector", projector, file_name=f"{checkpoint.name}-projector.zip",
+    row.download_button("TensorBoard projector", projector, file_name=f"{checkpoint.name}-projector.zip",
                           mime="application/zip", key="export_projector", on_click="ignore",
                           icon=":material/view_in_ar:",
                           help="Unzip, then `tensorboard --logdir FOLDER` and open the Projector tab")
-    note.caption(f"{len(labels):,} test digits. The same from the command line: "
+    st.caption(f"{len(labels):,} test digits. The same from the command line: "
                  f"`vae-explorer export csv --model {checkpoint.name}` (or `projector`).")

@@ -37,6 +37,11 @@ def class_pair(prefix: str, defaults: tuple[int, int], columns) -> tuple[int, in
     return int(picked[0]), int(picked[1])
 
 
+def default_pair(first: int, last: int) -> tuple[int, int]:
+    """The classes first shown (a pair whose mix reads well on MNIST), or the first and last present."""
+    return (first, last) if first in present and last in present else (present[0], present[-1])
+
+
 def strip(digits, labels, name: str, key: str) -> None:
     """A strip of digits with its PNG and GIF downloads."""
     picture = exports.strip_png(digits, labels, factor=3)
@@ -46,7 +51,7 @@ def strip(digits, labels, name: str, key: str) -> None:
 
 st.subheader("Morph from one class to another")
 controls = st.columns(3)
-first, last = class_pair("arithmetic_morph", (present[0], present[-1]), controls[:2])
+first, last = class_pair("arithmetic_morph", default_pair(3, 8), controls[:2])
 steps = controls[2].slider("Steps", 3, 15, 10, key="arithmetic_morph_steps")
 digits = cache.class_strip(checkpoint, "morph", first, last, steps)
 strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph")
@@ -61,7 +66,7 @@ st.markdown("Take one test digit's mean and add the difference between two class
 controls = st.columns(4)
 session.clamp_state("arithmetic_index", 0, total - 1)
 index = controls[0].number_input(f"Test digit (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
-first, last = class_pair("arithmetic_direction", (present[1 % len(present)], present[-1]), controls[1:3])
+first, last = class_pair("arithmetic_direction", default_pair(7, 1), controls[1:3])
 strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
                               help="How much of the direction the last digit gets; 1 moves it as far as the "
                                    "class means are apart.")

@@ -17,7 +17,7 @@ st.title(f"Traversals: {label}")
 
 modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
 session.keep_choice("traversals_start", modes)
-controls = st.columns([3, 2, 2, 2])
+controls = st.columns([5, 2, 3, 2])
 mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
                          format_func=lambda m: "Prior mean" if m == points.BASE_MODES[0] else m)
 seed, index = 0, 0
@@ -40,7 +40,7 @@ hidden = latent_dim - rows
 collapsed_rows = len(figure.marked)
 st.markdown(
     f"Each row changes one latent dimension, the others held at the start point (the middle column). Rows are "
-    f"ordered by {cache.latent_order_for(checkpoint)[2]}, the number after each name."
+    f"ordered by {cache.latent_order_for(checkpoint)[2]}, the number (nats) after each name."
     + (f" **{collapsed_rows} amber row(s)**: collapsed dimensions, which the model does not use, so moving "
        "them changes nothing." if collapsed_rows else "")
     + (f" The {hidden} less informative dimension(s) are hidden: turn on *Show all*." if hidden else ""))
