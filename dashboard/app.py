@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import session  # the installed package (pip install -e .), not this file's folder
+from dashboard import links, session  # the installed package (pip install -e .), not this file's folder
 
 PAGES = Path(__file__).resolve().parent / "app_pages"
 
@@ -30,5 +30,6 @@ navigation = st.navigation({
         st.Page(PAGES / "compare.py", title="Compare models", icon=":material/view_column:", url_path="compare"),
     ],
 })
+links.keep_only(navigation.url_path)  # a link describes one page: the others' parameters go
 session.sidebar()
 navigation.run()

@@ -12,6 +12,7 @@ import numpy as np
 SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +-3
 SLIDER_STEP = 0.05
 BASE_MODES = ("Origin", "Random prior draw", "Test digit")
+OWN_DIGIT = "Your digit"  # a fourth start point, offered once the Your digit page has encoded one for this model
 WALKS = ("Between two test digits", "Along a random direction")
 WALK_RADIUS = 3.0  # a random-direction walk spans -3 to +3 prior standard deviations
 KL_COLLAPSED = 0.01  # nats: the fallback test when metrics.json has no active-unit flags
@@ -74,12 +75,14 @@ def latent_order(model, arrays: dict | None, split, metrics: dict | None = None)
     return explore.dims_by_information(scores), np.asarray(scores, dtype=np.float64), note
 
 
-def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, arrays):
-    """The point the sliders start from: origin, a prior draw, or a test digit's posterior mean."""
+def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, arrays, own=None):
+    """The point the sliders start from: origin, a prior draw, a test digit's posterior mean, or ``own`` [D]."""
     import torch
 
     from vae_core import explore
 
+    if mode == OWN_DIGIT and own is not None and len(own) == latent_dim:
+        return torch.tensor(own, dtype=torch.float32)
     if mode == BASE_MODES[1]:
         return explore.prior_samples(latent_dim, 1, seed)[0]
     if mode == BASE_MODES[2] and test_count(split, arrays) > index >= 0:

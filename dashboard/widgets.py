@@ -6,7 +6,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import captions, points, session
+from dashboard import captions, links, points, session
 
 
 def image(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
@@ -17,12 +17,13 @@ def image(png: bytes, caption: str | None = None, width: int | str = "content") 
     st.image(png, caption=caption, width=width, output_format="PNG")
 
 
-def start_controls(split, arrays, total: int, latent_dim: int) -> tuple[str, int, int, int]:
+def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False) -> tuple[str, int, int, int]:
     """The explorer's first row: where the sliders start and how many are shown -> (mode, seed, index, shown).
 
     Only the controls the chosen start point needs get a column, so no empty column leaves a gap.
+    ``own``: the Your digit page has encoded a digit for this model, a start point too.
     """
-    modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
+    modes = (list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])) + ([points.OWN_DIGIT] if own else [])
     session.keep_choice("explorer_base_mode", modes)
     mode = st.session_state["explorer_base_mode"]  # read before the radio: the layout depends on it
     needs_detail, needs_count = mode != points.BASE_MODES[0] or not total, latent_dim > 2
@@ -34,13 +35,15 @@ def start_controls(split, arrays, total: int, latent_dim: int) -> tuple[str, int
     if needs_detail:
         with next(columns):
             if mode == points.BASE_MODES[1]:
-                seed = st.number_input("Prior draw seed", min_value=0, value=0, step=1, key="explorer_prior_seed")
+                seed = st.number_input("Prior draw seed", min_value=0, step=1, key="explorer_prior_seed")
             elif mode == points.BASE_MODES[2]:
                 session.clamp_state("explorer_test_index", 0, total - 1)
-                index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
-                                        step=1, key="explorer_test_index")
+                index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, step=1,
+                                        key="explorer_test_index")
                 st.caption(f"Test image #{index} is a {points.test_label(split, arrays, index)}: "
                            "sliders start at its mean.")
+            elif mode == points.OWN_DIGIT:
+                st.caption("Sliders start at the mean of the digit you drew or uploaded on the Your digit page.")
             if not total:
                 st.caption("Test digits as start points need cached means (`vae-explorer project`) or VAE_DATA_DIR.")
     shown = latent_dim
@@ -160,6 +163,7 @@ def server_sliders(model, base, dims: list[int], labels: list[str], prefix: str,
     with sliders:
         values = {dim: st.slider(label, *points.SLIDER_RANGE, step=points.SLIDER_STEP, key=f"{prefix}{dim}")
                   for dim, label in zip(dims, labels, strict=True)}
+    links.share(z=links.values_text(values))
     z = points.point_from_values(base, values)
     png, looks = images.digit_and_reading(model, z, reader[0], dataset)
     with digit:
@@ -179,6 +183,7 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
                                      dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
     session.store_slider_values(prefix, reported)
+    links.share(z=links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims}))
     if plane is not None:
         from dashboard import charts
 

@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, captions, points, session, widgets
+from dashboard import cache, captions, links, points, session, widgets
 
 ctx = session.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -18,11 +18,15 @@ total = points.test_count(split, arrays)
 prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
 
-mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim)
-base = points.base_point(mode, latent_dim, seed, index, model, split, arrays)
+links.restore_explorer(checkpoint, total)  # a shared link's start point, seed and sliders shown
+own = session.own_digit(checkpoint)
+mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, own is not None)
+links.share_explorer(mode, seed, index, shown, latent_dim, own)
+base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
-signature = (checkpoint.name, mode, seed, index)
+signature = (checkpoint.name, mode, seed, index) + ((tuple(own),) if mode == points.OWN_DIGIT else ())
 session.sync_sliders(prefix, dims, base, signature)
+session.store_slider_values(prefix, links.requested_values("z", latent_dim))  # a shared link's slider values
 
 
 live = widgets.live_toggle("explorer_live")

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, captions, session, widgets
+from dashboard import cache, captions, links, session, widgets
 
 ctx = session.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -12,7 +12,9 @@ st.markdown("Each digit is the decoder's mean image for one random latent vector
 
 controls, picture = st.columns([1, 3])
 with controls:
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="generate_seed")
+    links.restore("generate_seed", links.requested_int("seed", 0, 2**31 - 1))  # a shared link's seed
+    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="generate_seed")
+    links.share(seed=str(seed))
     count = st.slider("Number of digits", 1, 100, 40, key="generate_count")
     temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="generate_temperature")
     columns = st.slider("Digits per row", 4, 20, 10, key="generate_columns")

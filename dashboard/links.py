@@ -1,0 +1,173 @@
+"""Shareable links: the view lives in the URL's query parameters, so a copied address reopens it.
+
+The page is the URL's path (``st.navigation``'s url_path); the query names the model and the
+page's own values: the explorer's start point, seed, shown sliders and slider values, the
+Generate seed, the latent map's projection. Every value read from the URL is checked against
+what the app offers (a model the sidebar lists, an option that exists, a number inside its
+widget's range); anything else is ignored and the default stays (fault-matrix row 17). Nothing
+read from the URL is ever used as a path.
+
+The app writes the parameters as the reader changes the view. A parameter counts as a request
+only when it differs from what this session last wrote: a fresh link, or an address edited by
+hand. Otherwise reading the URL back would undo the reader's last change.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import streamlit as st
+
+PUBLISHED_KEY = "links_published"  # {name: value} this session last wrote into the URL
+MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
+# Parameters besides "model", by page url_path; the router drops the other pages' parameters.
+PAGE_PARAMS = {
+    "explorer": ("start", "seed", "digit", "at", "shown", "z"),
+    "generate": ("seed",),
+    "latent-map": ("map",),
+}
+GLOBAL_PARAMS = ("model",)
+
+
+def requested(name: str) -> str | None:
+    """The URL's value of ``name`` when this session did not write it (a link someone opened), else None."""
+    value = st.query_params.get(name)
+    if not isinstance(value, str) or len(value) > MAX_LENGTH:
+        return None
+    if st.session_state.get(PUBLISHED_KEY, {}).get(name) == value:
+        return None
+    return value
+
+
+def share(**values: str | None) -> None:
+    """Write these parameters into the URL (None removes one); only the ones that changed are sent."""
+    published = st.session_state.setdefault(PUBLISHED_KEY, {})
+    for name, value in values.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+            published.pop(name, None)
+        elif st.query_params.get(name) != value:
+            st.query_params[name] = value
+            published[name] = value
+        else:
+            published[name] = value
+
+
+def open_page(page: str, **values: str) -> None:
+    """Switch to ``page`` as a link with these parameters would open it.
+
+    ``st.switch_page`` reruns without the widgets' values (the sidebar would fall back to its first
+    model), so the view travels in the URL and the next run reads it as a request.
+    """
+    published = st.session_state.setdefault(PUBLISHED_KEY, {})
+    for name in values:
+        published.pop(name, None)
+    st.switch_page(page, query_params=values)
+
+
+def keep_only(url_path: str) -> None:
+    """Drop the parameters of other pages (they would describe a view this page does not have)."""
+    mine = set(GLOBAL_PARAMS) | set(PAGE_PARAMS.get(url_path, ()))
+    for name in [n for n in st.query_params if n not in mine]:
+        del st.query_params[name]
+
+
+def slug(text: str) -> str:
+    """'Latent coordinates' -> 'latent-coordinates': how an option is spelled in the URL."""
+    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
+
+
+def requested_choice(name: str, options: list) -> object | None:
+    """The option the URL requests for ``name`` (spelled as it is, or as its slug), else None."""
+    value = requested(name)
+    spelled = {slug(option): option for option in options} | {str(option): option for option in options}
+    return spelled.get(value) if value is not None else None
+
+
+def requested_int(name: str, low: int, high: int) -> int | None:
+    """A whole number in [low, high] requested for ``name``, else None."""
+    value = requested(name)
+    if value is None or not re.fullmatch(r"[0-9]{1,12}", value):
+        return None
+    number = int(value)
+    return number if low <= number <= high else None
+
+
+def requested_point(name: str, length: int, bound: float) -> list[float] | None:
+    """``length`` comma-separated finite numbers within +-``bound`` requested for ``name``, else None."""
+    value = requested(name)
+    if value is None:
+        return None
+    numbers = [_number(part) for part in value.split(",")]
+    if len(numbers) != length or any(n is None or abs(n) > bound for n in numbers):
+        return None
+    return numbers
+
+
+def requested_values(name: str, dims: int) -> dict[int, float] | None:
+    """'dim:value,...' requested for ``name`` -> {dim: value} with 0 <= dim < ``dims``; None when any part is bad."""
+    value = requested(name)
+    if value is None:
+        return None
+    out = {}
+    for part in value.split(","):
+        dim, _, number = part.partition(":")
+        parsed = _number(number)
+        if not re.fullmatch(r"[0-9]{1,4}", dim) or int(dim) >= dims or parsed is None:
+            return None
+        out[int(dim)] = parsed
+    return out
+
+
+def point_text(values) -> str:
+    """A point [D] as the URL spells it: comma-separated, 4 decimals."""
+    return ",".join(f"{float(v):.4f}".rstrip("0").rstrip(".") for v in values)
+
+
+def values_text(values: dict[int, float]) -> str:
+    """{dim: value} as the URL spells it: 'dim:value' pairs, comma-separated."""
+    return ",".join(f"{dim}:{float(value):.2f}" for dim, value in values.items())
+
+
+def _number(text: str) -> float | None:
+    if not re.fullmatch(r"-?[0-9]{1,6}(\.[0-9]{1,8})?", text.strip()):
+        return None
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def restore(key: str, value) -> None:
+    """Put a requested value into a widget's state before the widget is drawn (None: keep the state)."""
+    if value is not None:
+        st.session_state[key] = value
+
+
+# --- the Latent explorer's view ------------------------------------------------------------------
+
+def restore_explorer(checkpoint, total: int) -> None:
+    """Before the explorer's widgets: take the start point, seed, test digit, shown sliders and a shared
+    start point ("at", the whole point [D]) from a link."""
+    from dashboard import points, session
+
+    latent_dim = checkpoint.model_config.latent_dim
+    at = requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
+    if at is not None:
+        st.session_state[session.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
+    restore("explorer_base_mode", requested_choice("start", [*points.BASE_MODES, points.OWN_DIGIT]))
+    restore("explorer_prior_seed", requested_int("seed", 0, 2**31 - 1))
+    if total:
+        restore("explorer_test_index", requested_int("digit", 0, total - 1))
+    if latent_dim > 2:
+        restore("explorer_slider_count", requested_int("shown", 1, latent_dim))
+
+
+def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int, own) -> None:
+    """Write the explorer's start point into the URL (the sliders write their values when they report)."""
+    from dashboard import points
+
+    share(start=slug(mode), seed=str(seed) if mode == points.BASE_MODES[1] else None,
+          digit=str(index) if mode == points.BASE_MODES[2] else None,
+          at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None,
+          shown=str(shown) if latent_dim > 2 else None)
