@@ -27,6 +27,7 @@ navigation = st.navigation({
         st.Page(PAGES / "traversals.py", title="Traversals", icon=":material/view_comfy:", url_path="traversals"),
         st.Page(PAGES / "arithmetic.py", title="Class arithmetic", icon=":material/calculate:",
                 url_path="arithmetic"),
+        st.Page(PAGES / "draw.py", title="Your digit", icon=":material/draw:", url_path="your-digit"),
         st.Page(PAGES / "compare.py", title="Compare models", icon=":material/view_column:", url_path="compare"),
     ],
 })

@@ -341,6 +341,47 @@ def decoder_weights_for(checkpoint) -> bytes:
     return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)
 
 
+# --- the map drawn in the page, its thumbnails, and the reader's own digit (dashboard.components.canvas) ---
+
+@st.cache_resource(max_entries=64, hash_funcs=BY_CHECKPOINT)
+def map_points_for(checkpoint, method: str):
+    """The points of one cached projection as the page's map draws them (shared: do not mutate)."""
+    import numpy as np
+
+    from dashboard.components import canvas
+
+    latent_dim = checkpoint.model_config.latent_dim
+    arrays = projections_for(checkpoint)
+    coords, rows, x_title, y_title = charts.map_axes(arrays, method, latent_dim)
+    return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, np.asarray(arrays["labels"])[rows],
+                            (x_title, y_title), charts.map_title(method, latent_dim))
+
+
+@st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
+def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
+    from dashboard.components import canvas
+
+    split, _ = _test_split(dataset, data_dir)
+    return None if split is None else canvas.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
+
+
+def sprite_for(dataset: str) -> tuple[str, object]:
+    """(the id of the test set's sprite sheet, a function returning its payload, built once per process)."""
+    import hashlib
+
+    data_dir = data_key()
+    sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
+    return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
+
+
+@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
+def map_projection_for(checkpoint):
+    """The affine map from a latent mean [D] to the PCA map's coordinates (see dashboard.own_digit)."""
+    from dashboard import own_digit
+
+    return own_digit.map_projection(projections_for(checkpoint), checkpoint.model_config.latent_dim)
+
+
 # --- traversals, class arithmetic and the encoded test set's exports (vae_core.figures, vae_core.exports) ---
 
 @st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)

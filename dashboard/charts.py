@@ -219,6 +219,17 @@ def _map_axes(arrays: dict, method: str, latent_dim: int,
     return arrays["pca"], index, f"PC 1 ({share[0]:.0%}{suffix})", f"PC 2 ({share[1]:.0%}{suffix})"
 
 
+def map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(coordinates [M, 2], test rows [M], x title, y title) of one projection, for maps drawn in the page."""
+    return _map_axes(arrays, method, latent_dim)
+
+
+def map_title(method: str, latent_dim: int) -> str:
+    if _latent_axes(method, latent_dim):
+        return "Test-set means in the 2-D latent space (no projection needed)"
+    return f"{method} of the test-set means (z = {latent_dim})"
+
+
 def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
                height: int = 620, show_legend: bool = True, title: str | None = None,
                names: tuple[str, ...] | None = None) -> go.Figure:

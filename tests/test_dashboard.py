@@ -117,7 +117,8 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     app.switch_page("app_pages/generate.py").run()
     assert len(app.image) == 1 and len(app.get("download_button")) == 1
     app.switch_page("app_pages/latent_map.py").run()
-    assert len(app.get("plotly_chart")) == 1 and app.radio[0].options == ["Latent coordinates", "t-SNE"]  # z=2
+    assert len(map_data(app)["points"]["rows"]) == 200  # every test mean, drawn in the page
+    assert app.radio[0].options == ["Latent coordinates", "t-SNE"]  # z=2
     app.switch_page("app_pages/explorer.py").run()
     weights, [(_, view)] = live_components(app)  # live by default: the page decodes, no server slider
     assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0 and not z_sliders(app)
@@ -188,17 +189,26 @@ def test_clicking_the_plane_moves_the_sliders(monkeypatch, tiny_checkpoint_root,
 def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "latent_map")
     assert "Nothing selected yet." in [m.value for m in app.markdown]
-    # the browser sends customdata as a number, or as {"0": number} for array-typed data
-    select_points(app, 0, [{"x": 0.0, "y": 0.0, "customdata": 7, "curve_number": 7, "point_number": 0},
-                           {"x": 0.1, "y": 0.1, "customdata": {"0": 17}, "curve_number": 7, "point_number": 1}])
+    browser_reports(app, map_element(app), {"selection": [7, 17]})  # the map reports the test rows selected
     assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
     app.radio(key="latent_map_method").set_value("t-SNE").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 1
+    assert not app.exception and map_data(app)["title"].startswith("t-SNE")
+
+
+def map_element(app: AppTest):
+    """The latent map: our canvas component's map view (drawn in the page)."""
+    [element] = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
+                 and c.proto.WhichOneof("data") == "json" and json.loads(c.proto.json)["view"] == "map"]
+    return element
+
+
+def map_data(app: AppTest) -> dict:
+    return json.loads(map_element(app).proto.json)
 
 
 def map_title(app: AppTest) -> str:
-    return json.loads(app.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    return map_data(app)["title"]
 
 
 def test_latent_map_offers_latent_coordinates_for_z2_and_pca_above(monkeypatch, tiny_checkpoint_root, empty_data):

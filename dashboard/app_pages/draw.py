@@ -1,0 +1,69 @@
+"""Your digit: draw a digit or upload a photo; the model encodes it, decodes it and places it on the latent map."""
+
+import streamlit as st
+
+from dashboard import cache, captions, charts, images, links, own_digit, points, session, widgets
+from dashboard.components import canvas
+
+ctx = session.require_checkpoint()
+checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
+st.title(f"Your digit: {label}")
+st.markdown("Draw a digit on the black square, or upload a photo of one. It is prepared as MNIST's digits were "
+            "(scaled into a 20 x 20 box, centred by its centre of mass in 28 x 28), then this model encodes it, "
+            "decodes its mean, and the classifier reads both.")
+
+
+def remember(source: str) -> None:
+    """The last thing the reader did (a stroke or an upload) decides which digit the page shows."""
+    st.session_state["draw_source"] = source
+    if source == "drawing":
+        st.session_state["draw_pixels"] = (st.session_state.get("draw_pad") or {}).get("pixels")
+
+
+pad, result, where = st.columns([1.05, 1, 1.6], gap="medium")
+with pad:
+    canvas.drawing("draw_pad", st.session_state.get("draw_pixels"), note="Draw with the mouse; let go to encode.",
+                   on_change=lambda: remember("drawing"))
+    upload = st.file_uploader("…or upload a PNG or JPEG of a digit", type=["png", "jpg", "jpeg"], key="draw_upload",
+                              on_change=lambda: remember("upload"))
+image, error = own_digit.prepared(st.session_state.get("draw_source", "drawing"), st.session_state.get("draw_pixels"),
+                                  upload.getvalue() if upload is not None else None)
+if error:
+    result.error(error)
+if image is None:
+    if not error:
+        result.info("Nothing to encode yet: draw a digit, or upload a picture of one.")
+    st.stop()
+
+model, reader = cache.model_for(checkpoint), cache.classifier(ctx.dataset)
+mu, decoded = own_digit.encode(model, image)
+with result:
+    mine, theirs = st.columns(2)
+    with mine:
+        widgets.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
+        widgets.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
+    with theirs:
+        widgets.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
+        if reader[0] is not None:
+            st.markdown(captions.reading_of_image(decoded, reader[0], ctx.dataset))
+    st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
+    if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
+                 help="Opens the Latent explorer with its sliders at this digit's mean."):
+        links.open_page("app_pages/explorer.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
+                        at=links.point_text(mu))
+
+with where:
+    arrays, projection = cache.projections_for(checkpoint), cache.map_projection_for(checkpoint)
+    if arrays is None or projection is None:
+        session.require_projections(ctx)
+        st.stop()
+    method = charts.map_methods(checkpoint.model_config.latent_dim)[0]
+    x, y = own_digit.map_position(projection, mu)
+    split, _ = cache.test_split(ctx.dataset)
+    sprite = None
+    if points.split_matches(split, arrays):
+        sprite, payload = cache.sprite_for(ctx.dataset)
+        canvas.send_sprite("draw_sprite", sprite, payload)
+    canvas.latent_map("draw_map", cache.map_points_for(checkpoint, method), captions.class_names(ctx.dataset),
+                      charts.DIGIT_COLORS, sprite=sprite, marker={"x": x, "y": y, "label": "your digit"}, height=430,
+                      note="The star is your digit's mean among the test digits' means. Hover a dot to see its digit.")

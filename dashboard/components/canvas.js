@@ -1,0 +1,593 @@
+// Our canvases (see canvas.py): the latent map, with each test digit's thumbnail under the cursor, and a pad to
+// draw a digit on.
+//
+// One module serves three kinds of mount:
+//   - data is bytes: a sprite sheet of test digits (a PNG with a small header), kept in a registry shared by
+//     every mount of this page, so the thumbnails travel once per browser session;
+//   - data is an object with view "map": a scatter of 2-D points coloured by class, with a legend that hides
+//     classes, hover thumbnails drawn from the sprite, click or drag-a-box to select (reported to Python);
+//   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
+// Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
+// textContent only.
+
+const SIDE = 28;
+const PIXELS = SIDE * SIDE;
+const SPRITE_MAGIC = "VAES";
+const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
+const DRAG_MIN = 4; // CSS pixels a press must move to be a box selection rather than a click
+const MAX_REPORTED = 5000; // a box selection reports at most this many rows
+const THUMB = 84; // CSS pixels of a thumbnail: 3 screen pixels per digit pixel
+const MARGIN = { left: 52, right: 12, top: 10, bottom: 40 };
+const PAD_SCALE = 4; // the pad draws at 4 x 28 = 112 pixels, averaged down to 28 x 28 on each stroke's end
+const PEN_WIDTH = 9; // in pad pixels: about 2.3 digit pixels, MNIST's stroke once scaled into its 20-pixel box
+const PEN_BLUR = 5; // the Gaussian falloff of the pen's edge, in pad pixels
+
+const registry = (globalThis.__vaeCanvas ??= { sprites: new Map(), listeners: new Set(), maps: new Set() });
+// Tests and benchmarks find a test digit's place on screen through the map the page draws.
+registry.screenPoint = (row) => {
+  for (const map of registry.maps) {
+    const at = map.screenPoint(row);
+    if (at) return at;
+  }
+  return null;
+};
+const views = new WeakMap(); // parentElement -> view, kept across reruns
+
+// --- the sprite sheet -------------------------------------------------------------------------
+
+/** "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits. */
+async function registerSprite(bytes) {
+  if (bytes.byteLength === 0) return; // the page holds the sprite already
+  if (String.fromCharCode(...bytes.subarray(0, 4)) !== SPRITE_MAGIC) throw new Error("not a sprite payload");
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  const image = await createImageBitmap(new Blob([bytes.slice(8 + length)], { type: "image/png" }));
+  registry.sprites.set(header.id, { image, columns: header.columns, count: header.count });
+  for (const listener of [...registry.listeners]) listener();
+}
+
+// --- small helpers ----------------------------------------------------------------------------
+
+function element(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function mountPoint(root, className) {
+  root.querySelectorAll(":scope > .vae-canvas").forEach((node) => node.remove());
+  return element("div", className, root);
+}
+
+/** Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten, about ``count`` of them. */
+function ticks(low, high, count) {
+  const raw = (high - low) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const out = [];
+  for (let t = Math.ceil(low / step) * step; t <= high; t += step) out.push(Math.round(t / step) * step);
+  return out;
+}
+
+function label(value) {
+  return String(Number(value.toPrecision(6)));
+}
+
+// --- the map view -----------------------------------------------------------------------------
+
+class MapView {
+  constructor(root, args) {
+    this.args = args;
+    this.hidden = new Set();
+    this.hover = -1;
+    this.frame = 0;
+    this.root = mountPoint(root, "vae-canvas map");
+    this.heading = element("div", "map-title", this.root);
+    this.legend = element("div", "legend", this.root);
+    this.box = element("div", "map-box", this.root);
+    this.canvas = element("canvas", "map", this.box);
+    this.thumb = element("div", "thumb", this.box);
+    this.thumb.hidden = true;
+    this.thumbCanvas = element("canvas", "", this.thumb);
+    this.thumbCanvas.width = this.thumbCanvas.height = SIDE;
+    this.thumbText = element("div", "thumb-text", this.thumb);
+    this.note = element("div", "note", this.root);
+    this.canvas.addEventListener("pointermove", (event) => this.onMove(event));
+    this.canvas.addEventListener("pointerleave", () => this.onLeave());
+    this.canvas.addEventListener("pointerdown", (event) => this.onDown(event));
+    this.canvas.addEventListener("pointerup", (event) => this.onUp(event));
+    this.listener = () => { this.showThumb(); this.requestDraw(); };
+    registry.listeners.add(this.listener);
+    registry.maps.add(this);
+    this.resize = new ResizeObserver(() => { this.background = null; this.requestDraw(); });
+    this.resize.observe(this.box);
+  }
+
+  update(data) {
+    const pointsKey = [data.key, data.points.x.length].join();
+    if (pointsKey !== this.pointsKey) {
+      this.pointsKey = pointsKey;
+      this.x = Float64Array.from(data.points.x);
+      this.y = Float64Array.from(data.points.y);
+      this.labels = Int8Array.from(data.points.labels);
+      this.rows = Int32Array.from(data.points.rows);
+      this.rowIndex = new Map(Array.from(this.rows, (row, i) => [row, i]));
+      this.bounds = bounds(this.x, this.y, data.marker);
+      this.background = null;
+    }
+    this.data = data;
+    this.selected = new Set(data.selected || []);
+    this.heading.textContent = data.title;
+    this.box.style.height = `${data.height}px`;
+    this.buildLegend();
+    this.note.textContent = data.note || "";
+    this.requestDraw();
+  }
+
+  buildLegend() {
+    const layout = JSON.stringify([this.data.names, this.data.colors]);
+    if (layout !== this.legendLayout) {
+      this.legendLayout = layout;
+      this.legend.replaceChildren();
+      this.chips = this.data.names.map((name, k) => {
+        const chip = element("button", "chip", this.legend);
+        chip.type = "button";
+        element("span", "dot", chip).style.background = this.data.colors[k];
+        element("span", "", chip).textContent = name;
+        chip.addEventListener("click", () => this.toggle(k));
+        chip.addEventListener("dblclick", () => this.isolate(k));
+        return chip;
+      });
+    }
+    this.chips.forEach((chip, k) => chip.classList.toggle("off", this.hidden.has(k)));
+  }
+
+  toggle(k) {
+    if (this.hidden.has(k)) this.hidden.delete(k);
+    else this.hidden.add(k);
+    this.changedVisibility();
+  }
+
+  /** Show only class ``k``; when it is shown alone already, show every class again (as plotly's legend does). */
+  isolate(k) {
+    const alone = this.hidden.size === this.data.names.length - 1 && !this.hidden.has(k);
+    this.hidden = new Set(alone ? [] : this.data.names.map((_, j) => j).filter((j) => j !== k));
+    this.changedVisibility();
+  }
+
+  changedVisibility() {
+    this.chips.forEach((chip, k) => chip.classList.toggle("off", this.hidden.has(k)));
+    this.background = null;
+    this.requestDraw();
+  }
+
+  /** The plot's scale: equal units across and up, the points' box centred in the plot area. */
+  layout() {
+    const width = this.box.clientWidth || 600;
+    const height = this.data.height;
+    const [x0, x1, y0, y1] = this.bounds;
+    const innerW = width - MARGIN.left - MARGIN.right;
+    const innerH = height - MARGIN.top - MARGIN.bottom;
+    const scale = Math.min(innerW / (x1 - x0), innerH / (y1 - y0));
+    const left = MARGIN.left + (innerW - scale * (x1 - x0)) / 2;
+    const top = MARGIN.top + (innerH - scale * (y1 - y0)) / 2;
+    return { width, height, scale, toX: (x) => left + (x - x0) * scale, toY: (y) => top + (y1 - y) * scale,
+      fromX: (px) => x0 + (px - left) / scale, fromY: (py) => y1 - (py - top) / scale };
+  }
+
+  screenPoint(row) {
+    const i = this.rowIndex?.get(row);
+    if (i === undefined || !this.view) return null;
+    const box = this.canvas.getBoundingClientRect();
+    return [box.left + this.view.toX(this.x[i]), box.top + this.view.toY(this.y[i])];
+  }
+
+  /** The visible point nearest (x, y) in CSS pixels of the canvas, within HIT_RADIUS; -1 when none. */
+  nearest(x, y) {
+    let best = -1;
+    let bestDistance = HIT_RADIUS * HIT_RADIUS;
+    const { px, py } = this;
+    for (let i = 0; i < px.length; i++) {
+      if (this.hidden.has(this.labels[i])) continue;
+      const dx = px[i] - x;
+      const dy = py[i] - y;
+      const distance = dx * dx + dy * dy;
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  local(event) {
+    const box = this.canvas.getBoundingClientRect();
+    return [event.clientX - box.left, event.clientY - box.top];
+  }
+
+  onMove(event) {
+    if (!this.px) return;
+    const [x, y] = this.local(event);
+    if (this.press) {
+      this.press.to = [x, y];
+      this.requestDraw();
+      return;
+    }
+    const hover = this.nearest(x, y);
+    this.cursor = [x, y];
+    if (hover !== this.hover) {
+      this.hover = hover;
+      this.requestDraw();
+    }
+    this.showThumb(); // at once, not at the next frame: the thumbnail follows the cursor
+  }
+
+  onLeave() {
+    this.hover = -1;
+    this.showThumb();
+    this.requestDraw();
+  }
+
+  onDown(event) {
+    if (event.button !== 0) return;
+    this.canvas.setPointerCapture(event.pointerId);
+    const at = this.local(event);
+    this.press = { from: at, to: at, add: event.shiftKey || event.ctrlKey || event.metaKey };
+  }
+
+  onUp(event) {
+    const press = this.press;
+    this.press = null;
+    if (!press) return;
+    const [x, y] = this.local(event);
+    const moved = Math.hypot(x - press.from[0], y - press.from[1]) >= DRAG_MIN;
+    let rows;
+    if (moved) {
+      rows = this.inBox(press.from, [x, y]);
+    } else {
+      const hit = this.nearest(x, y);
+      rows = hit < 0 ? [] : [this.rows[hit]];
+    }
+    if (press.add) rows = [...this.selected, ...rows.filter((row) => !this.selected.has(row))];
+    this.selected = new Set(rows);
+    this.args.setStateValue("selection", rows.slice(0, MAX_REPORTED));
+    this.requestDraw();
+  }
+
+  inBox([ax, ay], [bx, by]) {
+    const [left, right, top, bottom] = [Math.min(ax, bx), Math.max(ax, bx), Math.min(ay, by), Math.max(ay, by)];
+    const rows = [];
+    for (let i = 0; i < this.px.length; i++) {
+      if (this.hidden.has(this.labels[i])) continue;
+      if (this.px[i] >= left && this.px[i] <= right && this.py[i] >= top && this.py[i] <= bottom) rows.push(this.rows[i]);
+    }
+    return rows;
+  }
+
+  /** Place the thumbnail of the hovered digit beside the cursor (or hide it). */
+  showThumb() {
+    if (this.hover < 0 || !this.cursor) {
+      this.thumb.hidden = true;
+      delete this.thumb.dataset.row;
+      return;
+    }
+    const row = this.rows[this.hover];
+    const name = this.data.names[this.labels[this.hover]];
+    const sprite = this.data.sprite && registry.sprites.get(this.data.sprite);
+    this.thumbCanvas.hidden = !sprite;
+    if (sprite && row < sprite.count) {
+      const context = this.thumbCanvas.getContext("2d");
+      const sx = (row % sprite.columns) * SIDE;
+      const sy = Math.floor(row / sprite.columns) * SIDE;
+      context.drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
+    }
+    this.thumbText.textContent = `#${row} · ${name}`;
+    const width = this.box.clientWidth;
+    const [x, y] = this.cursor;
+    const left = x + 14 + THUMB > width ? x - 14 - THUMB : x + 14;
+    const top = y + 14 + THUMB + 20 > this.data.height ? y - 14 - THUMB - 20 : y + 14;
+    this.thumb.style.left = `${left}px`;
+    this.thumb.style.top = `${top}px`;
+    this.thumb.hidden = false;
+    this.thumb.dataset.row = String(row);
+  }
+
+  requestDraw() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+  }
+
+  draw() {
+    const view = this.layout();
+    const ratio = devicePixelRatio;
+    if (this.canvas.width !== Math.round(view.width * ratio) || this.canvas.height !== Math.round(view.height * ratio)) {
+      this.canvas.width = Math.round(view.width * ratio);
+      this.canvas.height = Math.round(view.height * ratio);
+      this.background = null;
+    }
+    if (!this.background) {
+      this.view = view;
+      this.px = Float32Array.from(this.x, view.toX);
+      this.py = Float32Array.from(this.y, view.toY);
+      this.background = this.drawBackground(view, ratio);
+    }
+    const context = this.canvas.getContext("2d");
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.drawImage(this.background, 0, 0);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.lineWidth = 1.5;
+    context.strokeStyle = "#111";
+    for (const row of this.selected) {
+      const i = this.rowIndex.get(row);
+      if (i === undefined || this.hidden.has(this.labels[i])) continue;
+      context.beginPath();
+      context.arc(this.px[i], this.py[i], 4, 0, 2 * Math.PI);
+      context.stroke();
+    }
+    if (this.hover >= 0) {
+      context.lineWidth = 2;
+      context.fillStyle = this.data.colors[this.labels[this.hover]];
+      context.beginPath();
+      context.arc(this.px[this.hover], this.py[this.hover], 5.5, 0, 2 * Math.PI);
+      context.fill();
+      context.stroke();
+    }
+    if (this.data.marker) drawMarker(context, view.toX(this.data.marker.x), view.toY(this.data.marker.y), this.data.marker.label);
+    if (this.press) {
+      const [[ax, ay], [bx, by]] = [this.press.from, this.press.to];
+      context.fillStyle = "rgba(76, 110, 245, 0.12)";
+      context.strokeStyle = "rgba(76, 110, 245, 0.8)";
+      context.lineWidth = 1;
+      context.fillRect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
+      context.strokeRect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
+    }
+  }
+
+  /** The static layer: axes with round ticks, axis titles and every visible point. */
+  drawBackground(view, ratio) {
+    const canvas = document.createElement("canvas");
+    canvas.width = this.canvas.width;
+    canvas.height = this.canvas.height;
+    const context = canvas.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, view.width, view.height);
+    // Ticks cover the whole plot area, which is wider or taller than the points' box (equal units).
+    const [x0, x1] = [view.fromX(MARGIN.left), view.fromX(view.width - MARGIN.right)];
+    const [y0, y1] = [view.fromY(view.height - MARGIN.bottom), view.fromY(MARGIN.top)];
+    context.strokeStyle = "#ececec";
+    context.fillStyle = "#666";
+    context.font = "11px sans-serif";
+    context.lineWidth = 1;
+    for (const t of ticks(x0, x1, Math.max(3, Math.round(view.width / 90)))) {
+      const x = Math.round(view.toX(t)) + 0.5;
+      context.beginPath();
+      context.moveTo(x, MARGIN.top);
+      context.lineTo(x, view.height - MARGIN.bottom);
+      context.stroke();
+      context.textAlign = "center";
+      context.fillText(label(t), x, view.height - MARGIN.bottom + 14);
+    }
+    for (const t of ticks(y0, y1, Math.max(3, Math.round(view.height / 80)))) {
+      const y = Math.round(view.toY(t)) + 0.5;
+      context.beginPath();
+      context.moveTo(MARGIN.left, y);
+      context.lineTo(view.width - MARGIN.right, y);
+      context.stroke();
+      context.textAlign = "right";
+      context.fillText(label(t), MARGIN.left - 6, y + 4);
+    }
+    context.fillStyle = "#333";
+    context.font = "12px sans-serif";
+    context.textAlign = "center";
+    context.fillText(this.data.axes[0], MARGIN.left + (view.width - MARGIN.left - MARGIN.right) / 2, view.height - 8);
+    context.save();
+    context.translate(13, MARGIN.top + (view.height - MARGIN.top - MARGIN.bottom) / 2);
+    context.rotate(-Math.PI / 2);
+    context.fillText(this.data.axes[1], 0, 0);
+    context.restore();
+    const radius = this.data.radius;
+    context.globalAlpha = 0.65;
+    for (let i = 0; i < this.px.length; i++) {
+      const k = this.labels[i];
+      if (this.hidden.has(k)) continue;
+      context.fillStyle = this.data.colors[k];
+      context.fillRect(this.px[i] - radius, this.py[i] - radius, 2 * radius, 2 * radius);
+    }
+    context.globalAlpha = 1;
+    return canvas;
+  }
+
+  destroy() {
+    registry.listeners.delete(this.listener);
+    registry.maps.delete(this);
+    this.resize.disconnect();
+    cancelAnimationFrame(this.frame);
+  }
+}
+
+/** [x0, x1, y0, y1]: the points' box (and the marker's), padded by 4% on each side. */
+function bounds(x, y, marker) {
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < x.length; i++) {
+    x0 = Math.min(x0, x[i]); x1 = Math.max(x1, x[i]);
+    y0 = Math.min(y0, y[i]); y1 = Math.max(y1, y[i]);
+  }
+  if (marker) {
+    x0 = Math.min(x0, marker.x); x1 = Math.max(x1, marker.x);
+    y0 = Math.min(y0, marker.y); y1 = Math.max(y1, marker.y);
+  }
+  if (!Number.isFinite(x0)) [x0, x1, y0, y1] = [-1, 1, -1, 1];
+  const padX = Math.max((x1 - x0) * 0.04, 1e-3);
+  const padY = Math.max((y1 - y0) * 0.04, 1e-3);
+  return [x0 - padX, x1 + padX, y0 - padY, y1 + padY];
+}
+
+/** A five-pointed star with a dark outline and its label: the reader's own digit on the map. */
+function drawMarker(context, x, y, text) {
+  context.beginPath();
+  for (let k = 0; k < 10; k++) {
+    const radius = k % 2 ? 5 : 12;
+    const angle = -Math.PI / 2 + (k * Math.PI) / 5;
+    context.lineTo(x + radius * Math.cos(angle), y + radius * Math.sin(angle));
+  }
+  context.closePath();
+  context.fillStyle = "#ffd43b";
+  context.strokeStyle = "#111";
+  context.lineWidth = 2;
+  context.fill();
+  context.stroke();
+  if (text) {
+    context.font = "bold 13px sans-serif";
+    context.textAlign = "left";
+    context.lineWidth = 4;
+    context.strokeStyle = "rgba(255, 255, 255, 0.9)";
+    context.strokeText(text, x + 15, y + 5);
+    context.fillStyle = "#111";
+    context.fillText(text, x + 15, y + 5);
+  }
+}
+
+// --- the drawing pad ------------------------------------------------------------------------------
+
+class DrawView {
+  constructor(root, args) {
+    this.args = args;
+    this.root = mountPoint(root, "vae-canvas draw");
+    this.pad = element("canvas", "pad", this.root);
+    this.pad.width = this.pad.height = SIDE * PAD_SCALE;
+    this.context = this.pad.getContext("2d", { willReadFrequently: true });
+    this.clear();
+    const controls = element("div", "pad-controls", this.root);
+    this.clearButton = element("button", "clear", controls);
+    this.clearButton.type = "button";
+    this.clearButton.textContent = "Clear";
+    this.note = element("span", "note", controls);
+    this.clearButton.addEventListener("click", () => { this.clear(); this.report(); });
+    this.pad.addEventListener("pointerdown", (event) => this.onDown(event));
+    this.pad.addEventListener("pointermove", (event) => this.onMove(event));
+    this.pad.addEventListener("pointerup", () => this.onUp());
+    this.pad.addEventListener("pointercancel", () => this.onUp());
+  }
+
+  update(data) {
+    if (this.data === undefined && Array.isArray(data.pixels) && data.pixels.length === PIXELS) this.paint(data.pixels);
+    this.data = data;
+    this.note.textContent = data.note || "";
+  }
+
+  clear() {
+    this.context.fillStyle = "#000";
+    this.context.fillRect(0, 0, this.pad.width, this.pad.height);
+    this.pad.dataset.strokes = "0";
+  }
+
+  /** Grey levels [784] (a drawing kept by Python across page visits) back onto the pad, smoothly enlarged. */
+  paint(grey) {
+    const small = document.createElement("canvas");
+    small.width = small.height = SIDE;
+    const image = small.getContext("2d").createImageData(SIDE, SIDE);
+    for (let p = 0; p < PIXELS; p++) {
+      image.data[4 * p] = image.data[4 * p + 1] = image.data[4 * p + 2] = grey[p];
+      image.data[4 * p + 3] = 255;
+    }
+    small.getContext("2d").putImageData(image, 0, 0);
+    this.context.imageSmoothingEnabled = true;
+    this.context.drawImage(small, 0, 0, this.pad.width, this.pad.height);
+  }
+
+  position(event) {
+    const box = this.pad.getBoundingClientRect();
+    return [(event.clientX - box.left) * (this.pad.width / box.width),
+      (event.clientY - box.top) * (this.pad.height / box.height)];
+  }
+
+  onDown(event) {
+    if (event.button !== 0) return;
+    this.pad.setPointerCapture(event.pointerId);
+    this.last = this.position(event);
+    this.stroke([this.last, this.last]);
+  }
+
+  onMove(event) {
+    if (!this.last) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+    const path = [this.last, ...(events.length ? events : [event]).map((e) => this.position(e))];
+    this.last = path[path.length - 1];
+    this.stroke(path);
+  }
+
+  onUp() {
+    if (!this.last) return;
+    this.last = null;
+    this.pad.dataset.strokes = String(Number(this.pad.dataset.strokes) + 1);
+    this.report();
+  }
+
+  /** A white line with round ends whose edge falls off like a Gaussian (the canvas shadow is a Gaussian blur). */
+  stroke(path) {
+    const context = this.context;
+    context.save();
+    context.strokeStyle = "#fff";
+    context.lineWidth = PEN_WIDTH;
+    context.lineCap = context.lineJoin = "round";
+    context.shadowColor = "#fff";
+    context.shadowBlur = PEN_BLUR;
+    context.beginPath();
+    context.moveTo(path[0][0], path[0][1]);
+    for (const [x, y] of path.slice(1)) context.lineTo(x, y);
+    if (path.length === 2 && path[0][0] === path[1][0] && path[0][1] === path[1][1]) context.lineTo(path[0][0] + 0.01, path[0][1]);
+    context.stroke();
+    context.restore();
+  }
+
+  /** The pad averaged over 4 x 4 blocks: grey levels [784] in 0..255, row-major. */
+  pixels() {
+    const data = this.context.getImageData(0, 0, this.pad.width, this.pad.height).data;
+    const out = new Array(PIXELS).fill(0);
+    const width = this.pad.width;
+    for (let y = 0; y < width; y++) {
+      for (let x = 0; x < width; x++) {
+        out[Math.floor(y / PAD_SCALE) * SIDE + Math.floor(x / PAD_SCALE)] += data[4 * (y * width + x)];
+      }
+    }
+    return out.map((sum) => Math.round(sum / (PAD_SCALE * PAD_SCALE)));
+  }
+
+  report() {
+    this.args.setStateValue("pixels", this.pixels());
+  }
+
+  destroy() {}
+}
+
+// --- the component's entry point ------------------------------------------------------------
+
+const VIEWS = { map: MapView, draw: DrawView };
+
+export default function vaeCanvas({ data, parentElement, setStateValue }) {
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
+    registerSprite(data instanceof Uint8Array ? data : new Uint8Array(data))
+      .then(() => {
+        const held = [...registry.sprites.keys()].sort();
+        setStateValue("held", held);
+      });
+    return undefined;
+  }
+  if (!data || !VIEWS[data.view]) return undefined;
+  const args = { setStateValue };
+  let view = views.get(parentElement);
+  if (!view || !(view instanceof VIEWS[data.view])) {
+    view?.destroy();
+    view = new VIEWS[data.view](parentElement, args);
+    views.set(parentElement, view);
+  }
+  view.args = args;
+  view.update(data);
+  return () => {
+    if (!parentElement.isConnected) {
+      view.destroy();
+      views.delete(parentElement);
+    }
+  };
+}

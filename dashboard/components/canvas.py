@@ -1,0 +1,127 @@
+"""Our canvases: a Streamlit component (``st.components.v2``) for the latent map and the drawing pad.
+
+The map draws every projected test mean itself and shows the hovered digit's thumbnail at the
+cursor from a sprite sheet the page received once (``sprite_payload``), so hovering never waits
+for the server; a click or a dragged box reports the selected test rows. The pad draws a digit
+with a soft pen and reports its 784 grey levels at the end of each stroke.
+The JS evaluates no strings and fetches nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+NAME = "vae_canvas"
+MAGIC = b"VAES"
+SPRITE_COLUMNS = 100  # digits per row of the sprite sheet: 10,000 test digits make a 2800 x 2800 PNG
+HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last reported
+MAX_SELECTED = 5000  # the most rows a selection may hold (the JS reports no more)
+
+_component = st.components.v2.component(
+    NAME, js=(HERE / "canvas.js").read_text(), css=(HERE / "canvas.css").read_text())
+
+
+def sprite_payload(images: np.ndarray, sprite_id: str) -> bytes:
+    """Test digits [N, 28, 28] in [0, 1] as one binary message: the thumbnails of the map.
+
+    Layout: b"VAES", u32 header length (little-endian), UTF-8 JSON header (id, count, columns),
+    then a greyscale PNG with digit k at column k % columns, row k // columns (28 x 28 each).
+    """
+    from PIL import Image
+
+    count = len(images)
+    rows = -(-count // SPRITE_COLUMNS)
+    sheet = np.zeros((rows * SPRITE_COLUMNS, 28, 28), dtype=np.uint8)
+    sheet[:count] = np.clip(np.rint(np.asarray(images, dtype=np.float32).reshape(count, 28, 28) * 255), 0, 255)
+    sheet = sheet.reshape(rows, SPRITE_COLUMNS, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, SPRITE_COLUMNS * 28)
+    buffer = io.BytesIO()
+    Image.fromarray(sheet, mode="L").save(buffer, format="PNG", compress_level=6)
+    header = json.dumps({"id": sprite_id, "count": count, "columns": SPRITE_COLUMNS}).encode()
+    return MAGIC + struct.pack("<I", len(header)) + header + buffer.getvalue()
+
+
+def held() -> set[str]:
+    return set(st.session_state.get(HELD_KEY, ()))
+
+
+def _remember_held(key: str) -> None:
+    value = (st.session_state.get(key) or {}).get("held")
+    if isinstance(value, list):
+        st.session_state[HELD_KEY] = sorted(held() | {str(v) for v in value})
+
+
+def send_sprite(key: str, sprite_id: str, payload) -> None:
+    """Mount the sprite sheet unless the page holds it; ``payload`` is called only when it must be sent.
+
+    One (empty once held) element under ``key`` on every run, so the layout below never moves.
+    """
+    data = b"" if sprite_id in held() else payload()
+    _component(data=data, key=key, height=0, width="content", on_held_change=lambda: _remember_held(key))
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """A 2-D map of test digits: coordinates, their test rows and classes, and the axis titles."""
+
+    x: np.ndarray  # [M]
+    y: np.ndarray  # [M]
+    rows: np.ndarray  # [M] rows of the test set (index into the sprite)
+    labels: np.ndarray  # [M] classes 0..9
+    axes: tuple[str, str]
+    title: str
+
+    def as_data(self) -> dict:
+        return {"x": np.round(np.asarray(self.x, dtype=np.float64), 4).tolist(),
+                "y": np.round(np.asarray(self.y, dtype=np.float64), 4).tolist(),
+                "rows": [int(r) for r in self.rows], "labels": [int(k) for k in self.labels]}
+
+
+def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *,
+               sprite: str | None, note: str = "", marker: dict | None = None, height: int = 560,
+               on_select=None) -> list[int]:
+    """Mount the map; return the test rows selected in it (a click, or a dragged box), [] when none.
+
+    ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
+    ``marker``: {"x", "y", "label"} drawn as a star (the reader's own digit).
+    """
+    selected = selected_rows(st.session_state.get(key), int(np.max(points.rows)) + 1 if len(points.rows) else 0)
+    radius = 2.0 if len(points.rows) <= 3000 else 1.5
+    _component(key=key, data={"view": "map", "key": key, "points": points.as_data(), "names": list(names),
+                              "colors": list(colors), "axes": list(points.axes), "title": points.title,
+                              "sprite": sprite, "note": note, "marker": marker, "height": height,
+                              "radius": radius, "selected": selected},
+               on_selection_change=on_select or (lambda: None))
+    return selected
+
+
+def selected_rows(state, total: int) -> list[int]:
+    """The map's reported selection -> distinct test rows in [0, total), in the order reported."""
+    value = (state or {}).get("selection") if isinstance(state, dict) else None
+    if not isinstance(value, list):
+        return []
+    rows: list[int] = []
+    seen = set()
+    for item in value[:MAX_SELECTED]:
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < total and item not in seen:
+            rows.append(item)
+            seen.add(item)
+    return rows
+
+
+def drawing(key: str, pixels: list | None, note: str = "", on_change=None) -> list | None:
+    """Mount the drawing pad; return the 784 grey levels it last reported (None before the first stroke).
+
+    ``pixels`` (784 values) are painted back onto a fresh pad, e.g. when the page is opened again.
+    """
+    result = _component(key=key, data={"view": "draw", "pixels": pixels, "note": note},
+                        on_pixels_change=on_change or (lambda: None))
+    value = result.pixels if result is not None else None
+    return value if isinstance(value, list) else None

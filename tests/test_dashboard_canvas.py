@@ -1,0 +1,170 @@
+"""Our canvas component driven by AppTest: the latent map with thumbnails and the Your digit page.
+
+The browser's side (hover, a click, a drawn stroke) is what ``browser_reports`` sends: the
+state the component's setStateValue would send.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from dashboard import own_digit, points
+from tests.test_dashboard import browser_reports, choose_model, live_components, open_app
+from vae_core import digits, store
+from vae_core.data import load_split
+
+
+def canvas_mounts(app) -> tuple[list[bytes], list]:
+    """([sprite payloads sent this run], [(element, data) of each view]) of the canvas component."""
+    mounts = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"]
+    sprites = [c.proto.bytes for c in mounts if c.proto.WhichOneof("data") == "bytes" and c.proto.bytes]
+    views = [(c, json.loads(c.proto.json)) for c in mounts if c.proto.WhichOneof("data") == "json"]
+    return sprites, views
+
+
+def view(app, kind: str):
+    found = [(element, data) for element, data in canvas_mounts(app)[1] if data["view"] == kind]
+    assert len(found) == 1, [data["view"] for _, data in canvas_mounts(app)[1]]
+    return found[0]
+
+
+def sprite_image(payload: bytes) -> tuple[dict, np.ndarray]:
+    assert payload[:4] == b"VAES"
+    (length,) = struct.unpack("<I", payload[4:8])
+    header = json.loads(payload[8:8 + length])
+    return header, np.asarray(Image.open(io.BytesIO(payload[8 + length:])))
+
+
+def stroke_pixels() -> list[int]:
+    """A 7 drawn on the pad: 784 grey levels, as the pad reports them."""
+    image = Image.new("L", (112, 112), 0)
+    draw = ImageDraw.Draw(image)
+    draw.line([(30, 20), (80, 20), (50, 95)], fill=255, width=9)
+    return np.asarray(image.resize((28, 28), Image.Resampling.BOX)).reshape(-1).astype(int).tolist()
+
+
+def upload_png() -> bytes:
+    image = Image.new("L", (120, 160), 250)
+    ImageDraw.Draw(image).line([(60, 20), (60, 140)], fill=10, width=14)  # a 1 on white paper
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch, tiny_checkpoint_root,
+                                                                       fake_mnist_dir):
+    app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "latent_map")
+    [payload], _ = canvas_mounts(app)
+    element, data = view(app, "map")
+    assert len(data["points"]["rows"]) == 200 and data["points"]["rows"][:3] == [0, 1, 2]
+    assert data["axes"] == ["z[0] (posterior mean)", "z[1] (posterior mean)"] and data["selected"] == []
+    header, sheet = sprite_image(payload)
+    assert header == {"id": data["sprite"], "count": 200, "columns": 100} and sheet.shape == (2 * 28, 100 * 28)
+    test = load_split("mnist", train=False, data_dir=fake_mnist_dir)
+    tile = sheet[28:56, 7 * 28:8 * 28]  # digit 107: row 1, column 7
+    assert np.abs(tile.astype(int) - np.rint(test.images[107].numpy().reshape(28, 28) * 255)).max() <= 1
+
+    sprite_mount = next(c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
+                        and c.proto.WhichOneof("data") == "bytes")
+    browser_reports(app, sprite_mount, {"held": [data["sprite"]]})
+    assert canvas_mounts(app)[0] == []  # the page holds the thumbnails: not sent again
+
+    element, _ = view(app, "map")
+    browser_reports(app, element, {"selection": [7, 17]})
+    assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
+    assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
+    assert view(app, "map")[1]["selected"] == [7, 17]  # the page rings them
+
+    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    arrays = store.read_arrays_artifact(store.scan(tiny_checkpoint_root)[0][0], "projections.npz")
+    assert view(app, "map")[1]["points"]["rows"] == arrays["tsne_index"].tolist()
+    assert "Nothing selected yet." in [m.value for m in app.markdown]  # each map keeps its own selection
+
+
+def test_without_the_test_images_the_map_has_no_thumbnails_and_says_why(monkeypatch, tiny_checkpoint_root,
+                                                                         empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
+    sprites, _ = canvas_mounts(app)
+    assert sprites == [] and view(app, "map")[1]["sprite"] is None
+    [note] = [i.value for i in app.info]
+    assert note.startswith("Thumbnails") and "VAE_DATA_DIR" in note and "\n" not in note
+    element, _ = view(app, "map")
+    browser_reports(app, element, {"selection": [3]})
+    assert [i.captions[0] for i in app.image] == ["Decoded posterior means"]  # from the cached means
+
+
+def test_a_forged_selection_keeps_only_test_rows(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
+    element, _ = view(app, "map")
+    browser_reports(app, element, {"selection": ["../x", -1, 10**12, True, 3.5, None, 3, 3, 199]})
+    assert any(c.value.startswith("2 selected: #3 (3), #199 (9)") for c in app.caption)
+    browser_reports(app, element, {"selection": "everything"})
+    assert "Nothing selected yet." in [m.value for m in app.markdown]
+
+
+def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw")
+    assert any("Nothing to encode yet" in i.value for i in app.info) and not app.image
+    pad, data = view(app, "draw")
+    assert data["pixels"] is None
+    browser_reports(app, pad, {"pixels": stroke_pixels()})
+    assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
+    assert any("train-classifier" in c.value for c in app.caption)  # no classifier in the tiny root: how to get one
+    marker = view(app, "map")[1]["marker"]
+    assert marker["label"] == "your digit" and all(np.isfinite([marker["x"], marker["y"]]))
+    assert view(app, "draw")[1]["pixels"] == stroke_pixels()  # kept, to paint back on a fresh pad
+
+    browser_reports(app, pad, {"pixels": [0] * 784})  # the pad's Clear button
+    assert any("Nothing to encode yet" in i.value for i in app.info) and not app.image
+
+
+def test_the_classifier_reads_the_drawing_and_its_reconstruction(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "draw")
+    browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
+    readings = [m.value for m in app.markdown if m.value.startswith("Looks like")]
+    assert len(readings) == 2, readings
+    assert "train-classifier" not in " ".join(c.value for c in app.caption)
+
+
+def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw"), 3)
+    browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
+    app.button(key="draw_explore").click().run()
+    assert not app.exception and app.title[0].value == "Latent explorer: z = 3"
+    assert app.radio(key="explorer_base_mode").value == points.OWN_DIGIT
+    model = store.load_model(store.scan(tiny_checkpoint_root)[0][1])
+    mu, _ = own_digit.encode(model, digits.from_drawing(stroke_pixels()))
+    _, [(_, live)] = live_components(app)
+    assert live["base"] == pytest.approx(mu.tolist(), abs=1e-4)  # through the URL: 4 decimals
+    assert [live["values"][str(d)] for d in live["dims"]] == pytest.approx(
+        [points.clip_to_sliders(mu[d]) for d in live["dims"]])
+    app.switch_page("app_pages/explorer.py")  # AppTest would return to the page it last switched to
+    choose_model(app, 2)  # the digit was encoded by the z = 3 model: not a start point of another
+    assert points.OWN_DIGIT not in app.radio(key="explorer_base_mode").options
+
+
+def test_an_upload_is_encoded_and_a_non_image_is_a_one_line_error(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw")
+    app.file_uploader(key="draw_upload").upload("one.png", upload_png(), "image/png").run()
+    assert not app.exception
+    assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
+    app.file_uploader(key="draw_upload").set_value(("notes.png", b"this is not a picture", "image/png")).run()
+    assert not app.exception and not app.image
+    [error] = [e.value for e in app.error]
+    assert "not a readable PNG or JPEG" in error and "\n" not in error
+
+
+def test_the_map_position_of_a_mean_is_the_cached_pca(tiny_checkpoint_root):
+    checkpoint = store.scan(tiny_checkpoint_root)[0][1]  # z = 3: a PCA map
+    arrays = store.read_arrays_artifact(checkpoint, "projections.npz")
+    projection = own_digit.map_projection(arrays, 3)
+    for row in (0, 50, 199):
+        position = own_digit.map_position(projection, np.asarray(arrays["mu"][row], dtype=np.float64))
+        assert position == pytest.approx(tuple(arrays["pca"][row]), abs=0.02)
+    assert own_digit.map_position(own_digit.map_projection(None, 2), np.array([0.5, -1.0])) == (0.5, -1.0)
