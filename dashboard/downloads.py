@@ -24,6 +24,18 @@ def figure(name: str, png: bytes, gif: Callable[[], bytes] | None, key: str) -> 
                                    help="The same digits as an animation that walks forward and back")
 
 
+def line_gif(model, start, end, steps: int) -> Callable[[], bytes]:
+    """A GIF of the digits decoded along the line from start [D] to end [D] (built when clicked)."""
+
+    def build() -> bytes:
+        from vae_core import exports
+        from vae_core.explore import decode, interpolate
+
+        return exports.strip_gif(decode(model, interpolate(start, end, steps)))
+
+    return build
+
+
 def encoded_test_set(checkpoint, model, split, arrays, class_names: tuple[str, ...]) -> None:
     """The Latent map's exports: the encoded test set as CSV and as a TensorBoard projector log (zip)."""
     from vae_core import exports

@@ -216,7 +216,7 @@ def test_latent_map_offers_latent_coordinates_for_z2_and_pca_above(monkeypatch, 
     assert app.radio(key="latent_map_method").value == "Latent coordinates"
     assert "no projection needed" in map_title(app)
     choose_model(app, 3)
-    assert app.radio(key="latent_map_method").options == ["PCA", "t-SNE"]
+    assert app.radio(key="latent_map_method").options == ["PCA", "t-SNE", "UMAP"]
     assert app.radio(key="latent_map_method").value == "PCA" and map_title(app).startswith("PCA")
     app.radio(key="latent_map_method").set_value("t-SNE").run()
     choose_model(app, 2)

@@ -120,3 +120,23 @@ def test_compare_draws_umap_maps_or_says_how_to_add_them(monkeypatch, umap_root,
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
     app.radio(key="compare_map_method").set_value("UMAP").run()
     assert not app.exception and not any("No cached UMAP map" in c.value for c in app.caption)
+
+
+def test_explorer_offers_its_grid_as_png_and_its_interpolation_as_png_and_gif(monkeypatch, tiny_checkpoint_root,
+                                                                              fake_mnist_dir):
+    import io
+
+    import torch
+    from PIL import Image
+
+    from dashboard import downloads as page_downloads
+    from vae_core.config import ModelConfig
+    from vae_core.models import build_model
+
+    app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "explorer")
+    assert downloads(app) == ["PNG", "PNG", "GIF"]  # the manifold grid, then the interpolation strip
+    app.slider(key="explorer_steps").set_value(4).run()
+    assert not app.exception and downloads(app) == ["PNG", "PNG", "GIF"]
+    model = build_model(ModelConfig(latent_dim=2, hidden_dim=8)).eval()
+    gif = Image.open(io.BytesIO(page_downloads.line_gif(model, torch.zeros(2), torch.ones(2), 4)()))
+    assert gif.format == "GIF" and gif.n_frames == 6  # 4 forward, 2 back
