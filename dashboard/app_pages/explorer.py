@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, captions, links, points, session, widgets
+from dashboard import cache, captions, downloads, links, points, session, widgets
 
 ctx = session.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -67,7 +67,9 @@ with grid_controls:
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
                "N(0, 1); other dimensions held at the start point.")
 with grid:
-    widgets.image(cache.manifold_png(checkpoint, base, pair, steps))
+    grid_png = cache.manifold_png(checkpoint, base, pair, steps)
+    widgets.image(grid_png)
+    downloads.figure(f"{checkpoint.name}-grid-z{pair[0]}-z{pair[1]}", grid_png, None, "explorer_grid")
 
 st.subheader("Interpolation between two test digits")
 if not total:
@@ -82,6 +84,9 @@ with ends:
     last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
     steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
 with strip:
-    widgets.image(cache.interpolation_png(checkpoint, first, last, steps, factor=4),
-                 caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
-                         f"(a {points.test_label(split, arrays, last)}), decoded along a straight line")
+    strip_png = cache.interpolation_png(checkpoint, first, last, steps, factor=4)
+    widgets.image(strip_png, caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
+                                     f"(a {points.test_label(split, arrays, last)}), decoded along a straight line")
+    downloads.figure(f"{checkpoint.name}-interpolation-{first}-{last}", strip_png,
+                     downloads.line_gif(model, *points.test_means(model, split, arrays, [first, last]), steps),
+                     "explorer_interpolation")
