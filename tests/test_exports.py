@@ -114,6 +114,8 @@ def test_cli_export_writes_each_kind_and_bad_input_is_one_line_exit_2(export_roo
         assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
     assert main(["export", "morph", *flags, "--to-class", "12"]) == 2
     assert "class 12 has no test digits" in capsys.readouterr().err
+    assert main(["export", "interpolation", *flags, "--to-index", "-1"]) == 2
+    assert "--to-index -1 is not a test digit: pick one from 0 to 199" in capsys.readouterr().err
 
 
 def test_cli_export_csv_without_the_test_images_names_the_fix(export_root, empty_data, capsys):

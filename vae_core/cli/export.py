@@ -100,8 +100,8 @@ def _means(model, arrays: dict | None, data: DataCache):
     return exports.encode_test_set(model, test.images)[0], test.labels.numpy()
 
 
-def _start(model, index: int | None, mu) -> object:
-    """The start point [D]: the prior mean, or test digit ``index``'s posterior mean."""
+def _start(model, index: int | None, mu, flag: str = "--start-index") -> object:
+    """The start point [D]: the prior mean, or test digit ``index``'s posterior mean (``flag`` names it)."""
     import torch
 
     from ..exports import ExportError
@@ -109,7 +109,7 @@ def _start(model, index: int | None, mu) -> object:
     if index is None:
         return torch.zeros(model.config.latent_dim)
     if not 0 <= index < len(mu):
-        raise ExportError(f"--start-index {index} is not a test digit: pick one from 0 to {len(mu) - 1}")
+        raise ExportError(f"{flag} {index} is not a test digit: pick one from 0 to {len(mu) - 1}")
     return torch.as_tensor(mu[index])
 
 
@@ -132,7 +132,8 @@ def _figure(args: argparse.Namespace, gif: bool, model, arrays: dict | None, dat
             return exports.rows_gif(shown.images)
         return exports.rows_png(shown.images, shown.row_labels, shown.column_labels, shown.marked)
     if args.what == "interpolation":
-        ends = [_start(model, i, mu) for i in (args.from_index, args.to_index)]
+        ends = [_start(model, i, mu, flag) for i, flag in ((args.from_index, "--from-index"),
+                                                           (args.to_index, "--to-index"))]
         images = figures.decode(model, interpolate(*ends, _positive("--steps", args.steps, 2)))
         return exports.strip_gif(images) if gif else exports.strip_png(images)
     means = latent.class_means(mu, labels)
