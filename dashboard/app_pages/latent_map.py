@@ -10,6 +10,7 @@ label = ctx.label(ctx.checkpoint)
 st.title(f"Latent map of {label}")
 arrays = session.require_projections(ctx)
 if arrays is None:
+    links.share(map=None)  # no map to describe
     st.stop()
 st.markdown("Every point is one test digit's posterior mean, projected to 2-D; hover a point to see its digit. "
             "Click a digit in the legend to hide it (double-click to show only it); click a point, or drag a box "

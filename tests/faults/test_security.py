@@ -188,3 +188,34 @@ def _forge_widget_value(app, widget, value: str):
     app._run(states)
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+@pytest.mark.parametrize("page", ["explorer", "latent_map", "draw", "generate"])
+def test_row17_a_shared_link_with_hostile_values_opens_the_defaults_and_reads_nothing_outside(
+        monkeypatch, tmp_path, root, good_checkpoint, empty_data, page):
+    """Every parameter a link may carry (dashboard/links.py), each with a value that leaves the root or
+    does not fit: the page opens with its defaults, and the address is rewritten to what it shows."""
+    from streamlit.testing.v1 import AppTest
+
+    global _OPENED
+    shutil.copytree(good_checkpoint, root / good_checkpoint.name)
+    outside = _decoy(tmp_path, good_checkpoint)
+    hostile = {"model": str(outside / good_checkpoint.name), "start": "../outside/secret.txt",
+               "seed": "../../etc/passwd", "digit": "/etc/passwd", "at": "1e308,-1e308", "shown": "-1",
+               "z": "0:../../etc/passwd", "map": "../outside", "page": "../outside/secret.txt"}
+    monkeypatch.setenv(store.CHECKPOINT_DIR_ENV, str(root))
+    monkeypatch.setenv("VAE_DATA_DIR", str(empty_data))
+    app = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120).run()
+    app.query_params = dict(hostile)
+    _record_opened_paths()
+    try:
+        app.switch_page(f"app_pages/{page}.py").run()
+        opened = list(_OPENED)
+    finally:
+        _OPENED = None
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.sidebar.selectbox(key="app_model").value == good_checkpoint.name
+    assert app.query_params["model"] == good_checkpoint.name
+    assert not {"page", "digit", "at"} & set(app.query_params)  # not this view's: dropped
+    assert all(".." not in value and "/" not in value for value in app.query_params.values()), app.query_params
+    assert [p for p in opened if p.startswith(str(outside))] == []
