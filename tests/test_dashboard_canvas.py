@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from dashboard import own_digit, points
+from dashboard.components import canvas
 from tests.test_dashboard import browser_reports, choose_model, live_components, open_app
 from vae_core import digits, store
 from vae_core.data import load_split
@@ -168,3 +171,10 @@ def test_the_map_position_of_a_mean_is_the_cached_pca(tiny_checkpoint_root):
         position = own_digit.map_position(projection, np.asarray(arrays["mu"][row], dtype=np.float64))
         assert position == pytest.approx(tuple(arrays["pca"][row]), abs=0.02)
     assert own_digit.map_position(own_digit.map_projection(None, 2), np.array([0.5, -1.0])) == (0.5, -1.0)
+
+
+def test_the_canvas_js_evaluates_no_strings_and_fetches_nothing():
+    source = (Path(canvas.__file__).with_name("canvas.js")).read_text()
+    for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"outerHTML", r"\bfetch\(", r"XMLHttpRequest",
+                      r"import\(", r"document\.write", r"https?://"):
+        assert not re.search(forbidden, source), forbidden
