@@ -18,7 +18,8 @@ from dashboard import tables
 from vae_core import store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "compare")
+PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "traversals", "arithmetic",
+         "compare")
 TIMEOUT = 120  # the first run of a process imports torch, which is slow on a busy machine
 
 

@@ -140,3 +140,26 @@ def test_explorer_offers_its_grid_as_png_and_its_interpolation_as_png_and_gif(mo
     model = build_model(ModelConfig(latent_dim=2, hidden_dim=8)).eval()
     gif = Image.open(io.BytesIO(page_downloads.line_gif(model, torch.zeros(2), torch.ones(2), 4)()))
     assert gif.format == "GIF" and gif.n_frames == 6  # 4 forward, 2 back
+
+
+def test_no_dashboard_module_imports_umap_or_numba():
+    """numba compiles UMAP's kernels on first use (tens of seconds): the app only reads the cached maps."""
+    import ast
+    from pathlib import Path
+
+    heavy = {"umap", "numba", "pynndescent"}
+    for path in (Path(__file__).resolve().parent.parent / "dashboard").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not {n.split(".")[0] for n in names} & heavy, (path, names)
+
+
+def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "arithmetic")
+    app.sidebar.selectbox(key="app_dataset").set_value("fashion-mnist").run()
+    assert not app.exception and app.title[0].value.startswith("Class arithmetic")
+    box = app.selectbox(key="arithmetic_morph_from")
+    assert box.options[0] == "T-shirt" and box.value == 3  # dress
+    app.switch_page("app_pages/traversals.py").run()
+    assert not app.exception and len(app.image) == 1
