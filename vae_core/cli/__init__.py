@@ -76,7 +76,7 @@ def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) 
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--force", action="store_true", help="retrain even when cached")
     parser.add_argument("--no-projections", action="store_true",
-                        help="skip the PCA / t-SNE maps, tens of seconds per model (compute later with `project`)")
+                        help="skip the PCA / t-SNE / UMAP maps, tens of seconds per model (later: `project`)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
