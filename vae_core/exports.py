@@ -142,7 +142,8 @@ def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_lab
     canvas = Image.new("RGB", (left + columns * (side + pad) + pad, top + rows * (side + pad) + pad), BACKGROUND)
     draw = ImageDraw.Draw(canvas)
     for c, text in enumerate(column_labels or []):
-        x = left + pad + c * (side + pad) + side / 2
+        half = font.getlength(text) / 2 + pad  # a label wider than its digit stays inside the picture
+        x = min(max(left + pad + c * (side + pad) + side / 2, half), canvas.width - half)
         draw.text((x, top - 4), text, fill=LABEL_COLOUR, font=font, anchor="ms")
     for r in range(rows):
         y = top + pad + r * (side + pad)

@@ -137,12 +137,13 @@ def _figure(args: argparse.Namespace, gif: bool, model, arrays: dict | None, dat
         images = figures.decode(model, interpolate(*ends, _positive("--steps", args.steps, 2)))
         return exports.strip_gif(images) if gif else exports.strip_png(images)
     means = latent.class_means(mu, labels)
+    names = exports.CLASS_NAMES.get(data.dataset, tuple(str(k) for k in range(len(means))))
     if args.what == "class-means":
-        return exports.strip_png(figures.class_mean_images(model, means), [str(k) for k in range(len(means))])
+        return exports.strip_png(figures.class_mean_images(model, means), list(names))
     steps = _positive("--steps", args.steps, 2)
     if args.what == "morph":
         images = figures.morph_images(model, means, args.from_class, args.to_class, steps)
-        labels = figures.morph_labels(steps, args.from_class, args.to_class)
+        labels = figures.morph_labels(steps, args.from_class, args.to_class, names)
     else:
         images = figures.direction_images(model, _start(model, args.start_index or 0, mu), means,
                                           args.from_class, args.to_class, steps, args.strength)
