@@ -359,7 +359,7 @@ class MapView {
     context.fillStyle = "#666";
     context.font = "11px sans-serif";
     context.lineWidth = 1;
-    for (const t of ticks(x0, x1, Math.max(3, Math.round(view.width / 90)))) {
+    for (const t of ticks(x0, x1, Math.max(4, Math.round(view.width / 70)))) {
       const x = Math.round(view.toX(t)) + 0.5;
       context.beginPath();
       context.moveTo(x, MARGIN.top);
@@ -368,7 +368,7 @@ class MapView {
       context.textAlign = "center";
       context.fillText(label(t), x, view.height - MARGIN.bottom + 14);
     }
-    for (const t of ticks(y0, y1, Math.max(3, Math.round(view.height / 80)))) {
+    for (const t of ticks(y0, y1, Math.max(4, Math.round(view.height / 60)))) {
       const y = Math.round(view.toY(t)) + 0.5;
       context.beginPath();
       context.moveTo(MARGIN.left, y);
