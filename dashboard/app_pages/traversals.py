@@ -17,7 +17,7 @@ st.title(f"Traversals: {label}")
 
 modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
 session.keep_choice("traversals_start", modes)
-controls = st.columns([5, 2, 3, 2])
+controls = st.columns([5, 2, 2, 3])
 mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
                          format_func=lambda m: "Prior mean" if m == points.BASE_MODES[0] else m)
 seed, index = 0, 0
