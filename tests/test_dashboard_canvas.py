@@ -178,3 +178,24 @@ def test_the_canvas_js_evaluates_no_strings_and_fetches_nothing():
     for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"outerHTML", r"\bfetch\(", r"XMLHttpRequest",
                       r"import\(", r"document\.write", r"https?://"):
         assert not re.search(forbidden, source), forbidden
+
+
+def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "draw")
+    pixels, seen = stroke_pixels(), []
+    for dataset in app.sidebar.selectbox(key="app_dataset").options if len(app.sidebar.selectbox) > 1 else [None]:
+        if dataset is not None:
+            app.sidebar.selectbox(key="app_dataset").set_value(dataset).run()
+        for index, label in enumerate(app.sidebar.selectbox(key="app_model").options):
+            app.sidebar.selectbox(key="app_model").select_index(index).run()
+            browser_reports(app, view(app, "draw")[0], {"pixels": pixels})
+            assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"], label
+            marker = view(app, "map")[1]["marker"]
+            assert np.isfinite([marker["x"], marker["y"]]).all(), label
+            seen.append(app.title[0].value)
+    assert len(set(seen)) == len(store.scan(shipped_root)[0])  # every model, conv ones included
+
+
+def test_without_checkpoints_the_your_digit_page_says_how_to_train(monkeypatch, tmp_path, empty_data):
+    app = open_app(monkeypatch, tmp_path, empty_data, "draw")
+    assert any("train" in i.value.lower() for i in app.info) and not canvas_mounts(app)[1]
