@@ -163,3 +163,10 @@ def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_d
     assert box.options[0] == "T-shirt" and box.value == 3  # dress
     app.switch_page("app_pages/traversals.py").run()
     assert not app.exception and len(app.image) == 1
+
+
+def test_reconstruct_offers_its_reconstructions_as_png(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
+    app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "reconstruct")
+    assert downloads(app) == ["PNG"]
+    app.slider(key="reconstruct_count").set_value(10).run()
+    assert not app.exception and downloads(app) == ["PNG"]

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, images, points, session, widgets
+from dashboard import cache, downloads, images, points, session, widgets
 
 ctx = session.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -24,6 +24,7 @@ model = cache.model_for(ctx.checkpoint)
 with pictures:
     if split is not None:
         widgets.image(images.test_images_png(split, indices, columns), caption="Original test digits")
-    widgets.image(images.decoded_means_png(model, split, arrays, indices, columns),
-                 caption=f"Reconstructions by {label} (decoded posterior means)")
+    recons = images.decoded_means_png(model, split, arrays, indices, columns)
+    widgets.image(recons, caption=f"Reconstructions by {label} (decoded posterior means)")
     st.caption("Test images #" + ", ".join(str(i) for i in indices))
+    downloads.figure(f"{ctx.checkpoint.name}-reconstructions-seed{seed}", recons, None, "reconstruct")
