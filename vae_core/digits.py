@@ -46,7 +46,7 @@ def read_image(data: bytes) -> np.ndarray:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError,
             Image.DecompressionBombWarning, SyntaxError) as error:
-        raise DigitImageError(f"That file is not a readable PNG or JPEG image ({type(error).__name__}).") from error
+        raise DigitImageError("That file is not a readable PNG or JPEG image.") from error
     alpha = rgba[..., 3]
     if alpha.min() < 0.5 <= alpha.max():  # transparent background: the painted pixels are the digit
         return alpha
