@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
+WALK_STEPS = 10  # digits per model in Compare's walk as a file (the live walk itself is continuous)
+
 
 def figure(name: str, png: bytes, gif: Callable[[], bytes] | None, key: str) -> None:
     """PNG (and GIF) download buttons for the figure above; ``name`` becomes the file name."""
@@ -34,6 +36,22 @@ def line_gif(model, start, end, steps: int) -> Callable[[], bytes]:
         return exports.strip_gif(decode(model, interpolate(start, end, steps)))
 
     return build
+
+
+def walk(name: str, models: list, labels: list[str], lines: list, steps: int = WALK_STEPS) -> None:
+    """Compare's walk as files: one row per model (PNG), or every model's digit moving at once (GIF).
+
+    lines: (start [D], end [D]) per model, in that model's own latent space.
+    """
+    import numpy as np
+
+    from vae_core import exports
+    from vae_core.explore import decode, interpolate
+
+    rows = np.stack([decode(model, interpolate(start, end, steps)) for model, (start, end) in
+                     zip(models, lines, strict=True)])
+    png = exports.rows_png(rows, labels, None, factor=2)
+    figure(name, png, lambda: exports.rows_gif(rows, columns=len(models)), "compare_walk")
 
 
 def encoded_test_set(checkpoint, model, split, arrays, class_names: tuple[str, ...]) -> None:

@@ -152,6 +152,10 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in models]
     live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in models])), note)
+    from dashboard import downloads
+
+    downloads.walk(f"compare-walk-{'-'.join(map(str, detail))}", [cache.model_for(c) for c in models],
+                   [label_of(c) for c in models], [lines[c.name] for c in models])
 
 
 @st.fragment

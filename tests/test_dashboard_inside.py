@@ -122,6 +122,14 @@ def test_compare_draws_umap_maps_or_says_how_to_add_them(monkeypatch, umap_root,
     assert not app.exception and not any("No cached UMAP map" in c.value for c in app.caption)
 
 
+def test_compare_offers_its_walk_as_png_and_gif(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "compare")
+    assert downloads(app) == ["PNG", "GIF"]  # one row per latent size, or all of them moving at once
+    app.radio(key="compare_walk_kind").set_value("Along a random direction").run()
+    app.number_input(key="compare_walk_seed").set_value(5).run()
+    assert not app.exception and downloads(app) == ["PNG", "GIF"]
+
+
 def test_explorer_offers_its_grid_as_png_and_its_interpolation_as_png_and_gif(monkeypatch, tiny_checkpoint_root,
                                                                               fake_mnist_dir):
     import io
