@@ -18,7 +18,6 @@ from dashboard import tables
 from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-STORED_TRAIN_IMAGES = 60_000  # both data sets: the stored epoch times were measured on this many images
 
 
 @dataclass(frozen=True)
@@ -116,12 +115,12 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
     return values, sizes, ok
 
 
-def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig,
-                      train_images: int | None) -> tuple[float, str] | None:
+def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig) -> tuple[float, str] | None:
     """(estimated seconds per epoch, from which stored model) for a config; None with nothing to go by.
 
-    The stored model of the same architecture closest in hidden width and batch size gives its
-    mean epoch time; an MLP's time scales with its hidden width (its matmuls dominate).
+    The stored model of the same architecture closest in hidden width and batch size (trained on
+    the data at hand, on this machine) gives its mean epoch time; an MLP's time scales with its
+    hidden width (its matmuls dominate).
     """
     same = [c for c in checkpoints if c.model_config.architecture == model_config.architecture]
     if not same:
@@ -137,11 +136,10 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
     seconds = sum(row["seconds"] for row in nearest.history) / len(nearest.history)
     if model_config.architecture == "mlp":
         seconds *= model_config.hidden_dim / nearest.model_config.hidden_dim
-    seconds *= (train_images or STORED_TRAIN_IMAGES) / STORED_TRAIN_IMAGES
     return seconds, f"z = {nearest.model_config.latent_dim}, h{nearest.model_config.hidden_dim}"
 
 
-def _plan(ctx, jobs, model_config, train_config, name, train_images) -> tuple[str, bool]:
+def _plan(ctx, jobs, model_config, train_config, name) -> tuple[str, bool]:
     from vae_core import store
     from vae_core.jobs import place_in_queue
 
@@ -155,9 +153,9 @@ def _plan(ctx, jobs, model_config, train_config, name, train_images) -> tuple[st
     done = store.resume_epochs(ctx.root, name)
     left = train_config.epochs - done
     start = f"will continue after epoch {done}" if done else "will train"
-    estimate = seconds_per_epoch(ctx.everything, model_config, train_config, train_images)
+    estimate = seconds_per_epoch(ctx.everything, model_config, train_config)
     if estimate is None:
-        return f"{start} (no stored epoch times on this machine to estimate from)", True
+        return f"{start}, {left} epochs (no stored epoch times on this machine to estimate from)", True
     per_epoch, source = estimate
     return (f"{start}, about {_duration(left * per_epoch)} on this machine ({left} epochs at "
             f"{per_epoch:.1f} s, from {source}), then its latent maps"), True
@@ -186,7 +184,7 @@ def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
         from vae_core.store import run_name
 
         name = run_name(model_config, train_config)
-        plan, trains = _plan(ctx, jobs, model_config, train_config, name, train_images)
+        plan, trains = _plan(ctx, jobs, model_config, train_config, name)
         combinations.append(Combination(model_config, train_config, name, plan, trains))
     if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
         folder = data_dir / ("MNIST" if dataset == "mnist" else "FashionMNIST") / "raw"

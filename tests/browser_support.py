@@ -10,6 +10,7 @@ flip when the browser handles both messages in one render.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -85,7 +86,9 @@ class StreamlitServer:
                    # No file watcher (saves a core's worth of polling) and no usage statistics (no network).
                    "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.process = subprocess.Popen(command, cwd=script.parent.parent, env=env, stdout=out, stderr=err)
+            # A process group of its own: ``interrupt`` reaches the server and its children, as Ctrl-C does.
+            self.process = subprocess.Popen(command, cwd=script.parent.parent, env=env, stdout=out, stderr=err,
+                                            start_new_session=True)
 
     def logs(self) -> str:
         return "".join(path.read_text(errors="replace")[-4000:] for path in (self.stdout_path, self.stderr_path))
@@ -106,8 +109,13 @@ class StreamlitServer:
         raise RuntimeError(f"streamlit did not answer {self.url}/_stcore/health within {timeout_s:.0f} s:\n"
                            f"{self.logs()}")
 
+    def interrupt(self, timeout_s: float = 30) -> None:
+        """Ctrl-C in the server's terminal: SIGINT to its whole process group; wait for the server to exit."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        self.process.wait(timeout=timeout_s)
+
     def stop(self) -> None:
-        """Terminate, then kill if it does not exit within 10 s."""
+        """Terminate, then kill if it does not exit within 10 s; then end what it started (a Train worker)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -115,6 +123,10 @@ class StreamlitServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

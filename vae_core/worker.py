@@ -155,9 +155,12 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
     from .runs import open_run
     from .train import pick_device
 
+    def report(line: str) -> None:  # the page shows the last line; worker.log keeps them all
+        print(line, flush=True)
+        queue.log(job.id, line)
+
     data = DataCache(job.train_config.dataset, job.data_dir)
-    with open_run(queue.root, job.model_config, job.train_config,
-                  report=lambda line: queue.log(job.id, line)) as run:
+    with open_run(queue.root, job.model_config, job.train_config, report=report) as run:
         if run.cached is not None:
             checkpoint, closing = run.cached, "cached, reused"
         else:
@@ -167,7 +170,7 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
             closing = (f"trained, test loss {checkpoint.final['test_loss']:.2f} nats "
                        f"({checkpoint.train_seconds:.1f} s)")
     if job.maps:
-        queue.log(job.id, "computing the latent maps")
+        report(f"{job.name}: computing the latent maps")
         ensure_projections(checkpoint, data, device=device)
     return closing
 
