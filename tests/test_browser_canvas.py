@@ -110,8 +110,13 @@ def test_hovering_the_latent_map_shows_the_digit_under_the_cursor(browser, dashb
             assert abs(near[0] - x) <= 10 and abs(near[1] - y) <= 10, (row, shown)
             assert drawn == with_data
         page.locator(".vae-canvas.map").screenshot(path=screenshot_dir(REPO) / "latent-map-hover.png")
+        digit = page.locator(".vae-canvas.map .thumb-text").inner_text().split("·")[1].strip()
+        page.locator(".vae-canvas.map .legend .chip").nth(int(digit)).click()  # hide that digit's class
         page.mouse.move(5, 5)
         page.wait_for_function(f"() => ({THUMB_JS})()[0] === ''", timeout=5000)
+        page.mouse.move(x, y)  # back over the hidden point: a hidden digit shows no thumbnail
+        page.wait_for_timeout(200)
+        assert page.evaluate(THUMB_JS)[0] != shown
     finally:
         close(app)
 
