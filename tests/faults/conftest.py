@@ -29,7 +29,7 @@ WAIT_SECONDS = 90  # generous: two cores shared with other work
 APP = str(REPO / "dashboard" / "app.py")
 APP_TIMEOUT = 120  # the first run of a process imports torch, slow on a busy machine
 PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "traversals", "arithmetic",
-         "compare")
+         "draw", "compare")
 LATENTS = (2, 3, 4, 5, 6)
 
 
