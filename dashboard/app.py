@@ -18,6 +18,7 @@ navigation = st.navigation({
     "Models": [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
         st.Page(PAGES / "training.py", title="Training", icon=":material/show_chart:", url_path="training"),
+        st.Page(PAGES / "train.py", title="Train new models", icon=":material/model_training:", url_path="train"),
     ],
     "Look inside": [
         st.Page(PAGES / "generate.py", title="Generate", icon=":material/casino:", url_path="generate"),

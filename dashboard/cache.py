@@ -445,3 +445,14 @@ def class_strip(checkpoint, kind: str, first: int, last: int, steps: int, start=
     direction from ``first`` to ``last`` added to start [D] ("direction"). Needs ``class_means_for``."""
     key = b"" if start is None else start.detach().to("cpu").float().numpy().tobytes()
     return _class_strip(checkpoint, data_key(), kind, int(first), int(last), int(steps), key, float(strength))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def job_curves_figure(job_id: int, losses: tuple[tuple[float, float], ...], epochs: int):
+    """A training job's curve, built once per completed epoch: the Train page redraws it every poll.
+
+    losses: (train, test) per completed epoch. Shared read-only, like every cached figure.
+    """
+    history = [{"epoch": epoch, "train_loss": train, "test_loss": test}
+               for epoch, (train, test) in enumerate(losses, 1)]
+    return charts.job_curves(history, epochs)

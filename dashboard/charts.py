@@ -294,3 +294,17 @@ def latent_plane(arrays: dict | None, span: tuple[float, float], step: float = 0
     figure.update_xaxes(range=list(span))
     figure.update_yaxes(range=list(span), scaleanchor="x", scaleratio=1)
     return figure
+
+
+def job_curves(history: list[dict], epochs: int, height: int = 260) -> go.Figure:
+    """A training job's train and test loss per completed epoch, on an x axis already as long as the run.
+
+    The fixed axis lets the curve grow to the right as epochs finish, instead of rescaling each time.
+    """
+    figure = loss_curves(history, "")
+    figure.update_traces(selector={"name": "our train loss"}, name="train loss")
+    figure.update_traces(selector={"name": "our test loss"}, name="test loss")
+    figure.update_xaxes(range=[0.5, epochs + 0.5], dtick=max(1, epochs // 12))
+    figure.update_layout(height=height, margin={"l": 60, "r": 20, "t": 20, "b": 40},
+                         legend={"orientation": "h", "y": 1.12, "x": 0})
+    return figure

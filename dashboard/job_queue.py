@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import charts, tables
+from dashboard import cache, tables
 from vae_core.jobs import ACTIVE, Job, JobQueue, QueueFull, place_in_queue
 
 POLL_SECONDS = 1.0
@@ -74,7 +74,8 @@ def _progress_text(job: Job) -> str:
 def _running(job: Job, queue: JobQueue) -> None:
     st.progress(job.fraction_done, text=_progress_text(job))
     if job.history:
-        st.plotly_chart(charts.job_curves(job.history, job.epochs), key=f"train_curve_{job.id}")
+        losses = tuple((row["train_loss"], row["test_loss"]) for row in job.history)
+        st.plotly_chart(cache.job_curves_figure(job.id, losses, job.epochs), key=f"train_curve_{job.id}")
     st.caption(job.message)
     if job.cancel_requested:
         st.caption("Cancelling at the next step…")

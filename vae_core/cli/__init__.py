@@ -102,7 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(download)
     download.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_download"))
     _add_evaluation_commands(commands)
+    _add_worker_command(commands)
     return parser
+
+
+def _add_worker_command(commands) -> None:
+    worker = commands.add_parser(
+        "worker", help="train the dashboard's queued jobs (the Train page starts it by itself)",
+        description="Take a free worker slot, train the Train page's queued jobs one after another like `train` "
+                    "does (lock, resume point, atomic save, latent maps), and exit when the queue is empty.")
+    _add_common(worker, data=False)
+    worker.add_argument("--workers", type=int, metavar="N",
+                        help="worker slots on this machine (default $VAE_TRAIN_WORKERS, else 1)")
+    worker.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    worker.set_defaults(handler=_lazy("vae_core.cli.worker", "run_worker_command"))
 
 
 def _add_sweep_command(commands) -> None:
