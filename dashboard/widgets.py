@@ -27,7 +27,7 @@ def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False
     session.keep_choice("explorer_base_mode", modes)
     mode = st.session_state["explorer_base_mode"]  # read before the radio: the layout depends on it
     needs_detail, needs_count = mode != points.BASE_MODES[0] or not total, latent_dim > 2
-    widths = [3] + [2] * (needs_detail + needs_count)
+    widths = [4 if own else 3] + [2] * (needs_detail + needs_count)  # a fourth start point needs room on one line
     columns = iter(st.columns(widths + [7 - sum(widths)] if sum(widths) < 7 else widths))
     with next(columns):
         mode = st.radio("Start from", modes, horizontal=True, key="explorer_base_mode")

@@ -110,13 +110,18 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
 
 
+def same_page(url: str, link: str) -> bool:
+    """``url`` shows the page of ``link``, whatever view its query parameters hold (the shareable link)."""
+    return url.split("?")[0].rstrip("/") == link.rstrip("/")
+
+
 def open_page(app: RunTracker, links: dict[str, str], title: str) -> None:
     """Click the sidebar link and wait for that page's script run to finish and draw."""
-    if app.page.url.rstrip("/") == links[title].rstrip("/"):
+    if same_page(app.page.url, links[title]):
         return
     runs = app.finished
     app.page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    app.page.wait_for_url(links[title])
+    app.page.wait_for_url(lambda url: same_page(url, links[title]))
     app.wait_after(runs, RUN_TIMEOUT_MS)
 
 

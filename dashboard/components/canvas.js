@@ -37,7 +37,6 @@ const views = new WeakMap(); // parentElement -> view, kept across reruns
 
 /** "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits. */
 async function registerSprite(bytes) {
-  if (bytes.byteLength === 0) return; // the page holds the sprite already
   if (String.fromCharCode(...bytes.subarray(0, 4)) !== SPRITE_MAGIC) throw new Error("not a sprite payload");
   const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
@@ -567,11 +566,9 @@ const VIEWS = { map: MapView, draw: DrawView };
 
 export default function vaeCanvas({ data, parentElement, setStateValue }) {
   if (data instanceof Uint8Array || data instanceof ArrayBuffer) {
-    registerSprite(data instanceof Uint8Array ? data : new Uint8Array(data))
-      .then(() => {
-        const held = [...registry.sprites.keys()].sort();
-        setStateValue("held", held);
-      });
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+    // Tell Python once the sheet is held, so later runs mount nothing; an empty mount reports nothing.
+    if (bytes.byteLength) registerSprite(bytes).then(() => setStateValue("held", [...registry.sprites.keys()].sort()));
     return undefined;
   }
   if (!data || !VIEWS[data.view]) return undefined;
