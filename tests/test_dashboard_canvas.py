@@ -115,7 +115,7 @@ def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tin
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw")
     assert any("Nothing to encode yet" in i.value for i in app.info) and not app.image
     pad, data = view(app, "draw")
-    assert data["pixels"] is None
+    assert data["pixels"] is None and view(app, "map")[1]["marker"] is None  # the map waits for the star
     browser_reports(app, pad, {"pixels": stroke_pixels()})
     assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
     assert any("train-classifier" in c.value for c in app.caption)  # no classifier in the tiny root: how to get one

@@ -28,29 +28,28 @@ with pad:
                               on_change=lambda: remember("upload"))
 image, error = own_digit.prepared(st.session_state.get("draw_source", "drawing"), st.session_state.get("draw_pixels"),
                                   upload.getvalue() if upload is not None else None)
-if error:
-    result.error(error)
-if image is None:
-    if not error:
-        result.info("Nothing to encode yet: draw a digit, or upload a picture of one.")
-    st.stop()
-
-model, reader = cache.model_for(checkpoint), cache.classifier(ctx.dataset)
-mu, decoded = own_digit.encode(model, image)
+mu = None
 with result:
-    mine, theirs = st.columns(2)
-    with mine:
-        widgets.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
-        widgets.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
-    with theirs:
-        widgets.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
-        if reader[0] is not None:
-            st.markdown(captions.reading_of_image(decoded, reader[0], ctx.dataset))
-    st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
-    if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
-                 help="Opens the Latent explorer with its sliders at this digit's mean."):
-        links.open_page("app_pages/explorer.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
-                        at=links.point_text(mu))
+    if error:
+        st.error(error)
+    elif image is None:
+        st.info("Nothing to encode yet: draw a digit, or upload a picture of one.")
+    else:
+        model, reader = cache.model_for(checkpoint), cache.classifier(ctx.dataset)
+        mu, decoded = own_digit.encode(model, image)
+        mine, theirs = st.columns(2)
+        with mine:
+            widgets.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
+            widgets.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
+        with theirs:
+            widgets.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
+            if reader[0] is not None:
+                st.markdown(captions.reading_of_image(decoded, reader[0], ctx.dataset))
+        st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
+        if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
+                     help="Opens the Latent explorer with its sliders at this digit's mean."):
+            links.open_page("app_pages/explorer.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
+                            at=links.point_text(mu))
 
 with where:
     arrays, projection = cache.projections_for(checkpoint), cache.map_projection_for(checkpoint)
@@ -58,12 +57,16 @@ with where:
         session.require_projections(ctx)
         st.stop()
     method = charts.map_methods(checkpoint.model_config.latent_dim)[0]
-    x, y = own_digit.map_position(projection, mu)
     split, _ = cache.test_split(ctx.dataset)
     sprite = None
     if points.split_matches(split, arrays):
         sprite, payload = cache.sprite_for(ctx.dataset)
         canvas.send_sprite("draw_sprite", sprite, payload)
+    star = None
+    if mu is not None:
+        x, y = own_digit.map_position(projection, mu)
+        star = {"x": x, "y": y, "label": "your digit"}
     canvas.latent_map("draw_map", cache.map_points_for(checkpoint, method), captions.class_names(ctx.dataset),
-                      charts.DIGIT_COLORS, sprite=sprite, marker={"x": x, "y": y, "label": "your digit"}, height=430,
-                      note="The star is your digit's mean among the test digits' means. Hover a dot to see its digit.")
+                      charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
+                      note=("The star is your digit's mean" if star else "A star will mark your digit's mean")
+                      + " among the test digits' means. Hover a dot to see its digit.")

@@ -112,6 +112,11 @@ class MapView {
       this.labels = Int8Array.from(data.points.labels);
       this.rows = Int32Array.from(data.points.rows);
       this.rowIndex = new Map(Array.from(this.rows, (row, i) => [row, i]));
+    }
+    // The plot covers the points and the marker: a digit far from every test digit still shows.
+    const boundsKey = [pointsKey, data.marker ? [data.marker.x, data.marker.y] : ""].join();
+    if (boundsKey !== this.boundsKey) {
+      this.boundsKey = boundsKey;
       this.bounds = bounds(this.x, this.y, data.marker);
       this.background = null;
     }
