@@ -86,6 +86,8 @@ class MapView {
     this.legend = element("div", "legend", this.root);
     this.box = element("div", "map-box", this.root);
     this.canvas = element("canvas", "map", this.box);
+    this.canvas.setAttribute("role", "img");
+    this.canvas.setAttribute("aria-label", "Map of the test digits' means; hover a point to see its digit");
     this.thumb = element("div", "thumb", this.box);
     this.thumb.hidden = true;
     this.thumbCanvas = element("canvas", "", this.thumb);
@@ -460,6 +462,7 @@ class DrawView {
     this.root = mountPoint(root, "vae-canvas draw");
     this.pad = element("canvas", "pad", this.root);
     this.pad.width = this.pad.height = SIDE * PAD_SCALE;
+    this.pad.setAttribute("aria-label", "Drawing pad: draw a digit with the mouse or a finger");
     this.context = this.pad.getContext("2d", { willReadFrequently: true });
     this.clear();
     const controls = element("div", "pad-controls", this.root);
