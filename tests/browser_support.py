@@ -9,6 +9,7 @@ flip when the browser handles both messages in one render.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -123,10 +124,8 @@ class StreamlitServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        try:
+        with contextlib.suppress(ProcessLookupError):  # the group is empty when nothing was left
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

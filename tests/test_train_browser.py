@@ -23,7 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parent.parent
 EPOCHS = 30  # with batch size 16 on 3,000 fake images: long enough to act on a job while it trains
-CURVE_POINTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => plot.data?.[0]?.x?.length ?? 0)"""
+CURVE_POINTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .map((plot) => plot.data?.[0]?.x?.length ?? 0)"""
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,8 @@ hit, every completed epoch survives as a resume point, and the checkpoint appear
 not at all. The loop itself (``train.train_vae``) knows nothing of files.
 
     with open_run(root, model_config, train_config) as run:
-        checkpoint = run.cached or run.train(train_split, test_split, device)
+        checkpoint = run.cached or run.train(data.split(True), data.split(False), device)
+    ensure_projections(checkpoint, data)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -23,7 +25,7 @@ import torch
 from . import store
 from .atomic import translated_errors
 from .config import ModelConfig, TrainConfig
-from .data import Split
+from .data import Split, load_split
 from .train import (
     StepCallback,
     TrainingDiverged,
@@ -39,6 +41,18 @@ Report = Callable[[str], None]
 
 def to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+class DataCache:
+    """Loads each split of a data set at most once, and only if something needs it."""
+
+    def __init__(self, dataset: str, data_dir: str | None):
+        self.dataset, self.data_dir = dataset, data_dir
+
+    @cache  # noqa: B019 - one instance per command run or job
+    def split(self, train: bool) -> Split:
+        """The train or test ``data.Split``."""
+        return load_split(self.dataset, train=train, data_dir=self.data_dir)
 
 
 def acquire_lock(root: Path, name: str, report: Report = to_stderr):
@@ -136,3 +150,40 @@ def open_run(root: Path, model_config: ModelConfig, train_config: TrainConfig, f
         yield Run(root, name, model_config, train_config, cached, force, report)
     finally:
         lock.release()
+
+
+def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: bool = False,
+                       device: str | None = None, tsne_points: int | None = None,
+                       report: Report = to_stderr) -> None:
+    """Compute and cache the maps unless cached; ``tsne_points`` given: unless cached with that many.
+
+    A file cached before UMAP existed only gains UMAP, mapped from its cached means: no test
+    images, no model and no t-SNE again.
+    """
+    from .projections import (
+        DEFAULT_TSNE_POINTS,
+        add_umap,
+        compute_projections,
+        has_umap,
+        load_projections,
+        save_projections,
+        tsne_description,
+    )
+    from .train import pick_device
+
+    def say(line: str) -> None:
+        report(f"{checkpoint.name}: {line}")
+
+    cached = None if force else load_projections(checkpoint)
+    if cached is not None and (tsne_points is None
+                               or len(cached["tsne_index"]) == min(tsne_points, len(cached["labels"]))):
+        if not has_umap(cached):
+            say(f"adding UMAP of the {len(cached['labels']):,} cached test means")
+            save_projections(checkpoint, add_umap(cached, checkpoint.train_config.seed, report=say))
+        return
+    test = data.split(False)
+    points = min(tsne_points or DEFAULT_TSNE_POINTS, len(test.labels))
+    say(f"PCA of {len(test.labels):,} test means, then t-SNE of {tsne_description(points)}, then UMAP of all of them")
+    model = store.load_model(checkpoint, pick_device(device))
+    arrays = compute_projections(model, test, tsne_points=points, seed=checkpoint.train_config.seed, report=say)
+    save_projections(checkpoint, arrays)

@@ -150,9 +150,7 @@ def _kept(root: Path, name: str) -> str:
 
 def _train(queue: JobQueue, job: Job, device: str | None) -> str:
     """Train (or reuse) the job's config and cache its latent maps; returns the closing log line."""
-    from .cli.checkpoints import ensure_projections
-    from .cli.common import DataCache
-    from .runs import open_run
+    from .runs import DataCache, ensure_projections, open_run
     from .train import pick_device
 
     def report(line: str) -> None:  # the page shows the last line; worker.log keeps them all

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .common import DataCache, checkpoint_root, say
+from .common import checkpoint_root, say
+
+if TYPE_CHECKING:
+    from ..runs import DataCache
 
 # what -> (default file suffix, the suffixes it can write; "" for a folder)
 EXPORTS = {
@@ -50,6 +54,8 @@ def run_export(args: argparse.Namespace) -> int:
     checkpoint = store.read_checkpoint(path)
     output = output_path(checkpoint.name, args.what, args.output)
     started = time.perf_counter()
+    from ..runs import DataCache  # torch: imported when an export runs, not when the parser is built
+
     written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir))
     say(f"{checkpoint.name}: {args.what} written to {written} ({time.perf_counter() - started:.2f} s)")
     return 0

@@ -34,8 +34,7 @@ def _trial(settings: dict, space: dict) -> None:
     """One Tune trial: train (or reuse) ``space["config"]`` through the CLI's orchestration, report its loss."""
     from ray import tune
 
-    from .checkpoints import ensure_projections
-    from .common import DataCache
+    from ..runs import DataCache, ensure_projections
     from .train import train_one
 
     args = argparse.Namespace(**settings)

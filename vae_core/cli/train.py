@@ -6,10 +6,9 @@ import argparse
 
 from .. import store
 from ..config import ModelConfig, TrainConfig
-from ..runs import kept_note, open_run
+from ..runs import DataCache, ensure_projections, kept_note, open_run
 from ..train import pick_device
-from .checkpoints import ensure_projections
-from .common import DataCache, checkpoint_root, say
+from .common import checkpoint_root, say
 
 
 def _progress_bar(latent_dim: int, epochs: int, quiet: bool):
