@@ -26,6 +26,8 @@ PAGE_PARAMS = {
     "explorer": ("start", "seed", "digit", "at", "shown", "z"),
     "generate": ("seed",),
     "latent-map": ("map",),
+    "traversals": ("start", "seed", "digit", "columns"),
+    "arithmetic": ("morph", "steps", "digit", "direction", "strength"),
 }
 GLOBAL_PARAMS = ("model",)
 
@@ -171,3 +173,46 @@ def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int
           digit=str(index) if mode == points.BASE_MODES[2] else None,
           at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None,
           shown=str(shown) if latent_dim > 2 else None)
+
+
+# --- Traversals and Class arithmetic -------------------------------------------------------------
+
+def restore_traversals(modes: list[str], total: int) -> None:
+    """Before the Traversals widgets: the start point, seed, test digit and column count of a link."""
+    restore("traversals_start", requested_choice("start", modes))
+    restore("traversals_seed", requested_int("seed", 0, 2**31 - 1))
+    if total:
+        restore("traversals_index", requested_int("digit", 0, total - 1))
+    columns = requested_int("columns", 3, 15)
+    restore("traversals_columns", columns if columns is not None and columns % 2 else None)
+
+
+def share_traversals(mode: str, seed: int, index: int, columns: int) -> None:
+    from dashboard import points
+
+    share(start=slug(mode), seed=str(seed) if mode == points.BASE_MODES[1] else None,
+          digit=str(index) if mode == points.BASE_MODES[2] else None, columns=str(columns))
+
+
+def requested_pair(name: str, classes: list[int]) -> tuple[int, int] | None:
+    """'a-b' with both classes among ``classes``, else None."""
+    value = requested(name)
+    match = re.fullmatch(r"([0-9])-([0-9])", value or "")
+    if match is None:
+        return None
+    pair = int(match.group(1)), int(match.group(2))
+    return pair if all(k in classes for k in pair) else None
+
+
+def restore_arithmetic(classes: list[int], total: int) -> None:
+    """Before the Class arithmetic widgets: the morph's and the direction's classes, steps, digit and strength."""
+    for name, prefix in (("morph", "arithmetic_morph"), ("direction", "arithmetic_direction")):
+        pair = requested_pair(name, classes)
+        if pair is not None:
+            st.session_state[f"{prefix}_from"], st.session_state[f"{prefix}_to"] = pair
+    restore("arithmetic_morph_steps", requested_int("steps", 3, 15))
+    if total:
+        restore("arithmetic_index", requested_int("digit", 0, total - 1))
+    strength = requested("strength")
+    if strength in {f"{k * 0.25:g}" for k in range(1, 9)}:
+        st.session_state["arithmetic_strength"] = float(strength)

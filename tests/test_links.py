@@ -123,3 +123,41 @@ def test_a_number_out_of_its_widget_range_falls_back_to_the_default(monkeypatch,
                                                                      query, key, default):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "explorer", query)
     assert app.number_input(key=key).value == default
+
+
+def test_a_copied_traversals_address_reopens_the_same_view(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "traversals")
+    app.radio(key="traversals_start").set_value(points.BASE_MODES[1]).run()
+    app.number_input(key="traversals_seed").set_value(7).run()
+    app.slider(key="traversals_columns").set_value(5).run()
+    query = dict(app.query_params)
+    assert {k: query[k] for k in ("start", "seed", "columns")} == {"start": "random-prior-draw", "seed": "7",
+                                                                    "columns": "5"}
+    copy = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "traversals", query)
+    assert copy.radio(key="traversals_start").value == points.BASE_MODES[1]
+    assert (copy.number_input(key="traversals_seed").value, copy.slider(key="traversals_columns").value) == (7, 5)
+    assert [i.value for i in copy.image] == [i.value for i in app.image]  # the same figure
+
+
+def test_a_copied_class_arithmetic_address_reopens_the_same_view(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "arithmetic")
+    app.selectbox(key="arithmetic_morph_from").set_value(2).run()
+    app.selectbox(key="arithmetic_morph_to").set_value(5).run()
+    app.slider(key="arithmetic_strength").set_value(1.5).run()
+    query = dict(app.query_params)
+    assert (query["morph"], query["strength"]) == ("2-5", "1.5")
+    copy = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "arithmetic", query)
+    morph = copy.selectbox(key="arithmetic_morph_from").value, copy.selectbox(key="arithmetic_morph_to").value
+    assert morph == (2, 5)
+    assert copy.slider(key="arithmetic_strength").value == 1.5
+
+
+@pytest.mark.parametrize("query", [{"morph": "2-x", "strength": "9"}, {"morph": "../../etc", "columns": "4"},
+                                   {"digit": "-1", "steps": "99"}])
+def test_bad_traversal_and_arithmetic_values_fall_back_to_defaults(monkeypatch, tiny_checkpoint_root, empty_data,
+                                                                   query):
+    traversals = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "traversals", query)
+    assert traversals.slider(key="traversals_columns").value == 9
+    arithmetic = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "arithmetic", query)
+    assert arithmetic.slider(key="arithmetic_strength").value == 1.0
+    assert arithmetic.slider(key="arithmetic_morph_steps").value == 10

@@ -3,7 +3,7 @@ added to one test digit."""
 
 import streamlit as st
 
-from dashboard import cache, captions, downloads, images, points, session, widgets
+from dashboard import cache, captions, downloads, images, links, points, session, widgets
 from vae_core import exports, figures
 
 ctx = session.require_checkpoint()
@@ -17,6 +17,8 @@ if means is None:
     st.info("Class means need this model's cached means (`vae-explorer project`) or the test images in VAE_DATA_DIR.")
     st.stop()
 present = [k for k in range(len(means)) if not means[k].isnan().any()]
+total = points.test_count(split, arrays)
+links.restore_arithmetic(present, total)  # a shared link's classes, steps, digit and strength
 
 st.subheader("The mean of each class")
 st.markdown("Average the posterior means of every test image of a class and decode the result: the model's "
@@ -55,9 +57,9 @@ first, last = class_pair("arithmetic_morph", default_pair(3, 8), controls[:2])
 steps = controls[2].slider("Steps", 3, 15, 10, key="arithmetic_morph_steps")
 digits = cache.class_strip(checkpoint, "morph", first, last, steps)
 strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph")
+links.share(morph=f"{first}-{last}", steps=str(steps))
 
 st.subheader("Add a class direction to a digit")
-total = points.test_count(split, arrays)
 if not total:
     st.info("This needs a test digit: this model's cached means (`vae-explorer project`) or VAE_DATA_DIR.")
     st.stop()
@@ -70,6 +72,7 @@ first, last = class_pair("arithmetic_direction", default_pair(7, 1), controls[1:
 strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
                               help="How much of the direction the last digit gets; 1 moves it as far as the "
                                    "class means are apart.")
+links.share(digit=str(index), direction=f"{first}-{last}", strength=f"{strength:g}")
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
     widgets.image(images.test_images_png(split, [index], 1, factor=3),

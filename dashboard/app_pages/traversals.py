@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import cache, downloads, points, session, widgets
+from dashboard import cache, downloads, links, points, session, widgets
 from vae_core import exports
 
 ROWS_SHOWN = 10  # beyond this, rows wait behind "show all" so a z = 50 figure stays readable
@@ -16,6 +16,7 @@ total = points.test_count(split, arrays)
 st.title(f"Traversals: {label}")
 
 modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
+links.restore_traversals(modes, total)  # a shared link's start point, seed, digit and columns
 session.keep_choice("traversals_start", modes)
 controls = st.columns([5, 2, 2, 3])
 mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
@@ -33,6 +34,7 @@ columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="traversals_column
 show_all = latent_dim > ROWS_SHOWN and controls[3].toggle(f"Show all {latent_dim} dimensions",
                                                           key="traversals_all")
 rows = latent_dim if show_all or latent_dim <= ROWS_SHOWN else ROWS_SHOWN
+links.share_traversals(mode, int(seed), int(index), int(columns))
 
 start = points.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
 figure = cache.traversal_for(checkpoint, start, rows, columns)
