@@ -118,7 +118,7 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
 def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig) -> tuple[float, str] | None:
     """(estimated seconds per epoch, from which stored model) for a config; None with nothing to go by.
 
-    The stored model of the same architecture closest in hidden width and batch size (trained on
+    The stored model of the same architecture closest in hidden width, batch size, then latent size (trained on
     the data at hand, on this machine) gives its mean epoch time; an MLP's time scales with its
     hidden width (its matmuls dominate).
     """
@@ -129,8 +129,9 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
     def distance(c) -> float:
         hidden = abs(math.log(model_config.hidden_dim / c.model_config.hidden_dim))
         batch = abs(math.log(train_config.batch_size / c.train_config.batch_size))
-        return hidden * (model_config.architecture == "mlp") + batch + 0.1 * (c.train_config.dataset !=
-                                                                            train_config.dataset)
+        latent = abs(math.log(model_config.latent_dim / c.model_config.latent_dim))
+        other_data = c.train_config.dataset != train_config.dataset
+        return hidden * (model_config.architecture == "mlp") + batch + 0.1 * other_data + 0.01 * latent
 
     nearest = min(same, key=distance)
     seconds = sum(row["seconds"] for row in nearest.history) / len(nearest.history)
