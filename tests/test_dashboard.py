@@ -119,7 +119,7 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert len(app.image) == 1 and len(app.get("download_button")) == 1
     app.switch_page("app_pages/latent_map.py").run()
     assert len(map_data(app)["points"]["rows"]) == 200  # every test mean, drawn in the page
-    assert app.radio[0].options == ["Latent coordinates", "t-SNE"]  # z=2
+    assert app.radio[0].options == ["Latent coordinates", "t-SNE", "UMAP"]  # z=2
     app.switch_page("app_pages/explorer.py").run()
     weights, [(_, view)] = live_components(app)  # live by default: the page decodes, no server slider
     assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0 and not z_sliders(app)

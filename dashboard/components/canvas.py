@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from dashboard.components import held as payloads_held
+
 HERE = Path(__file__).resolve().parent
 NAME = "vae_canvas"
 MAGIC = b"VAES"
@@ -49,13 +51,11 @@ def sprite_payload(images: np.ndarray, sprite_id: str) -> bytes:
 
 
 def held() -> set[str]:
-    return set(st.session_state.get(HELD_KEY, ()))
+    return payloads_held.held(HELD_KEY)
 
 
 def _remember_held(key: str) -> None:
-    value = (st.session_state.get(key) or {}).get("held")
-    if isinstance(value, list):
-        st.session_state[HELD_KEY] = sorted(held() | {str(v) for v in value})
+    payloads_held.remember(HELD_KEY, key)
 
 
 def send_sprite(key: str, sprite_id: str, payload) -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from dashboard.components import held as payloads_held
+
 HERE = Path(__file__).resolve().parent
 NAME = "vae_live_decoder"
 MAGIC = b"VAEW"
@@ -57,14 +59,11 @@ def weights_payload(model, model_id: str) -> bytes:
 
 
 def held() -> set[str]:
-    return set(st.session_state.get(HELD_KEY, ()))
+    return payloads_held.held(HELD_KEY)
 
 
 def _remember_held(key: str) -> None:
-    """on_held_change: the view says which weights the page now holds."""
-    value = (st.session_state.get(key) or {}).get("held")
-    if isinstance(value, list):
-        st.session_state[HELD_KEY] = sorted(held() | {str(v) for v in value})
+    payloads_held.remember(HELD_KEY, key)
 
 
 def bundle(payloads: list[bytes]) -> bytes:
