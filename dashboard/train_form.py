@@ -159,10 +159,12 @@ def _plan(ctx, jobs, model_config, train_config, name) -> tuple[str, bool]:
         return f"{start}, {left} epochs (no stored epoch times on this machine to estimate from)", True
     per_epoch, source = estimate
     return (f"{start}, about {_duration(left * per_epoch)} on this machine ({left} epochs at "
-            f"{per_epoch:.1f} s, from {source}), then its latent maps"), True
+            f"{per_epoch:.2g} s, from {source}), then its latent maps"), True
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 1:
+        return "under a second"
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
