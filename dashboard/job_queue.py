@@ -12,7 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import cache, tables
-from vae_core.jobs import ACTIVE, Job, JobQueue, QueueFull, place_in_queue
+from vae_core.jobs import ACTIVE, Job, JobQueue, QueueError, QueueFull, place_in_queue
 
 POLL_SECONDS = 1.0
 FINISHED_SHOWN = 10
@@ -27,9 +27,17 @@ def start_workers(root: Path) -> str | None:
     try:
         worker.fail_dead_workers_jobs(root)
         worker.spawn_workers(root)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, QueueError) as error:
         return str(error)
     return None
+
+
+def jobs_or_problem(root: Path) -> tuple[list[Job], str | None]:
+    """Every job of the queue, or no job and why the queue cannot be read (one line)."""
+    try:
+        return JobQueue(root).jobs(), None
+    except QueueError as error:
+        return [], str(error)
 
 
 def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
@@ -43,7 +51,7 @@ def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
                 _, note = queue.submit(combination.model_config, combination.train_config, str(data_dir.resolve()),
                                        maps)
                 queued.append(f"z = {combination.model_config.latent_dim} {note}")
-    except (QueueFull, SaveError) as error:
+    except (QueueFull, QueueError, SaveError) as error:
         st.session_state[ERROR_KEY] = f"{error}" + (f" (queued: {', '.join(queued)})" if queued else "")
     else:
         st.toast("; ".join(queued) or "nothing to train: every model is cached or in the queue")
@@ -100,7 +108,7 @@ def _finished(job: Job, queue: JobQueue) -> None:
 def _retry(queue: JobQueue, job: Job) -> None:
     try:
         queue.submit(job.model_config, job.train_config, job.data_dir, job.maps)
-    except QueueFull as error:
+    except (QueueFull, QueueError) as error:
         st.session_state[ERROR_KEY] = str(error)
     start_workers(queue.root)
 
@@ -134,10 +142,10 @@ def _rerun_app_when_finished(jobs: list[Job], was_active: bool) -> None:
 def _panel(root: Path, was_active: bool) -> None:
     problem = start_workers(root)
     queue = JobQueue(root)
-    jobs = queue.jobs()
+    jobs, unreadable = jobs_or_problem(root)
     _rerun_app_when_finished(jobs, was_active)
-    if problem:
-        st.error(problem)
+    if problem or unreadable:
+        st.error(problem or unreadable)
     if ERROR_KEY in st.session_state:
         st.error(st.session_state.pop(ERROR_KEY))
     if not jobs:
@@ -155,5 +163,5 @@ def _panel(root: Path, was_active: bool) -> None:
 
 def panel(root: Path) -> None:
     """The job list; a fragment that reruns every ``POLL_SECONDS`` while a job waits or runs."""
-    active = any(job.status in ACTIVE for job in JobQueue(root).jobs())
+    active = any(job.status in ACTIVE for job in jobs_or_problem(root)[0])
     st.fragment(_panel, run_every=POLL_SECONDS if active else None)(root, active)

@@ -158,3 +158,18 @@ def test_a_job_whose_worker_died_is_failed_with_its_last_line_and_retry_queues_i
     app.button(key=f"train_retry_{job_id}").click().run()
     assert JobQueue(root).job(job_id).status == "queued"
 
+
+
+def test_a_queue_file_that_is_not_a_database_is_one_line_on_the_page_not_a_crash(monkeypatch, root,
+                                                                                   fake_mnist_dir):
+    queue = JobQueue(root)
+    queue.path.parent.mkdir(parents=True)
+    queue.path.write_bytes(b"this is not an SQLite database" * 10)
+    app = open_train_page(monkeypatch, root, fake_mnist_dir)
+    problems = [e for e in errors(app) if e.startswith(f"the training queue {queue.path} cannot be used")]
+    assert problems and all("delete" in p and "\n" not in p for p in problems)
+    fill(app, latent="4")
+    app.button(key="train_submit").click().run()
+    assert not app.exception
+    app.switch_page("app_pages/overview.py").run()  # every other page still works
+    assert not app.exception and app.sidebar.error[0].value.startswith("the training queue")

@@ -62,6 +62,10 @@ class QueueFull(RuntimeError):
     """The queue already holds ``MAX_QUEUED`` waiting jobs."""
 
 
+class QueueError(RuntimeError):
+    """The queue's database cannot be used (unwritable, not a database, rows that do not parse)."""
+
+
 @dataclass(frozen=True)
 class Job:
     """One row of the queue, as the page shows it."""
@@ -141,15 +145,24 @@ class JobQueue:
         """A connection in WAL mode (readers never wait for the worker's writes), committed on exit."""
         with translated_errors(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as error:
+            raise self._unusable(error) from error
         try:
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(_SCHEMA)
             yield connection
+        except (sqlite3.Error, ValueError, TypeError, KeyError) as error:  # ValueError: ConfigError, bad JSON
+            raise self._unusable(error) from error
         finally:
             connection.close()
+
+    def _unusable(self, error: Exception) -> QueueError:
+        return QueueError(f"the training queue {self.path} cannot be used ({str(error)[:80]}): make the checkpoint "
+                          f"folder writable, or delete {self.path.parent} to start an empty queue (checkpoints stay)")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

@@ -4,7 +4,6 @@ import streamlit as st
 
 from dashboard import job_queue, session, train_form
 from vae_core.data import resolve_data_dir
-from vae_core.jobs import JobQueue
 
 ctx = session.context()
 st.title("Train new models")
@@ -13,7 +12,7 @@ st.markdown("Pick a configuration; each latent size becomes one job. Jobs train 
             "sidebar and on every page.")
 
 data_dir = resolve_data_dir()
-combinations, blocked = train_form.form(ctx, JobQueue(ctx.root).jobs(), data_dir)
+combinations, blocked = train_form.form(ctx, job_queue.jobs_or_problem(ctx.root)[0], data_dir)
 for combination in combinations:
     st.markdown(f"- **z = {combination.model_config.latent_dim}**: {combination.plan}")
 if blocked and combinations:
