@@ -37,6 +37,7 @@ from .train import (
 )
 
 Report = Callable[[str], None]
+NOTHING_KEPT = "no epoch was completed"
 
 
 def to_stderr(message: str) -> None:
@@ -72,13 +73,18 @@ def acquire_lock(root: Path, name: str, report: Report = to_stderr):
     return lock
 
 
-def kept_note(root: Path, name: str) -> str:
-    """Which completed epochs survive as a resume point, for the messages of a stopped run."""
+def kept_epochs(root: Path, name: str) -> str:
+    """'epochs 1-3 are kept as a resume point' (or 'no epoch was completed'), for any stopped run."""
     done = store.resume_epochs(root, name)
     if done == 0:
-        return "no epoch was completed, nothing was kept"
-    kept = "epoch 1 is" if done == 1 else f"epochs 1-{done} are"
-    return f"{kept} kept as a resume point, run the same command to continue"
+        return NOTHING_KEPT
+    return f"{'epoch 1 is' if done == 1 else f'epochs 1-{done} are'} kept as a resume point"
+
+
+def kept_note(root: Path, name: str) -> str:
+    """``kept_epochs`` with what the CLI's user does next."""
+    kept = kept_epochs(root, name)
+    return f"{kept}, {'nothing was kept' if kept == NOTHING_KEPT else 'run the same command to continue'}"
 
 
 @dataclass

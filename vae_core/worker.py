@@ -139,15 +139,6 @@ class _Progress:
                                   f"test loss {row.test_loss:.2f} nats")
 
 
-def _kept(root: Path, name: str) -> str:
-    from . import store
-
-    done = store.resume_epochs(root, name)
-    if done == 0:
-        return "no epoch was completed"
-    return f"{'epoch 1 is' if done == 1 else f'epochs 1-{done} are'} kept as a resume point"
-
-
 def _train(queue: JobQueue, job: Job, device: str | None) -> str:
     """Train (or reuse) the job's config and cache its latent maps; returns the closing log line."""
     from .runs import DataCache, ensure_projections, open_run
@@ -179,14 +170,15 @@ def run_job(queue: JobQueue, job: Job, device: str | None = None) -> str:
     A KeyboardInterrupt gives the job back to the queue and is raised again.
     """
     from .cli import expected_errors
+    from .runs import kept_epochs
 
     try:
         closing = _train(queue, job, device)
     except JobCancelled:
-        queue.finish(job.id, "cancelled", f"cancelled; {_kept(queue.root, job.name)}: press Train to continue")
+        queue.finish(job.id, "cancelled", f"cancelled; {kept_epochs(queue.root, job.name)}: press Train to continue")
         return "cancelled"
     except KeyboardInterrupt:
-        queue.finish(job.id, "queued", f"interrupted; {_kept(queue.root, job.name)}: "
+        queue.finish(job.id, "queued", f"interrupted; {kept_epochs(queue.root, job.name)}: "
                                        "it continues when a worker starts (open the app)")
         raise
     except expected_errors() as error:
