@@ -448,7 +448,7 @@ def class_strip(checkpoint, kind: str, first: int, last: int, steps: int, start=
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def job_curves_figure(job_id: int, losses: tuple[tuple[float, float], ...], epochs: int):
+def job_curves_figure(losses: tuple[tuple[float, float], ...], epochs: int):
     """A training job's curve, built once per completed epoch: the Train page redraws it every poll.
 
     losses: (train, test) per completed epoch. Shared read-only, like every cached figure.

@@ -83,7 +83,7 @@ def _running(job: Job, queue: JobQueue) -> None:
     st.progress(job.fraction_done, text=_progress_text(job))
     if job.history:
         losses = tuple((row["train_loss"], row["test_loss"]) for row in job.history)
-        st.plotly_chart(cache.job_curves_figure(job.id, losses, job.epochs), key=f"train_curve_{job.id}")
+        st.plotly_chart(cache.job_curves_figure(losses, job.epochs), key=f"train_curve_{job.id}")
     st.caption(job.message)
     if job.cancel_requested:
         st.caption("Cancelling at the next step…")
@@ -161,7 +161,7 @@ def _panel(root: Path, was_active: bool) -> None:
                   help="Removes them from this list; their checkpoints stay.")
 
 
-def panel(root: Path) -> None:
-    """The job list; a fragment that reruns every ``POLL_SECONDS`` while a job waits or runs."""
-    active = any(job.status in ACTIVE for job in jobs_or_problem(root)[0])
+def panel(root: Path, jobs: list[Job]) -> None:
+    """The job list; a fragment that reruns every ``POLL_SECONDS`` while one of ``jobs`` (this run's) waits or runs."""
+    active = any(job.status in ACTIVE for job in jobs)
     st.fragment(_panel, run_every=POLL_SECONDS if active else None)(root, active)

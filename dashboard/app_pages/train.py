@@ -12,7 +12,8 @@ st.markdown("Pick a configuration; each latent size becomes one job. Jobs train 
             "sidebar and on every page.")
 
 data_dir = resolve_data_dir()
-combinations, blocked = train_form.form(ctx, job_queue.jobs_or_problem(ctx.root)[0], data_dir)
+jobs, _ = job_queue.jobs_or_problem(ctx.root)  # the job list says why when the queue cannot be read
+combinations, blocked = train_form.form(ctx, jobs, data_dir)
 for combination in combinations:
     st.markdown(f"- **z = {combination.model_config.latent_dim}**: {combination.plan}")
 if blocked and combinations:
@@ -24,4 +25,4 @@ st.button("Train", type="primary", disabled=bool(blocked) or not any(c.trains fo
           key="train_submit", on_click=job_queue.submit, args=(ctx.root, combinations, data_dir, maps))
 
 st.subheader("Jobs")
-job_queue.panel(ctx.root)
+job_queue.panel(ctx.root, jobs)
