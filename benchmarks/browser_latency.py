@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-from tests.browser_support import LIVE_DIGIT_HASH_JS, RunTracker, StreamlitServer, launch_chromium  # noqa: E402
+from tests.browser_support import LIVE_DIGIT_HASH_JS, RunTracker, StreamlitServer, launch_chromium, percentiles  # noqa: E402
 
 DRAG_SECONDS = 2.0
 FRAMES_GOAL = 30
@@ -62,11 +62,6 @@ FRAME_PROBE_JS = """() => {
   requestAnimationFrame(tick);
   globalThis.__frameProbe = probe;
 }""".replace("LIVE_DIGIT", LIVE_DIGIT_HASH_JS)
-
-
-def percentiles(samples: list[float]) -> str:
-    values = np.asarray(samples) * 1000
-    return f"p50 {np.percentile(values, 50):6.1f} ms  p95 {np.percentile(values, 95):6.1f} ms  (n = {len(values)})"
 
 
 def verdict(ok: bool) -> str:

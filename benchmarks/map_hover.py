@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
-from tests.browser_support import RunTracker, StreamlitServer, launch_chromium  # noqa: E402
+from tests.browser_support import RunTracker, StreamlitServer, launch_chromium, percentiles  # noqa: E402
 
 LATENCY_GOAL_MS = 50.0
 RUN_TIMEOUT_MS = 120_000
@@ -38,11 +38,6 @@ THUMB_JS = """() => {
   const thumb = host?.shadowRoot.querySelector('.vae-canvas.map .thumb');
   return thumb && !thumb.hidden && !thumb.querySelector('canvas').hidden ? (thumb.dataset.row ?? '') : '';
 }"""
-
-
-def percentiles(samples: list[float]) -> str:
-    values = np.asarray(samples) * 1000
-    return f"p50 {np.percentile(values, 50):6.1f} ms  p95 {np.percentile(values, 95):6.1f} ms  (n = {len(values)})"
 
 
 def open_map(page: Page, url: str, model: str) -> None:

@@ -68,6 +68,14 @@ LIVE_DIGIT_HASH_JS = """() => {
 }"""
 
 
+def percentiles(samples: list[float]) -> str:
+    """'p50 … ms  p95 … ms  (n = …)' of latencies given in seconds, as the browser benchmarks print them."""
+    import numpy as np
+
+    values = np.asarray(samples) * 1000
+    return f"p50 {np.percentile(values, 50):6.1f} ms  p95 {np.percentile(values, 95):6.1f} ms  (n = {len(values)})"
+
+
 def free_port() -> int:
     """A localhost TCP port nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

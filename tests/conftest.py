@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,17 @@ def missing_prerequisite(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"CI must provide this: {reason}")
     pytest.skip(reason)
+
+
+def wait_for(condition, timeout_s: float, what: str, interval_s: float = 0.05):
+    """Poll ``condition()`` until it returns something truthy, and return that; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def synthetic_split(n: int, seed: int) -> Split:

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_fake_mnist
+from tests.conftest import wait_for, write_fake_mnist
 from vae_core import store
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.jobs import MAX_QUEUED, JobQueue, QueueFull, place_in_queue
@@ -144,28 +143,23 @@ def test_worker_slots_follow_the_setting(tmp_path, monkeypatch):
         max_workers()
 
 
-def _worker_process(root: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def long_job_in_a_worker(queue: JobQueue, tmp_path: Path, epochs_done: int):
+    """A 40-epoch job on 4,000 fake images in a real `vae-explorer worker`, once it has ``epochs_done`` epochs.
 
-
-def _wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.mark.slow
-def test_a_killed_worker_fails_its_job_with_its_last_line_and_retry_resumes(queue, tmp_path):
+    Returns (job, worker process, data folder, model config, train config).
+    """
     data = write_fake_mnist(tmp_path / "bigger", n_train=4000, n_test=200)
     model_config, train_config = ModelConfig(latent_dim=2, hidden_dim=64), TrainConfig(epochs=40, batch_size=16)
     job, _ = queue.submit(model_config, train_config, str(data), maps=False)
-    worker = _worker_process(queue.root)
-    _wait_for(lambda: len(queue.job(job.id).history) >= 2, 120, "two epochs")
+    worker = subprocess.Popen([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(queue.root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(lambda: len(queue.job(job.id).history) >= epochs_done, 120, f"{epochs_done} epoch(s)")
+    return job, worker, data, model_config, train_config
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_job_with_its_last_line_and_retry_resumes(queue, tmp_path, capsys):
+    job, worker, data, model_config, train_config = long_job_in_a_worker(queue, tmp_path, epochs_done=2)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     last_line = queue.job(job.id).message
@@ -178,27 +172,15 @@ def test_a_killed_worker_fails_its_job_with_its_last_line_and_retry_resumes(queu
     assert kept >= 2
 
     queue.submit(model_config, train_config, str(data), maps=False)  # Retry
-    resumed = queue.claim(0)
-    lines = []
-    monkeypatched_log = queue.log
-
-    def remember(job_id, message):
-        lines.append(message)
-        monkeypatched_log(job_id, message)
-
-    queue.log = remember
-    assert run_job(queue, resumed) == "done"
+    assert run_job(queue, queue.claim(0)) == "done"
+    lines = capsys.readouterr().out.splitlines()  # the job's log lines, as worker.log keeps them
     assert f"{job.name}: resuming after epoch {kept}" in lines
     assert len(queue.job(job.id).history) == 40
 
 
 @pytest.mark.slow
 def test_sigterm_gives_the_job_back_to_the_queue_and_the_next_worker_resumes(queue, tmp_path):
-    data = write_fake_mnist(tmp_path / "bigger", n_train=4000, n_test=200)
-    model_config, train_config = ModelConfig(latent_dim=2, hidden_dim=64), TrainConfig(epochs=40, batch_size=16)
-    job, _ = queue.submit(model_config, train_config, str(data), maps=False)
-    worker = _worker_process(queue.root)
-    _wait_for(lambda: len(queue.job(job.id).history) >= 1, 120, "one epoch")
+    job, worker, *_ = long_job_in_a_worker(queue, tmp_path, epochs_done=1)
     worker.send_signal(signal.SIGTERM)
     output, _ = worker.communicate(timeout=60)
     assert worker.returncode == 130, output

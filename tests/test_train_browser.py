@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_prerequisite, write_fake_mnist
+from tests.conftest import missing_prerequisite, wait_for, write_fake_mnist
 from vae_core.jobs import JobQueue
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,16 +33,6 @@ def browser_support():
     from tests import browser_support as support
 
     return support
-
-
-def wait_for(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def job_of(queue: JobQueue, latent_dim: int):
