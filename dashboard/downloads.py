@@ -15,8 +15,11 @@ import streamlit as st
 WALK_STEPS = 10  # digits per model in Compare's walk as a file (the live walk itself is continuous)
 
 
-def figure(name: str, png: bytes, gif: Callable[[], bytes] | None, key: str) -> None:
-    """PNG (and GIF) download buttons for the figure above; ``name`` becomes the file name."""
+def figure(name: str, png: bytes | Callable[[], bytes], gif: Callable[[], bytes] | None, key: str) -> None:
+    """PNG (and GIF) download buttons for the figure above; ``name`` becomes the file name.
+
+    ``png`` is the bytes of a figure the page shows anyway, or a callable for one it does not draw.
+    """
     row = st.container(horizontal=True)
     row.download_button("PNG", png, file_name=f"{name}.png", mime="image/png", key=f"{key}_png",
                                on_click="ignore", icon=":material/download:", help="The figure as shown")
@@ -43,15 +46,18 @@ def walk(name: str, models: list, labels: list[str], lines: list, steps: int = W
 
     lines: (start [D], end [D]) per model, in that model's own latent space.
     """
-    import numpy as np
-
     from vae_core import exports
-    from vae_core.explore import decode, interpolate
 
-    rows = np.stack([decode(model, interpolate(start, end, steps)) for model, (start, end) in
-                     zip(models, lines, strict=True)])
-    png = exports.rows_png(rows, labels, None, factor=2)
-    figure(name, png, lambda: exports.rows_gif(rows, columns=len(models)), "compare_walk")
+    def rows():  # [models, steps, 28, 28], decoded on a click: each report of the live walk reruns this fragment
+        import numpy as np
+
+        from vae_core.explore import decode, interpolate
+
+        return np.stack([decode(model, interpolate(start, end, steps)) for model, (start, end) in
+                         zip(models, lines, strict=True)])
+
+    figure(name, lambda: exports.rows_png(rows(), labels, None, factor=2),
+           lambda: exports.rows_gif(rows(), columns=len(models)), "compare_walk")
 
 
 def encoded_test_set(checkpoint, model, split, arrays, class_names: tuple[str, ...]) -> None:
