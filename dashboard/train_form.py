@@ -170,7 +170,8 @@ def _duration(seconds: float) -> str:
 
 def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
     """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
-    from vae_core.data import split_files_present, split_size
+    from vae_core.data import raw_folder, split_files_present, split_size
+    from vae_core.store import run_name
 
     dataset = st.session_state.get("train_dataset", DATASETS[0])
     train_images = split_size(dataset, True, data_dir)
@@ -184,13 +185,11 @@ def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
                                    architecture=values["architecture"])
         train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                    lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
-        from vae_core.store import run_name
-
         name = run_name(model_config, train_config)
         plan, trains = _plan(ctx, jobs, model_config, train_config, name)
         combinations.append(Combination(model_config, train_config, name, plan, trains))
     if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
-        folder = data_dir / ("MNIST" if dataset == "mnist" else "FashionMNIST") / "raw"
+        folder = raw_folder(dataset, data_dir)
         return combinations, (f"{DATASET_NAMES[dataset]} is not in `{folder}`: put its files there, or set "
                               f"`VAE_DATA_DIR` to the folder that holds them and restart the app "
                               f"(`vae-explorer download --dataset {dataset}` fetches them when online)")
