@@ -46,23 +46,28 @@ def raw_folder(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:
     return resolve_data_dir(data_dir) / _TORCHVISION_CLASS[dataset] / "raw"
 
 
-def split_files_present(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether a split's image file is on disk: a stat call, no parsing and no torchvision import."""
+def split_image_file(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> Path | None:
+    """A split's image file on disk (raw or .gz), or None: stat calls, no parsing, no torchvision import."""
     folder, prefix = raw_folder(dataset, data_dir), "train" if train else "t10k"
-    return any((folder / f"{prefix}-images-idx3-ubyte{ext}").is_file() for ext in ("", ".gz"))
+    return next((path for ext in ("", ".gz") if (path := folder / f"{prefix}-images-idx3-ubyte{ext}").is_file()),
+                None)
+
+
+def split_files_present(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> bool:
+    """Whether a split's image file is on disk."""
+    return split_image_file(dataset, train, data_dir) is not None
 
 
 def split_size(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> int | None:
     """How many images a split's file holds, from its 8-byte idx header; None when the file is absent."""
     import gzip
 
-    folder, prefix = raw_folder(dataset, data_dir), "train" if train else "t10k"
-    for name, opener in ((f"{prefix}-images-idx3-ubyte", open), (f"{prefix}-images-idx3-ubyte.gz", gzip.open)):
-        if (folder / name).is_file():
-            with opener(folder / name, "rb") as file:
-                header = file.read(8)
-            return int.from_bytes(header[4:8], "big") if len(header) == 8 else None
-    return None
+    path = split_image_file(dataset, train, data_dir)
+    if path is None:
+        return None
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as file:
+        header = file.read(8)
+    return int.from_bytes(header[4:8], "big") if len(header) == 8 else None
 
 
 def _dataset_class(dataset: str):
