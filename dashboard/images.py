@@ -73,15 +73,6 @@ def decoded_means_png(model, split, arrays, indices, columns: int, factor: int =
     return grid_png(explore.decode(model, points.test_means(model, split, arrays, indices)), columns, factor)
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
 def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str, float]] | None = None,
                        partners: np.ndarray | None = None, partner_notes: list[str] | None = None,
                        factor: int = 3, max_width: int = 1460) -> bytes:
@@ -104,7 +95,7 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
     cell_w, cell_h = side + pad, side * (1 + (partners is not None)) + pad * (1 + (partners is not None)) + line * lines
     rows = -(-count // columns)
     canvas = Image.new("RGB", (columns * cell_w + pad, rows * cell_h + pad), (89, 89, 89))
-    draw, font, bold = ImageDraw.Draw(canvas), _font(font_size), _font(font_size + 3)
+    draw, font, bold = ImageDraw.Draw(canvas), explore.label_font(font_size), explore.label_font(font_size + 3)
     for index in range(count):
         left, top = pad + (index % columns) * cell_w, pad + (index // columns) * cell_h
         tiles = [images[index]] + ([partners[index]] if partners is not None else [])

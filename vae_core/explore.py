@@ -141,3 +141,13 @@ def png_bytes(image: np.ndarray, factor: int = 1) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(upscale(pixels, factor)).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def label_font(size: int):
+    """Pillow's default font at ``size`` pixels, for the labels drawn into figures."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
+        return ImageFont.load_default()

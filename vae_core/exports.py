@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .explore import IMAGE_SIDE, tile, to_uint8, upscale
+from .explore import IMAGE_SIDE, label_font, tile, to_uint8, upscale
 
 ENCODE_BATCH = 2000
 MAPS = (("pca", None), ("tsne", "tsne_index"), ("umap", None))  # (array, its test rows when a subset) per map
@@ -116,15 +116,6 @@ def projector_zip(mu: np.ndarray, labels: np.ndarray, images, class_names: tuple
     return buffer.getvalue()
 
 
-def _font(size: int):
-    from PIL import ImageFont
-
-    try:
-        return ImageFont.load_default(size=size)
-    except (TypeError, OSError):  # Pillow without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
 def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_labels: list[str] | None = None,
              marked: set[int] | frozenset[int] = frozenset(), factor: int = 2) -> bytes:
     """images [R, C, 28, 28] in [0, 1] -> one PNG: R rows of C digits, labels left of rows and above columns.
@@ -136,7 +127,7 @@ def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_lab
     images = np.asarray(images, dtype=np.float32)
     rows, columns = images.shape[:2]
     side, pad, font_size = IMAGE_SIDE * factor, 2, max(11, 6 * factor)
-    font = _font(font_size)
+    font = label_font(font_size)
     left = 0 if row_labels is None else max(int(font.getlength(t)) for t in row_labels) + 14
     top = 0 if column_labels is None else font_size + 8
     canvas = Image.new("RGB", (left + columns * (side + pad) + pad, top + rows * (side + pad) + pad), BACKGROUND)
