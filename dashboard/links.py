@@ -8,8 +8,10 @@ widget's range); anything else is ignored and the default stays (fault-matrix ro
 read from the URL is ever used as a path.
 
 The app writes the parameters as the reader changes the view. A parameter counts as a request
-only when it differs from what this session last wrote: a fresh link, or an address edited by
-hand. Otherwise reading the URL back would undo the reader's last change.
+only when it differs from every value this session wrote for it: a fresh link (a new session)
+or a page switch that carries values (``open_page``). Each rerun takes its query string from
+the browser, and a rerun asked for before the browser applied the last write carries an older
+value of ours; read as a request, that echo would move the sliders back.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import re
 
 import streamlit as st
 
-PUBLISHED_KEY = "links_published"  # {name: value} this session last wrote into the URL
+PUBLISHED_KEY = "links_published"  # {name: [values this session wrote into the URL, oldest first]}
+PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
 PAGE_PARAMS = {
@@ -37,7 +40,7 @@ def requested(name: str) -> str | None:
     value = st.query_params.get(name)
     if not isinstance(value, str) or len(value) > MAX_LENGTH:
         return None
-    if st.session_state.get(PUBLISHED_KEY, {}).get(name) == value:
+    if value in st.session_state.get(PUBLISHED_KEY, {}).get(name, ()):
         return None
     return value
 
@@ -49,12 +52,14 @@ def share(**values: str | None) -> None:
         if value is None:
             if name in st.query_params:
                 del st.query_params[name]
-            published.pop(name, None)
-        elif st.query_params.get(name) != value:
+            continue
+        if st.query_params.get(name) != value:
             st.query_params[name] = value
-            published[name] = value
-        else:
-            published[name] = value
+        written = published.setdefault(name, [])
+        if value in written:
+            written.remove(value)
+        written.append(value)
+        del written[:-PUBLISHED_KEPT]
 
 
 def open_page(page: str, **values: str) -> None:
