@@ -171,6 +171,19 @@ class RunTracker:
         if message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
             self.finished += 1
 
+    def wait_quiet(self, quiet_ms: float, timeout_ms: float) -> None:
+        """Wait until no run has finished for ``quiet_ms`` and the page has drawn the last one:
+        a report a component sends after a click (its weights, its last value) has had its rerun."""
+        deadline = time.monotonic() + timeout_ms / 1000
+        seen, since = self.finished, time.monotonic()
+        while time.monotonic() - since < quiet_ms / 1000:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.page.url} kept rerunning for {timeout_ms / 1000:.0f} s")
+            self.page.wait_for_timeout(50)
+            if self.finished != seen:
+                seen, since = self.finished, time.monotonic()
+        self.wait_after(seen - 1, max(1000.0, (deadline - time.monotonic()) * 1000))
+
     def wait_after(self, finished_before: int, timeout_ms: float) -> None:
         """Wait for a run that finished after `finished_before` was read, then for the page to draw it."""
         deadline = time.monotonic() + timeout_ms / 1000
