@@ -322,7 +322,7 @@ def choose_model(app: RunTracker, label: str) -> None:
     # the run above may be another one (the live view reporting its weights): wait for the model's page too
     expect(app.page.get_by_test_id("stMain").locator("h1").first).to_have_text(
         re.compile(re.escape(label) + "$"), timeout=RUN_TIMEOUT_MS)
-    app.wait_after(app.finished - 1, RUN_TIMEOUT_MS)
+    app.wait_quiet(1000, RUN_TIMEOUT_MS)
 
 
 def heading(page: Page) -> str:
