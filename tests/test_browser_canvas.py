@@ -2,7 +2,8 @@
 
 A stroke drawn with the mouse on the Your digit pad comes back as a reconstruction and two
 classifier readings, and "Explore from here" opens the explorer at it; hovering a point of
-the Latent map shows that test digit's thumbnail; an address copied from the explorer, opened
+the Latent map shows that test digit's thumbnail, and a dragged box or lasso selects the points
+inside it; an address copied from the explorer, opened
 in a fresh tab, shows the same page, model, start point and slider values.
 Screenshots go to VAE_SCREENSHOT_DIR (default artifacts/screenshots/).
 """
@@ -10,8 +11,10 @@ Screenshots go to VAE_SCREENSHOT_DIR (default artifacts/screenshots/).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -117,6 +120,89 @@ def test_hovering_the_latent_map_shows_the_digit_under_the_cursor(browser, dashb
         page.mouse.move(x, y)  # back over the hidden point: a hidden digit shows no thumbnail
         page.wait_for_timeout(200)
         assert page.evaluate(THUMB_JS)[0] != shown
+    finally:
+        close(app)
+
+
+# Every test row's place on screen [x, y] (null for a row the map does not draw), and the rows the map holds selected.
+SCREEN_POINTS_JS = "(count) => Array.from({length: count}, (_, row) => globalThis.__vaeCanvas.screenPoint(row))"
+MAP_SELECTION_JS = "() => [...[...globalThis.__vaeCanvas.maps][0].selected]"
+
+
+def inside_polygon(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """points [N, 2], a closed polygon's corners [K, 2] -> [N] bool, by the even-odd rule."""
+    x, y, inside = points[:, 0], points[:, 1], np.zeros(len(points), dtype=bool)
+    for (xa, ya), (xb, yb) in zip(corners, np.roll(corners, 1, axis=0), strict=True):
+        crosses = (ya > y) != (yb > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside ^= crosses & (x < (xb - xa) * (y - ya) / (yb - ya) + xa)
+    return inside
+
+
+def distance_to_edges(points: np.ndarray, corners: np.ndarray) -> np.ndarray:
+    """points [N, 2] -> [N] distance to the nearest edge of the closed polygon ``corners`` [K, 2]."""
+    nearest = np.full(len(points), np.inf)
+    for a, b in zip(corners, np.roll(corners, 1, axis=0), strict=True):
+        t = np.clip(((points - a) @ (b - a)) / max(float((b - a) @ (b - a)), 1e-9), 0, 1)
+        nearest = np.minimum(nearest, np.linalg.norm(points - (a + t[:, None] * (b - a)), axis=1))
+    return nearest
+
+
+def select_and_check(app: RunTracker, corners: np.ndarray, drag: Callable[[], None], points: np.ndarray) -> int:
+    """Drag, then check that the map selected the drawn points inside ``corners`` and the page heard it."""
+    runs = app.finished
+    drag()
+    app.wait_after(runs, RUN_TIMEOUT_MS)
+    selected = np.zeros(len(points), dtype=bool)
+    selected[app.page.evaluate(MAP_SELECTION_JS)] = True
+    drawn = ~np.isnan(points[:, 0])
+    inside = drawn & inside_polygon(np.nan_to_num(points), corners)
+    clear = drawn & (distance_to_edges(np.nan_to_num(points), corners) > 2)  # the mouse path is not exact
+    assert inside[clear].any() and (~inside[clear]).any(), "the shape should hold some points and leave some out"
+    outside, missed = (selected & ~inside & clear).sum(), (~selected & inside & clear).sum()
+    assert outside == missed == 0, (f"{selected.sum()} selected, {inside.sum()} inside: {outside} selected outside, "
+                                    f"{missed} missed inside")
+    expect(app.page.get_by_test_id("stMain").get_by_text(re.compile(rf"^{selected.sum()} selected: #"))).to_be_visible(
+        timeout=RUN_TIMEOUT_MS)
+    return int(selected.sum())
+
+
+def test_a_dragged_box_or_lasso_selects_the_points_inside_it(browser, dashboard):  # noqa: F811
+    app = open_tab(browser, f"{dashboard.url}/latent-map")
+    page = app.page
+    try:
+        plot = page.locator(".vae-canvas.map canvas.map")
+        plot.wait_for(timeout=RUN_TIMEOUT_MS)
+        page.wait_for_function("() => globalThis.__vaeCanvas?.screenPoint(0) !== null", timeout=RUN_TIMEOUT_MS)
+        points = np.array([p or [np.nan, np.nan] for p in page.evaluate(SCREEN_POINTS_JS, 10_000)], dtype=float)
+        box = plot.bounding_box()
+        at = lambda u, v: np.array([box["x"] + u * box["width"], box["y"] + v * box["height"]])  # noqa: E731
+
+        corner_a, corner_b = at(0.35, 0.35), at(0.6, 0.55)
+        rectangle = np.array([corner_a, [corner_b[0], corner_a[1]], corner_b, [corner_a[0], corner_b[1]]])
+
+        def drag_box():
+            page.mouse.move(*corner_a)
+            page.mouse.down()
+            page.mouse.move(*corner_b, steps=8)
+            page.mouse.up()
+
+        in_box = select_and_check(app, rectangle, drag_box, points)
+
+        page.locator(".vae-canvas.map .modes .mode", has_text="Lasso").click()
+        expect(page.locator(".vae-canvas.map .modes .mode", has_text="Lasso")).to_have_attribute("aria-pressed", "true")
+        triangle = np.array([at(0.4, 0.6), at(0.5, 0.35), at(0.65, 0.65)])  # fewer than MAX_SELECTED points
+
+        def drag_lasso():
+            page.mouse.move(*triangle[0])
+            page.mouse.down()
+            for corner in [*triangle[1:], triangle[0]]:
+                page.mouse.move(*corner, steps=25)
+            page.mouse.up()
+
+        in_lasso = select_and_check(app, triangle, drag_lasso, points)
+        assert in_lasso != in_box
+        page.locator(".vae-canvas.map").screenshot(path=screenshot_dir(REPO) / "latent-map-lasso.png")
     finally:
         close(app)
 

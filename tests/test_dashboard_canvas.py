@@ -67,6 +67,7 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     element, data = view(app, "map")
     assert len(data["points"]["rows"]) == 200 and data["points"]["rows"][:3] == [0, 1, 2]
     assert data["axes"] == ["z[0] (posterior mean)", "z[1] (posterior mean)"] and data["selected"] == []
+    assert data["selectable"]  # the page shows the selected digits
     header, sheet = sprite_image(payload)
     assert header == {"id": data["sprite"], "count": 200, "columns": 100} and sheet.shape == (2 * 28, 100 * 28)
     test = load_split("mnist", train=False, data_dir=fake_mnist_dir)
@@ -116,6 +117,7 @@ def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tin
     assert any("Nothing to encode yet" in i.value for i in app.info) and not app.image
     pad, data = view(app, "draw")
     assert data["pixels"] is None and view(app, "map")[1]["marker"] is None  # the map waits for the star
+    assert not view(app, "map")[1]["selectable"]  # this page has nothing to show for a selection
     browser_reports(app, pad, {"pixels": stroke_pixels()})
     assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
     assert any("train-classifier" in c.value for c in app.caption)  # no classifier in the tiny root: how to get one

@@ -67,6 +67,6 @@ with where:
         x, y = own_digit.map_position(projection, mu)
         star = {"x": x, "y": y, "label": "your digit"}
     canvas.latent_map("draw_map", cache.map_points_for(checkpoint, method), captions.class_names(ctx.dataset),
-                      charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
+                      charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430, selectable=False,
                       note=("The star is your digit's mean" if star else "A star will mark your digit's mean")
                       + " among the test digits' means. Hover a dot to see its digit.")

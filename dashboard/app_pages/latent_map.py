@@ -13,8 +13,8 @@ if arrays is None:
     links.share(map=None)  # no map to describe
     st.stop()
 st.markdown("Every point is one test digit's posterior mean, projected to 2-D; hover a point to see its digit. "
-            "Click a digit in the legend to hide it (double-click to show only it); click a point, or drag a box "
-            "(shift adds to the selection), to see the digits beside the map.")
+            "Click a digit in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
+            "lasso (the buttons above the map choose; shift adds to the selection), to see the digits beside the map.")
 
 methods = charts.map_methods(ctx.checkpoint.model_config.latent_dim)
 links.restore("latent_map_method", links.requested_choice("map", methods))  # a shared link's projection

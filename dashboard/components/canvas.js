@@ -5,7 +5,8 @@
 //   - data is bytes: a sprite sheet of test digits (a PNG with a small header), kept in a registry shared by
 //     every mount of this page, so the thumbnails travel once per browser session;
 //   - data is an object with view "map": a scatter of 2-D points coloured by class, with a legend that hides
-//     classes, hover thumbnails drawn from the sprite, click or drag-a-box to select (reported to Python);
+//     classes, hover thumbnails drawn from the sprite, a click, a dragged box or a lasso to select (reported to
+//     Python);
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only.
@@ -14,8 +15,11 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
-const DRAG_MIN = 4; // CSS pixels a press must move to be a box selection rather than a click
-const MAX_REPORTED = 5000; // a box selection reports at most this many rows
+const DRAG_MIN = 4; // CSS pixels a press must move to be a box or lasso selection rather than a click
+const LASSO_STEP = 3; // CSS pixels between the lasso's recorded corners
+const MAX_REPORTED = 5000; // a selection reports at most this many rows
+const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
+const SELECT_MODES = [["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
 const THUMB = 84; // CSS pixels of a thumbnail: 3 screen pixels per digit pixel
 const MARGIN = { left: 52, right: 12, top: 10, bottom: 40 };
 const PAD_SCALE = 4; // the pad draws at 4 x 28 = 112 pixels, averaged down to 28 x 28 on each stroke's end
@@ -59,6 +63,35 @@ function mountPoint(root, className) {
   return element("div", className, root);
 }
 
+/** Whether (x, y) lies inside the closed polygon [[x, y], ...]: a ray to the right crosses an odd number of edges. */
+function insidePolygon(path, x, y) {
+  let inside = false;
+  for (let i = 0, j = path.length - 1; i < path.length; j = i++) {
+    const [xi, yi] = path[i];
+    const [xj, yj] = path[j];
+    if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** The box or lasso being dragged: translucent fill, thin outline. */
+function drawSelection(context, press) {
+  context.fillStyle = "rgba(76, 110, 245, 0.12)";
+  context.strokeStyle = "rgba(76, 110, 245, 0.8)";
+  context.lineWidth = 1;
+  context.beginPath();
+  if (press.mode === "lasso") {
+    press.path.forEach(([x, y], k) => (k ? context.lineTo(x, y) : context.moveTo(x, y)));
+    context.lineTo(...press.to);
+    context.closePath();
+  } else {
+    const [[ax, ay], [bx, by]] = [press.from, press.to];
+    context.rect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
+  }
+  context.fill();
+  context.stroke();
+}
+
 /** Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten, about ``count`` of them. */
 function ticks(low, high, count) {
   const raw = (high - low) / count;
@@ -83,7 +116,10 @@ class MapView {
     this.frame = 0;
     this.root = mountPoint(root, "vae-canvas map");
     this.heading = element("div", "map-title", this.root);
-    this.legend = element("div", "legend", this.root);
+    const bar = element("div", "map-bar", this.root);
+    this.legend = element("div", "legend", bar);
+    this.modes = element("div", "modes", bar);
+    this.buildModes(this.modes);
     this.box = element("div", "map-box", this.root);
     this.canvas = element("canvas", "map", this.box);
     this.canvas.setAttribute("role", "img");
@@ -123,12 +159,31 @@ class MapView {
       this.background = null;
     }
     this.data = data;
-    this.selected = new Set(data.selected || []);
+    this.select(data.selected || []);
     this.heading.textContent = data.title;
     this.box.style.height = `${data.height}px`;
+    this.modes.hidden = !data.selectable;
     this.buildLegend();
     this.note.textContent = data.note || "";
     this.requestDraw();
+  }
+
+  /** Box or lasso: what a drag selects with. */
+  buildModes(parent) {
+    this.mode = "box";
+    this.modeButtons = SELECT_MODES.map(([mode, text, title]) => {
+      const button = element("button", "mode", parent);
+      button.type = "button";
+      button.textContent = text;
+      button.title = title;
+      button.dataset.mode = mode;
+      button.addEventListener("click", () => {
+        this.mode = mode;
+        this.modeButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
+      });
+      button.setAttribute("aria-pressed", String(mode === this.mode));
+      return button;
+    });
   }
 
   buildLegend() {
@@ -216,6 +271,9 @@ class MapView {
     if (!this.px) return;
     const [x, y] = this.local(event);
     if (this.press) {
+      const { path } = this.press;
+      const [lx, ly] = path[path.length - 1];
+      if (this.press.mode === "lasso" && Math.hypot(x - lx, y - ly) >= LASSO_STEP) path.push([x, y]);
       this.press.to = [x, y];
       this.requestDraw();
       return;
@@ -236,10 +294,10 @@ class MapView {
   }
 
   onDown(event) {
-    if (event.button !== 0) return;
+    if (event.button !== 0 || !this.data.selectable) return;
     this.canvas.setPointerCapture(event.pointerId);
     const at = this.local(event);
-    this.press = { from: at, to: at, add: event.shiftKey || event.ctrlKey || event.metaKey };
+    this.press = { from: at, to: at, path: [at], mode: this.mode, add: event.shiftKey || event.ctrlKey || event.metaKey };
   }
 
   onUp(event) {
@@ -247,16 +305,17 @@ class MapView {
     this.press = null;
     if (!press) return;
     const [x, y] = this.local(event);
-    const moved = Math.hypot(x - press.from[0], y - press.from[1]) >= DRAG_MIN;
+    press.path.push([x, y]);
+    const moved = press.path.some(([px, py]) => Math.hypot(px - press.from[0], py - press.from[1]) >= DRAG_MIN);
     let rows;
     if (moved) {
-      rows = this.inBox(press.from, [x, y]);
+      rows = press.mode === "lasso" ? this.inLasso(press.path) : this.inBox(press.from, [x, y]);
     } else {
       const hit = this.nearest(x, y);
       rows = hit < 0 ? [] : [this.rows[hit]];
     }
     if (press.add) rows = [...this.selected, ...rows.filter((row) => !this.selected.has(row))];
-    this.selected = new Set(rows);
+    this.select(rows);
     this.args.setStateValue("selection", rows.slice(0, MAX_REPORTED));
     this.requestDraw();
   }
@@ -267,6 +326,29 @@ class MapView {
     for (let i = 0; i < this.px.length; i++) {
       if (this.hidden.has(this.labels[i])) continue;
       if (this.px[i] >= left && this.px[i] <= right && this.py[i] >= top && this.py[i] <= bottom) rows.push(this.rows[i]);
+    }
+    return rows;
+  }
+
+  /** Hold ``rows`` as the selection; the static layer fades the other points, so it is redrawn on a change. */
+  select(rows) {
+    const key = rows.join();
+    if (key === this.selectedKey) return;
+    this.selectedKey = key;
+    this.selected = new Set(rows);
+    this.background = null;
+  }
+
+  /** Rows of the visible points inside the closed polygon ``path`` [[x, y], ...] (even-odd rule). */
+  inLasso(path) {
+    const xs = path.map(([x]) => x);
+    const ys = path.map(([, y]) => y);
+    const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+    const rows = [];
+    for (let i = 0; i < this.px.length; i++) {
+      const [x, y] = [this.px[i], this.py[i]];
+      if (x < left || x > right || y < top || y > bottom || this.hidden.has(this.labels[i])) continue;
+      if (insidePolygon(path, x, y)) rows.push(this.rows[i]);
     }
     return rows;
   }
@@ -323,7 +405,7 @@ class MapView {
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.lineWidth = 1.5;
     context.strokeStyle = "#111";
-    for (const row of this.selected) {
+    for (const row of this.selected.size <= RING_MAX ? this.selected : []) {
       const i = this.rowIndex.get(row);
       if (i === undefined || this.hidden.has(this.labels[i])) continue;
       context.beginPath();
@@ -339,14 +421,7 @@ class MapView {
       context.stroke();
     }
     if (this.data.marker) drawMarker(context, view.toX(this.data.marker.x), view.toY(this.data.marker.y), this.data.marker.label);
-    if (this.press) {
-      const [[ax, ay], [bx, by]] = [this.press.from, this.press.to];
-      context.fillStyle = "rgba(76, 110, 245, 0.12)";
-      context.strokeStyle = "rgba(76, 110, 245, 0.8)";
-      context.lineWidth = 1;
-      context.fillRect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
-      context.strokeRect(Math.min(ax, bx), Math.min(ay, by), Math.abs(bx - ax), Math.abs(by - ay));
-    }
+    if (this.press) drawSelection(context, this.press);
   }
 
   /** The static layer: axes with round ticks, axis titles and every visible point. */
@@ -392,16 +467,25 @@ class MapView {
     context.rotate(-Math.PI / 2);
     context.fillText(this.data.axes[1], 0, 0);
     context.restore();
+    // With a selection, the other points fade and the selected ones are drawn on top of them.
+    const selecting = this.selected.size > 0;
+    const isSelected = (i) => this.selected.has(this.rows[i]);
+    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !isSelected(i) : () => true);
+    if (selecting) this.drawPoints(context, 0.9, isSelected);
+    context.globalAlpha = 1;
+    return canvas;
+  }
+
+  /** The visible points for which ``keep(i)`` holds, as small squares of their class colour. */
+  drawPoints(context, alpha, keep) {
     const radius = this.data.radius;
-    context.globalAlpha = 0.65;
+    context.globalAlpha = alpha;
     for (let i = 0; i < this.px.length; i++) {
       const k = this.labels[i];
-      if (this.hidden.has(k)) continue;
+      if (this.hidden.has(k) || !keep(i)) continue;
       context.fillStyle = this.data.colors[k];
       context.fillRect(this.px[i] - radius, this.py[i] - radius, 2 * radius, 2 * radius);
     }
-    context.globalAlpha = 1;
-    return canvas;
   }
 
   destroy() {

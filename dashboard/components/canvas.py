@@ -2,7 +2,7 @@
 
 The map draws every projected test mean itself and shows the hovered digit's thumbnail at the
 cursor from a sprite sheet the page received once (``sprite_payload``), so hovering never waits
-for the server; a click or a dragged box reports the selected test rows. The pad draws a digit
+for the server; a click, a dragged box or a lasso reports the selected test rows. The pad draws a digit
 with a soft pen and reports its 784 grey levels at the end of each stroke.
 The JS evaluates no strings and fetches nothing.
 """
@@ -86,18 +86,19 @@ class MapPoints:
 
 def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *,
                sprite: str | None, note: str = "", marker: dict | None = None, height: int = 560,
-               on_select=None) -> list[int]:
-    """Mount the map; return the test rows selected in it (a click, or a dragged box), [] when none.
+               selectable: bool = True, on_select=None) -> list[int]:
+    """Mount the map; return the test rows selected in it (a click, a dragged box or a lasso), [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
     ``marker``: {"x", "y", "label"} drawn as a star (the reader's own digit).
+    ``selectable``: False for a map whose page does nothing with a selection (no Box / Lasso buttons).
     """
     selected = selected_rows(st.session_state.get(key), int(np.max(points.rows)) + 1 if len(points.rows) else 0)
     radius = 2.0 if len(points.rows) <= 3000 else 1.5
     _component(key=key, data={"view": "map", "key": key, "points": points.as_data(), "names": list(names),
                               "colors": list(colors), "axes": list(points.axes), "title": points.title,
                               "sprite": sprite, "note": note, "marker": marker, "height": height,
-                              "radius": radius, "selected": selected},
+                              "radius": radius, "selected": selected, "selectable": selectable},
                on_selection_change=on_select or (lambda: None))
     return selected
 
