@@ -191,7 +191,7 @@ def test_a_dragged_box_or_lasso_selects_the_points_inside_it(browser, dashboard)
 
         page.locator(".vae-canvas.map .modes .mode", has_text="Lasso").click()
         expect(page.locator(".vae-canvas.map .modes .mode", has_text="Lasso")).to_have_attribute("aria-pressed", "true")
-        triangle = np.array([at(0.4, 0.6), at(0.5, 0.35), at(0.65, 0.65)])  # fewer than MAX_SELECTED points
+        triangle = np.array([at(0.3, 0.7), at(0.5, 0.25), at(0.75, 0.75)])
 
         def drag_lasso():
             page.mouse.move(*triangle[0])

@@ -17,7 +17,7 @@ const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
 const DRAG_MIN = 4; // CSS pixels a press must move to be a box or lasso selection rather than a click
 const LASSO_STEP = 3; // CSS pixels between the lasso's recorded corners
-const MAX_REPORTED = 5000; // a selection reports at most this many rows
+const MAX_REPORTED = 10000; // a selection reports at most this many rows: a whole test split (MAX_SELECTED)
 const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
 const SELECT_MODES = [["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
 const THUMB = 84; // CSS pixels of a thumbnail: 3 screen pixels per digit pixel
@@ -163,6 +163,7 @@ class MapView {
     this.heading.textContent = data.title;
     this.box.style.height = `${data.height}px`;
     this.modes.hidden = !data.selectable;
+    this.canvas.classList.toggle("static", !data.selectable); // no crosshair where a press selects nothing
     this.buildLegend();
     this.note.textContent = data.note || "";
     this.requestDraw();

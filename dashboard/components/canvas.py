@@ -25,7 +25,7 @@ NAME = "vae_canvas"
 MAGIC = b"VAES"
 SPRITE_COLUMNS = 100  # digits per row of the sprite sheet: 10,000 test digits make a 2800 x 2800 PNG
 HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last reported
-MAX_SELECTED = 5000  # the most rows a selection may hold (the JS reports no more)
+MAX_SELECTED = 10_000  # the most rows a selection may hold: a whole test split (the JS reports no more)
 
 _component = st.components.v2.component(
     NAME, js=(HERE / "canvas.js").read_text(), css=(HERE / "canvas.css").read_text())
