@@ -22,7 +22,6 @@ The machine is shared: its load average is printed with the numbers.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 import time
@@ -33,9 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Page, expect  # noqa: E402
 
-from tests.browser_support import LIVE_DIGIT_HASH_JS, RunTracker, StreamlitServer, launch_chromium, percentiles  # noqa: E402
+from tests.browser_support import LIVE_DIGIT_HASH_JS, RunTracker, dashboard_in_chromium, percentiles  # noqa: E402
 
 DRAG_SECONDS = 2.0
 FRAMES_GOAL = 30
@@ -200,32 +199,21 @@ def main() -> int:
     parser.add_argument("--hovers", type=int, default=30)
     args = parser.parse_args()
     labels = model_labels(args.checkpoint_dir)
-    log_dir = Path(os.environ.get("TMPDIR", "/tmp"))
-    env = {**os.environ, "VAE_CHECKPOINT_DIR": str(args.checkpoint_dir.resolve())}
-    server = StreamlitServer(ROOT / "dashboard" / "app.py", log_dir, env)
-    try:
-        server.wait_healthy(60)
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            print(f"load average before: {os.getloadavg()[0]:.2f}")
-            for label in labels:
-                live = measure(browser, server.url, label, True, args.presses, args.hovers)
-                slow = measure(browser, server.url, label, False, args.presses, 0)
-                print(f"\n{label}")
-                print(f"  drag {DRAG_SECONDS:.0f} s, new digits seen: live {live['seen']:4d} in {live['looks']} looks  "
-                      f"server {slow['seen']:4d} in {slow['looks']} looks   goal >= {FRAMES_GOAL}: live "
-                      f"{verdict(live['seen'] >= FRAMES_GOAL)}")
-                print(f"  live: the page drew a new digit in {live['drawn']} of {live['frames']} animation frames")
-                print(f"  key press -> new pixels, live:   {percentiles(live['keys'])}   "
-                      f"{verdict(np.percentile(live['keys'], 95) * 1000 <= LATENCY_GOAL_MS)}")
-                print(f"  key press -> new pixels, server: {percentiles(slow['keys'])}")
-                print(f"  pointer over the plane -> new digit, live: {percentiles(live['hover'])}   "
-                      f"{verdict(np.percentile(live['hover'], 95) * 1000 <= LATENCY_GOAL_MS)}; server: none "
-                      "(a click and a rerun)")
-            print(f"\nload average after: {os.getloadavg()[0]:.2f}")
-            browser.close()
-    finally:
-        server.stop()
+    with dashboard_in_chromium(args.checkpoint_dir) as (url, browser):
+        for label in labels:
+            live = measure(browser, url, label, True, args.presses, args.hovers)
+            slow = measure(browser, url, label, False, args.presses, 0)
+            print(f"\n{label}")
+            print(f"  drag {DRAG_SECONDS:.0f} s, new digits seen: live {live['seen']:4d} in {live['looks']} looks  "
+                  f"server {slow['seen']:4d} in {slow['looks']} looks   goal >= {FRAMES_GOAL}: live "
+                  f"{verdict(live['seen'] >= FRAMES_GOAL)}")
+            print(f"  live: the page drew a new digit in {live['drawn']} of {live['frames']} animation frames")
+            print(f"  key press -> new pixels, live:   {percentiles(live['keys'])}   "
+                  f"{verdict(np.percentile(live['keys'], 95) * 1000 <= LATENCY_GOAL_MS)}")
+            print(f"  key press -> new pixels, server: {percentiles(slow['keys'])}")
+            print(f"  pointer over the plane -> new digit, live: {percentiles(live['hover'])}   "
+                  f"{verdict(np.percentile(live['hover'], 95) * 1000 <= LATENCY_GOAL_MS)}; server: none "
+                  "(a click and a rerun)")
     return 0
 
 

@@ -14,7 +14,6 @@ they include the browser round trips. The machine is shared: its load average is
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from playwright.sync_api import Page, sync_playwright  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 
-from tests.browser_support import RunTracker, StreamlitServer, launch_chromium, percentiles  # noqa: E402
+from tests.browser_support import RunTracker, dashboard_in_chromium, percentiles  # noqa: E402
 
 LATENCY_GOAL_MS = 50.0
 RUN_TIMEOUT_MS = 120_000
@@ -88,27 +87,17 @@ def main() -> int:
     parser.add_argument("--checkpoint-dir", type=Path, default=ROOT / "checkpoints")
     parser.add_argument("--hovers", type=int, default=60)
     args = parser.parse_args()
-    env = {**os.environ, "VAE_CHECKPOINT_DIR": str(args.checkpoint_dir.resolve())}
-    server = StreamlitServer(ROOT / "dashboard" / "app.py", Path(os.environ.get("TMPDIR", "/tmp")), env)
-    try:
-        server.wait_healthy(60)
-        with sync_playwright() as playwright:
-            browser = launch_chromium(playwright)
-            print(f"load average before: {os.getloadavg()[0]:.2f}")
-            for name, label in models(args.checkpoint_dir):
-                context = browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = context.new_page()
-                open_map(page, server.url, name)
-                hovers(page, 5)  # warm: first thumbnails drawn
-                times = hovers(page, args.hovers, seed=1)
-                ok = np.percentile(times, 95) * 1000 <= LATENCY_GOAL_MS
-                print(f"{label}: hover -> thumbnail shown: {percentiles(times)}   "
-                      f"{'meets' if ok else 'MISSES'} the goal (p95 <= {LATENCY_GOAL_MS:.0f} ms)")
-                context.close()
-            print(f"load average after: {os.getloadavg()[0]:.2f}")
-            browser.close()
-    finally:
-        server.stop()
+    with dashboard_in_chromium(args.checkpoint_dir) as (url, browser):
+        for name, label in models(args.checkpoint_dir):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            page = context.new_page()
+            open_map(page, url, name)
+            hovers(page, 5)  # warm: first thumbnails drawn
+            times = hovers(page, args.hovers, seed=1)
+            ok = np.percentile(times, 95) * 1000 <= LATENCY_GOAL_MS
+            print(f"{label}: hover -> thumbnail shown: {percentiles(times)}   "
+                  f"{'meets' if ok else 'MISSES'} the goal (p95 <= {LATENCY_GOAL_MS:.0f} ms)")
+            context.close()
     return 0
 
 

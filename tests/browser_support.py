@@ -19,7 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright, WebSocket
+from playwright.sync_api import Browser, Page, Playwright, WebSocket, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -139,6 +139,25 @@ class StreamlitServer:
 def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's chromium, headless, with background networking off (Playwright's own builds are not used)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def dashboard_in_chromium(checkpoint_dir: Path):
+    """For a benchmark: `streamlit run dashboard/app.py` on ``checkpoint_dir`` and a chromium; yields
+    (server URL, browser). The load average is printed before and after: the machine is shared."""
+    env = {**os.environ, "VAE_CHECKPOINT_DIR": str(checkpoint_dir.resolve())}
+    repo = Path(__file__).resolve().parent.parent
+    server = StreamlitServer(repo / "dashboard" / "app.py", Path(os.environ.get("TMPDIR", "/tmp")), env)
+    try:
+        server.wait_healthy(60)
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            print(f"load average before: {os.getloadavg()[0]:.2f}")
+            yield server.url, browser
+            print(f"\nload average after: {os.getloadavg()[0]:.2f}")
+            browser.close()
+    finally:
+        server.stop()
 
 
 class RunTracker:
