@@ -169,7 +169,7 @@ def run_job(queue: JobQueue, job: Job, device: str | None = None) -> str:
 
     A KeyboardInterrupt gives the job back to the queue and is raised again.
     """
-    from .cli import expected_errors
+    from .errors import expected_errors
     from .runs import kept_epochs
 
     try:

@@ -25,24 +25,13 @@ from ..defaults import (
     TSNE_PERPLEXITY,
     tsne_description,
 )
+from ..errors import expected_errors
 
 # Nothing here imports torch: the parser and --help start at once, and each command imports
 # what it needs when it runs (see _lazy).
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 DEFAULT_LATENT_DIMS = (2, 5, 10, 20, 50)
-
-
-def expected_errors() -> tuple[type[Exception], ...]:
-    """The errors a user can cause; each carries a one-line message that names the fix."""
-    from ..atomic import SaveError
-    from ..config import ConfigError
-    from ..data import DataUnavailableError
-    from ..exports import ExportError
-    from ..store import CheckpointError
-    from ..train import TrainingDiverged
-
-    return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged, ExportError
 
 
 class _Parser(argparse.ArgumentParser):
