@@ -10,8 +10,9 @@ session or a restarted server sees the same queue.
     queue.jobs()  # every job, for the page
 
 Statuses: queued -> running -> done | failed | cancelled. An interrupted worker (Ctrl-C,
-SIGTERM) puts its job back in the queue; a worker that vanished is found by ``reap`` and
-its job marked failed with its last log line. Torch-free: the page imports it on every run.
+SIGTERM) puts its job back in the queue; a worker that vanished is found by
+``worker.fail_dead_workers_jobs`` and its job marked failed with its last log line.
+Torch-free: the page imports it on every run.
 """
 
 from __future__ import annotations
@@ -126,6 +127,11 @@ def _row_to_job(row: sqlite3.Row) -> Job:
     return Job(**data)
 
 
+def _job_by_id(db: sqlite3.Connection, job_id: int) -> Job | None:
+    row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return None if row is None else _row_to_job(row)
+
+
 def queue_dir(root: Path) -> Path:
     return Path(root) / QUEUE_DIR
 
@@ -209,7 +215,7 @@ class JobQueue:
                     (name, json.dumps(to_dict(model_config), sort_keys=True),
                      json.dumps(to_dict(train_config), sort_keys=True), str(data_dir), maps, now)).lastrowid
                 note = "queued"
-            return _row_to_job(db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()), note
+            return _job_by_id(db, job_id), note
 
     def jobs(self) -> list[Job]:
         """Every job, oldest first; an empty list when nothing was ever queued (nothing is created)."""
@@ -220,8 +226,7 @@ class JobQueue:
 
     def job(self, job_id: int) -> Job | None:
         with self._connect() as db:
-            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else _row_to_job(row)
+            return _job_by_id(db, job_id)
 
     def count(self, status: str) -> int:
         if not self.exists():
@@ -252,7 +257,7 @@ class JobQueue:
             db.execute("UPDATE jobs SET status = 'running', worker_slot = ?, started_at = ?, finished_at = NULL, "
                        "cancel_requested = 0, step_seconds = NULL, message = 'starting' WHERE id = ?",
                        (slot, time.time(), row["id"]))
-            return _row_to_job(db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
+            return _job_by_id(db, row["id"])
 
     def report_step(self, job_id: int, epoch: int, step: int, steps: int, running_loss: float,
                     step_seconds: float | None) -> bool:
