@@ -15,7 +15,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard import tables
-from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig
+from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, check_batch_fits
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
@@ -31,20 +31,21 @@ class Combination:
     trains: bool  # False: cached, or already in the queue
 
 
-def _model_problem(**values) -> str | None:
+def _problem(check, *args, **values) -> str | None:
+    """The CLI's one-line message when ``check(*args, **values)`` refuses the values, else None."""
     try:
-        ModelConfig(**{"latent_dim": 1, **values})
+        check(*args, **values)
     except ConfigError as error:
         return str(error)
     return None
+
+
+def _model_problem(**values) -> str | None:
+    return _problem(ModelConfig, **{"latent_dim": 1, **values})
 
 
 def _train_problem(**values) -> str | None:
-    try:
-        TrainConfig(**values)
-    except ConfigError as error:
-        return str(error)
-    return None
+    return _problem(TrainConfig, **values)
 
 
 def parse_latent_sizes(text: str) -> tuple[list[int], str | None]:
@@ -105,9 +106,8 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
     with bottom[1]:
         values["batch_size"] = st.number_input("Batch size", value=defaults.batch_size, step=32, key="train_batch")
         problem = _train_problem(batch_size=values["batch_size"])
-        if problem is None and train_images is not None and values["batch_size"] > train_images:
-            problem = (f"batch size {values['batch_size']} is larger than the {train_images} training images: "
-                       "pass a smaller --batch-size")
+        if problem is None and train_images is not None:
+            problem = _problem(check_batch_fits, values["batch_size"], train_images)
         ok &= _show(problem)
     with bottom[2]:
         values["seed"] = st.number_input("Seed", value=defaults.seed, step=1, key="train_seed")

@@ -73,6 +73,13 @@ class TrainConfig:
             raise ConfigError(f"KL weight beta must be a positive number, got {self.beta!r}: try --beta 1")
 
 
+def check_batch_fits(batch_size: int, train_images: int) -> None:
+    """Raise ``ConfigError`` when one batch needs more images than the training split holds."""
+    if batch_size > train_images:
+        raise ConfigError(f"batch size {batch_size} is larger than the {train_images} training images: "
+                          "pass a smaller --batch-size")
+
+
 def config_from_dict(cls: type, data: dict) -> object:
     """Rebuild a stored ``cls``; every field must be present, since a stored config that
     silently fell back to defaults could describe weights it does not match."""

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from .config import ConfigError, ModelConfig, TrainConfig
+from .config import ModelConfig, TrainConfig, check_batch_fits
 from .data import Split
 from .losses import negative_elbo
 from .mlp_backward import BatchLoss, negative_elbo_backward
@@ -183,11 +183,7 @@ def train_vae(
     After each epoch the test set is evaluated in full and ``on_epoch(state)`` runs, which
     is where a caller saves a resume point. Raises ``TrainingDiverged`` on NaN / inf loss.
     """
-    if train_config.batch_size > len(train_split.images):
-        raise ConfigError(
-            f"batch size {train_config.batch_size} is larger than the {len(train_split.images)} "
-            "training images: pass a smaller --batch-size"
-        )
+    check_batch_fits(train_config.batch_size, len(train_split.images))
     device = device or pick_device()
     state = state or new_training_state(model_config, train_config, device)
     # Both splits stay on the device for the whole run (on a GPU: no host copies per epoch).
