@@ -402,18 +402,27 @@ def class_means_for(checkpoint):
     return _class_means(checkpoint, data_key())
 
 
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _traversal(checkpoint, data_dir: str, start: bytes, rows: int, columns: int):
+def _point_key(z) -> bytes:
+    """A latent point [D] (tensor) as a hashable cache key: its float32 bytes."""
+    return z.detach().to("cpu").float().numpy().tobytes()
+
+
+def _point_from_key(key: bytes):
+    """``_point_key``'s bytes back to a tensor [D]."""
     import numpy as np
     import torch
 
+    return torch.from_numpy(np.frombuffer(key, dtype=np.float32).copy())
+
+
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
+def _traversal(checkpoint, data_dir: str, start: bytes, rows: int, columns: int):
     from vae_core import figures, latent
 
     order, scores, note = latent_order_for(checkpoint)
     collapsed = points.collapsed_dims(checkpoint.model_config.latent_dim, metrics_for(checkpoint), scores)
     ranking = latent.DimensionRanking(order, scores, frozenset(collapsed), note)
-    base = torch.from_numpy(np.frombuffer(start, dtype=np.float32).copy())
-    return figures.traversal(model_for(checkpoint), base, ranking, rows, columns)
+    return figures.traversal(model_for(checkpoint), _point_from_key(start), ranking, rows, columns)
 
 
 def traversal_for(checkpoint, start, rows: int, columns: int):
@@ -421,29 +430,24 @@ def traversal_for(checkpoint, start, rows: int, columns: int):
 
     Rows follow ``latent_order_for`` and mark ``points.collapsed_dims``, as the explorer's sliders do.
     """
-    key = start.detach().to("cpu").float().numpy().tobytes()
-    return _traversal(checkpoint, data_key(), key, int(rows), int(columns))
+    return _traversal(checkpoint, data_key(), _point_key(start), int(rows), int(columns))
 
 
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
 def _class_strip(checkpoint, data_dir: str, kind: str, first: int, last: int, steps: int, start: bytes,
                  strength: float):
-    import numpy as np
-    import torch
-
     from vae_core import figures
 
     means, model = class_means_for(checkpoint), model_for(checkpoint)
     if kind == "morph":
         return figures.morph_images(model, means, first, last, steps)
-    z = torch.from_numpy(np.frombuffer(start, dtype=np.float32).copy())
-    return figures.direction_images(model, z, means, first, last, steps, strength)
+    return figures.direction_images(model, _point_from_key(start), means, first, last, steps, strength)
 
 
 def class_strip(checkpoint, kind: str, first: int, last: int, steps: int, start=None, strength: float = 1.0):
     """Decoded digits [steps, 28, 28]: a morph between two class means (``kind`` "morph"), or the class
     direction from ``first`` to ``last`` added to start [D] ("direction"). Needs ``class_means_for``."""
-    key = b"" if start is None else start.detach().to("cpu").float().numpy().tobytes()
+    key = b"" if start is None else _point_key(start)
     return _class_strip(checkpoint, data_key(), kind, int(first), int(last), int(steps), key, float(strength))
 
 
