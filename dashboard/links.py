@@ -151,6 +151,25 @@ def restore(key: str, value) -> None:
         st.session_state[key] = value
 
 
+# --- a start point: the prior mean, a prior draw (seed) or a test digit; the explorer's and Traversals' ---
+
+def _restore_start(keys: tuple[str, str, str], modes: list[str], total: int) -> None:
+    """A link's start mode, prior seed and test digit into the widgets keyed (mode, seed, digit)."""
+    mode_key, seed_key, index_key = keys
+    restore(mode_key, requested_choice("start", modes))
+    restore(seed_key, requested_int("seed", 0, 2**31 - 1))
+    if total:
+        restore(index_key, requested_int("digit", 0, total - 1))
+
+
+def _start_params(mode: str, seed: int, index: int) -> dict[str, str | None]:
+    """The URL parameters of a start point: the seed only for a prior draw, the digit only for a test digit."""
+    from dashboard import points
+
+    return {"start": slug(mode), "seed": str(seed) if mode == points.BASE_MODES[1] else None,
+            "digit": str(index) if mode == points.BASE_MODES[2] else None}
+
+
 # --- the Latent explorer's view ------------------------------------------------------------------
 
 def restore_explorer(checkpoint, total: int) -> None:
@@ -162,10 +181,8 @@ def restore_explorer(checkpoint, total: int) -> None:
     at = requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
     if at is not None:
         st.session_state[session.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
-    restore("explorer_base_mode", requested_choice("start", [*points.BASE_MODES, points.OWN_DIGIT]))
-    restore("explorer_prior_seed", requested_int("seed", 0, 2**31 - 1))
-    if total:
-        restore("explorer_test_index", requested_int("digit", 0, total - 1))
+    _restore_start(("explorer_base_mode", "explorer_prior_seed", "explorer_test_index"),
+                   [*points.BASE_MODES, points.OWN_DIGIT], total)
     if latent_dim > 2:
         restore("explorer_slider_count", requested_int("shown", 1, latent_dim))
 
@@ -174,8 +191,7 @@ def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int
     """Write the explorer's start point into the URL (the sliders write their values when they report)."""
     from dashboard import points
 
-    share(start=slug(mode), seed=str(seed) if mode == points.BASE_MODES[1] else None,
-          digit=str(index) if mode == points.BASE_MODES[2] else None,
+    share(**_start_params(mode, seed, index),
           at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None,
           shown=str(shown) if latent_dim > 2 else None)
 
@@ -184,19 +200,13 @@ def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int
 
 def restore_traversals(modes: list[str], total: int) -> None:
     """Before the Traversals widgets: the start point, seed, test digit and column count of a link."""
-    restore("traversals_start", requested_choice("start", modes))
-    restore("traversals_seed", requested_int("seed", 0, 2**31 - 1))
-    if total:
-        restore("traversals_index", requested_int("digit", 0, total - 1))
+    _restore_start(("traversals_start", "traversals_seed", "traversals_index"), modes, total)
     columns = requested_int("columns", 3, 15)
     restore("traversals_columns", columns if columns is not None and columns % 2 else None)
 
 
 def share_traversals(mode: str, seed: int, index: int, columns: int) -> None:
-    from dashboard import points
-
-    share(start=slug(mode), seed=str(seed) if mode == points.BASE_MODES[1] else None,
-          digit=str(index) if mode == points.BASE_MODES[2] else None, columns=str(columns))
+    share(**_start_params(mode, seed, index), columns=str(columns))
 
 
 def requested_pair(name: str, classes: list[int]) -> tuple[int, int] | None:
