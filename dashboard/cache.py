@@ -170,6 +170,19 @@ def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, co
     return images.generated_grid_png(model_for(checkpoint), seed, count, temperature, columns)
 
 
+def _point_key(z) -> bytes:
+    """A latent point [D] (tensor) as a hashable cache key: its float32 bytes."""
+    return z.detach().to("cpu").float().numpy().tobytes()
+
+
+def _point_from_key(key: bytes):
+    """``_point_key``'s bytes back to a tensor [D]."""
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.frombuffer(key, dtype=np.float32).copy())
+
+
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
 def _manifold_png(checkpoint, base: bytes, dims: tuple, steps: int) -> bytes:
     import numpy as np
@@ -183,8 +196,7 @@ def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
     The base point is keyed by its float32 bytes: hashing one bytes object is much
     cheaper than hashing a tuple of 50 floats on every rerun.
     """
-    key = base.detach().to("cpu").float().numpy().tobytes()
-    return _manifold_png(checkpoint, key, (int(dims[0]), int(dims[1])), int(steps))
+    return _manifold_png(checkpoint, _point_key(base), (int(dims[0]), int(dims[1])), int(steps))
 
 
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
@@ -400,19 +412,6 @@ def _class_means(checkpoint, data_dir: str):
 def class_means_for(checkpoint):
     """[10, D] mean posterior mean of each class over the test set (cached means, else the test images), or None."""
     return _class_means(checkpoint, data_key())
-
-
-def _point_key(z) -> bytes:
-    """A latent point [D] (tensor) as a hashable cache key: its float32 bytes."""
-    return z.detach().to("cpu").float().numpy().tobytes()
-
-
-def _point_from_key(key: bytes):
-    """``_point_key``'s bytes back to a tensor [D]."""
-    import numpy as np
-    import torch
-
-    return torch.from_numpy(np.frombuffer(key, dtype=np.float32).copy())
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
