@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import struct
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -38,7 +41,7 @@ def bounding_box(image: np.ndarray, level: float = 0.05) -> tuple[int, int]:
 
 @pytest.mark.parametrize("format", ["PNG", "JPEG"])
 def test_an_upload_becomes_a_centred_28x28_digit_in_a_20x20_box(format):
-    digit = digits.from_upload(png(photo_of_a_seven(), format))
+    digit = digits.read_upload(png(photo_of_a_seven(), format))
     assert digit.shape == (28, 28) and digit.dtype == np.float32
     assert digit.min() >= 0.0 and digit.max() <= 1.0 and digit.max() > 0.9
     row, column = centre_of_mass(digit)
@@ -49,8 +52,8 @@ def test_an_upload_becomes_a_centred_28x28_digit_in_a_20x20_box(format):
 
 
 def test_dark_ink_on_light_paper_and_light_ink_on_dark_give_the_same_digit():
-    on_paper = digits.from_upload(png(photo_of_a_seven(ink=20, paper=235)))
-    on_black = digits.from_upload(png(photo_of_a_seven(ink=235, paper=20)))
+    on_paper = digits.read_upload(png(photo_of_a_seven(ink=20, paper=235)))
+    on_black = digits.read_upload(png(photo_of_a_seven(ink=235, paper=20)))
     assert np.abs(on_paper - on_black).max() < 1e-5
     assert on_paper[0].max() == 0 and on_paper[13:15, 13:15].sum() > 0  # light digit, black border
 
@@ -59,7 +62,7 @@ def test_a_colour_picture_and_a_transparent_one_are_read():
     colour = photo_of_a_seven(ink=(20, 40, 200), paper=(250, 240, 220), mode="RGB")
     transparent = photo_of_a_seven(ink=(0, 0, 0, 255), paper=(255, 255, 255, 0), mode="RGBA")
     for image in (colour, transparent):
-        digit = digits.from_upload(png(image))
+        digit = digits.read_upload(png(image))
         assert abs(centre_of_mass(digit)[0] - 13.5) <= 0.5 and digit.max() > 0.9
 
 
@@ -67,20 +70,20 @@ def test_a_colour_picture_and_a_transparent_one_are_read():
                                   png(photo_of_a_seven(), "GIF")])
 def test_a_non_image_is_a_one_line_error(data):
     with pytest.raises(digits.DigitImageError) as error:
-        digits.from_upload(data)
+        digits.read_upload(data)
     message = str(error.value)
     assert "\n" not in message and message.endswith(".") and "PNG or JPEG" in message
 
 
 def test_a_blank_image_is_a_one_line_error():
     with pytest.raises(digits.DigitImageError, match="No digit found"):
-        digits.from_upload(png(Image.new("L", (64, 64), 255)))
+        digits.read_upload(png(Image.new("L", (64, 64), 255)))
 
 
 def test_a_huge_image_is_refused_before_decoding():
     huge = Image.new("1", (5000, 5000), 1)
-    with pytest.raises(digits.DigitImageError, match="at most 4096 x 4096"):
-        digits.from_upload(png(huge))
+    with pytest.raises(digits.DigitImageError, match="is 5000 x 5000 pixels, more than the 16,777,216"):
+        digits.read_upload(png(huge))
 
 
 def test_a_drawing_is_prepared_the_same_way_and_an_empty_one_is_none():
@@ -104,3 +107,142 @@ def test_centre_by_mass_keeps_a_lopsided_digit_inside():
     digit[:, :2] = 1.0  # all the mass on the left edge: the shift moves it right
     placed = digits.centre_by_mass(digit)
     assert placed.shape == (28, 28) and placed.sum() == pytest.approx(digit.sum())
+
+
+# Hostile uploads (fault-matrix rows 45-49): real files, built here.
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+def chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(side: int) -> bytes:
+    """A 1-bit greyscale PNG of side x side white pixels: its rows are compressed a band at a time, so the
+    file is small (about 1 KB per 1000 x 1000 pixels) while it declares side * side pixels."""
+    row = b"\0" + b"\xff" * ((side + 7) // 8)  # filter byte 0, then the packed pixels
+    packer, idat, band = zlib.compressobj(9), [], 1000
+    for start in range(0, side, band):
+        idat.append(packer.compress(row * min(band, side - start)))
+    idat.append(packer.flush())
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b"")
+
+
+def with_chunks(data: bytes, *chunks: bytes) -> bytes:
+    """A PNG with ``chunks`` inserted right after its IHDR chunk (8 signature + 25 IHDR bytes)."""
+    return data[:33] + b"".join(chunks) + data[33:]
+
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """A real small JPEG whose start-of-frame header is patched to declare width x height pixels."""
+    data = bytearray(png(photo_of_a_seven(), "JPEG"))
+    frame = data.index(b"\xff\xc0")  # baseline SOF0: marker, length (2), precision (1), height (2), width (2)
+    data[frame + 5:frame + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def peak_python_allocation(function, *args) -> int:
+    """The peak bytes Python and numpy allocated while ``function(*args)`` ran (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        function(*args)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def one_line_error(data: bytes) -> str:
+    with pytest.raises(digits.DigitImageError) as error:
+        digits.read_upload(data)
+    message = str(error.value)
+    assert "\n" not in message and message.endswith(".")
+    return message
+
+
+def test_row45_a_file_larger_than_the_page_reads_is_refused_unopened():
+    message = one_line_error(PNG_SIGNATURE + b"\0" * (3 * 1024 * 1024))
+    assert "is 3.0 MB, more than the 2 MB this page reads: upload a smaller image" in message
+
+
+@pytest.mark.parametrize("bomb", [png_bomb(30000), jpeg_declaring(30000, 30000)], ids=["png", "jpeg"])
+def test_row46_a_decompression_bomb_says_how_big_it_is(bomb):
+    assert len(bomb) < 2 * 1024 * 1024  # small on disk: only the header tells
+    message = one_line_error(bomb)
+    assert "is 30000 x 30000 pixels, more than the 16,777,216 this page reads: upload a smaller image" in message
+
+
+def test_row47_a_4096_square_1_bit_png_is_shrunk_before_any_float_copy():
+    sheet = Image.new("1", (4096, 4096), 1)
+    draw = ImageDraw.Draw(sheet)
+    draw.line([(800, 700), (3000, 600)], fill=0, width=300)
+    draw.line([(3000, 600), (2000, 3600)], fill=0, width=300)
+    data = png(sheet)
+    assert len(data) < 64 * 1024
+    peak = peak_python_allocation(digits.read_upload, data)
+    assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MB of arrays for a 28 x 28 digit"
+    digit = digits.read_upload(data)
+    assert digit.max() > 0.9 and abs(centre_of_mass(digit)[0] - 13.5) <= 0.5
+
+
+def test_row48_a_big_text_chunk_is_refused():
+    text = chunk(b"iTXt", b"Comment\0\0\0\0\0" + b"x" * 1_500_000)
+    message = one_line_error(with_chunks(png(photo_of_a_seven()), text))
+    assert "1,500,012 bytes of text" in message and "save it without its metadata" in message
+
+
+def test_row48_compressed_text_is_never_inflated():
+    # 40 zTXt chunks, each about 1 KB on disk that would inflate to 1 MB of text held in memory.
+    inflating = [chunk(b"zTXt", f"k{i}".encode() + b"\0\0" + zlib.compress(b"x" * 1_000_000, 9)) for i in range(40)]
+    data = with_chunks(png(photo_of_a_seven()), *inflating)
+    assert len(data) < 64 * 1024
+    peak = peak_python_allocation(digits.read_upload, data)
+    assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MB held while reading a 28 x 28 digit"
+
+
+def sixteen_bit(ink: int, paper: int) -> bytes:
+    """The 8-bit seven as a 16-bit greyscale PNG: grey level v stored as v * 257 (0..255 onto 0..65535)."""
+    levels = np.asarray(photo_of_a_seven(ink=ink, paper=paper), dtype=np.uint16) * 257
+    data = png(Image.fromarray(levels))  # mode I;16
+    assert Image.open(io.BytesIO(data)).mode == "I;16"  # saved as 16 bits, read back as 16 bits
+    return data
+
+
+@pytest.mark.parametrize(("ink", "paper"), [(20, 235), (235, 20)], ids=["dark-ink", "light-ink"])
+def test_row49_a_16_bit_png_reads_as_its_8_bit_twin(ink, paper):
+    reference = digits.read_upload(png(photo_of_a_seven(ink=ink, paper=paper)))
+    assert np.abs(digits.read_upload(sixteen_bit(ink, paper)) - reference).max() < 0.02
+
+
+@pytest.mark.parametrize("convert", [
+    lambda image: image.convert("1"),
+    lambda image: image.convert("P"),
+    lambda image: image.convert("LA"),
+    lambda image: image.convert("RGBA"),
+], ids=["1", "P", "LA", "RGBA"])
+def test_row49_other_png_modes_read_as_the_grey_original(convert):
+    grey = photo_of_a_seven(ink=0, paper=255)
+    reference = digits.read_upload(png(grey))
+    assert np.abs(digits.read_upload(png(convert(grey))) - reference).max() < 0.05
+
+
+def test_row49_a_cmyk_jpeg_reads_as_the_grey_one():
+    grey = photo_of_a_seven(ink=0, paper=255)
+    reference = digits.read_upload(png(grey, "JPEG"))
+    assert np.abs(digits.read_upload(png(grey.convert("CMYK"), "JPEG")) - reference).max() < 0.08
+
+
+def test_an_upload_is_decoded_once_and_the_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(digits, "_cache", type(digits._cache)())  # earlier tests' uploads are not counted
+    calls = []
+    decode = digits.read_image
+    monkeypatch.setattr(digits, "read_image", lambda data: calls.append(len(data)) or decode(data))
+    data = png(photo_of_a_seven())
+    first = digits.read_upload(data)
+    first[:] = 0  # the caller's copy: the cached digit is not changed
+    again = digits.read_upload(data)
+    assert len(calls) == 1 and again.max() > 0.9
+    for i in range(digits.CACHE_SIZE + 3):
+        digits.read_upload(png(photo_of_a_seven(size=(300 + i, 200))))
+    assert len(digits._cache) == digits.CACHE_SIZE
