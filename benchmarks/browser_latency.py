@@ -164,7 +164,7 @@ class Explorer:
 def model_labels(checkpoint_dir: Path) -> list[str]:
     """The sidebar labels of the first model, the MLP at z = 20 (or the largest MLP below it) and,
     when there is one, the conv VAE at z = 20: the models of the first data set."""
-    from dashboard.tables import model_label
+    from dashboard.shell.tables import model_label
     from vae_core import store
 
     checkpoints, _ = store.scan(checkpoint_dir)

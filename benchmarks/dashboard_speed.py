@@ -99,7 +99,7 @@ def explorer_app(checkpoint_dir: Path):
 
     os.environ["VAE_CHECKPOINT_DIR"] = str(checkpoint_dir)
     app = AppTest.from_file(str(APP), default_timeout=180).run()
-    app.switch_page("app_pages/explorer.py").run()
+    app.switch_page("explorer/page.py").run()
     app.toggle(key="explorer_live").set_value(False).run()  # the server path: browser_latency.py measures live
     return app
 
@@ -132,15 +132,15 @@ def map_open_benchmark(checkpoint_dir: Path) -> list[tuple[str, float, float, fl
     labels = list(app.sidebar.selectbox[-1].options)
     results = []
     for label in labels:
-        app.switch_page("app_pages/overview.py").run()
+        app.switch_page("overview/page.py").run()
         app.sidebar.selectbox[-1].select_index(labels.index(label)).run()
         st.cache_resource.clear()
         st.cache_data.clear()
         start = time.perf_counter()
-        app.switch_page("app_pages/latent_map.py").run()
+        app.switch_page("latent_map/page.py").run()
         cold = time.perf_counter() - start
         start = time.perf_counter()
-        app.switch_page("app_pages/latent_map.py").run()
+        app.switch_page("latent_map/page.py").run()
         warm = time.perf_counter() - start
         start = time.perf_counter()
         app.radio(key="latent_map_method").set_value("t-SNE").run()

@@ -70,7 +70,7 @@ def hovers(page: Page, count: int, seed: int = 0) -> list[float]:
 
 def models(checkpoint_dir: Path) -> list[tuple[str, str]]:
     """(name, sidebar label) of the first model and of the MLP at z = 10 with beta 1, when shipped."""
-    from dashboard.tables import model_label
+    from dashboard.shell.tables import model_label
     from vae_core import store
 
     checkpoints, _ = store.scan(checkpoint_dir)

@@ -1,37 +1,45 @@
 """Router of the VAE Latent Explorer: page config, shared sidebar, navigation.
 
 Run with ``streamlit run dashboard/app.py``. Checkpoints come from $VAE_CHECKPOINT_DIR
-(default ./checkpoints) and test images from $VAE_DATA_DIR (default ./data).
+(default ./checkpoints) and test images from $VAE_DATA_DIR (default ./data). Each page is a
+feature slice: ``dashboard/<slice>/page.py`` lays it out, its siblings hold its state and helpers.
 """
 
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard import links, session  # the installed package (pip install -e .), not this file's folder
+from dashboard.shell import links, sidebar  # the installed package (pip install -e .), not this file's folder
 
-PAGES = Path(__file__).resolve().parent / "app_pages"
+SLICES = Path(__file__).resolve().parent
+
+
+def page(slice_name: str, title: str, icon: str, url_path: str | None = None, default: bool = False) -> st.Page:
+    """The page of one slice; ``url_path`` is its address (kept stable: shared links name it)."""
+    address = None if default else url_path or slice_name.replace("_", "-")  # the default page is "/"
+    return st.Page(SLICES / slice_name / "page.py", title=title, icon=f":material/{icon}:", url_path=address,
+                   default=default)
+
 
 st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
 
 navigation = st.navigation({
     "Models": [
-        st.Page(PAGES / "overview.py", title="Overview", icon=":material/home:", default=True),
-        st.Page(PAGES / "training.py", title="Training", icon=":material/show_chart:", url_path="training"),
-        st.Page(PAGES / "train.py", title="Train new models", icon=":material/model_training:", url_path="train"),
+        page("overview", "Overview", "home", default=True),
+        page("training", "Training", "show_chart"),
+        page("train", "Train new models", "model_training"),
     ],
     "Look inside": [
-        st.Page(PAGES / "generate.py", title="Generate", icon=":material/casino:", url_path="generate"),
-        st.Page(PAGES / "reconstruct.py", title="Reconstruct", icon=":material/sync_alt:", url_path="reconstruct"),
-        st.Page(PAGES / "latent_map.py", title="Latent map", icon=":material/scatter_plot:", url_path="latent-map"),
-        st.Page(PAGES / "explorer.py", title="Latent explorer", icon=":material/tune:", url_path="explorer"),
-        st.Page(PAGES / "traversals.py", title="Traversals", icon=":material/view_comfy:", url_path="traversals"),
-        st.Page(PAGES / "arithmetic.py", title="Class arithmetic", icon=":material/calculate:",
-                url_path="arithmetic"),
-        st.Page(PAGES / "draw.py", title="Your digit", icon=":material/draw:", url_path="your-digit"),
-        st.Page(PAGES / "compare.py", title="Compare models", icon=":material/view_column:", url_path="compare"),
+        page("generate", "Generate", "casino"),
+        page("reconstruct", "Reconstruct", "sync_alt"),
+        page("latent_map", "Latent map", "scatter_plot"),
+        page("explorer", "Latent explorer", "tune"),
+        page("traversals", "Traversals", "view_comfy"),
+        page("arithmetic", "Class arithmetic", "calculate"),
+        page("your_digit", "Your digit", "draw"),
+        page("compare", "Compare models", "view_column"),
     ],
 })
 links.keep_only(navigation.url_path)  # a link describes one page: the others' parameters go
-session.sidebar()
+sidebar.sidebar()
 navigation.run()

@@ -19,8 +19,8 @@ import torch
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from dashboard import points
 from dashboard.components import live_decoder
+from dashboard.shell import points
 from tests.browser_support import (
     CHROMIUM,
     RunTracker,

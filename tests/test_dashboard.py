@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import tables
+from dashboard.shell import tables
 from vae_core import store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -28,7 +28,7 @@ def open_app(monkeypatch, checkpoint_root: Path, data_dir: Path, page: str = "ov
     monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     if page != "overview":
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -107,7 +107,7 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data)
     assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table
     assert "Model" in [s.label for s in app.sidebar.selectbox]
-    app.switch_page("app_pages/training.py").run()
+    app.switch_page("training/page.py").run()
     assert len(app.get("plotly_chart")) == 4 and "nats" in app.caption[0].value
     assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
     specs = {chart.key: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
@@ -115,18 +115,18 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert specs["training_seed_report"]["data"][0]["y"] == pytest.approx(list(tables.SEED_REPORT_LOSS))  # own axis
     split_layout = specs["training_split"]["layout"]
     assert split_layout["yaxis"]["rangemode"] == split_layout["yaxis2"]["rangemode"] == "tozero"
-    app.switch_page("app_pages/generate.py").run()
+    app.switch_page("generate/page.py").run()
     assert len(app.image) == 1 and len(app.get("download_button")) == 1
-    app.switch_page("app_pages/latent_map.py").run()
+    app.switch_page("latent_map/page.py").run()
     assert len(map_data(app)["points"]["rows"]) == 200  # every test mean, drawn in the page
     assert app.radio[0].options == ["Latent coordinates", "t-SNE", "UMAP"]  # z=2
-    app.switch_page("app_pages/explorer.py").run()
+    app.switch_page("explorer/page.py").run()
     weights, [(_, view)] = live_components(app)  # live by default: the page decodes, no server slider
     assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0 and not z_sliders(app)
     server_path(app)
     assert len(z_sliders(app)) == 2 and len(app.get("plotly_chart")) == 1  # z=2: the clickable plane
     assert live_components(app) == ([], [])
-    app.switch_page("app_pages/compare.py").run()
+    app.switch_page("compare/page.py").run()
     assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2", "z = 3"]
     assert len(app.get("plotly_chart")) == 2 + 2 and not app.exception  # two maps, two overlays
 
@@ -165,7 +165,7 @@ def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, 
     assert len(z_sliders(app)) == 2 and any("without a slider stay" in c.value for c in app.caption)
     app.slider(key="explorer_slider_count").set_value(3).run()
     assert not any("without a slider" in c.value for c in app.caption)  # every dimension has one
-    app.switch_page("app_pages/generate.py").run()
+    app.switch_page("generate/page.py").run()
     assert app.title[0].value.endswith("z = 3")
 
 
@@ -230,18 +230,18 @@ def test_without_a_dataset_pages_say_what_is_missing_and_still_work(monkeypatch,
     notes = [i.value for i in app.info]
     assert any("VAE_DATA_DIR" in n and str(empty_data) in n for n in notes)
     assert [i.captions[0].startswith("Reconstructions") for i in app.image] == [True]  # decoded means only
-    app.switch_page("app_pages/explorer.py").run()
+    app.switch_page("explorer/page.py").run()
     assert "Test digit" in app.radio(key="explorer_base_mode").options  # from the cached means
     assert not app.exception and len(app.image) == 2  # manifold grid, interpolation strip
     assert len(live_components(app)[1]) == 1  # the digit: decoded in the page
-    app.switch_page("app_pages/overview.py").run()
+    app.switch_page("overview/page.py").run()
     assert any("VAE_DATA_DIR" in i.value for i in app.info)
 
 
 def test_with_the_dataset_originals_appear(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "reconstruct")
     assert [i.captions[0].split()[0] for i in app.image] == ["Original", "Reconstructions"]
-    app.switch_page("app_pages/overview.py").run()
+    app.switch_page("overview/page.py").run()
     assert any("test images are in VAE_DATA_DIR" in s.value for s in app.success)
 
 
@@ -298,7 +298,7 @@ def test_dataset_picker_appears_with_two_datasets(monkeypatch, tmp_path, tiny_ch
     assert app.subheader[0].value == "Cached models (mnist)"
     app.sidebar.selectbox[0].set_value("fashion-mnist").run()
     assert app.subheader[0].value == "Cached models (fashion-mnist)" and len(app.dataframe[0].value) == 1
-    app.switch_page("app_pages/generate.py").run()
+    app.switch_page("generate/page.py").run()
     assert app.sidebar.selectbox[0].value == "fashion-mnist" and not app.exception
 
 
@@ -320,7 +320,7 @@ def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, em
     app = open_app(monkeypatch, shipped_root, empty_data)
     assert len(app.dataframe[0].value) == len([c for c in models if c.train_config.dataset == "mnist"])
     for page in PAGES[1:]:
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
     columns = [h.value for h in app.subheader if h.value.startswith("z = ")]
     assert columns == [f"z = {c.model_config.latent_dim}" for c in default_columns(models)]

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from dashboard import own_digit, points
 from dashboard.components import canvas
+from dashboard.shell import points
+from dashboard.your_digit import own_digit
 from tests.test_dashboard import browser_reports, choose_model, live_components, open_app
 from vae_core import digits, store
 from vae_core.data import load_split
@@ -113,7 +114,7 @@ def test_a_forged_selection_keeps_only_test_rows(monkeypatch, tiny_checkpoint_ro
 
 
 def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw")
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit")
     assert any("Nothing to encode yet" in i.value for i in app.info) and not app.image
     pad, data = view(app, "draw")
     assert data["pixels"] is None and view(app, "map")[1]["marker"] is None  # the map waits for the star
@@ -130,7 +131,7 @@ def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tin
 
 
 def test_the_classifier_reads_the_drawing_and_its_reconstruction(monkeypatch, shipped_root, empty_data):
-    app = open_app(monkeypatch, shipped_root, empty_data, "draw")
+    app = open_app(monkeypatch, shipped_root, empty_data, "your_digit")
     browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
     readings = [m.value for m in app.markdown if m.value.startswith("Looks like")]
     assert len(readings) == 2, readings
@@ -138,7 +139,7 @@ def test_the_classifier_reads_the_drawing_and_its_reconstruction(monkeypatch, sh
 
 
 def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw"), 3)
+    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit"), 3)
     browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
     app.button(key="draw_explore").click().run()
     assert not app.exception and app.title[0].value == "Latent explorer: z = 3"
@@ -149,13 +150,13 @@ def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_ch
     assert live["base"] == pytest.approx(mu.tolist(), abs=1e-4)  # through the URL: 4 decimals
     assert [live["values"][str(d)] for d in live["dims"]] == pytest.approx(
         [points.clip_to_sliders(mu[d]) for d in live["dims"]])
-    app.switch_page("app_pages/explorer.py")  # AppTest would return to the page it last switched to
+    app.switch_page("explorer/page.py")  # AppTest would return to the page it last switched to
     choose_model(app, 2)  # the digit was encoded by the z = 3 model: not a start point of another
     assert points.OWN_DIGIT not in app.radio(key="explorer_base_mode").options
 
 
 def test_an_upload_is_encoded_and_a_non_image_is_a_one_line_error(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "draw")
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit")
     app.file_uploader(key="draw_upload").upload("one.png", upload_png(), "image/png").run()
     assert not app.exception
     assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
@@ -183,7 +184,7 @@ def test_the_canvas_js_evaluates_no_strings_and_fetches_nothing():
 
 
 def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_data):
-    app = open_app(monkeypatch, shipped_root, empty_data, "draw")
+    app = open_app(monkeypatch, shipped_root, empty_data, "your_digit")
     pixels, seen = stroke_pixels(), []
     for dataset in app.sidebar.selectbox(key="app_dataset").options if len(app.sidebar.selectbox) > 1 else [None]:
         if dataset is not None:
@@ -199,5 +200,5 @@ def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_
 
 
 def test_without_checkpoints_the_your_digit_page_says_how_to_train(monkeypatch, tmp_path, empty_data):
-    app = open_app(monkeypatch, tmp_path, empty_data, "draw")
+    app = open_app(monkeypatch, tmp_path, empty_data, "your_digit")
     assert any("train" in i.value.lower() for i in app.info) and not canvas_mounts(app)[1]

@@ -30,7 +30,7 @@ def test_the_sidebar_names_every_model_by_its_family(monkeypatch, family_root, e
     assert labels == ["MLP, z = 2", "MLP, z = 2, beta = 4", "MLP, z = 3", "conv, z = 2"]
     for page in PAGES[1:]:
         box.select_index(3).run()  # the conv model on every page
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
 
 

@@ -137,7 +137,7 @@ def test_explorer_offers_its_grid_as_png_and_its_interpolation_as_png_and_gif(mo
     import torch
     from PIL import Image
 
-    from dashboard import downloads as page_downloads
+    from dashboard.shell import downloads as page_downloads
     from vae_core.config import ModelConfig
     from vae_core.models import build_model
 
@@ -169,7 +169,7 @@ def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_d
     assert not app.exception and app.title[0].value.startswith("Class arithmetic")
     box = app.selectbox(key="arithmetic_morph_from")
     assert box.options[0] == "T-shirt" and box.value == 3  # dress
-    app.switch_page("app_pages/traversals.py").run()
+    app.switch_page("traversals/page.py").run()
     assert not app.exception and len(app.image) == 1
 
 

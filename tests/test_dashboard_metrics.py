@@ -17,7 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard import captions, images, points
+from dashboard.shell import captions, images, points
 from tests.test_dashboard import choose_model, default_columns, open_app, server_path, shipped, z_sliders
 from vae_core import evaluate, explore, store
 from vae_core.classifier import classifier_name, load_classifier, predict_proba

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard import captions, charts, images, points, tables
+from dashboard.shell import captions, charts, images, points, tables
 from vae_core import store
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import points
+from dashboard.shell import points
 from tests.test_dashboard import APP, TIMEOUT, browser_reports, choose_model, live_components, open_app
 
 
@@ -19,7 +19,7 @@ def open_link(monkeypatch, root, data_dir, page: str, query: dict) -> AppTest:
     monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()  # AppTest knows the pages' URLs after a run
     app.query_params = dict(query)
-    app.switch_page(f"app_pages/{page}.py").run()
+    app.switch_page(f"{page}/page.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -88,7 +88,7 @@ def test_the_address_follows_the_view_and_describes_one_page(monkeypatch, tiny_c
     choose_model(app, 3)
     assert app.query_params["model"] == "mnist-z3-h16-e2-b32-lr0.001-s0"
     assert app.title[0].value.endswith("z = 3")  # the model written into the URL is not read back as a request
-    app.switch_page("app_pages/generate.py").run()
+    app.switch_page("generate/page.py").run()
     assert set(app.query_params) == {"model", "seed"}  # the explorer's parameters went with its page
     assert app.title[0].value.endswith("z = 3")
 

@@ -31,7 +31,7 @@ def open_train_page(monkeypatch, root: Path, data_dir: Path) -> AppTest:
     monkeypatch.setenv("VAE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("VAE_TRAIN_WORKERS", "0")
     app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    app.switch_page("app_pages/train.py").run()
+    app.switch_page("train/page.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -171,5 +171,5 @@ def test_a_queue_file_that_is_not_a_database_is_one_line_on_the_page_not_a_crash
     fill(app, latent="4")
     app.button(key="train_submit").click().run()
     assert not app.exception
-    app.switch_page("app_pages/overview.py").run()  # every other page still works
+    app.switch_page("overview/page.py").run()  # every other page still works
     assert not app.exception and app.sidebar.error[0].value.startswith("the training queue")

@@ -29,7 +29,7 @@ WAIT_SECONDS = 90  # generous: two cores shared with other work
 APP = str(REPO / "dashboard" / "app.py")
 APP_TIMEOUT = 120  # the first run of a process imports torch, slow on a busy machine
 PAGES = ("overview", "training", "generate", "reconstruct", "latent_map", "explorer", "traversals", "arithmetic",
-         "draw", "compare")
+         "your_digit", "compare")
 LATENTS = (2, 3, 4, 5, 6)
 
 
@@ -161,6 +161,6 @@ def open_app(monkeypatch, root: Path, data_dir: Path, page: str = "overview", qu
     app.query_params.update(query or {})
     app.run()
     if page != "overview":
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app

@@ -66,7 +66,7 @@ def test_streamlit_config_compiles_scripts_without_magic():
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["magicEnabled"] is False
-    scripts = [REPO / "dashboard" / "app.py", *sorted((REPO / "dashboard" / "app_pages").glob("*.py"))]
+    scripts = [REPO / "dashboard" / "app.py", *sorted((REPO / "dashboard").glob("*/page.py"))]
     assert len(scripts) > 5
     for script in scripts:
         code = script.read_text(encoding="utf-8")
@@ -85,7 +85,7 @@ def _session(number: int) -> list[str]:
         return app
 
     app = ran(AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run())
-    ran(app.switch_page("app_pages/explorer.py").run())
+    ran(app.switch_page("explorer/page.py").run())
     box = app.sidebar.selectbox[-1]
     app = ran(box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run())
     ran(app.toggle(key="explorer_live").set_value(False).run())  # the server path: each value decoded here

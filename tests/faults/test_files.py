@@ -149,7 +149,7 @@ def test_rows01_08_broken_checkpoints_are_a_visible_warning_in_the_app(monkeypat
     shown = "\n".join(w.value for w in app.main.warning)
     for name in breakers:
         assert f"`{name}`: " in shown, name
-    app.switch_page("app_pages/explorer.py").run()
+    app.switch_page("explorer/page.py").run()
     assert not app.exception and app.image  # the usable model still decodes
 
 
@@ -186,7 +186,7 @@ def test_row20_dashboard_with_no_checkpoint_dir(monkeypatch, tmp_path, empty_dat
     app = open_app(monkeypatch, root, empty_data)
     assert any(f"No checkpoints in `{root}`" in w.value for w in app.sidebar.warning)
     for page in PAGES:
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
         assert not app.exception, (page, [e.value for e in app.exception])
         notes = [i.value for i in app.info]
         assert any(f"There are no trained models in `{root}` yet" in n and "vae-explorer train" in n

@@ -190,7 +190,7 @@ def _forge_widget_value(app, widget, value: str):
     return app
 
 
-@pytest.mark.parametrize("page", ["explorer", "latent_map", "draw", "generate"])
+@pytest.mark.parametrize("page", ["explorer", "latent_map", "your_digit", "generate"])
 def test_row17_a_shared_link_with_hostile_values_opens_the_defaults_and_reads_nothing_outside(
         monkeypatch, tmp_path, root, good_checkpoint, empty_data, page):
     """Every parameter a link may carry (dashboard/links.py), each with a value that leaves the root or
@@ -209,7 +209,7 @@ def test_row17_a_shared_link_with_hostile_values_opens_the_defaults_and_reads_no
     app.query_params = dict(hostile)
     _record_opened_paths()
     try:
-        app.switch_page(f"app_pages/{page}.py").run()
+        app.switch_page(f"{page}/page.py").run()
         opened = list(_OPENED)
     finally:
         _OPENED = None

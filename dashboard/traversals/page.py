@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from dashboard import cache, downloads, links, points, session, widgets
+from dashboard.shell import cache, downloads, links, points, sidebar, ui
 from vae_core import exports
 
 ROWS_SHOWN = 10  # beyond this, rows wait behind "show all" so a z = 50 figure stays readable
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 latent_dim = checkpoint.model_config.latent_dim
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
@@ -17,7 +17,7 @@ st.title(f"Traversals: {label}")
 
 modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
 links.restore_traversals(modes, total)  # a shared link's start point, seed, digit and columns
-session.keep_choice("traversals_start", modes)
+sidebar.keep_choice("traversals_start", modes)
 controls = st.columns([5, 2, 2, 3])
 mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
                          format_func=lambda m: "Prior mean" if m == points.BASE_MODES[0] else m)
@@ -25,7 +25,7 @@ seed, index = 0, 0
 if mode == points.BASE_MODES[1]:
     seed = controls[1].number_input("Prior draw seed", min_value=0, value=0, step=1, key="traversals_seed")
 elif mode == points.BASE_MODES[2]:
-    session.clamp_state("traversals_index", 0, total - 1)
+    sidebar.clamp_state("traversals_index", 0, total - 1)
     index = controls[1].number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
                                      step=1, key="traversals_index")
     controls[1].caption(f"#{index} is a {points.test_label(split, arrays, index)}")
@@ -49,5 +49,5 @@ st.markdown(
 
 factor = 3 if rows <= ROWS_SHOWN else 2
 png = exports.rows_png(figure.images, figure.row_labels, figure.column_labels, figure.marked, factor=factor)
-widgets.image(png)
+ui.image(png)
 downloads.figure(f"{checkpoint.name}-traversal", png, lambda: exports.rows_gif(figure.images), "traversals")

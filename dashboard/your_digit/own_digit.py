@@ -1,11 +1,14 @@
 """The reader's own digit: where it comes from (the pad or an upload), its encoding, and its place on the map.
 
-Arrays in, arrays out; no Streamlit. The pages reach the model through ``dashboard.cache``.
+Arrays in, arrays out; only ``map_projection_for`` is cached (per checkpoint).
 """
 
 from __future__ import annotations
 
 import numpy as np
+import streamlit as st
+
+from dashboard.shell import cache
 
 SOURCES = ("drawing", "upload")
 
@@ -20,7 +23,7 @@ def prepared(source: str, pixels, upload: bytes | None) -> tuple[np.ndarray | No
 
     try:
         if source == "upload" and upload is not None:
-            return digits.from_upload(upload), None
+            return digits.read_upload(upload), None
         return (digits.from_drawing(pixels) if pixels is not None else None), None
     except digits.DigitImageError as error:
         return None, str(error)
@@ -57,3 +60,9 @@ def map_position(projection: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     """mu [D] -> (x, y) on the map whose affine projection [D + 1, 2] is ``projection``."""
     x, y = np.append(np.asarray(mu, dtype=np.float64), 1.0) @ projection
     return float(x), float(y)
+
+
+@st.cache_resource(max_entries=32, hash_funcs=cache.BY_CHECKPOINT)
+def map_projection_for(checkpoint):
+    """The affine map from a latent mean [D] to the PCA map's coordinates of ``checkpoint``, built once."""
+    return map_projection(cache.projections_for(checkpoint), checkpoint.model_config.latent_dim)

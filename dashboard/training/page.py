@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import charts, session, tables
+from dashboard.shell import charts, sidebar, tables
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 checkpoint = ctx.checkpoint
 label = ctx.label(checkpoint)
 st.title(f"Training of {label}")

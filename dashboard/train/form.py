@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import tables
+from dashboard.shell import tables
 from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, check_batch_fits
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}

@@ -7,7 +7,7 @@ the column labels when two columns share a value.
 
 from __future__ import annotations
 
-from dashboard.tables import ARCHITECTURE_NAMES, run_details
+from dashboard.shell.tables import ARCHITECTURE_NAMES, run_details
 
 AXES = ("latent size", "beta", "architecture", "data set")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import captions, charts, images, points, tables
+from dashboard.shell import captions, charts, images, points, tables
 
 _torch_configured = False
 
@@ -125,7 +125,7 @@ def projections_for(checkpoint) -> dict | None:
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
 def _test_split(dataset: str, data_dir: str):
     """(Split, None) or (None, the one-sentence reason). Never downloads from inside the app."""
-    from dashboard.captions import missing_test_files
+    from dashboard.shell.captions import missing_test_files
 
     reason = missing_test_files(dataset, data_dir)
     if reason is not None:
@@ -234,17 +234,6 @@ def metrics_for(checkpoint) -> dict | None:
     """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
     return tables.evaluation_metrics(checkpoint)
 
-
-@st.cache_resource(max_entries=8, hash_funcs=BY_CHECKPOINT)
-def metric_figures(checkpoints: list, labels: tuple[str, ...], axis: str = "latent size") -> list:
-    """[(label, what better means, shared plotly Figure)] of every metric against ``axis`` (see dashboard.axes)."""
-    from dashboard import axes
-
-    names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))
-    evaluated, _ = charts.metric_points(checkpoints, metrics_for, lambda c: names[str(c.path)],
-                                        lambda c: axes.chart_x(c, axis))
-    return [(label, meaning, charts.metric_figure(evaluated, path, label, axis_title=axis))
-            for path, label, meaning in charts.chart_metrics()]
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
@@ -385,13 +374,6 @@ def sprite_for(dataset: str) -> tuple[str, object]:
     sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
     return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
 
-
-@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
-def map_projection_for(checkpoint):
-    """The affine map from a latent mean [D] to the PCA map's coordinates (see dashboard.own_digit)."""
-    from dashboard import own_digit
-
-    return own_digit.map_projection(projections_for(checkpoint), checkpoint.model_config.latent_dim)
 
 
 # --- traversals, class arithmetic and the encoded test set's exports (vae_core.figures, vae_core.exports) ---

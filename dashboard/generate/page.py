@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import cache, captions, links, session, widgets
+from dashboard.shell import cache, captions, links, sidebar, ui
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Generate digits with {label}")
 st.markdown("Each digit is the decoder's mean image for one random latent vector drawn from the prior. "
@@ -35,7 +35,7 @@ with picture:
         st.info(captions.classifier_missing_sentence(reader[1]))
     if data_note:
         st.info(data_note)
-    widgets.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
+    ui.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
     if labelled:
         st.caption(captions.LABELS_CAPTION)
     if nearest:

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from dashboard import cache, downloads, images, points, session, widgets
+from dashboard.shell import cache, downloads, images, points, sidebar, ui
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Reconstruct test digits with {label}")
 st.markdown("Each test digit is encoded to its posterior mean and decoded again. "
             "Small latent sizes keep the shape of a digit but lose its details.")
-split, arrays = session.test_data(ctx, "Original test digits")
+split, arrays = sidebar.test_data(ctx, "Original test digits")
 total = points.test_count(split, arrays)
 if total == 0:
     st.stop()
@@ -23,8 +23,8 @@ indices = points.sample_indices(total, count, int(seed))
 model = cache.model_for(ctx.checkpoint)
 with pictures:
     if split is not None:
-        widgets.image(images.test_images_png(split, indices, columns), caption="Original test digits")
+        ui.image(images.test_images_png(split, indices, columns), caption="Original test digits")
     recons = images.decoded_means_png(model, split, arrays, indices, columns)
-    widgets.image(recons, caption=f"Reconstructions by {label} (decoded posterior means)")
+    ui.image(recons, caption=f"Reconstructions by {label} (decoded posterior means)")
     st.caption("Test images #" + ", ".join(str(i) for i in indices))
     downloads.figure(f"{ctx.checkpoint.name}-reconstructions-seed{seed}", recons, None, "reconstruct")

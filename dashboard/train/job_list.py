@@ -11,33 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, tables
+from dashboard.shell import cache, tables
+from dashboard.shell.queue import jobs_or_problem, start_workers
 from vae_core.jobs import ACTIVE, Job, JobQueue, QueueError, QueueFull, place_in_queue
 
 POLL_SECONDS = 1.0
 FINISHED_SHOWN = 10
 ERROR_KEY = "train_queue_error"  # a refused submission, shown above the job list
 SEEN_KEY = "train_finished_seen"  # ids of the finished jobs this session has already shown
-
-
-def start_workers(root: Path) -> str | None:
-    """Fail the jobs of dead workers, start workers for waiting jobs; the problem in one line, or None."""
-    from vae_core import worker
-
-    try:
-        worker.fail_dead_workers_jobs(root)
-        worker.spawn_workers(root)
-    except (ValueError, OSError, QueueError) as error:
-        return str(error)
-    return None
-
-
-def jobs_or_problem(root: Path) -> tuple[list[Job], str | None]:
-    """Every job of the queue, or no job and why the queue cannot be read (one line)."""
-    try:
-        return JobQueue(root).jobs(), None
-    except QueueError as error:
-        return [], str(error)
 
 
 def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:

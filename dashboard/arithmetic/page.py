@@ -3,10 +3,10 @@ added to one test digit."""
 
 import streamlit as st
 
-from dashboard import cache, captions, downloads, images, links, points, session, widgets
+from dashboard.shell import cache, captions, downloads, images, links, points, sidebar, ui
 from vae_core import exports, figures
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
@@ -24,7 +24,7 @@ st.subheader("The mean of each class")
 st.markdown("Average the posterior means of every test image of a class and decode the result: the model's "
             "idea of a typical member. A blurry mean says the class is spread over several styles.")
 png = exports.strip_png(figures.class_mean_images(model, means), list(names), factor=3)
-widgets.image(png)
+ui.image(png)
 downloads.figure(f"{checkpoint.name}-class-means", png, None, "arithmetic_means")
 
 
@@ -47,7 +47,7 @@ def default_pair(first: int, last: int) -> tuple[int, int]:
 def strip(digits, labels, name: str, key: str) -> None:
     """A strip of digits with its PNG and GIF downloads."""
     picture = exports.strip_png(digits, labels, factor=3)
-    widgets.image(picture)
+    ui.image(picture)
     downloads.figure(f"{checkpoint.name}-{name}", picture, lambda: exports.strip_gif(digits), key)
 
 
@@ -66,7 +66,7 @@ if not total:
 st.markdown("Take one test digit's mean and add the difference between two class means: the digit keeps its "
             "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
 controls = st.columns(4)
-session.clamp_state("arithmetic_index", 0, total - 1)
+sidebar.clamp_state("arithmetic_index", 0, total - 1)
 index = controls[0].number_input(f"Test digit (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
 first, last = class_pair("arithmetic_direction", default_pair(7, 1), controls[1:3])
 strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
@@ -75,7 +75,7 @@ strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_
 links.share(digit=str(index), direction=f"{first}-{last}", strength=f"{strength:g}")
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
-    widgets.image(images.test_images_png(split, [index], 1, factor=3),
+    ui.image(images.test_images_png(split, [index], 1, factor=3),
                   caption=f"Test digit #{index}, a {names[points.test_label(split, arrays, index)]}")
 digits = cache.class_strip(checkpoint, "direction", first, last, 10, start, strength)
 strip(digits, figures.strength_labels(10, strength), f"direction-{index}-{first}-{last}", "arithmetic_direction")

@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from dashboard import cache, captions, charts, images, links, own_digit, points, session, widgets
 from dashboard.components import canvas
+from dashboard.shell import cache, captions, charts, images, links, points, sidebar, ui
+from dashboard.your_digit import own_digit
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 st.title(f"Your digit: {label}")
 st.markdown("Draw a digit on the black square, or upload a photo of one. It is prepared as MNIST's digits were "
@@ -39,22 +40,22 @@ with result:
         mu, decoded = own_digit.encode(model, image)
         mine, theirs = st.columns(2)
         with mine:
-            widgets.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
-            widgets.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
+            ui.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
+            ui.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
         with theirs:
-            widgets.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
+            ui.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
             if reader[0] is not None:
                 st.markdown(captions.reading_of_image(decoded, reader[0], ctx.dataset))
         st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
         if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
                      help="Opens the Latent explorer with its sliders at this digit's mean."):
-            links.open_page("app_pages/explorer.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
+            links.open_page("explorer/page.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
                             at=links.point_text(mu))
 
 with where:
-    arrays, projection = cache.projections_for(checkpoint), cache.map_projection_for(checkpoint)
+    arrays, projection = cache.projections_for(checkpoint), own_digit.map_projection_for(checkpoint)
     if arrays is None or projection is None:
-        session.require_projections(ctx)
+        sidebar.require_projections(ctx)
         st.stop()
     method = charts.map_methods(checkpoint.model_config.latent_dim)[0]
     split, _ = cache.test_split(ctx.dataset)

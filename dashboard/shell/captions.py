@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard import points
+from dashboard.shell import points
 
 TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
 EVALUATE_HINT = "vae-explorer evaluate"

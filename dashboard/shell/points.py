@@ -187,7 +187,7 @@ def tile_labels(classifier, images: np.ndarray, dataset: str) -> list[tuple[str,
     from vae_core.classifier import predict_proba
 
     probabilities = predict_proba(classifier, torch.as_tensor(images)).numpy()
-    from dashboard import captions
+    from dashboard.shell import captions
 
     names = captions.class_names(dataset)
     return [(names[int(p.argmax())], float(p.max())) for p in probabilities]

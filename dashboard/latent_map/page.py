@@ -2,13 +2,13 @@
 
 import streamlit as st
 
-from dashboard import cache, captions, charts, downloads, images, links, points, session, widgets
 from dashboard.components import canvas
+from dashboard.shell import cache, captions, charts, downloads, images, links, points, sidebar, ui
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Latent map of {label}")
-arrays = session.require_projections(ctx)
+arrays = sidebar.require_projections(ctx)
 if arrays is None:
     links.share(map=None)  # no map to describe
     st.stop()
@@ -18,7 +18,7 @@ st.markdown("Every point is one test digit's posterior mean, projected to 2-D; h
 
 methods = charts.map_methods(ctx.checkpoint.model_config.latent_dim)
 links.restore("latent_map_method", links.requested_choice("map", methods))  # a shared link's projection
-session.keep_choice("latent_map_method", methods)
+sidebar.keep_choice("latent_map_method", methods)
 method = st.radio("Map", methods, horizontal=True, key="latent_map_method",
                   help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, when the "
                        f"model was cached; UMAP and {methods[0]} cover all of them. A 2-D latent space needs no PCA: "
@@ -29,7 +29,7 @@ if not charts.map_cached(arrays, method):
     st.stop()
 chart, detail = st.columns([3, 1])
 with chart:
-    split, _ = session.test_data(ctx, "Thumbnails of the digits under the cursor and originals of selected ones")
+    split, _ = sidebar.test_data(ctx, "Thumbnails of the digits under the cursor and originals of selected ones")
     sprite = None
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
         sprite, payload = cache.sprite_for(ctx.dataset)
@@ -45,8 +45,8 @@ with detail:
         labels = ", ".join(f"#{i} ({points.test_label(split, arrays, i)})" for i in indices[:12])
         st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > 12 else ''}")
         if split is not None:
-            widgets.image(images.test_images_png(split, indices, 4), caption="Originals")
-        widgets.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
+            ui.image(images.test_images_png(split, indices, 4), caption="Originals")
+        ui.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
                      caption="Decoded posterior means")
 
 downloads.encoded_test_set(ctx.checkpoint, cache.model_for(ctx.checkpoint), split, arrays,

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from dashboard import axes, cache, captions, charts, images, points, session, tables, widgets
+from dashboard.compare import axes, widgets
+from dashboard.shell import cache, captions, charts, images, points, sidebar, tables, ui
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 st.title("Compare models")
 axis, held, models = widgets.compare_axis(ctx)
 if not models:
@@ -26,7 +27,7 @@ totals = [points.test_count(splits[c.train_config.dataset], cache.projections_fo
 indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
 one_dataset = len(splits) == 1
 if one_dataset and next(iter(splits.values())) is not None and indices:
-    widgets.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
+    ui.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
                   caption="The test digits reconstructed below")
 
 st.subheader(f"Walk through every {axis}")
@@ -36,14 +37,14 @@ columns = st.columns(len(models))
 for checkpoint, column in zip(models, columns, strict=True):
     with column:
         st.subheader(label[checkpoint.name])
-        widgets.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
+        ui.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
                       caption=f"16 samples, seed {seed}")
         split, arrays = splits[checkpoint.train_config.dataset], cache.projections_for(checkpoint)
         if indices and not one_dataset and split is not None:
-            widgets.image(images.test_images_png(split, indices, 4, factor=2), width="stretch", caption="Originals")
+            ui.image(images.test_images_png(split, indices, 4, factor=2), width="stretch", caption="Originals")
         if indices:
             png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
-            widgets.image(png, width="stretch", caption="Reconstructions")
+            ui.image(png, width="stretch", caption="Reconstructions")
         if arrays is not None and not charts.map_cached(arrays, method):
             st.caption(captions.missing_map_sentence(method, checkpoint.train_config.dataset))
         elif arrays is not None:
@@ -71,7 +72,7 @@ if missing:
     st.info(captions.missing_metrics_sentence(missing))
 if len(missing) < len(models):
     st.caption(captions.source_caption([m for m in map(cache.metrics_for, models) if m]))
-    metric_charts = cache.metric_figures(models, tuple(label[c.name] for c in models), axis)
+    metric_charts = widgets.metric_figures(models, tuple(label[c.name] for c in models), axis)
     for row in range(0, len(metric_charts), 3):
         for column, (name, meaning, figure) in zip(st.columns(3), metric_charts[row:row + 3], strict=False):
             with column:

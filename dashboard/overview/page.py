@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import cache, session, tables
+from dashboard.shell import cache, sidebar, tables
 
-ctx = session.context()
+ctx = sidebar.context()
 st.title("VAE Latent Explorer")
 st.markdown(
     "Variational autoencoders trained on MNIST and Fashion-MNIST with different **latent sizes** (the "
@@ -16,7 +16,7 @@ st.markdown(
 )
 
 if not ctx.checkpoints:
-    session.how_to_train(ctx.root, ctx.error)
+    sidebar.how_to_train(ctx.root, ctx.error)
 else:
     st.subheader(f"Cached models ({ctx.dataset})")
     st.dataframe(

@@ -10,7 +10,7 @@ import io
 
 import numpy as np
 
-from dashboard import captions, points
+from dashboard.shell import captions, points
 
 DIGIT_SCALE = 10  # one decoded digit: 28 px -> 280 px
 GRID_SCALE = 3  # grids of many digits

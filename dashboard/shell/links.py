@@ -164,7 +164,7 @@ def _restore_start(keys: tuple[str, str, str], modes: list[str], total: int) -> 
 
 def _start_params(mode: str, seed: int, index: int) -> dict[str, str | None]:
     """The URL parameters of a start point: the seed only for a prior draw, the digit only for a test digit."""
-    from dashboard import points
+    from dashboard.shell import points
 
     return {"start": slug(mode), "seed": str(seed) if mode == points.BASE_MODES[1] else None,
             "digit": str(index) if mode == points.BASE_MODES[2] else None}
@@ -175,12 +175,12 @@ def _start_params(mode: str, seed: int, index: int) -> dict[str, str | None]:
 def restore_explorer(checkpoint, total: int) -> None:
     """Before the explorer's widgets: take the start point, seed, test digit, shown sliders and a shared
     start point ("at", the whole point [D]) from a link."""
-    from dashboard import points, session
+    from dashboard.shell import points, sidebar
 
     latent_dim = checkpoint.model_config.latent_dim
     at = requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
     if at is not None:
-        st.session_state[session.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
+        st.session_state[sidebar.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
     _restore_start(("explorer_base_mode", "explorer_prior_seed", "explorer_test_index"),
                    [*points.BASE_MODES, points.OWN_DIGIT], total)
     if latent_dim > 2:
@@ -189,7 +189,7 @@ def restore_explorer(checkpoint, total: int) -> None:
 
 def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int, own) -> None:
     """Write the explorer's start point into the URL (the sliders write their values when they report)."""
-    from dashboard import points
+    from dashboard.shell import points
 
     share(**_start_params(mode, seed, index),
           at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard import cache, captions, links, points, tables
+from dashboard.shell import cache, captions, links, points, tables
 
 CONTEXT_KEY = "app_context"
 DATASET_KEY = "app_dataset"
@@ -80,9 +80,9 @@ def _resume_training_queue(root: Path) -> None:
     from vae_core.jobs import JobQueue
 
     if JobQueue(root).exists():
-        from dashboard import job_queue
+        from dashboard.shell.queue import start_workers
 
-        problem = job_queue.start_workers(root)
+        problem = start_workers(root)
         if problem:
             st.sidebar.error(problem)
 

@@ -4,9 +4,10 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import cache, captions, downloads, links, points, session, widgets
+from dashboard.explorer import widgets
+from dashboard.shell import cache, captions, downloads, links, points, sidebar, ui
 
-ctx = session.require_checkpoint()
+ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 latent_dim = checkpoint.model_config.latent_dim
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
@@ -19,14 +20,14 @@ prefix = f"explorer_{checkpoint.name}_"
 st.title(f"Latent explorer: {label}")
 
 links.restore_explorer(checkpoint, total)  # a shared link's start point, seed and sliders shown
-own = session.own_digit(checkpoint)
+own = sidebar.own_digit(checkpoint)
 mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, own is not None)
 links.share_explorer(mode, seed, index, shown, latent_dim, own)
 base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 signature = (checkpoint.name, mode, seed, index) + ((tuple(own),) if mode == points.OWN_DIGIT else ())
-session.sync_sliders(prefix, dims, base, signature)
-session.store_slider_values(prefix, links.requested_values("z", latent_dim))  # a shared link's slider values
+sidebar.sync_sliders(prefix, dims, base, signature)
+sidebar.store_slider_values(prefix, links.requested_values("z", latent_dim))  # a shared link's slider values
 
 
 live = widgets.live_toggle("explorer_live")
@@ -35,7 +36,7 @@ if not live and latent_dim == 2:
     with plane:
         chart_key = f"explorer_plane_{checkpoint.name}"
         st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
-                        on_select=partial(session.set_sliders_from_click, chart_key, prefix))
+                        on_select=partial(sidebar.set_sliders_from_click, chart_key, prefix))
     with panel:
         widgets.server_sliders(model, base, dims, [captions.slider_label(d, scores, collapsed) for d in dims],
                                prefix, reader, ctx.dataset)
@@ -68,7 +69,7 @@ with grid_controls:
                "N(0, 1); other dimensions held at the start point.")
 with grid:
     grid_png = cache.manifold_png(checkpoint, base, pair, steps)
-    widgets.image(grid_png)
+    ui.image(grid_png)
     downloads.figure(f"{checkpoint.name}-grid-z{pair[0]}-z{pair[1]}", grid_png, None, "explorer_grid")
 
 st.subheader("Interpolation between two test digits")
@@ -79,13 +80,13 @@ if not total:
 ends, strip = st.columns([1, 3])
 with ends:
     for key in ("explorer_from", "explorer_to"):
-        session.clamp_state(key, 0, total - 1)
+        sidebar.clamp_state(key, 0, total - 1)
     first = st.number_input("From test digit", 0, total - 1, 0, key="explorer_from")
     last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
     steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
 with strip:
     strip_png = cache.interpolation_png(checkpoint, first, last, steps, factor=4)
-    widgets.image(strip_png, caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
+    ui.image(strip_png, caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
                                      f"(a {points.test_label(split, arrays, last)}), decoded along a straight line")
     downloads.figure(f"{checkpoint.name}-interpolation-{first}-{last}", strip_png,
                      downloads.line_gif(model, *points.test_means(model, split, arrays, [first, last]), steps),

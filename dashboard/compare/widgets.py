@@ -1,0 +1,87 @@
+"""Compare's controls: the axis and the held settings, and the live walk through every model shown."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.compare import axes
+from dashboard.shell import cache, captions, charts, points, sidebar
+
+
+def compare_axis(ctx) -> tuple[str, dict, list]:
+    """Compare's first row: the axis to vary and the settings held fixed -> (axis, held, checkpoints shown).
+
+    When the axis changes, the held settings move to the ones that show the most columns
+    (ties: the sidebar model's), so the default view is today's: the latent sizes of the
+    chosen model's architecture, beta and data set.
+    """
+    pool = ctx.everything or ctx.checkpoints
+    row = st.columns(len(axes.AXES))
+    axis = row[0].radio("Compare along", axes.AXES, key="compare_axis")
+    keys = {other: f"compare_hold_{other.replace(' ', '_')}" for other in axes.AXES if other != axis}
+    if st.session_state.get("compare_axis_shown") != axis:
+        for other, setting in axes.best_held(pool, axis, ctx.checkpoint).items():
+            st.session_state[keys[other]] = setting
+        st.session_state["compare_axis_shown"] = axis
+    held = {}
+    for column, (other, key) in zip(row[1:], keys.items(), strict=True):
+        options = axes.options(pool, other)
+        sidebar.keep_choice(key, options)
+        held[other] = column.selectbox(f"Hold {other} at", options, key=key,
+                                       format_func=lambda v, other=other: axes.value_label(other, v))
+    return axis, held, axes.columns(pool, axis, held)
+
+
+def compare_test_splits(models: list) -> dict:
+    """{data set: its test split, or None when the images are not in VAE_DATA_DIR} for the models shown."""
+
+    return {dataset: cache.test_split(dataset)[0]
+            for dataset in dict.fromkeys(c.train_config.dataset for c in models)}
+
+
+def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
+    """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page.
+
+    A fragment: its controls and the position it reports rerun only the walk, not the whole page.
+
+    """
+    from dashboard.components import live_decoder
+
+    kind_column, detail_column = st.columns([2, 3])
+    kinds = list(points.WALKS) if total else list(points.WALKS[1:])
+    sidebar.keep_choice("compare_walk_kind", kinds)
+    kind = kind_column.radio("Walk", kinds, horizontal=True, key="compare_walk_kind")
+    if kind == points.WALKS[0]:
+        ends = detail_column.columns(2)
+        for key in ("compare_walk_from", "compare_walk_to"):
+            sidebar.clamp_state(key, 0, total - 1)
+        first = ends[0].number_input("From test digit", 0, total - 1, 0, key="compare_walk_from")
+        last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
+        lines = {c.name: points.test_means(cache.model_for(c), splits[c.train_config.dataset],
+                                           cache.projections_for(c), [first, last]) for c in models}
+        arrays, split = cache.projections_for(models[0]), splits[models[0].train_config.dataset]
+        detail = (first, last)
+        note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
+                                          points.test_label(split, arrays, last))
+    else:
+        seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
+        lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in models}
+        detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
+    live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in models})
+    walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
+              "end": lines[c.name][1].tolist()} for c in models]
+    live_decoder.walk("compare_walk", walks, repr((kind, detail, [c.name for c in models])), note)
+    from dashboard.shell import downloads
+
+    downloads.walk(f"compare-walk-{'-'.join(map(str, detail))}", [cache.model_for(c) for c in models],
+                   [label_of(c) for c in models], [lines[c.name] for c in models])
+
+
+@st.cache_resource(max_entries=8, hash_funcs=cache.BY_CHECKPOINT)
+def metric_figures(checkpoints: list, labels: tuple[str, ...], axis: str = "latent size") -> list:
+    """[(label, what better means, shared plotly Figure)] of every metric against ``axis`` (see ``axes``)."""
+    names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))
+    evaluated, _ = charts.metric_points(checkpoints, cache.metrics_for, lambda c: names[str(c.path)],
+                                        lambda c: axes.chart_x(c, axis))
+    return [(label, meaning, charts.metric_figure(evaluated, path, label, axis_title=axis))
+            for path, label, meaning in charts.chart_metrics()]
