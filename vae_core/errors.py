@@ -14,7 +14,9 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from .config import ConfigError
     from .data import DataUnavailableError
     from .exports import ExportError
+    from .jobs import QueueError
     from .store import CheckpointError
     from .train import TrainingDiverged
 
-    return ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged, ExportError
+    return (ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged, ExportError,
+            QueueError)

@@ -17,7 +17,9 @@ Torch-free: the page imports it on every run.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import translated_errors
+from .atomic import translated_errors, write_problem
 from .config import ModelConfig, TrainConfig, config_from_dict, to_dict
 
 QUEUE_DIR = ".jobs"  # a dot folder: the checkpoint scan skips it
@@ -136,6 +138,24 @@ def queue_dir(root: Path) -> Path:
     return Path(root) / QUEUE_DIR
 
 
+def check_queue_dir(root: Path) -> None:
+    """Raise ``QueueError`` when ``.jobs`` exists but is not a folder: said at once, not as "File exists" at Train."""
+    folder = queue_dir(root)
+    if folder.exists() and not folder.is_dir():
+        raise QueueError(f"the training queue's folder {folder} is a file, not a folder: move or delete that file "
+                         "to use the Train page (checkpoints stay)")
+
+
+def _disk_full(folder: Path) -> bool:
+    """Nearly no free space left: SQLite then fails with a bare 'disk I/O error' as often as with SQLITE_FULL."""
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
 class JobQueue:
     """The queue of one checkpoint root. Each call opens its own short transaction."""
 
@@ -144,11 +164,14 @@ class JobQueue:
         self.path = queue_dir(self.root) / DATABASE
 
     def exists(self) -> bool:
-        return self.path.is_file()
+        """Whether there is a queue here to read; a ``.jobs`` that is a file counts, so reading it says why not."""
+        folder = self.path.parent
+        return self.path.is_file() or (folder.exists() and not folder.is_dir())
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         """A connection in WAL mode (readers never wait for the worker's writes), committed on exit."""
+        check_queue_dir(self.root)
         with translated_errors(self.path):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -167,8 +190,15 @@ class JobQueue:
             connection.close()
 
     def _unusable(self, error: Exception) -> QueueError:
-        return QueueError(f"the training queue {self.path} cannot be used ({str(error)[:80]}): make the checkpoint "
-                          f"folder writable, or delete {self.path.parent} to start an empty queue (checkpoints stay)")
+        """The one line for a failed queue operation; a full disk or a read-only folder is named as such."""
+        folder = self.path.parent
+        problem = write_problem(folder)
+        if problem is None and _disk_full(folder):
+            problem = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        reason = problem.strerror if problem is not None else str(error)[:80]
+        fix = (f"make the checkpoint folder writable, or delete {folder} to start an empty queue (checkpoints stay)"
+               if problem is None or problem.errno != errno.ENOSPC else "free some space and run again")
+        return QueueError(f"the training queue {self.path} cannot be used ({reason}): {fix}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

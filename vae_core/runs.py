@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from . import store
-from .atomic import translated_errors
+from .atomic import check_writable, translated_errors
 from .config import ModelConfig, TrainConfig
 from .data import Split, load_split
 from .train import (
@@ -180,13 +180,18 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
     def say(line: str) -> None:
         report(f"{checkpoint.name}: {line}")
 
+    def check_writable_first() -> None:  # a read-only folder is reported before minutes of t-SNE, not after
+        check_writable(checkpoint.path, checkpoint.path / store.PROJECTIONS_FILE)
+
     cached = None if force else load_projections(checkpoint)
     if cached is not None and (tsne_points is None
                                or len(cached["tsne_index"]) == min(tsne_points, len(cached["labels"]))):
         if not has_umap(cached):
+            check_writable_first()
             say(f"adding UMAP of the {len(cached['labels']):,} cached test means")
             save_projections(checkpoint, add_umap(cached, checkpoint.train_config.seed, report=say))
         return
+    check_writable_first()
     test = data.split(False)
     points = min(tsne_points or DEFAULT_TSNE_POINTS, len(test.labels))
     say(f"PCA of {len(test.labels):,} test means, then t-SNE of {tsne_description(points)}, then UMAP of all of them")

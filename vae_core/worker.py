@@ -19,7 +19,8 @@ import time
 import traceback
 from pathlib import Path
 
-from .jobs import Job, JobQueue, queue_dir
+from .atomic import translated_errors
+from .jobs import Job, JobQueue, check_queue_dir, queue_dir
 
 WORKERS_ENV = "VAE_TRAIN_WORKERS"
 DEFAULT_WORKERS = 1  # one training at a time: two on a 2-core machine each run at half speed
@@ -58,7 +59,10 @@ def live_slots(root: Path) -> set[int]:
 
     live = set()
     for path in queue_dir(root).glob("worker-*.lock"):
-        slot = int(path.stem.removeprefix("worker-"))
+        number = path.stem.removeprefix("worker-")
+        if not number.isdecimal():  # a stray file (worker-x.lock) is no slot of ours: never a page-wide error
+            continue
+        slot = int(number)
         lock = _slot_lock(root, slot)
         try:
             lock.acquire(timeout=0)
@@ -73,14 +77,16 @@ def take_slot(root: Path, count: int):
     """(slot, held lock) of the first free slot below ``count``; None when all are busy."""
     from filelock import Timeout
 
-    queue_dir(root).mkdir(parents=True, exist_ok=True)
-    for slot in range(count):
-        lock = _slot_lock(root, slot)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            continue
-        return slot, lock
+    check_queue_dir(root)
+    with translated_errors(queue_dir(root) / "worker.lock"):  # a read-only root: one line, not a traceback
+        queue_dir(root).mkdir(parents=True, exist_ok=True)
+        for slot in range(count):
+            lock = _slot_lock(root, slot)
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                continue
+            return slot, lock
     return None
 
 

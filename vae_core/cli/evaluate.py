@@ -6,6 +6,7 @@ import argparse
 import time
 
 from .. import store
+from ..atomic import check_writable
 from ..classifier import classifier_name, load_classifier, save_classifier, train_classifier
 from ..config import TrainConfig
 from ..data import load_split
@@ -104,6 +105,7 @@ def _metrics_for(checkpoint: store.Checkpoint, args: argparse.Namespace, setting
         if cached is not None:
             say(f"{checkpoint.name}: metrics cached, reused (pass --force to recompute)")
             return cached
+    check_writable(checkpoint.path, checkpoint.path / store.METRICS_FILE)  # before the work, not after it
     say(f"{checkpoint.name}: evaluating ({settings.iw_samples} importance samples, {settings.samples} samples)")
     metrics = evaluate_checkpoint(checkpoint, references.get(), settings, pick_device(args.device))
     say(f"{checkpoint.name}: done in {metrics['seconds']:.1f} s")

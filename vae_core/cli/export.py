@@ -63,11 +63,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 def _write(checkpoint, args: argparse.Namespace, output: Path, data: DataCache) -> Path:
     from .. import exports, store
-    from ..atomic import SaveError, write_dir_atomic, write_file_atomic
+    from ..atomic import SaveError, check_writable, write_dir_atomic, write_file_atomic
     from ..projections import load_projections
 
     model, arrays = store.load_model(checkpoint), load_projections(checkpoint)
     try:
+        check_writable(output.parent, output)  # before encoding the test set, not after it
         if args.what == "projector":
             test = data.split(False)
             mu, _ = exports.encode_test_set(model, test.images)
