@@ -14,14 +14,30 @@ ARCHITECTURES = ("mlp", "conv")  # vae_core.models.MODELS maps each to its class
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784: images are flattened for the MLP
 
+# Upper bounds: a mistyped size must be one clear line, not a multi-terabyte allocation. Each is far
+# above what a 28 x 28 image needs (the shipped models use hidden 400 and latent sizes up to 50).
+MAX_HIDDEN_DIM = 8192
+MAX_LATENT_DIM = 1024
+MAX_PARAMETERS = 30_000_000  # weights plus Adam's two moments: about 360 MB of float32
+MAX_EPOCHS = 1000
+
 
 class ConfigError(ValueError):
     """A configuration value is out of range; the message names the value and the fix."""
 
 
-def _require_positive_int(name: str, value: object, flag: str) -> None:
+def _require_positive_int(name: str, value: object, flag: str, maximum: int | None = None) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}: pass {flag} 1 or more")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} {value:,} is more than the {maximum:,} this explorer trains: "
+                          f"pass {flag} {maximum} or less")
+
+
+def mlp_parameters(latent_dim: int, hidden_dim: int, input_dim: int = IMAGE_PIXELS) -> int:
+    """Weights and biases of the MLP VAE: input -> hidden -> (mu, logvar) -> hidden -> input."""
+    return ((input_dim + 1) * hidden_dim + 2 * (hidden_dim + 1) * latent_dim
+            + (latent_dim + 1) * hidden_dim + (hidden_dim + 1) * input_dim)
 
 
 @dataclass(frozen=True)
@@ -34,8 +50,8 @@ class ModelConfig:
     architecture: str = "mlp"  # "mlp" or "conv" (two stride-2 convolutions each way)
 
     def __post_init__(self) -> None:
-        _require_positive_int("latent size", self.latent_dim, "--latent-dims")
-        _require_positive_int("hidden width", self.hidden_dim, "--hidden-dim")
+        _require_positive_int("latent size", self.latent_dim, "--latent-dims", MAX_LATENT_DIM)
+        _require_positive_int("hidden width", self.hidden_dim, "--hidden-dim", MAX_HIDDEN_DIM)
         _require_positive_int("input size", self.input_dim, "an input_dim of")
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(f"unknown architecture {self.architecture!r}: choose --arch "
@@ -43,6 +59,11 @@ class ModelConfig:
         if self.architecture == "conv" and self.input_dim != IMAGE_PIXELS:
             raise ConfigError(f"the conv VAE reads 28 x 28 images ({IMAGE_PIXELS} pixels), got input_dim "
                               f"{self.input_dim}: use --arch mlp")
+        if self.architecture == "mlp":
+            count = mlp_parameters(self.latent_dim, self.hidden_dim, self.input_dim)
+            if count > MAX_PARAMETERS:
+                raise ConfigError(f"this MLP would have {count:,} parameters, more than the {MAX_PARAMETERS:,} "
+                                  "this explorer trains: pass a smaller --hidden-dim or --latent-dims")
 
 
 @dataclass(frozen=True)
@@ -61,7 +82,7 @@ class TrainConfig:
             raise ConfigError(
                 f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}"
             )
-        _require_positive_int("epochs", self.epochs, "--epochs")
+        _require_positive_int("epochs", self.epochs, "--epochs", MAX_EPOCHS)
         _require_positive_int("batch size", self.batch_size, "--batch-size")
         lr_ok = isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool)
         if not lr_ok or not math.isfinite(self.lr) or self.lr <= 0:
