@@ -22,12 +22,11 @@ import torch
 from .data import Split
 from .defaults import DEFAULT_TSNE_POINTS, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
 from .models import VariationalAutoencoder
-from .store import PROJECTIONS_FILE, Checkpoint, read_arrays_artifact, write_arrays_artifact
+from .store import PROJECTIONS_FILE, Checkpoint, CheckpointError, read_projections, write_arrays_artifact
 
 # What t-SNE's time depends on (sklearn's Barnes-Hut method): the number of points, the perplexity
 # (each point's neighbours number about 3 x perplexity), the iterations, and the cores it gets.
 ENCODE_BATCH = 2000
-REQUIRED = ("mu", "labels", "pca", "pca_explained", "tsne", "tsne_index")
 UMAP_NEIGHBOURS = 15  # umap-learn's default: the size of the neighbourhood each point keeps
 _umap_compiled = False  # numba compiles UMAP's kernels on the first call of each process
 
@@ -124,16 +123,17 @@ def save_projections(checkpoint: Checkpoint, arrays: dict[str, np.ndarray]) -> N
 
 
 def load_projections(checkpoint: Checkpoint) -> dict[str, np.ndarray] | None:
-    """The cached projections, or None when not computed yet (or unreadable).
+    """The cached projections, or None when not computed yet (or unusable: ``store.scan`` names
+    the file and the fix, and computing the maps again replaces it).
 
-    ``umap`` is absent from files written before UMAP was added (see ``has_umap``).
+    Each array is bounded by its header before it is inflated (``store.read_projections``).
+    ``umap`` is absent from files written before UMAP was added (see ``has_umap``), and from
+    files whose UMAP is not a map of these means.
     """
-    arrays = read_arrays_artifact(checkpoint, PROJECTIONS_FILE)
-    if arrays is None or not set(REQUIRED) <= arrays.keys():
+    try:
+        return read_projections(checkpoint)
+    except CheckpointError:
         return None
-    if "umap" in arrays and arrays["umap"].shape != (len(arrays["mu"]), 2):
-        del arrays["umap"]  # not a map of these means: treated as not computed
-    return arrays
 
 
 def has_umap(arrays: dict[str, np.ndarray] | None) -> bool:

@@ -23,6 +23,8 @@ import json
 import math
 import os
 import platform
+import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,8 +34,11 @@ import numpy as np
 from filelock import FileLock
 from safetensors import SafetensorError
 
-from .atomic import recover_dir, write_dir_atomic, write_file_atomic
+from . import checks
+from .atomic import TEMP_PREFIX, write_dir_atomic, write_file_atomic
+from .atomic import recover_dir as _recover_swap
 from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
+from .headers import HeaderError, TensorHeader, read_json, reason, safetensors_header
 from .migrations import AUXILIARY_FORMAT_VERSION, FORMAT_VERSION, FormatError, migrate
 from .shapes import parameter_shapes
 
@@ -42,8 +47,9 @@ if TYPE_CHECKING:
 
     from .models import VariationalAutoencoder
 
-# torch is imported by the functions that load or save weights: listing checkpoints checks
-# them with safetensors' numpy reader and vae_core.shapes, so `vae-explorer list` starts fast.
+# torch is imported by the functions that load or save weights: listing checkpoints reads the
+# safetensors header and checks it with vae_core.shapes, so `vae-explorer list` starts fast and
+# never reads weights (a page reads them when it needs the model).
 
 CHECKPOINT_DIR_ENV = "VAE_CHECKPOINT_DIR"
 DEFAULT_CHECKPOINT_DIR = "./checkpoints"
@@ -55,6 +61,8 @@ METRICS_FILE = "metrics.json"
 AUXILIARY_KINDS = ("classifier",)  # config.json "kind" values that mark a non-VAE model
 HISTORY_KEYS = ("epoch", "train_loss", "train_recon", "train_kl",
                 "test_loss", "test_recon", "test_kl", "seconds")
+STALE_TEMP_SECONDS = 600  # a save renames its temporary file within seconds; an older one is a killed save's
+RESUME_META_MAX_BYTES = 4 << 20  # state.json: a config and up to config.MAX_EPOCHS history rows
 
 
 class CheckpointError(RuntimeError):
@@ -123,7 +131,8 @@ def checkpoint_path(root: Path, name: str) -> Path:
         raise CheckpointError(f"{name!r} is not a checkpoint name: pick one listed by `vae-explorer list`")
     path = (root / name).resolve()
     if path.parent != root.resolve():
-        raise CheckpointError(f"{name!r} is outside the checkpoint directory {root}")
+        raise CheckpointError(f"{name!r} leads outside the checkpoint directory {root} (to {path}): "
+                              "move the folder into it rather than linking to it")
     return path
 
 
@@ -133,17 +142,18 @@ def lock_for(root: Path, name: str) -> FileLock:
     return FileLock(str(root / f".lock-{name}"))
 
 
-def _read_json(path: Path) -> object:
+def _read_json(path: Path, max_bytes: int, bound: str = "") -> object:
+    """JSON of at most ``max_bytes`` (``bound`` says whose limit that is), nested and sized within bounds."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return read_json(path, max_bytes, bound)
     except FileNotFoundError as error:
         raise CheckpointError(f"{path} is missing: retrain with `vae-explorer train --force`") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON ({error}): retrain with --force") from error
+    except HeaderError as error:
+        raise CheckpointError(f"{path} {error}: retrain with --force") from error
 
 
 def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
-    data = _read_json(path / CONFIG_FILE)
+    data = _read_json(path / CONFIG_FILE, checks.CONFIG_MAX_BYTES)
     if not isinstance(data, dict):
         raise CheckpointError(f"{path / CONFIG_FILE} is not a JSON object: retrain with --force")
     try:
@@ -158,14 +168,26 @@ def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
     return model_config, train_config, data.get("info", {})
 
 
-def _parse_history(path: Path) -> list[dict]:
-    rows = _read_json(path / HISTORY_FILE)
+def _parse_history(path: Path, epochs: int) -> list[dict]:
+    """The per-epoch rows: at most ``epochs`` of them, every value a finite number.
+
+    The file's size is bounded by the epochs before it is read, so a history of a million rows
+    costs a stat call, not a parse.
+    """
+    file = path / HISTORY_FILE
+    rows = _read_json(file, checks.history_max_bytes(epochs), f"its {epochs} epochs need")
     valid = isinstance(rows, list) and rows and all(
         isinstance(row, dict) and all(isinstance(row.get(k), (int, float)) for k in HISTORY_KEYS)
         for row in rows
     )
     if not valid:
-        raise CheckpointError(f"{path / HISTORY_FILE} has no valid per-epoch rows: retrain with --force")
+        raise CheckpointError(f"{file} has no valid per-epoch rows: retrain with --force")
+    if len(rows) > epochs:
+        raise CheckpointError(f"{file} holds {len(rows)} epochs but config.json trains {epochs}: retrain with --force")
+    for row in rows:
+        for key in HISTORY_KEYS:
+            if not math.isfinite(row[key]):  # a NaN loss would be listed, sorted and charted as a model
+                raise CheckpointError(f"{file} has {key} = {row[key]} at epoch {row['epoch']}: retrain with --force")
     return rows
 
 
@@ -181,8 +203,8 @@ def _read_checkpoint(path: Path) -> Checkpoint:
     if not (path / MODEL_FILE).is_file():
         raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
     model_config, train_config, info = _parse_config(path)
-    checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path), info)
-    _checked_weights(checkpoint)  # shapes and finiteness, so a listed checkpoint always loads
+    checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path, train_config.epochs), info)
+    _checked_header(checkpoint)  # names, shapes and extent from the header; values are read by load_model
     return checkpoint
 
 
@@ -209,7 +231,7 @@ def _read_weights(file: Path, fix: str, framework: str = "pt") -> dict:
     try:
         tensors = load_file(file, framework)
     except (SafetensorError, OSError, ValueError) as error:
-        raise CheckpointError(f"{file} is not a readable safetensors file ({str(error)[:80]}): {fix}") from error
+        raise CheckpointError(f"{file} is not a readable safetensors file ({reason(error)}): {fix}") from error
     for key, tensor in tensors.items():
         finite = np.isfinite(tensor).all() if framework == "np" else tensor.isfinite().all()
         if not finite:
@@ -217,24 +239,44 @@ def _read_weights(file: Path, fix: str, framework: str = "pt") -> dict:
     return tensors
 
 
-def _checked_weights(checkpoint: Checkpoint, framework: str = "np") -> dict:
-    """The weights, readable, finite and shaped as the config's architecture needs, else ``CheckpointError``.
+def _check_shapes(file: Path, config: ModelConfig, shapes: dict[str, tuple[int, ...]]) -> None:
+    """``CheckpointError`` unless ``shapes`` are exactly the tensors the config's architecture has."""
+    expected = parameter_shapes(config)
+    if shapes.keys() != expected.keys():
+        raise CheckpointError(f"{file} holds different tensors than a {config.architecture} VAE "
+                              "has: config and weights come from different models, retrain with --force")
+    for key, shape in shapes.items():
+        if shape != expected[key]:
+            raise CheckpointError(
+                f"{file}: {key} has shape {shape} but config.json (latent {config.latent_dim}) needs "
+                f"{expected[key]}: config and weights come from different models, retrain with --force"
+            )
 
-    ``np`` (numpy arrays, no torch) when listing, ``pt`` (torch tensors) when loading: one read either way.
+
+def _checked_header(checkpoint: Checkpoint) -> dict[str, TensorHeader]:
+    """The safetensors header, its tensors shaped as the config needs and tiling the file exactly.
+
+    Only the header is read, so a sparse file that declares gigabytes costs a few kilobytes;
+    and since the shapes must be the config's, what ``load_model`` reads is bounded by the config.
     """
     file = checkpoint.path / MODEL_FILE
+    try:
+        tensors = safetensors_header(file)
+    except HeaderError as error:
+        raise CheckpointError(f"{file} is not a readable safetensors file ({error}): retrain with --force") from error
+    _check_shapes(file, checkpoint.model_config, {key: tensor.shape for key, tensor in tensors.items()})
+    return tensors
+
+
+def _checked_weights(checkpoint: Checkpoint, framework: str = "pt") -> dict:
+    """The weights, readable, finite and shaped as the config's architecture needs, else ``CheckpointError``.
+
+    The header is checked again first: the file may have changed since it was listed.
+    """
+    _checked_header(checkpoint)
+    file = checkpoint.path / MODEL_FILE
     tensors = _read_weights(file, "retrain with --force", framework)
-    expected = parameter_shapes(checkpoint.model_config)
-    if tensors.keys() != expected.keys():
-        raise CheckpointError(f"{file} holds different tensors than a {checkpoint.model_config.architecture} VAE "
-                              "has: config and weights come from different models, retrain with --force")
-    for key, tensor in tensors.items():
-        if tuple(tensor.shape) != expected[key]:
-            raise CheckpointError(
-                f"{file}: {key} has shape {tuple(tensor.shape)} but config.json "
-                f"(latent {checkpoint.model_config.latent_dim}) needs {expected[key]}: "
-                "config and weights come from different models, retrain with --force"
-            )
+    _check_shapes(file, checkpoint.model_config, {key: tuple(tensor.shape) for key, tensor in tensors.items()})
     return tensors
 
 
@@ -270,21 +312,39 @@ def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
             f"cannot read the checkpoint directory {root} ({error.strerror or error}): fix its "
             f"permissions or point --checkpoint-dir / {CHECKPOINT_DIR_ENV} elsewhere") from error
     for path in paths:
-        if _auxiliary_config(path) is not None:  # e.g. the digit classifier: not a VAE
-            continue
         try:
-            checkpoints.append(read_checkpoint(path))
+            checkpoint_path(root, path.name)  # a link that leads outside the root: refused as `export` refuses it
+            if _auxiliary_config(path) is not None:  # e.g. the digit classifier: not a VAE
+                continue
+            checkpoint = read_checkpoint(path)
         except CheckpointError as error:
             problems.append(Problem(path, str(error)))
+            continue
+        checkpoints.append(checkpoint)
+        problems += [Problem(path, message) for message in cache_problems(checkpoint)]
     checkpoints.sort(key=sort_key)
     return checkpoints, problems
+
+
+def cache_problems(checkpoint: Checkpoint) -> list[str]:
+    """One message per cache file beside the weights whose headers break a bound; the model stays usable.
+
+    Absent caches, and metrics of another version, are not problems: they are computed on request.
+    """
+    problems = []
+    for read in (_projection_headers, _metrics):
+        try:
+            read(checkpoint)
+        except CheckpointError as error:
+            problems.append(str(error))
+    return problems
 
 
 def _auxiliary_config(path: Path) -> dict | None:
     """The config.json of an auxiliary model directory, or None for anything else (VAE or broken)."""
     try:
-        data = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_json(path / CONFIG_FILE, checks.CONFIG_MAX_BYTES)
+    except (OSError, HeaderError):
         return None
     return data if isinstance(data, dict) and data.get("kind") in AUXILIARY_KINDS else None
 
@@ -384,16 +444,60 @@ def _write_json(path: Path, data: object) -> None:
 def write_json_artifact(checkpoint: Checkpoint, filename: str, data: object) -> Path:
     """Atomically write a JSON cache file (e.g. ``metrics.json``) beside the weights."""
     target = checkpoint.path / filename
+    remove_stale_temp_files(checkpoint.path)
     write_file_atomic(target, lambda tmp: _write_json(tmp, data))
     return target
 
 
 def read_json_artifact(checkpoint: Checkpoint, filename: str) -> object | None:
-    """A JSON cache file beside the weights, or None when absent or unreadable."""
+    """A JSON cache file beside the weights (at most ``checks.METRICS_MAX_BYTES``), or None when absent or unusable."""
     try:
-        return json.loads((checkpoint.path / filename).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json(checkpoint.path / filename, checks.METRICS_MAX_BYTES)
+    except (OSError, HeaderError):
         return None
+
+
+def _metrics(checkpoint: Checkpoint) -> object | None:
+    """metrics.json, None when absent; ``CheckpointError`` naming the fix when it breaks a bound."""
+    file = checkpoint.path / METRICS_FILE
+    try:
+        return read_json(file, checks.METRICS_MAX_BYTES)
+    except FileNotFoundError:
+        return None
+    except (OSError, HeaderError) as error:
+        raise CheckpointError(f"{file} {error}: run `vae-explorer evaluate --dataset "
+                              f"{checkpoint.train_config.dataset} --force`") from error
+
+
+def _projections_error(checkpoint: Checkpoint, error: Exception) -> CheckpointError:
+    return CheckpointError(f"{checkpoint.path / PROJECTIONS_FILE} {error}: run `vae-explorer project --dataset "
+                           f"{checkpoint.train_config.dataset}` to compute it again")
+
+
+def _projection_headers(checkpoint: Checkpoint) -> None:
+    """Check projections.npz from its zip directory and .npy headers alone (nothing is inflated)."""
+    try:
+        with open(checkpoint.path / PROJECTIONS_FILE, "rb") as handle:
+            checks.projection_headers(handle, checkpoint.model_config.latent_dim)
+    except FileNotFoundError:
+        return
+    except (OSError, HeaderError) as error:
+        raise _projections_error(checkpoint, error) from error
+
+
+def read_projections(checkpoint: Checkpoint) -> dict | None:
+    """The cached maps of ``checkpoint``, None when absent; ``CheckpointError`` when they break a bound.
+
+    Every array is checked against the model's latent size and the test set's size from its header
+    before it is inflated, then for finite values and indices inside the test set.
+    """
+    try:
+        with open(checkpoint.path / PROJECTIONS_FILE, "rb") as handle:
+            return checks.read_projections(handle, checkpoint.model_config.latent_dim)
+    except FileNotFoundError:
+        return None
+    except (OSError, HeaderError) as error:
+        raise _projections_error(checkpoint, error) from error
 
 
 def write_arrays_artifact(checkpoint: Checkpoint, filename: str, arrays: dict) -> Path:
@@ -401,6 +505,7 @@ def write_arrays_artifact(checkpoint: Checkpoint, filename: str, arrays: dict) -
     import numpy as np
 
     target = checkpoint.path / filename
+    remove_stale_temp_files(checkpoint.path)
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
@@ -411,14 +516,55 @@ def write_arrays_artifact(checkpoint: Checkpoint, filename: str, arrays: dict) -
 
 
 def read_arrays_artifact(checkpoint: Checkpoint, filename: str) -> dict | None:
-    """The arrays of a ``.npz`` beside the weights (pickles refused), or None."""
+    """The arrays of a ``.npz`` beside the weights (pickles refused), or None; projections.npz is
+    read through ``read_projections``, which bounds each array before inflating it."""
+    if filename == PROJECTIONS_FILE:
+        try:
+            return read_projections(checkpoint)
+        except CheckpointError:
+            return None
+    import zipfile
+    import zlib
+
     import numpy as np
 
     try:
         with np.load(checkpoint.path / filename, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
         return None
+
+
+def recover_dir(target: Path) -> None:
+    """Clean up after a process killed while saving ``target`` (a checkpoint or a resume point).
+
+    ``atomic.recover_dir`` restores or deletes the directory-level work files beside it; the
+    temporary files a killed cache save (projections.npz, metrics.json) left inside it go too.
+    Call it while holding ``lock_for(root, name)``.
+    """
+    _recover_swap(target)
+    remove_stale_temp_files(target)
+
+
+def remove_stale_temp_files(folder: Path) -> None:
+    """Delete the ``.tmp-*`` files in ``folder`` older than ``STALE_TEMP_SECONDS``.
+
+    Cache files are saved without the training lock (`project` and `evaluate` run beside a
+    training), so a young temporary file may be a save in progress: only old ones are removed.
+    """
+    if not folder.is_dir():
+        return
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in folder.glob(f"{TEMP_PREFIX}*"):
+        try:
+            if leftover.lstat().st_mtime >= cutoff:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink()
+        except OSError:  # gone already, or not ours to delete: the next recovery tries again
+            continue
 
 
 RESUME_TENSORS = "state.safetensors"
@@ -451,7 +597,7 @@ def load_resume_point(root: Path, name: str) -> tuple[dict[str, torch.Tensor], d
     if not directory.is_dir():
         return None
     try:
-        meta = json.loads((directory / RESUME_META).read_text(encoding="utf-8"))
+        meta = read_json(directory / RESUME_META, RESUME_META_MAX_BYTES)
         return load_file(directory / RESUME_TENSORS), meta
     except (OSError, ValueError, SafetensorError):
         return None
@@ -460,15 +606,13 @@ def load_resume_point(root: Path, name: str) -> tuple[dict[str, torch.Tensor], d
 def resume_epochs(root: Path, name: str) -> int:
     """How many completed epochs the resume point for ``name`` holds (0 when none); read-only."""
     try:
-        meta = json.loads((_resume_dir(root, name) / RESUME_META).read_text(encoding="utf-8"))
+        meta = read_json(_resume_dir(root, name) / RESUME_META, RESUME_META_MAX_BYTES)
         return len(meta["history"])
     except (OSError, ValueError, KeyError, TypeError):
         return 0
 
 
 def clear_resume_point(root: Path, name: str) -> None:
-    import shutil
-
     recover_dir(_resume_dir(root, name))  # first, or a leftover '.old-' copy would come back
     shutil.rmtree(_resume_dir(root, name), ignore_errors=True)
 

@@ -105,12 +105,19 @@ def test_row06_latent_size_does_not_match_weights(capsys, root, copied):
     assert_refused(capsys, root, copied, shapes)
 
 
-def test_row07_weights_with_nan(capsys, root, copied):
+def test_row07_weights_with_nan(capsys, root, copied, fake_mnist_dir, tmp_path):
+    """Listing reads the safetensors header only (row 30), so NaN weights are refused when they are loaded."""
     tensors = load_file(copied / store.MODEL_FILE)
     first = sorted(tensors)[0]
     tensors[first].view(-1)[0] = float("nan")
     save_file(tensors, copied / store.MODEL_FILE)
-    assert_refused(capsys, root, copied, rf"{first} contains NaN or inf values")
+    assert [c.name for c in store.scan(root)[0]] == [copied.name]
+    with pytest.raises(store.CheckpointError, match=rf"{first} contains NaN or inf values"):
+        store.load_model(store.read_checkpoint(copied))
+    code, _, err = run_cli(capsys, "export", "csv", "--model", copied.name, "--checkpoint-dir", str(root),
+                           "--data-dir", str(fake_mnist_dir), "--output", str(tmp_path / "out.csv"))
+    assert code == cli.EXIT_USAGE
+    assert re.search(rf"{first} contains NaN or inf values: retrain with --force", one_line(err))
 
 
 @pytest.mark.parametrize("version", [store.FORMAT_VERSION + 1, "banana", None])

@@ -1,0 +1,117 @@
+"""What each file of a checkpoint may declare, held to it before its data is read.
+
+``store`` calls these. Its ``scan`` (behind `vae-explorer list`, the dashboard's sidebar and
+Overview) reads headers only: a JSON file's size and nesting, the safetensors header, the
+.npy headers inside projections.npz. Data is read when a page or a command needs it, after the
+same checks plus a look at the values. Each check raises ``headers.HeaderError`` with a clause
+that reads after the file's name ("declares 40,000,000 values in mu ..."); ``store`` adds the
+path and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+import numpy as np
+
+from .headers import ArrayHeader, HeaderError, npz_headers, reason
+
+CONFIG_MAX_BYTES = 64 << 10  # a config.json is about 400 bytes
+METRICS_MAX_BYTES = 1 << 20  # a metrics.json is about 4 KB
+HISTORY_ROW_BYTES = 1024  # one epoch's row is about 270 bytes as `train` writes it (indented)
+HISTORY_SLACK_BYTES = 4096
+MAX_TEST_IMAGES = 10_000  # the test split of MNIST and of Fashion-MNIST; a smaller test folder gives fewer rows
+CLASSES = 10
+PROJECTION_ARRAYS = ("mu", "labels", "pca", "pca_explained", "tsne", "tsne_index")  # "umap" is optional
+_FLOATS = ("mu", "pca", "pca_explained", "tsne", "umap")
+_INTEGERS = ("labels", "tsne_index")
+
+
+def history_max_bytes(epochs: int) -> int:
+    """The most a history.json of ``epochs`` rows may weigh: checked before it is read."""
+    return HISTORY_SLACK_BYTES + epochs * HISTORY_ROW_BYTES
+
+
+def _most_values(name: str, latent_dim: int) -> int:
+    """How many values ``name`` can hold for a full test set: its rows times its columns."""
+    if name == "pca_explained":
+        return 2
+    return MAX_TEST_IMAGES * {"mu": latent_dim, "labels": 1, "tsne_index": 1}.get(name, 2)
+
+
+def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHeader]:
+    """The arrays of an open projections.npz whose headers fit a model of ``latent_dim`` and the test set.
+
+    Sizes are checked first, from the headers alone, so a member that would inflate to gigabytes
+    is refused before a byte of it is decompressed. An unusable ``umap`` is left out (the map is
+    then offered as not computed), as before this check existed.
+    """
+    arrays = npz_headers(handle)
+    missing = [name for name in PROJECTION_ARRAYS if name not in arrays]
+    if missing:
+        raise HeaderError(f"lacks {', '.join(missing)}")
+    for name in PROJECTION_ARRAYS:
+        if arrays[name].count > _most_values(name, latent_dim):
+            raise HeaderError(f"declares {arrays[name].count:,} values in {name} "
+                              f"for at most {MAX_TEST_IMAGES:,} test digits")
+        if not arrays[name].consistent:
+            raise HeaderError(f"declares {arrays[name].count:,} values in {name} but its zip entry holds "
+                              f"{arrays[name].stored_bytes:,} bytes of data")
+    _check_kinds(arrays)
+    _check_shapes(arrays, latent_dim)
+    wanted = {name: arrays[name] for name in PROJECTION_ARRAYS}
+    umap = arrays.get("umap")
+    if umap is not None and umap.shape == (arrays["mu"].shape[0], 2) and umap.dtype.kind == "f" and umap.consistent:
+        wanted["umap"] = umap
+    return wanted
+
+
+def _check_kinds(arrays: dict[str, ArrayHeader]) -> None:
+    for name in PROJECTION_ARRAYS:
+        kind = arrays[name].dtype.kind
+        if (name in _FLOATS and kind != "f") or (name in _INTEGERS and kind not in "iu"):
+            wanted = "floating-point numbers" if name in _FLOATS else "integers"
+            raise HeaderError(f"holds {name} as {arrays[name].dtype}, not {wanted}")
+
+
+def _check_shapes(arrays: dict[str, ArrayHeader], latent_dim: int) -> None:
+    mu = arrays["mu"].shape
+    if len(mu) != 2 or mu[1] != latent_dim:
+        raise HeaderError(f"holds mu of shape {mu}, but the model's latent size is {latent_dim}")
+    rows, sampled = mu[0], arrays["tsne_index"].shape[0] if arrays["tsne_index"].shape else 0
+    expected = {"labels": (rows,), "pca": (rows, 2), "pca_explained": (2,), "tsne": (sampled, 2),
+                "tsne_index": (sampled,)}
+    for name, shape in expected.items():
+        if arrays[name].shape != shape:
+            raise HeaderError(f"holds {name} of shape {arrays[name].shape} for the {rows:,} rows of mu "
+                              f"(expected {shape})")
+    if sampled > rows:
+        raise HeaderError(f"holds {sampled:,} t-SNE points for {rows:,} test digits")
+
+
+def check_projection_values(arrays: dict[str, np.ndarray]) -> None:
+    """Finite coordinates, labels of a class, and t-SNE rows that index the test set."""
+    for name in _FLOATS:
+        if name in arrays and not np.isfinite(arrays[name]).all():
+            raise HeaderError(f"holds NaN or inf values in {name}")
+    if len(arrays["labels"]) and not (arrays["labels"].min() >= 0 and arrays["labels"].max() < CLASSES):
+        raise HeaderError(f"holds labels outside 0-{CLASSES - 1}")
+    rows, index = len(arrays["mu"]), arrays["tsne_index"]
+    if len(index) and not (index.min() >= 0 and index.max() < rows):
+        raise HeaderError(f"holds tsne_index values outside the {rows:,} test digits")
+
+
+def read_projections(handle: BinaryIO, latent_dim: int) -> dict[str, np.ndarray]:
+    """The arrays of an open projections.npz, each inflated only after its header passed the checks."""
+    import zipfile
+    import zlib
+
+    wanted = projection_headers(handle, latent_dim)
+    handle.seek(0)
+    try:
+        with np.load(handle, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in wanted}
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as error:
+        raise HeaderError(f"is not a readable .npz archive ({reason(error)})") from error
+    check_projection_values(arrays)
+    return arrays
