@@ -11,6 +11,8 @@ test can send a signal (or start a rival process) at exactly that moment:
                        about to be renamed onto its final name
     pause-mid-swap     the old checkpoint was renamed aside, the new one not yet renamed in
     pause-mid-resume-swap  the same for the epoch resume point (first met when saving epoch 2)
+    pause-in-import-and-exit  while the command imports its module, then again at interpreter shutdown
+                       (READY_FILE + ".exit"): a first Ctrl-C lands in an import, a second in the shutdown
 
 The faults are injected by wrapping functions in this child process only, so the package
 carries no test hooks.
@@ -18,6 +20,8 @@ carries no test hooks.
 
 from __future__ import annotations
 
+import atexit
+import importlib.abc
 import inspect
 import os
 import sys
@@ -66,6 +70,24 @@ def _pause_in_swap(ready: Path, mid: bool, resume: bool) -> None:
     os.replace = wrapped
 
 
+class _PauseOnImport(importlib.abc.MetaPathFinder):
+    """Pauses the first import of ``module``, as a slow import of torch would be paused by Ctrl-C."""
+
+    def __init__(self, module: str, ready: Path):
+        self.module, self.ready = module, ready
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname == self.module:
+            sys.meta_path.remove(self)
+            _pause(self.ready)
+        return None
+
+
+def _pause_in_import_and_exit(ready: Path, argv: list[str]) -> None:
+    sys.meta_path.insert(0, _PauseOnImport(f"vae_core.cli.{argv[0]}", ready))
+    atexit.register(_pause, ready.with_name(ready.name + ".exit"))
+
+
 def main() -> int:
     mode, ready, argv = sys.argv[1], Path(sys.argv[2]), sys.argv[3:]
     if mode in ("pause-in-epoch-2", "wait-in-epoch-2"):
@@ -73,6 +95,8 @@ def main() -> int:
         _pause_in_epoch(ready, go)
     elif mode in ("pause-before-swap", "pause-mid-swap", "pause-mid-resume-swap"):
         _pause_in_swap(ready, mid=mode != "pause-before-swap", resume="resume" in mode)
+    elif mode == "pause-in-import-and-exit":
+        _pause_in_import_and_exit(ready, argv)
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     return cli.main(argv)

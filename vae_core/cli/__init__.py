@@ -5,14 +5,16 @@ Each command group lives in a module of this package and is imported only when i
 ``evaluate`` (evaluate, train-classifier); ``common`` holds what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
-exit status 130 after saying what was kept.
+exit status 130 after saying what was kept (a second Ctrl-C stops it at once, quietly, also 130).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 
 from ..config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
@@ -226,8 +228,33 @@ def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _first_interrupt(signum, frame) -> None:
+    """Ctrl-C: raise KeyboardInterrupt as usual, so saves are undone and the command says what was kept."""
+    signal.signal(signal.SIGINT, _second_interrupt)
+    raise KeyboardInterrupt
+
+
+def _second_interrupt(signum, frame) -> None:
+    """Ctrl-C again, while the first unwinds or Python shuts down: stop at once, quietly, with status 130.
+
+    Nothing is lost: every save is atomic, and a half-finished one is recovered by the next run.
+    """
+    os._exit(EXIT_INTERRUPTED)
+
+
+def _own_ctrl_c() -> None:
+    """Install ``_first_interrupt`` unless SIGINT is ignored (a background job) or this is not the main thread."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) in (
+            signal.default_int_handler, _first_interrupt, _second_interrupt):
+        signal.signal(signal.SIGINT, _first_interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    _own_ctrl_c()
+    try:
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     try:
         return args.handler(args)
     except expected_errors() as error:
