@@ -103,8 +103,13 @@ def fake_mnist_dir(tmp_path) -> Path:
 
 
 @pytest.fixture
-def empty_data(tmp_path) -> Path:
-    """A data directory with no dataset in it (for pages and commands that must say so)."""
+def empty_data(tmp_path, monkeypatch) -> Path:
+    """A data directory with no dataset in it (for pages and commands that must say so).
+
+    VAE_OFFLINE=1 (inherited by subprocesses) makes a download impossible, so "no data" holds on a
+    machine with internet too, instead of downloading MNIST there.
+    """
+    monkeypatch.setenv("VAE_OFFLINE", "1")
     (tmp_path / "no-data").mkdir()
     return tmp_path / "no-data"
 

@@ -92,13 +92,14 @@ def test_invalid_value_exits_2_with_one_line_from_a_real_process(tmp_path, fake_
 def test_missing_dataset_names_the_directory_and_the_fix(tmp_path, monkeypatch):
     empty = tmp_path / "nowhere"
     empty.mkdir()
+    monkeypatch.setenv("VAE_OFFLINE", "1")  # the child must not download MNIST on a machine with internet
     result = run_cli("train", "--data-dir", str(empty), "--checkpoint-dir", str(tmp_path / "ck"),
                      "--latent-dims", "2", "--quiet")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert str(empty / "MNIST" / "raw") in lines[0] and "VAE_DATA_DIR" in lines[0]
-    assert "vae-explorer download" in lines[0]
+    assert "vae-explorer download" in lines[0] and "downloads are off: VAE_OFFLINE is set" in lines[0]
 
 
 @pytest.mark.parametrize("command", [["--help"], ["list"]])

@@ -124,6 +124,7 @@ def test_cli_export_csv_without_the_test_images_names_the_fix(export_root, empty
                  "--data-dir", str(empty_data), "--output", str(export_root / "x.csv")])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "VAE_DATA_DIR" in err
+    assert "downloads are off" in err  # empty_data sets VAE_OFFLINE: no download was tried
 
 
 @pytest.mark.slow

@@ -126,6 +126,7 @@ def test_missing_data_fails_the_job_with_the_one_line_data_message(queue, empty_
     queue.submit(*configs(2), str(empty_data), maps=False)
     assert run_job(queue, queue.claim(0)) == "failed"
     assert "VAE_DATA_DIR" in queue.job(1).message and "\n" not in queue.job(1).message
+    assert "downloads are off" in queue.job(1).message  # empty_data sets VAE_OFFLINE: no download was tried
 
 
 def test_worker_slots_follow_the_setting(tmp_path, monkeypatch):

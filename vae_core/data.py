@@ -6,6 +6,7 @@ transform pipeline: on two cores the canonical DataLoader costs as much as the m
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import NamedTuple
@@ -15,6 +16,7 @@ import torch
 from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE
 
 DATA_DIR_ENV = "VAE_DATA_DIR"
+OFFLINE_ENV = "VAE_OFFLINE"  # set (to anything but "" or "0"): never download, say the data is missing instead
 DEFAULT_DATA_DIR = "./data"
 _TORCHVISION_CLASS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
 
@@ -87,6 +89,11 @@ def _missing_message(dataset: str, root: Path, reason: str) -> str:
     )
 
 
+def offline() -> bool:
+    """Whether $VAE_OFFLINE forbids downloads (tests that need "no data" set it, so they hold online too)."""
+    return os.environ.get(OFFLINE_ENV, "").strip() not in ("", "0")
+
+
 def _open(dataset: str, root: Path, train: bool, download: bool):
     cls = _dataset_class(dataset)
     try:
@@ -94,14 +101,36 @@ def _open(dataset: str, root: Path, train: bool, download: bool):
     except RuntimeError as missing:  # torchvision: "Dataset not found"; anything else is a bad file
         if not str(missing).startswith("Dataset not found"):
             raise _corrupt_error(dataset, root, missing) from missing
-        if not download:
-            raise DataUnavailableError(_missing_message(dataset, root, "download disabled")) from missing
+        if not download or offline():
+            reason = f"downloads are off: {OFFLINE_ENV} is set" if download else "download disabled"
+            raise DataUnavailableError(_missing_message(dataset, root, reason)) from missing
     except Exception as corrupt:  # a file is there but torchvision cannot parse it
         raise _corrupt_error(dataset, root, corrupt) from corrupt
+    return _download(cls, dataset, root, train)
+
+
+def _download(cls, dataset: str, root: Path, train: bool):
+    """Download and open a split; a failed download removes every file it began, so none is left half-written."""
+    folder = raw_folder(dataset, root).parent
+    before = {folder, *folder.rglob("*")} if folder.exists() else set()
     try:
         return cls(str(root), train=train, download=True)
-    except Exception as failed:  # offline, or a mirror refused
+    except BaseException as failed:  # offline, a mirror refused, or Ctrl-C mid-file
+        _remove_new(folder, before)
+        if not isinstance(failed, Exception):
+            raise
         raise DataUnavailableError(_missing_message(dataset, root, _download_reason(failed))) from failed
+
+
+def _remove_new(folder: Path, before: set[Path]) -> None:
+    """Delete what appeared under ``folder`` (itself included) since ``before``: files first, then folders."""
+    appeared = {folder, *folder.rglob("*")} - before if folder.exists() else set()
+    for path in sorted(appeared, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and not path.is_symlink():
+                path.rmdir()
+            else:
+                path.unlink()
 
 
 def _download_reason(error: Exception) -> str:

@@ -34,6 +34,7 @@ def offline(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.delenv("VAE_OFFLINE", raising=False)  # these rows try the (refused) download
 
 
 # ---------------------------------------------------------------- rows 14-15: data sets
