@@ -31,6 +31,14 @@ THUMB_JS = """() => {
   if (!thumb || thumb.hidden) return ['', false];
   return [thumb.dataset.row ?? '', !thumb.querySelector('canvas').hidden];
 }"""
+# The row the map's thumbnail must show with the cursor at page pixels (x, y): the nearest visible point's,
+# or '' when none is in reach. Asked of the map itself, so a test waits for that state, not for a time.
+EXPECTED_THUMB_JS = """([x, y]) => {
+  const map = [...globalThis.__vaeCanvas.maps].find((m) => m.px);
+  const box = map.canvas.getBoundingClientRect();
+  const i = map.nearest(x - box.left, y - box.top);
+  return i < 0 ? '' : String(map.rows[i]);
+}"""
 
 
 def open_tab(browser, url: str) -> RunTracker:  # noqa: F811
@@ -118,8 +126,9 @@ def test_hovering_the_latent_map_shows_the_digit_under_the_cursor(browser, dashb
         page.mouse.move(5, 5)
         page.wait_for_function(f"() => ({THUMB_JS})()[0] === ''", timeout=5000)
         page.mouse.move(x, y)  # back over the hidden point: a hidden digit shows no thumbnail
-        page.wait_for_timeout(200)
-        assert page.evaluate(THUMB_JS)[0] != shown
+        expected = page.evaluate(EXPECTED_THUMB_JS, [x, y])
+        assert expected != shown  # the map itself skips the hidden class
+        page.wait_for_function(f"() => ({THUMB_JS})()[0] === {expected!r}", timeout=5000)
     finally:
         close(app)
 
