@@ -9,10 +9,13 @@
 //     Python);
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
-// textContent only.
+// textContent only. The root of each view carries data attributes that say what it draws (data-model,
+// data-method, data-points, data-fingerprint; data-drawn once drawn), for tests and benchmarks.
 
-const SIDE = 28;
-const PIXELS = SIDE * SIDE;
+import {
+  PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
+} from "./base.js";
+
 const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
 const DRAG_MIN = 4; // CSS pixels a press must move to be a box or lasso selection rather than a click
@@ -20,8 +23,12 @@ const LASSO_STEP = 3; // CSS pixels between the lasso's recorded corners
 const MAX_REPORTED = 10000; // a selection reports at most this many rows: a whole test split (MAX_SELECTED)
 const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
 const SELECT_MODES = [["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
-const THUMB = 84; // CSS pixels of a thumbnail: 3 screen pixels per digit pixel
-const MARGIN = { left: 52, right: 12, top: 10, bottom: 40 };
+const THUMB = { full: 84, compact: 56 }; // CSS pixels of a thumbnail: 3 (2 on a compact map) per digit pixel
+// The plot's margins in CSS pixels; the left one grows to fit the widest tick label beside the axis title.
+const MARGIN = { full: { left: 52, right: 12, top: 10, bottom: 40 }, compact: { left: 34, right: 8, top: 6, bottom: 32 } };
+const FONT = { full: { tick: "11px sans-serif", title: "12px sans-serif" },
+  compact: { tick: "10px sans-serif", title: "11px sans-serif" } };
+const TITLE_BAND = 20; // CSS pixels left of the tick labels for the rotated axis title
 const PAD_SCALE = 4; // the pad draws at 4 x 28 = 112 pixels, averaged down to 28 x 28 on each stroke's end
 const PEN_WIDTH = 9; // in pad pixels: about 2.3 digit pixels, MNIST's stroke once scaled into its 20-pixel box
 const PEN_BLUR = 5; // the Gaussian falloff of the pen's edge, in pad pixels
@@ -41,27 +48,13 @@ const views = new WeakMap(); // parentElement -> view, kept across reruns
 
 /** "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits. */
 async function registerSprite(bytes) {
-  if (String.fromCharCode(...bytes.subarray(0, 4)) !== SPRITE_MAGIC) throw new Error("not a sprite payload");
-  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
-  const image = await createImageBitmap(new Blob([bytes.slice(8 + length)], { type: "image/png" }));
+  const { header, start } = readMessage(bytes, SPRITE_MAGIC);
+  const image = await createImageBitmap(new Blob([bytes.slice(start)], { type: "image/png" }));
   registry.sprites.set(header.id, { image, columns: header.columns, count: header.count });
   for (const listener of [...registry.listeners]) listener();
 }
 
 // --- small helpers ----------------------------------------------------------------------------
-
-function element(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-function mountPoint(root, className) {
-  root.querySelectorAll(":scope > .vae-canvas").forEach((node) => node.remove());
-  return element("div", className, root);
-}
 
 /** Whether (x, y) lies inside the closed polygon [[x, y], ...]: a ray to the right crosses an odd number of edges. */
 function insidePolygon(path, x, y) {
@@ -92,20 +85,6 @@ function drawSelection(context, press) {
   context.stroke();
 }
 
-/** Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten, about ``count`` of them. */
-function ticks(low, high, count) {
-  const raw = (high - low) / count;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
-  const out = [];
-  for (let t = Math.ceil(low / step) * step; t <= high; t += step) out.push(Math.round(t / step) * step);
-  return out;
-}
-
-function label(value) {
-  return String(Number(value.toPrecision(6)));
-}
-
 // --- the map view -----------------------------------------------------------------------------
 
 class MapView {
@@ -118,14 +97,18 @@ class MapView {
     this.heading = element("div", "map-title", this.root);
     const bar = element("div", "map-bar", this.root);
     this.legend = element("div", "legend", bar);
+    this.legend.setAttribute("role", "group");
+    this.legend.setAttribute("aria-label", "Classes shown on the map");
     this.modes = element("div", "modes", bar);
+    this.modes.setAttribute("role", "group");
+    this.modes.setAttribute("aria-label", "What a drag selects with");
     this.buildModes(this.modes);
     this.box = element("div", "map-box", this.root);
     this.canvas = element("canvas", "map", this.box);
     this.canvas.setAttribute("role", "img");
-    this.canvas.setAttribute("aria-label", "Map of the test digits' means; hover a point to see its digit");
     this.thumb = element("div", "thumb", this.box);
     this.thumb.hidden = true;
+    this.thumb.setAttribute("aria-hidden", "true"); // follows the pointer: the canvas' label says what the map shows
     this.thumbCanvas = element("canvas", "", this.thumb);
     this.thumbCanvas.width = this.thumbCanvas.height = SIDE;
     this.thumbText = element("div", "thumb-text", this.thumb);
@@ -134,15 +117,16 @@ class MapView {
     this.canvas.addEventListener("pointerleave", () => this.onLeave());
     this.canvas.addEventListener("pointerdown", (event) => this.onDown(event));
     this.canvas.addEventListener("pointerup", (event) => this.onUp(event));
-    this.listener = () => { this.showThumb(); this.requestDraw(); };
+    this.listener = () => { this.showThumb(); requestDraw(this); };
     registry.listeners.add(this.listener);
     registry.maps.add(this);
-    this.resize = new ResizeObserver(() => { this.background = null; this.requestDraw(); });
+    this.resize = new ResizeObserver(() => { this.background = null; requestDraw(this); });
     this.resize.observe(this.box);
   }
 
   update(data) {
-    const pointsKey = [data.key, data.points.x.length].join();
+    // The points' fingerprint, not the view's key: a new model or projection under the same key replaces them.
+    const pointsKey = [data.points.id, data.points.x.length].join();
     if (pointsKey !== this.pointsKey) {
       this.pointsKey = pointsKey;
       this.x = Float64Array.from(data.points.x);
@@ -158,15 +142,27 @@ class MapView {
       this.bounds = bounds(this.x, this.y, data.marker);
       this.background = null;
     }
+    if (this.data && (this.data.compact !== data.compact || this.data.width !== data.width)) this.background = null;
     this.data = data;
     this.select(data.selected || []);
     this.heading.textContent = data.title;
+    this.root.classList.toggle("compact", Boolean(data.compact));
+    this.root.style.width = data.width ? `${data.width}px` : "";
     this.box.style.height = `${data.height}px`;
     this.modes.hidden = !data.selectable;
+    this.legend.hidden = data.legend === false;
     this.canvas.classList.toggle("static", !data.selectable); // no crosshair where a press selects nothing
+    this.canvas.setAttribute("aria-label", data.alt || data.title);
     this.buildLegend();
     this.note.textContent = data.note || "";
-    this.requestDraw();
+    describe(this.root, { view: "map", model: data.model || null, method: data.method || null,
+      points: this.x.length, fingerprint: data.points.id ?? null, sprite: data.sprite || null });
+    requestDraw(this);
+  }
+
+  /** "full" or "compact": which margins, fonts and thumbnail size the map uses. */
+  get size() {
+    return this.data.compact ? "compact" : "full";
   }
 
   /** Box or lasso: what a drag selects with. */
@@ -195,14 +191,23 @@ class MapView {
       this.chips = this.data.names.map((name, k) => {
         const chip = element("button", "chip", this.legend);
         chip.type = "button";
+        chip.title = "Click to hide or show; double-click to show only this one";
         element("span", "dot", chip).style.background = this.data.colors[k];
-        element("span", "", chip).textContent = name;
+        element("span", "name", chip).textContent = name;
         chip.addEventListener("click", () => this.toggle(k));
         chip.addEventListener("dblclick", () => this.isolate(k));
         return chip;
       });
     }
-    this.chips.forEach((chip, k) => chip.classList.toggle("off", this.hidden.has(k)));
+    this.showChips();
+  }
+
+  /** A hidden class's chip is struck through (its text keeps full contrast) and not pressed. */
+  showChips() {
+    this.chips.forEach((chip, k) => {
+      chip.classList.toggle("off", this.hidden.has(k));
+      chip.setAttribute("aria-pressed", String(!this.hidden.has(k)));
+    });
   }
 
   toggle(k) {
@@ -219,23 +224,39 @@ class MapView {
   }
 
   changedVisibility() {
-    this.chips.forEach((chip, k) => chip.classList.toggle("off", this.hidden.has(k)));
+    this.showChips();
     this.background = null;
-    this.requestDraw();
+    requestDraw(this);
   }
 
-  /** The plot's scale: equal units across and up, the points' box centred in the plot area. */
+  /** The plot's frame: margins that fit the y tick labels, then ``scaled`` to them. */
   layout() {
-    const width = this.box.clientWidth || 600;
+    const margin = { ...MARGIN[this.size] };
+    let view = this.scaled(margin);
+    const context = this.canvas.getContext("2d");
+    context.font = FONT[this.size].tick;
+    const widest = Math.max(0, ...view.yTicks(context).map((t) => context.measureText(tickLabel(t)).width));
+    margin.left = Math.max(margin.left, Math.ceil(widest) + 6 + TITLE_BAND);
+    view = this.scaled(margin);
+    return view;
+  }
+
+  /** The plot's scale within ``margin``: equal units across and up, the points' box centred in the plot area. */
+  scaled(margin) {
+    const width = this.box.clientWidth || this.data.width || 600;
     const height = this.data.height;
     const [x0, x1, y0, y1] = this.bounds;
-    const innerW = width - MARGIN.left - MARGIN.right;
-    const innerH = height - MARGIN.top - MARGIN.bottom;
+    const innerW = Math.max(20, width - margin.left - margin.right);
+    const innerH = Math.max(20, height - margin.top - margin.bottom);
     const scale = Math.min(innerW / (x1 - x0), innerH / (y1 - y0));
-    const left = MARGIN.left + (innerW - scale * (x1 - x0)) / 2;
-    const top = MARGIN.top + (innerH - scale * (y1 - y0)) / 2;
-    return { width, height, scale, toX: (x) => left + (x - x0) * scale, toY: (y) => top + (y1 - y) * scale,
-      fromX: (px) => x0 + (px - left) / scale, fromY: (py) => y1 - (py - top) / scale };
+    const left = margin.left + (innerW - scale * (x1 - x0)) / 2;
+    const top = margin.top + (innerH - scale * (y1 - y0)) / 2;
+    const view = { width, height, margin, innerW, innerH, scale, toX: (x) => left + (x - x0) * scale,
+      toY: (y) => top + (y1 - y) * scale, fromX: (px) => x0 + (px - left) / scale, fromY: (py) => y1 - (py - top) / scale };
+    // Ticks cover the whole plot area, which is wider or taller than the points' box (equal units).
+    view.xTicks = (c) => fittedTicks(c, view.fromX(margin.left), view.fromX(width - margin.right), innerW, true);
+    view.yTicks = (c) => fittedTicks(c, view.fromY(height - margin.bottom), view.fromY(margin.top), innerH, false);
+    return view;
   }
 
   screenPoint(row) {
@@ -276,14 +297,14 @@ class MapView {
       const [lx, ly] = path[path.length - 1];
       if (this.press.mode === "lasso" && Math.hypot(x - lx, y - ly) >= LASSO_STEP) path.push([x, y]);
       this.press.to = [x, y];
-      this.requestDraw();
+      requestDraw(this);
       return;
     }
     const hover = this.nearest(x, y);
     this.cursor = [x, y];
     if (hover !== this.hover) {
       this.hover = hover;
-      this.requestDraw();
+      requestDraw(this);
     }
     this.showThumb(); // at once, not at the next frame: the thumbnail follows the cursor
   }
@@ -291,7 +312,7 @@ class MapView {
   onLeave() {
     this.hover = -1;
     this.showThumb();
-    this.requestDraw();
+    requestDraw(this);
   }
 
   onDown(event) {
@@ -318,7 +339,7 @@ class MapView {
     if (press.add) rows = [...this.selected, ...rows.filter((row) => !this.selected.has(row))];
     this.select(rows);
     this.args.setStateValue("selection", rows.slice(0, MAX_REPORTED));
-    this.requestDraw();
+    requestDraw(this);
   }
 
   inBox([ax, ay], [bx, by]) {
@@ -372,22 +393,19 @@ class MapView {
       context.drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
     }
     this.thumbText.textContent = `#${row} · ${name}`;
-    const width = this.box.clientWidth;
+    // Beside the cursor, on the side with room, and inside the map even where it is small.
+    const [width, height, side] = [this.box.clientWidth, this.data.height, THUMB[this.size] + 8];
     const [x, y] = this.cursor;
-    const left = x + 14 + THUMB > width ? x - 14 - THUMB : x + 14;
-    const top = y + 14 + THUMB + 20 > this.data.height ? y - 14 - THUMB - 20 : y + 14;
-    this.thumb.style.left = `${left}px`;
-    this.thumb.style.top = `${top}px`;
+    const left = x + 14 + side > width ? x - 14 - side : x + 14;
+    const top = y + 14 + side + 20 > height ? y - 14 - side - 20 : y + 14;
+    this.thumb.style.left = `${Math.max(0, Math.min(left, width - side))}px`;
+    this.thumb.style.top = `${Math.max(0, Math.min(top, height - side - 20))}px`;
     this.thumb.hidden = false;
     this.thumb.dataset.row = String(row);
   }
 
-  requestDraw() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
-  }
-
   draw() {
-    const view = this.layout();
+    const view = this.background ? this.view : this.layout(); // a resize, or any change of the layer, lays out again
     const ratio = devicePixelRatio;
     if (this.canvas.width !== Math.round(view.width * ratio) || this.canvas.height !== Math.round(view.height * ratio)) {
       this.canvas.width = Math.round(view.width * ratio);
@@ -399,6 +417,7 @@ class MapView {
       this.px = Float32Array.from(this.x, view.toX);
       this.py = Float32Array.from(this.y, view.toY);
       this.background = this.drawBackground(view, ratio);
+      this.root.dataset.drawn = this.pointsKey;
     }
     const context = this.canvas.getContext("2d");
     context.setTransform(1, 0, 0, 1, 0, 0);
@@ -434,40 +453,7 @@ class MapView {
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.fillStyle = "#fff";
     context.fillRect(0, 0, view.width, view.height);
-    // Ticks cover the whole plot area, which is wider or taller than the points' box (equal units).
-    const [x0, x1] = [view.fromX(MARGIN.left), view.fromX(view.width - MARGIN.right)];
-    const [y0, y1] = [view.fromY(view.height - MARGIN.bottom), view.fromY(MARGIN.top)];
-    context.strokeStyle = "#ececec";
-    context.fillStyle = "#666";
-    context.font = "11px sans-serif";
-    context.lineWidth = 1;
-    for (const t of ticks(x0, x1, Math.max(4, Math.round(view.width / 70)))) {
-      const x = Math.round(view.toX(t)) + 0.5;
-      context.beginPath();
-      context.moveTo(x, MARGIN.top);
-      context.lineTo(x, view.height - MARGIN.bottom);
-      context.stroke();
-      context.textAlign = "center";
-      context.fillText(label(t), x, view.height - MARGIN.bottom + 14);
-    }
-    for (const t of ticks(y0, y1, Math.max(4, Math.round(view.height / 60)))) {
-      const y = Math.round(view.toY(t)) + 0.5;
-      context.beginPath();
-      context.moveTo(MARGIN.left, y);
-      context.lineTo(view.width - MARGIN.right, y);
-      context.stroke();
-      context.textAlign = "right";
-      context.fillText(label(t), MARGIN.left - 6, y + 4);
-    }
-    context.fillStyle = "#333";
-    context.font = "12px sans-serif";
-    context.textAlign = "center";
-    context.fillText(this.data.axes[0], MARGIN.left + (view.width - MARGIN.left - MARGIN.right) / 2, view.height - 8);
-    context.save();
-    context.translate(13, MARGIN.top + (view.height - MARGIN.top - MARGIN.bottom) / 2);
-    context.rotate(-Math.PI / 2);
-    context.fillText(this.data.axes[1], 0, 0);
-    context.restore();
+    this.drawAxes(context, view);
     // With a selection, the other points fade and the selected ones are drawn on top of them.
     const selecting = this.selected.size > 0;
     const isSelected = (i) => this.selected.has(this.rows[i]);
@@ -475,6 +461,42 @@ class MapView {
     if (selecting) this.drawPoints(context, 0.9, isSelected);
     context.globalAlpha = 1;
     return canvas;
+  }
+
+  /** Grid lines, round ticks whose labels do not overlap, and the axis titles (cut to the plot's width). */
+  drawAxes(context, view) {
+    const { margin } = view;
+    context.strokeStyle = "#ececec";
+    context.fillStyle = "#595959"; // 7:1 on white
+    context.font = FONT[this.size].tick;
+    context.lineWidth = 1;
+    context.textAlign = "center";
+    for (const t of view.xTicks(context)) {
+      const x = Math.round(view.toX(t)) + 0.5;
+      context.beginPath();
+      context.moveTo(x, margin.top);
+      context.lineTo(x, view.height - margin.bottom);
+      context.stroke();
+      context.fillText(tickLabel(t), x, view.height - margin.bottom + 13);
+    }
+    context.textAlign = "right";
+    for (const t of view.yTicks(context)) {
+      const y = Math.round(view.toY(t)) + 0.5;
+      context.beginPath();
+      context.moveTo(margin.left, y);
+      context.lineTo(view.width - margin.right, y);
+      context.stroke();
+      context.fillText(tickLabel(t), margin.left - 6, y + 4);
+    }
+    context.fillStyle = "#333";
+    context.font = FONT[this.size].title;
+    context.textAlign = "center";
+    context.fillText(this.data.axes[0], margin.left + view.innerW / 2, view.height - 6, view.innerW);
+    context.save();
+    context.translate(12, margin.top + view.innerH / 2);
+    context.rotate(-Math.PI / 2);
+    context.fillText(this.data.axes[1], 0, 0, view.innerH);
+    context.restore();
   }
 
   /** The visible points for which ``keep(i)`` holds, as small squares of their class colour. */
@@ -547,6 +569,7 @@ class DrawView {
     this.root = mountPoint(root, "vae-canvas draw");
     this.pad = element("canvas", "pad", this.root);
     this.pad.width = this.pad.height = SIDE * PAD_SCALE;
+    this.pad.setAttribute("role", "img");
     this.pad.setAttribute("aria-label", "Drawing pad: draw a digit with the mouse or a finger");
     this.context = this.pad.getContext("2d", { willReadFrequently: true });
     this.clear();
@@ -578,12 +601,7 @@ class DrawView {
   paint(grey) {
     const small = document.createElement("canvas");
     small.width = small.height = SIDE;
-    const image = small.getContext("2d").createImageData(SIDE, SIDE);
-    for (let p = 0; p < PIXELS; p++) {
-      image.data[4 * p] = image.data[4 * p + 1] = image.data[4 * p + 2] = grey[p];
-      image.data[4 * p + 3] = 255;
-    }
-    small.getContext("2d").putImageData(image, 0, 0);
+    drawGrey(small, grey);
     this.context.imageSmoothingEnabled = true;
     this.context.drawImage(small, 0, 0, this.pad.width, this.pad.height);
   }
@@ -665,19 +683,5 @@ export default function vaeCanvas({ data, parentElement, setStateValue }) {
     return undefined;
   }
   if (!data || !VIEWS[data.view]) return undefined;
-  const args = { setStateValue };
-  let view = views.get(parentElement);
-  if (!view || !(view instanceof VIEWS[data.view])) {
-    view?.destroy();
-    view = new VIEWS[data.view](parentElement, args);
-    views.set(parentElement, view);
-  }
-  view.args = args;
-  view.update(data);
-  return () => {
-    if (!parentElement.isConnected) {
-      view.destroy();
-      views.delete(parentElement);
-    }
-  };
+  return mountView(views, VIEWS[data.view], parentElement, { setStateValue }, data);
 }

@@ -4,31 +4,48 @@ The map draws every projected test mean itself and shows the hovered digit's thu
 cursor from a sprite sheet the page received once (``sprite_payload``), so hovering never waits
 for the server; a click, a dragged box or a lasso reports the selected test rows. The pad draws a digit
 with a soft pen and reports its 784 grey levels at the end of each stroke.
-The JS evaluates no strings and fetches nothing.
+The JS (canvas.js, on the shared base.js: see assets.py) evaluates no strings and fetches nothing.
+
+A map's root element says what it draws: ``data-model``, ``data-method``, ``data-points`` (how
+many), ``data-fingerprint`` (of the coordinates) and, once drawn, ``data-drawn``; its canvas has
+an ``aria-label``. Compare draws one small map per model with ``map_tile``, keyed by model and
+projection so that a new model's points always replace the old::
+
+    sprite = None
+    if split is not None:  # the thumbnails, sent once per browser session
+        sprite, payload = cache.sprite_for(dataset)
+        canvas.send_sprite("compare_sprite", sprite, payload)
+    for checkpoint, column in zip(models, st.columns(len(models))):
+        with column:
+            canvas.map_tile(cache.map_points_for(checkpoint, method), captions.class_names(dataset),
+                            charts.DIGIT_COLORS, model=checkpoint.name, method=method,
+                            label=label[checkpoint.name], sprite=sprite, height=240)
+
+All maps draw on 2-D canvases: no WebGL context, however many models a page compares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cached_property
 
 import numpy as np
 import streamlit as st
 
+from dashboard.components import assets
 from dashboard.components import held as payloads_held
 
-HERE = Path(__file__).resolve().parent
 NAME = "vae_canvas"
 MAGIC = b"VAES"
 SPRITE_COLUMNS = 100  # digits per row of the sprite sheet: 10,000 test digits make a 2800 x 2800 PNG
 HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last reported
 MAX_SELECTED = 10_000  # the most rows a selection may hold: a whole test split (the JS reports no more)
 
-_component = st.components.v2.component(
-    NAME, js=(HERE / "canvas.js").read_text(), css=(HERE / "canvas.css").read_text())
+_component = assets.component(NAME, js="canvas.js", css="canvas.css")
 
 
 def sprite_payload(images: np.ndarray, sprite_id: str) -> bytes:
@@ -78,29 +95,65 @@ class MapPoints:
     axes: tuple[str, str]
     title: str
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """16 hex digits of the coordinates, rows and classes: the page redraws the points when it changes."""
+        digest = hashlib.blake2b(digest_size=8)
+        for array, kind in ((self.x, "<f8"), (self.y, "<f8"), (self.rows, "<i8"), (self.labels, "<i8")):
+            digest.update(np.ascontiguousarray(array, dtype=kind).tobytes())
+        return digest.hexdigest()
+
     def as_data(self) -> dict:
-        return {"x": np.round(np.asarray(self.x, dtype=np.float64), 4).tolist(),
+        return {"id": self.fingerprint, "x": np.round(np.asarray(self.x, dtype=np.float64), 4).tolist(),
                 "y": np.round(np.asarray(self.y, dtype=np.float64), 4).tolist(),
                 "rows": [int(r) for r in self.rows], "labels": [int(k) for k in self.labels]}
 
 
+def map_alt(points: MapPoints, label: str = "") -> str:
+    """The map's text alternative, e.g. "Latent map of MNIST, z = 10: PCA of test means, 10,000 points coloured by
+    class"."""
+    subject = f"Latent map of {label}" if label else "Latent map"
+    return f"{subject}: {points.title}, {len(points.rows):,} points coloured by class"
+
+
 def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *,
                sprite: str | None, note: str = "", marker: dict | None = None, height: int = 560,
-               selectable: bool = True, on_select=None) -> list[int]:
+               selectable: bool = True, on_select=None, model: str = "", method: str = "", label: str = "",
+               title: str | None = None, alt: str | None = None, width: int | None = None,
+               compact: bool = False, legend: bool = True) -> list[int]:
     """Mount the map; return the test rows selected in it (a click, a dragged box or a lasso), [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
     ``marker``: {"x", "y", "label"} drawn as a star (the reader's own digit).
     ``selectable``: False for a map whose page does nothing with a selection (no Box / Lasso buttons).
+    ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
+    name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).
+    ``width``: CSS pixels (at most the column's); None fills the column. ``compact``: small margins,
+    fonts and thumbnails for a grid of maps; ``legend``: False where the page shows one legend for all.
     """
     selected = selected_rows(st.session_state.get(key), int(np.max(points.rows)) + 1 if len(points.rows) else 0)
-    radius = 2.0 if len(points.rows) <= 3000 else 1.5
+    radius = (1.5 if compact else 2.0) if len(points.rows) <= 3000 else (1.0 if compact else 1.5)
     _component(key=key, data={"view": "map", "key": key, "points": points.as_data(), "names": list(names),
-                              "colors": list(colors), "axes": list(points.axes), "title": points.title,
+                              "colors": list(colors), "axes": list(points.axes), "title": title or points.title,
                               "sprite": sprite, "note": note, "marker": marker, "height": height,
-                              "radius": radius, "selected": selected, "selectable": selectable},
-               on_selection_change=on_select or (lambda: None))
+                              "radius": radius, "selected": selected, "selectable": selectable,
+                              "model": model, "method": method, "alt": alt or map_alt(points, label),
+                              "width": width, "compact": compact, "legend": legend},
+               width=width or "stretch", on_selection_change=on_select or (lambda: None))
     return selected
+
+
+def map_tile(points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *, model: str, method: str,
+             sprite: str | None, label: str = "", title: str | None = None, width: int | None = None,
+             height: int = 240) -> None:
+    """One small map of a grid (Compare): compact, no legend and no selection, hover thumbnails kept.
+
+    Keyed by ``model`` and ``method``, so each model's map is its own element and a new model's
+    points never show under an old one's title. ``title`` wraps instead of being cut.
+    """
+    latent_map(f"map_tile_{model}_{method}", points, names, colors, sprite=sprite, height=height,
+               selectable=False, model=model, method=method, label=label, title=title, width=width,
+               compact=True, legend=False)
 
 
 def selected_rows(state, total: int) -> list[int]:

@@ -8,9 +8,13 @@
 //     that decodes on every input event and draws at the next animation frame.
 // Python stays the source of truth: values go back through setStateValue on release or pause.
 // Nothing here evaluates strings or fetches anything; text is set with textContent only.
+// The root of each view names the model(s) it decodes with (data-model, comma-separated for a walk) and,
+// once their weights have arrived and it has drawn, data-drawn: the same names.
 
-const PIXELS = 784;
-const SIDE = 28;
+import {
+  PIXELS, SIDE, describe, drawGrey, element, mountPoint, mountView, readMessage, requestDraw,
+} from "./base.js";
+
 const MAGIC = "VAEW";
 const PAUSE_MS = 250; // a drag that rests this long reports its value, as a release does
 const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -19,7 +23,7 @@ const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 const registry = (globalThis.__vaeLiveDecoder ??= { models: new Map(), listeners: new Set() });
 // The page's tests and benchmarks check the pixels through the same two functions the views use.
 registry.decode = (id, z) => decode(registry.models.get(id), z);
-registry.drawDigit = (canvas, grey) => drawDigit(canvas, grey);
+registry.drawDigit = (canvas, grey) => drawGrey(canvas, grey);
 const views = new WeakMap(); // parentElement -> view state, kept across reruns
 
 // --- weights and the decoder --------------------------------------------------------------
@@ -30,12 +34,9 @@ const views = new WeakMap(); // parentElement -> view state, kept across reruns
  * [in, out, 4, 4] for transposed convolutions, as torch stores them).
  */
 export function parseWeights(bytes) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = String.fromCharCode(...bytes.subarray(0, 4));
-  if (magic !== MAGIC) throw new Error("not a live-decoder weights payload");
-  const headerLength = view.getUint32(4, true);
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
-  const start = 8 + headerLength + ((4 - ((8 + headerLength) % 4)) % 4);
+  const message = readMessage(bytes, MAGIC);
+  const header = message.header;
+  const start = message.start + ((4 - (message.start % 4)) % 4);
   const sizes = header.tensors.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
   if (start + 4 * sizes.reduce((a, b) => a + b, 0) !== bytes.byteLength) {
     throw new Error("weights payload has the wrong length");
@@ -136,18 +137,6 @@ function transposedConv(input, inC, side, weight, bias, outC, output) {
   }
 }
 
-/** Draw grey levels [784] into a 28 x 28 canvas (CSS scales it up with crisp pixels). */
-export function drawDigit(canvas, grey) {
-  const context = canvas.getContext("2d");
-  const image = context.createImageData(SIDE, SIDE);
-  for (let p = 0; p < PIXELS; p++) {
-    const i = 4 * p;
-    image.data[i] = image.data[i + 1] = image.data[i + 2] = grey[p];
-    image.data[i + 3] = 255;
-  }
-  context.putImageData(image, 0, 0);
-}
-
 /** "VAEB" | (u32 length | one parseWeights payload)*: the weights of several models in one message. */
 export function parseBundle(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -167,25 +156,15 @@ function register(bytes) {
   for (const listener of [...registry.listeners]) listener();
 }
 
-// --- small DOM helpers ----------------------------------------------------------------------
+// --- small helpers ------------------------------------------------------------------------------
 
-function element(tag, className, parent) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (parent) parent.appendChild(node);
-  return node;
-}
-
-/** A fresh top-level node for a view; Streamlit's own <style> in the (shadow) root stays. */
-function mountPoint(root, className) {
-  root.querySelectorAll(":scope > .vae-live").forEach((node) => node.remove());
-  return element("div", className, root);
-}
-
-function digitCanvas(parent) {
+/** A 28 x 28 canvas for a decoded digit (CSS scales it up with crisp pixels), described by ``label``. */
+function digitCanvas(parent, label) {
   const canvas = element("canvas", "digit", parent);
   canvas.width = SIDE;
   canvas.height = SIDE;
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", label);
   return canvas;
 }
 
@@ -212,15 +191,18 @@ class ExplorerView {
     this.root = mountPoint(root, "vae-live explorer");
     this.planeBox = element("div", "plane-box", this.root);
     this.plane = element("canvas", "plane", this.planeBox);
+    this.plane.setAttribute("role", "img");
     this.planeNote = element("div", "note", this.planeBox);
     this.sliders = element("div", "sliders", this.root);
+    this.sliders.setAttribute("role", "group");
+    this.sliders.setAttribute("aria-label", "Latent coordinates");
     const digitBox = element("div", "digit-box", this.root);
-    this.digit = digitCanvas(digitBox);
+    this.digit = digitCanvas(digitBox, "The digit decoded at the sliders' point");
     this.status = element("div", "note status", digitBox);
     this.plane.addEventListener("pointermove", (event) => this.onHover(event));
-    this.plane.addEventListener("pointerleave", () => { this.hover = null; this.requestDraw(); });
+    this.plane.addEventListener("pointerleave", () => { this.hover = null; requestDraw(this); });
     this.plane.addEventListener("click", (event) => this.onPin(event));
-    this.listener = () => this.requestDraw();
+    this.listener = () => requestDraw(this);
     registry.listeners.add(this.listener);
   }
 
@@ -234,9 +216,15 @@ class ExplorerView {
     for (const [dim, value] of Object.entries(data.values)) {
       if (!(dim in this.values)) this.values[dim] = value; // a slider shown for the first time
     }
+    if (this.data?.model !== data.model) delete this.root.dataset.drawn;
     this.data = data;
+    describe(this.root, { view: "explorer", model: data.model });
     this.buildSliders();
     this.planeBox.hidden = !data.plane;
+    if (data.plane) {
+      this.plane.setAttribute("aria-label", `Latent plane of z[${data.plane.x}] across and z[${data.plane.y}] up, `
+        + "with the test set's means coloured by class; hover to decode a point, click to pin it");
+    }
     this.root.classList.toggle("with-plane", Boolean(data.plane));
     // Redraw the plane's dots only when they change: a rerun after each reported value must stay cheap.
     const planeKey = data.plane && [data.model, data.plane.x, data.plane.y, data.plane.points.x.length].join();
@@ -244,7 +232,7 @@ class ExplorerView {
       this.planeKey = planeKey;
       this.planeBackground = null;
     }
-    this.requestDraw();
+    requestDraw(this);
   }
 
   buildSliders() {
@@ -288,7 +276,7 @@ class ExplorerView {
   onSlide(dim, input) {
     this.values[dim] = Number(input.value);
     this.outputs.get(dim).textContent = format(this.values[dim]);
-    this.requestDraw();
+    requestDraw(this);
     this.reportAfterPause();
   }
 
@@ -326,7 +314,7 @@ class ExplorerView {
 
   onHover(event) {
     this.hover = this.planeCoordinates(event);
-    this.requestDraw();
+    requestDraw(this);
   }
 
   onPin(event) {
@@ -340,11 +328,7 @@ class ExplorerView {
       if (this.outputs.has(dim)) this.outputs.get(dim).textContent = format(this.values[dim]);
     }
     this.report();
-    this.requestDraw();
-  }
-
-  requestDraw() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
+    requestDraw(this);
   }
 
   draw() {
@@ -355,7 +339,8 @@ class ExplorerView {
     }
     this.args.reportHeld();
     const z = this.point();
-    drawDigit(this.digit, decode(model, z, this.grey));
+    drawGrey(this.digit, decode(model, z, this.grey));
+    this.root.dataset.drawn = model.id;
     this.digit.dataset.point = Array.from(z, format).join(",");
     this.status.textContent = this.hover
       ? `Under the cursor: z[${this.data.plane.x}] = ${format(this.hover[0])}, z[${this.data.plane.y}] = `
@@ -410,7 +395,7 @@ function planeBackground(plane, range, size) {
   context.fillStyle = "#fff";
   context.fillRect(0, 0, size, size);
   context.strokeStyle = "#e3e3e3";
-  context.fillStyle = "#777";
+  context.fillStyle = "#595959"; // 7:1 on white
   context.font = `${11 * devicePixelRatio}px sans-serif`;
   for (let tick = Math.ceil(range[0]); tick <= range[1]; tick++) {
     const at = (tick - range[0]) * scale;
@@ -458,13 +443,14 @@ class WalkView {
     this.input.min = 0;
     this.input.max = 1;
     this.input.step = 0.005;
+    this.input.setAttribute("aria-label", "Position along the walk");
     this.position = element("span", "slider-value", controls);
     this.columns = element("div", "walk-columns", this.root);
     this.status = element("div", "note status", this.root);
-    this.input.addEventListener("input", () => { this.t = Number(this.input.value); this.requestDraw(); });
+    this.input.addEventListener("input", () => { this.t = Number(this.input.value); requestDraw(this); });
     this.input.addEventListener("change", () => this.args.setStateValue("t", this.t));
     this.play.addEventListener("click", () => this.toggle());
-    this.listener = () => this.requestDraw();
+    this.listener = () => requestDraw(this);
     registry.listeners.add(this.listener);
   }
 
@@ -477,14 +463,16 @@ class WalkView {
       this.canvases = data.walks.map((walk) => {
         const column = element("div", "walk-column", this.columns);
         element("div", "walk-label", column).textContent = walk.label;
-        const canvas = digitCanvas(column);
+        const canvas = digitCanvas(column, `The digit ${walk.label} decodes at this point of the walk`);
         canvas.dataset.model = walk.model;
         return canvas;
       });
       this.greys = data.walks.map(() => new Uint8ClampedArray(PIXELS));
+      delete this.root.dataset.drawn;
     }
     this.data = data;
-    this.requestDraw();
+    describe(this.root, { view: "walk", model: data.walks.map((walk) => walk.model).join(",") });
+    requestDraw(this);
   }
 
   toggle() {
@@ -503,10 +491,6 @@ class WalkView {
     else this.args.setStateValue("t", this.t);
   }
 
-  requestDraw() {
-    if (!this.frame) this.frame = requestAnimationFrame(() => { this.frame = 0; this.draw(); });
-  }
-
   draw() {
     let missing = 0;
     this.data.walks.forEach((walk, i) => {
@@ -516,11 +500,14 @@ class WalkView {
         return;
       }
       const z = walk.start.map((a, d) => a + (walk.end[d] - a) * this.t);
-      drawDigit(this.canvases[i], decode(model, z, this.greys[i]));
+      drawGrey(this.canvases[i], decode(model, z, this.greys[i]));
     });
     this.position.textContent = `${Math.round(this.t * 100)}%`;
     this.status.textContent = missing ? "Loading the decoders' weights…" : this.data.note;
-    if (!missing) this.args.reportHeld();
+    if (!missing) {
+      this.root.dataset.drawn = this.root.dataset.model;
+      this.args.reportHeld();
+    }
   }
 
   destroy() {
@@ -553,18 +540,5 @@ export default function liveDecoder({ data, parentElement, setStateValue }) {
       }
     },
   };
-  let view = views.get(parentElement);
-  if (!view || !(view instanceof VIEWS[data.view])) {
-    view?.destroy();
-    view = new VIEWS[data.view](parentElement, args);
-    views.set(parentElement, view);
-  }
-  view.args = args;
-  view.update(data);
-  return () => {
-    if (!parentElement.isConnected) {
-      view.destroy();
-      views.delete(parentElement);
-    }
-  };
+  return mountView(views, VIEWS[data.view], parentElement, args, data);
 }

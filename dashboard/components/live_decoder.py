@@ -7,7 +7,9 @@ the source of truth for everything else on the page.
 
 Weights travel once per model per browser session, as bytes (``weights_payload``): the view
 reports which models the page holds (its ``held`` state) and only the others are mounted.
-Only weights of checkpoints from the sidebar's scan are ever sent, and the JS evaluates no strings.
+Only weights of checkpoints from the sidebar's scan are ever sent, and the JS (live_decoder.js, on the
+shared base.js: see assets.py) evaluates no strings. A view's root element names the model(s) it
+decodes with (``data-model``) and, once it has drawn with their weights, ``data-drawn``.
 """
 
 from __future__ import annotations
@@ -15,20 +17,18 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
+from dashboard.components import assets
 from dashboard.components import held as payloads_held
 
-HERE = Path(__file__).resolve().parent
 NAME = "vae_live_decoder"
 MAGIC = b"VAEW"
 HELD_KEY = "live_decoder_held"  # model names the page holds, as its views last reported
 
-_component = st.components.v2.component(
-    NAME, js=(HERE / "live_decoder.js").read_text(), css=(HERE / "live_decoder.css").read_text())
+_component = assets.component(NAME, js="live_decoder.js", css="live_decoder.css")
 
 
 # The decoder layers the page evaluates, per architecture, in the order the payload carries them.

@@ -1,0 +1,108 @@
+// What our two components (canvas.js, live_decoder.js) share: DOM helpers, the binary messages' header,
+// a 28 x 28 grey image, one draw per animation frame, axis ticks and the mount of a view.
+//
+// Both components import this file from beside them: Streamlit serves each component's folder
+// (see assets.py), so "./base.js" resolves in the page, and Node imports it the same way in the tests.
+// Nothing here keeps state: each component holds its own registry and views.
+
+export const SIDE = 28;
+export const PIXELS = SIDE * SIDE;
+
+/** A new element with an optional class, appended to ``parent`` when given. */
+export function element(tag, className, parent) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+/** A fresh top-level node for a view; Streamlit's own <style> in the (shadow) root stays. */
+export function mountPoint(root, className) {
+  const family = className.split(" ")[0];
+  root.querySelectorAll(`:scope > .${family}`).forEach((node) => node.remove());
+  return element("div", className, root);
+}
+
+/** Set ``data-*`` attributes from {name: value}; a null or undefined value removes its attribute. */
+export function describe(node, fields) {
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === null || value === undefined) delete node.dataset[name];
+    else node.dataset[name] = String(value);
+  }
+}
+
+/** "MAGIC" | u32 header length (little-endian) | UTF-8 JSON header | body: {header, start of the body}. */
+export function readMessage(bytes, magic) {
+  if (String.fromCharCode(...bytes.subarray(0, 4)) !== magic) throw new Error(`not a ${magic} message`);
+  const length = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length)));
+  return { header, start: 8 + length };
+}
+
+/** Draw grey levels [784] into a 28 x 28 canvas (CSS scales it up). */
+export function drawGrey(canvas, grey) {
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(SIDE, SIDE);
+  for (let p = 0; p < PIXELS; p++) {
+    const i = 4 * p;
+    image.data[i] = image.data[i + 1] = image.data[i + 2] = grey[p];
+    image.data[i + 3] = 255;
+  }
+  context.putImageData(image, 0, 0);
+}
+
+/** Call ``view.draw()`` at the next animation frame, once however often this is called before it. */
+export function requestDraw(view) {
+  if (!view.frame) view.frame = requestAnimationFrame(() => { view.frame = 0; view.draw(); });
+}
+
+/** Round tick values covering [low, high]: steps of 1, 2 or 5 times a power of ten, about ``count`` of them. */
+export function ticks(low, high, count) {
+  const raw = (high - low) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const out = [];
+  for (let t = Math.ceil(low / step) * step; t <= high; t += step) out.push(Math.round(t / step) * step);
+  return out;
+}
+
+export function tickLabel(value) {
+  return String(Number(value.toPrecision(6)));
+}
+
+/**
+ * Ticks over [low, high] drawn along ``pixels`` CSS pixels whose labels do not overlap: as many as fit
+ * ``context``'s font, each label's width (across) or line height (up) plus a gap apart.
+ */
+export function fittedTicks(context, low, high, pixels, across) {
+  const gap = across ? 10 : 8;
+  for (let count = Math.max(2, Math.round(pixels / (across ? 70 : 50))); count >= 2; count--) {
+    const values = ticks(low, high, count);
+    if (values.length < 2) return values;
+    const spacing = (pixels * (values[1] - values[0])) / (high - low);
+    const size = across ? Math.max(...values.map((t) => context.measureText(tickLabel(t)).width)) : 12;
+    if (spacing >= size + gap) return values;
+  }
+  return ticks(low, high, 1);
+}
+
+/**
+ * Mount or update the view of ``data.view`` under ``parentElement`` (kept in ``views`` across reruns), and return
+ * Streamlit's cleanup, which destroys the view once its element has left the page.
+ */
+export function mountView(views, View, parentElement, args, data) {
+  let view = views.get(parentElement);
+  if (!view || !(view instanceof View)) {
+    view?.destroy();
+    view = new View(parentElement, args);
+    views.set(parentElement, view);
+  }
+  view.args = args;
+  view.update(data);
+  return () => {
+    if (!parentElement.isConnected) {
+      view.destroy();
+      views.delete(parentElement);
+    }
+  };
+}
