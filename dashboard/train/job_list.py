@@ -1,8 +1,11 @@
 """The Train page's queue: Train submits jobs; a fragment polls the queue while any job waits or runs.
 
 The poll reads one SQLite table and redraws only this fragment, once a second, and only
-while a job is active; with nothing active the fragment does not poll at all. When a job
-finishes, the whole app reruns once, so the sidebar and every page list the new model.
+while a job is active; with nothing active the fragment does not poll at all. Streamlit fixes
+a fragment's ``run_every`` when the whole app runs, so whenever the queue's activity no longer
+matches it (a job finished; Train again, Retry or Cancel changed the queue from inside the
+fragment), the whole app reruns once: the fragment polls or stops, and the sidebar and every
+page list the new model.
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ import streamlit as st
 
 from dashboard.shell import cache, tables
 from dashboard.shell.queue import jobs_or_problem, start_workers
+from dashboard.train.state import JobListState
 from vae_core.jobs import ACTIVE, Job, JobQueue, QueueError, QueueFull, place_in_queue
 
 POLL_SECONDS = 1.0
 FINISHED_SHOWN = 10
-ERROR_KEY = "train_queue_error"  # a refused submission, shown above the job list
-SEEN_KEY = "train_finished_seen"  # ids of the finished jobs this session has already shown
 
 
 def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
@@ -33,7 +35,7 @@ def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
                                        maps)
                 queued.append(f"z = {combination.model_config.latent_dim} {note}")
     except (QueueFull, QueueError, SaveError) as error:
-        st.session_state[ERROR_KEY] = f"{error}" + (f" (queued: {', '.join(queued)})" if queued else "")
+        JobListState.get().error = f"{error}" + (f" (queued: {', '.join(queued)})" if queued else "")
     else:
         st.toast("; ".join(queued) or "nothing to train: every model is cached or in the queue")
     start_workers(root)  # a problem starting one is shown by the job list
@@ -90,7 +92,7 @@ def _retry(queue: JobQueue, job: Job) -> None:
     try:
         queue.submit(job.model_config, job.train_config, job.data_dir, job.maps)
     except (QueueFull, QueueError) as error:
-        st.session_state[ERROR_KEY] = str(error)
+        JobListState.get().error = str(error)
     start_workers(queue.root)
 
 
@@ -110,25 +112,24 @@ def _job_card(job: Job, jobs: list[Job], queue: JobQueue) -> None:
             _finished(job, queue)
 
 
-def _rerun_app_when_finished(jobs: list[Job], was_active: bool) -> None:
-    """A newly finished job, or an empty queue, reruns the whole app: sidebar and pages see the model."""
-    finished = {job.id for job in jobs if job.status not in ACTIVE}
-    seen = st.session_state.get(SEEN_KEY)
-    st.session_state[SEEN_KEY] = finished
-    active = any(job.status in ACTIVE for job in jobs)
-    if (seen is not None and finished - seen) or (was_active and not active):
+def _rerun_app_when_changed(jobs: list[Job], polling: bool) -> None:
+    """Rerun the whole app when a job finished (the sidebar and pages list its model), or when the queue's
+    activity differs from the fragment's polling (a fragment rerun cannot change its own ``run_every``)."""
+    finished = JobListState.get().newly_finished(jobs)
+    if finished or polling != any(job.status in ACTIVE for job in jobs):
         st.rerun(scope="app")
 
 
-def _panel(root: Path, was_active: bool) -> None:
+def _panel(root: Path, polling: bool) -> None:
     problem = start_workers(root)
     queue = JobQueue(root)
     jobs, unreadable = jobs_or_problem(root)
-    _rerun_app_when_finished(jobs, was_active)
+    _rerun_app_when_changed(jobs, polling)
     if problem or unreadable:
         st.error(problem or unreadable)
-    if ERROR_KEY in st.session_state:
-        st.error(st.session_state.pop(ERROR_KEY))
+    error = JobListState.get().take_error()
+    if error:
+        st.error(error)
     if not jobs:
         st.caption("No jobs yet: choose a configuration above and press Train.")
         return
@@ -143,6 +144,9 @@ def _panel(root: Path, was_active: bool) -> None:
 
 
 def panel(root: Path, jobs: list[Job]) -> None:
-    """The job list; a fragment that reruns every ``POLL_SECONDS`` while one of ``jobs`` (this run's) waits or runs."""
-    active = any(job.status in ACTIVE for job in jobs)
-    st.fragment(_panel, run_every=POLL_SECONDS if active else None)(root, active)
+    """The job list; a fragment that reruns every ``POLL_SECONDS`` while one of ``jobs`` (this run's) waits or runs.
+
+    ``polling`` goes in as the fragment's argument, so each of its reruns knows how it was registered.
+    """
+    polling = any(job.status in ACTIVE for job in jobs)
+    st.fragment(_panel, run_every=POLL_SECONDS if polling else None)(root, polling)
