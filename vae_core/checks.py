@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .headers import ArrayHeader, HeaderError, npz_headers, reason
+from .headers import MAX_NPY_HEADER, ArrayHeader, HeaderError, NpzDirectory, reason
 
 CONFIG_MAX_BYTES = 64 << 10  # a config.json is about 400 bytes
 METRICS_MAX_BYTES = 1 << 20  # a metrics.json is about 4 KB
@@ -22,6 +22,7 @@ HISTORY_ROW_BYTES = 1024  # one epoch's row is about 270 bytes as `train` writes
 HISTORY_SLACK_BYTES = 4096
 MAX_TEST_IMAGES = 10_000  # the test split of MNIST and of Fashion-MNIST; a smaller test folder gives fewer rows
 CLASSES = 10
+MAX_ITEM_BYTES = 8  # float64 or int64, the widest type an array of the maps may have
 PROJECTION_ARRAYS = ("mu", "labels", "pca", "pca_explained", "tsne", "tsne_index")  # "umap" is optional
 _FLOATS = ("mu", "pca", "pca_explained", "tsne", "umap")
 _INTEGERS = ("labels", "tsne_index")
@@ -39,6 +40,44 @@ def _most_values(name: str, latent_dim: int) -> int:
     return MAX_TEST_IMAGES * {"mu": latent_dim, "labels": 1, "tsne_index": 1}.get(name, 2)
 
 
+def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int) -> ArrayHeader:
+    header = directory.header(name)
+    if header.count > _most_values(name, latent_dim):
+        raise HeaderError(f"declares {header.count:,} values in {name} for at most {MAX_TEST_IMAGES:,} test digits")
+    if not header.consistent:
+        raise HeaderError(f"declares {header.count:,} values in {name} but its zip entry holds "
+                          f"{header.stored_bytes:,} bytes of data")
+    return header
+
+
+def _open_projections(handle: BinaryIO) -> NpzDirectory:
+    directory = NpzDirectory(handle)
+    missing = [name for name in PROJECTION_ARRAYS if name not in directory.sizes]
+    if missing:
+        raise HeaderError(f"lacks {', '.join(missing)}")
+    return directory
+
+
+def projection_sizes(handle: BinaryIO, latent_dim: int) -> None:
+    """What listing checks: the headers of mu and labels, and the other members' declared sizes.
+
+    The zip directory and two .npy headers per file keep `vae-explorer list` quick over
+    hundreds of checkpoints; ``projection_headers`` checks the rest before anything is read.
+    """
+    directory = _open_projections(handle)
+    mu, labels = (_bounded_header(directory, name, latent_dim) for name in ("mu", "labels"))
+    if len(mu.shape) != 2 or mu.shape[1] != latent_dim:
+        raise HeaderError(f"holds mu of shape {mu.shape}, but the model's latent size is {latent_dim}")
+    if labels.shape != (mu.shape[0],):
+        raise HeaderError(f"holds labels of shape {labels.shape} for the {mu.shape[0]:,} rows of mu "
+                          f"(expected {(mu.shape[0],)})")
+    for name in PROJECTION_ARRAYS:
+        most = _most_values(name, latent_dim) * MAX_ITEM_BYTES + MAX_NPY_HEADER
+        if directory.sizes[name] > most:
+            raise HeaderError(f"declares {directory.sizes[name]:,} bytes in {name} "
+                              f"for at most {MAX_TEST_IMAGES:,} test digits")
+
+
 def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHeader]:
     """The arrays of an open projections.npz whose headers fit a model of ``latent_dim`` and the test set.
 
@@ -46,24 +85,18 @@ def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHead
     is refused before a byte of it is decompressed. An unusable ``umap`` is left out (the map is
     then offered as not computed), as before this check existed.
     """
-    arrays = npz_headers(handle)
-    missing = [name for name in PROJECTION_ARRAYS if name not in arrays]
-    if missing:
-        raise HeaderError(f"lacks {', '.join(missing)}")
-    for name in PROJECTION_ARRAYS:
-        if arrays[name].count > _most_values(name, latent_dim):
-            raise HeaderError(f"declares {arrays[name].count:,} values in {name} "
-                              f"for at most {MAX_TEST_IMAGES:,} test digits")
-        if not arrays[name].consistent:
-            raise HeaderError(f"declares {arrays[name].count:,} values in {name} but its zip entry holds "
-                              f"{arrays[name].stored_bytes:,} bytes of data")
+    directory = _open_projections(handle)
+    arrays = {name: _bounded_header(directory, name, latent_dim) for name in PROJECTION_ARRAYS}
     _check_kinds(arrays)
     _check_shapes(arrays, latent_dim)
-    wanted = {name: arrays[name] for name in PROJECTION_ARRAYS}
-    umap = arrays.get("umap")
-    if umap is not None and umap.shape == (arrays["mu"].shape[0], 2) and umap.dtype.kind == "f" and umap.consistent:
-        wanted["umap"] = umap
-    return wanted
+    if "umap" in directory.sizes:
+        try:
+            umap = _bounded_header(directory, "umap", latent_dim)
+        except HeaderError:
+            umap = None
+        if umap is not None and umap.shape == (arrays["mu"].shape[0], 2) and umap.dtype.kind == "f":
+            arrays["umap"] = umap
+    return arrays
 
 
 def _check_kinds(arrays: dict[str, ArrayHeader]) -> None:

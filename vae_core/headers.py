@@ -12,6 +12,7 @@ adds the file's name and the fix. No checkpoint knowledge lives here (see ``vae_
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -20,6 +21,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +35,7 @@ MAX_NPY_HEADER = 10_000  # numpy's own default bound on an .npy header
 MAX_NPZ_MEMBERS = 16  # the projections hold 7 arrays
 FLOAT_DTYPES = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}  # safetensors dtypes that weights may have
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string, escapes included: its brackets do not nest
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_INT_DIGITS + 1}}}")
 
 
 class HeaderError(ValueError):
@@ -102,10 +105,13 @@ def json_depth(text: str, limit: int) -> int:
 
 def parse_json(text: str, max_depth: int = MAX_JSON_DEPTH) -> object:
     """``json.loads`` after a depth check, with integers of at most ``MAX_INT_DIGITS`` digits."""
-    if json_depth(text, max_depth) > max_depth:
+    opening = text.count("[") + text.count("{")  # more containers than that cannot nest deeper
+    if opening > max_depth and json_depth(text, max_depth) > max_depth:
         raise HeaderError(f"is nested more than {max_depth} levels deep")
+    # Only a text with a long run of digits can hold a long integer: the rest parse at full speed.
+    parse_int = _bounded_int if _LONG_DIGITS.search(text) else None
     try:
-        return json.loads(text, parse_int=_bounded_int)
+        return json.loads(text, parse_int=parse_int)
     except json.JSONDecodeError as error:
         raise HeaderError(f"is not valid JSON ({reason(error)})") from error
     except RecursionError as error:  # not reached after the depth check; kept as the parser's last word
@@ -181,19 +187,11 @@ def _check_tiling(tensors: dict[str, TensorHeader], data_bytes: int) -> None:
         raise HeaderError(f"declares {position:,} bytes of tensor data but holds {data_bytes:,}")
 
 
-def npz_headers(handle: BinaryIO) -> dict[str, ArrayHeader]:
-    """name -> header of every array in an open .npz, from the zip directory and each .npy header.
-
-    Only the first bytes of each member are inflated. The caller bounds each array's ``count``
-    and then checks it is ``consistent``, so neither the .npy header nor the zip entry can
-    under-state the other.
-    """
+@contextlib.contextmanager
+def _zip_errors() -> Iterator[None]:
+    """Whatever zipfile or numpy raise on a damaged archive, as one ``HeaderError``."""
     try:
-        with zipfile.ZipFile(handle) as archive:
-            members = archive.infolist()
-            if len(members) > MAX_NPZ_MEMBERS:
-                raise HeaderError(f"holds {len(members):,} members, more than the {MAX_NPZ_MEMBERS} it may")
-            return dict(_npy_header(archive, member) for member in members)
+        yield
     except HeaderError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
@@ -201,15 +199,33 @@ def npz_headers(handle: BinaryIO) -> dict[str, ArrayHeader]:
         raise HeaderError(f"is not a readable .npz archive ({reason(error)})") from error
 
 
-def _npy_header(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[str, ArrayHeader]:
-    name = member.filename.removesuffix(".npy")
-    with archive.open(member) as stream:
-        version = np.lib.format.read_magic(stream)
-        if version not in ((1, 0), (2, 0)):
-            raise HeaderError(f"holds {name} in .npy format version {version[0]}.{version[1]}")
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, _, dtype = read(stream, max_header_size=MAX_NPY_HEADER)
-        header_bytes = stream.tell()
-    if dtype.hasobject:
-        raise HeaderError(f"holds {name} as Python objects, which are never unpickled")
-    return name, ArrayHeader(tuple(shape), dtype, member.file_size - header_bytes)
+class NpzDirectory:
+    """An open .npz's zip directory: each member's declared size, and its .npy header on request.
+
+    Reading the directory inflates nothing; ``header`` inflates a member's first bytes only. A
+    caller bounds an array's ``count`` and then checks it is ``consistent``, so neither the .npy
+    header nor the zip entry can under-state the other.
+    """
+
+    def __init__(self, handle: BinaryIO):
+        with _zip_errors():
+            self._archive = zipfile.ZipFile(handle)
+            members = self._archive.infolist()
+        if len(members) > MAX_NPZ_MEMBERS:
+            raise HeaderError(f"holds {len(members):,} members, more than the {MAX_NPZ_MEMBERS} it may")
+        self._members = {member.filename.removesuffix(".npy"): member for member in members}
+        self.sizes = {name: member.file_size for name, member in self._members.items()}  # declared, inflated
+
+    def header(self, name: str) -> ArrayHeader:
+        """The .npy header of member ``name``; Python objects are refused here, never unpickled."""
+        member = self._members[name]
+        with _zip_errors(), self._archive.open(member) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version not in ((1, 0), (2, 0)):
+                raise HeaderError(f"holds {name} in .npy format version {version[0]}.{version[1]}")
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, _, dtype = read(stream, max_header_size=MAX_NPY_HEADER)
+            header_bytes = stream.tell()
+        if dtype.hasobject:
+            raise HeaderError(f"holds {name} as Python objects, which are never unpickled")
+        return ArrayHeader(tuple(shape), dtype, member.file_size - header_bytes)

@@ -475,10 +475,10 @@ def _projections_error(checkpoint: Checkpoint, error: Exception) -> CheckpointEr
 
 
 def _projection_headers(checkpoint: Checkpoint) -> None:
-    """Check projections.npz from its zip directory and .npy headers alone (nothing is inflated)."""
+    """Check projections.npz from its zip directory and two .npy headers (nothing is inflated)."""
     try:
         with open(checkpoint.path / PROJECTIONS_FILE, "rb") as handle:
-            checks.projection_headers(handle, checkpoint.model_config.latent_dim)
+            checks.projection_sizes(handle, checkpoint.model_config.latent_dim)
     except FileNotFoundError:
         return
     except (OSError, HeaderError) as error:
