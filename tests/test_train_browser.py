@@ -129,3 +129,64 @@ def test_queue_watch_cancel_ctrl_c_restart_resume(tmp_path, browser_support):
     finally:
         server.stop()
         print(server.logs())
+
+
+def card_state(page, latent_dim: int) -> str:
+    """What the job card of ``latent_dim`` says it is doing: the text after its description's last ' · '."""
+    heading = page.locator("[data-testid='stMain'] strong", has_text=re.compile(rf"· z = {latent_dim} ·")).first
+    line = heading.locator("xpath=ancestor::p[1]").inner_text()
+    return line.rsplit(" · ", 1)[-1].strip()
+
+
+def test_train_again_reaches_done_and_the_sidebar_without_a_reload(tmp_path, browser_support):
+    """Train a tiny job, cancel it, press Train again: the card follows the queue to "done" by itself,
+    and the sidebar counts the new checkpoint, without a reload (the fragment polls again)."""
+    from playwright.sync_api import sync_playwright
+
+    support = browser_support
+    data = write_fake_mnist(tmp_path / "data", n_train=1000, n_test=200)
+    root = tmp_path / "checkpoints"
+    env = dict(os.environ, VAE_DATA_DIR=str(data), VAE_CHECKPOINT_DIR=str(root), VAE_TRAIN_WORKERS="1")
+    queue = JobQueue(root)
+    server = support.StreamlitServer(REPO / "dashboard" / "app.py", tmp_path, env)
+    try:
+        server.wait_healthy(90)
+        with sync_playwright() as playwright:
+            browser = support.launch_chromium(playwright)
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            open_train_page(page, server.url)
+            sidebar = page.locator("[data-testid='stSidebar']")
+            sidebar.get_by_text("No checkpoints in").wait_for(timeout=30_000)
+            latent = page.get_by_role("textbox", name="Latent sizes")
+            latent.fill("2")
+            latent.press("Enter")
+            epochs = page.get_by_role("spinbutton", name="Epochs")
+            epochs.fill("4")
+            epochs.press("Enter")
+            page.get_by_text("will train, 4 epochs").first.wait_for(timeout=30_000)
+            page.get_by_text("Compute the latent maps after training").click()
+            page.wait_for_function("() => !document.querySelector('input[type=checkbox]').checked")
+            page.get_by_role("button", name="Train", exact=True).click()
+
+            # Cancel it, waiting or running: either way it ends cancelled, with a Train again button.
+            page.get_by_role("button", name="Cancel").first.click()
+            wait_for(lambda: job_of(queue, 2).status == "cancelled", 60, "z = 2 to be cancelled")
+            again = page.get_by_role("button", name="Train again")
+            again.wait_for(timeout=30_000)
+            again.click()
+
+            # The queue finishes the job; the card and the sidebar follow within a few polls.
+            wait_for(lambda: job_of(queue, 2).status == "done", 300, "the worker to finish z = 2")
+            try:
+                wait_for(lambda: card_state(page, 2) == "done", 20, "the card to say done")
+                sidebar.get_by_text("1 checkpoint(s)").wait_for(timeout=20_000)
+            except Exception as error:  # a wait that timed out: say what the page shows instead
+                support.full_page_screenshot(page, support.screenshot_dir(REPO) / "train-again-stale.png")
+                raise AssertionError(f"the queue says done, the card says {card_state(page, 2)!r}, "
+                                     f"the sidebar says {sidebar.inner_text()!r}") from error
+            page.get_by_text(re.compile(r"trained, test loss [\d.]+ nats")).wait_for(timeout=10_000)
+            support.full_page_screenshot(page, support.screenshot_dir(REPO) / "train-again-done.png")
+            browser.close()
+    finally:
+        server.stop()
+        print(server.logs())

@@ -155,9 +155,13 @@ def test_a_job_whose_worker_died_is_failed_with_its_last_line_and_retry_queues_i
     app = open_train_page(monkeypatch, root, fake_mnist_dir)
     assert ("the worker process died; last log line: epoch 1 of 3: train loss 300.00, test loss 290.00 nats"
             in errors(app))
+    fill(app, latent="4", epochs=3, batch=128)
     app.button(key=f"train_retry_{job_id}").click().run()
     assert JobQueue(root).job(job_id).status == "queued"
-
+    # The card and the form above it (outside the job list's fragment) both show the job waiting again.
+    cards = [m.value for m in app.markdown if m.value.startswith("**mnist · z = 4")]
+    assert cards == [cards[0]] and cards[0].endswith("waiting, place 1 in the queue"), cards
+    assert plans(app) == {"z = 4": "in the queue, place 1"}
 
 
 def test_a_queue_file_that_is_not_a_database_is_one_line_on_the_page_not_a_crash(monkeypatch, root,
@@ -173,3 +177,20 @@ def test_a_queue_file_that_is_not_a_database_is_one_line_on_the_page_not_a_crash
     assert not app.exception
     app.switch_page("overview/page.py").run()  # every other page still works
     assert not app.exception and app.sidebar.error[0].value.startswith("the training queue")
+
+
+def test_the_job_lists_state_sees_a_second_finish_of_a_job_that_was_trained_again():
+    from types import SimpleNamespace
+
+    from dashboard.train.state import JobListState
+
+    def job(status: str, finished_at: float | None):
+        return SimpleNamespace(id=7, status=status, finished_at=finished_at)
+
+    state = JobListState()
+    assert not state.newly_finished([job("cancelled", 100.0)])  # the first look shows, it does not announce
+    assert not state.newly_finished([job("cancelled", 100.0)])
+    assert not state.newly_finished([job("queued", None)])  # Train again keeps the job's id
+    assert state.newly_finished([job("done", 200.0)])
+    state.error = "the queue already holds 20 waiting jobs"
+    assert state.take_error() == "the queue already holds 20 waiting jobs" and state.take_error() is None
