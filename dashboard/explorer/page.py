@@ -4,7 +4,7 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard.explorer import widgets
+from dashboard.explorer import state, widgets
 from dashboard.shell import cache, captions, downloads, links, points, sidebar, ui
 
 ctx = sidebar.require_checkpoint()
@@ -16,13 +16,14 @@ order, scores, order_note = cache.latent_order_for(checkpoint)
 metrics, reader = cache.metrics_for(checkpoint), cache.classifier(ctx.dataset)  # reader: (classifier, why absent)
 collapsed = points.collapsed_dims(latent_dim, metrics, scores)
 total = points.test_count(split, arrays)
-prefix = f"explorer_{checkpoint.name}_"
+prefix = state.slider_prefix(checkpoint.name)
 st.title(f"Latent explorer: {label}")
 
-links.restore_explorer(checkpoint, total)  # a shared link's start point, seed and sliders shown
+state.on_model(checkpoint.name)  # another model's dimension pickers go back to their defaults
+links.restore_explorer(checkpoint)  # a shared link's start point given as a whole vector ("at")
 own = sidebar.own_digit(checkpoint)
 mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, own is not None)
-links.share_explorer(mode, seed, index, shown, latent_dim, own)
+links.share_explorer(mode, own)
 base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 signature = (checkpoint.name, mode, seed, index) + ((tuple(own),) if mode == points.OWN_DIGIT else ())
@@ -46,7 +47,7 @@ else:
         held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
         st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
     if live:
-        plane = widgets.live_plane(checkpoint, widgets.plane_axes(order, scores, latent_dim))
+        plane = widgets.live_plane(checkpoint, widgets.plane_axes(order, latent_dim))
         widgets.live_sliders(checkpoint, model, base, dims, [captions.slider_text(d, scores, collapsed) for d in dims],
                              prefix, repr(signature), plane, reader, ctx.dataset)
     else:
@@ -59,12 +60,9 @@ with grid_controls:
     if latent_dim == 2:
         pair = (0, 1)
     else:
-        name = partial(captions.dim_label, scores=scores)
-        across = st.selectbox("Horizontal dimension", order, index=0, key="explorer_grid_x", format_func=name)
-        up = st.selectbox("Vertical dimension", [d for d in order if d != across], index=0, key="explorer_grid_y",
-                          format_func=name)
-        pair = (across, up)
-    steps = st.slider("Grid size", 5, 25, 15, key="explorer_grid_steps")
+        pair = widgets.dimension_pair(order, (state.GRID_X, state.GRID_Y),
+                                      ("Horizontal dimension", "Vertical dimension"), columns=(st, st))
+    steps = st.slider("Grid size", 5, 25, 15, key="grid_steps", bind="query-params")
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
                "N(0, 1); other dimensions held at the start point.")
 with grid:
@@ -79,11 +77,11 @@ if not total:
     st.stop()
 ends, strip = st.columns([1, 3])
 with ends:
-    for key in ("explorer_from", "explorer_to"):
+    for key in ("from", "to"):
         sidebar.clamp_state(key, 0, total - 1)
-    first = st.number_input("From test digit", 0, total - 1, 0, key="explorer_from")
-    last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="explorer_to")
-    steps = st.slider("Steps", 3, 20, 10, key="explorer_steps")
+    first = st.number_input("From test digit", 0, total - 1, 0, key="from", bind="query-params")
+    last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="to", bind="query-params")
+    steps = st.slider("Steps", 3, 20, 10, key="steps", bind="query-params")
 with strip:
     strip_png = cache.interpolation_png(checkpoint, first, last, steps, factor=4)
     ui.image(strip_png, caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import streamlit as st
 
+from dashboard.explorer import state
 from dashboard.shell import captions, links, points, sidebar, ui
 
 
@@ -16,22 +15,22 @@ def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False
     ``own``: the Your digit page has encoded a digit for this model, a start point too.
     """
     modes = (list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])) + ([points.OWN_DIGIT] if own else [])
-    sidebar.keep_choice("explorer_base_mode", modes)
-    mode = st.session_state["explorer_base_mode"]  # read before the radio: the layout depends on it
+    mode = state.requested_mode(modes)  # read before the radio: the layout depends on it
     needs_detail, needs_count = mode != points.BASE_MODES[0] or not total, latent_dim > 2
     widths = [4 if own else 3] + [2] * (needs_detail + needs_count)  # a fourth start point needs room on one line
     columns = iter(st.columns(widths + [7 - sum(widths)] if sum(widths) < 7 else widths))
     with next(columns):
-        mode = st.radio("Start from", modes, horizontal=True, key="explorer_base_mode")
+        mode = st.radio("Start from", modes, horizontal=True, key=state.START, bind="query-params")
     seed, index = 0, 0
     if needs_detail:
         with next(columns):
             if mode == points.BASE_MODES[1]:
-                seed = st.number_input("Prior draw seed", min_value=0, step=1, key="explorer_prior_seed")
+                seed = st.number_input("Prior draw seed", min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
+                                       bind="query-params")
             elif mode == points.BASE_MODES[2]:
-                sidebar.clamp_state("explorer_test_index", 0, total - 1)
+                sidebar.clamp_state(state.DIGIT, 0, total - 1)
                 index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, step=1,
-                                        key="explorer_test_index")
+                                        key=state.DIGIT, bind="query-params")
                 st.caption(f"Test image #{index} is a {points.test_label(split, arrays, index)}: "
                            "sliders start at its mean.")
             elif mode == points.OWN_DIGIT:
@@ -41,8 +40,8 @@ def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False
     shown = latent_dim
     if needs_count:
         with next(columns):
-            shown = st.slider("Sliders shown (most informative first)", 1, latent_dim, min(latent_dim, 8),
-                              key="explorer_slider_count")
+            shown = st.slider("Sliders shown (most informative first)", 1, latent_dim,
+                              min(latent_dim, state.SHOWN_DEFAULT), key=state.SHOWN, bind="query-params")
     return mode, int(seed), int(index), int(shown)
 
 
@@ -53,16 +52,24 @@ def live_toggle(key: str) -> bool:
                           "hears the value on release. Off: Streamlit sliders, each value decoded by the server.")
 
 
-def plane_axes(order: list[int], scores, latent_dim: int) -> tuple[int, int]:
+def dimension_pair(order: list[int], keys: tuple[str, str], labels: tuple[str, str], columns=None) -> tuple[int, int]:
+    """Two dimension pickers (most informative first; the second offers the others) -> (across, up).
+
+    Bound to the URL under ``keys``; options are spelled 'z[3]' there and on screen.
+    """
+    left, right = columns or st.columns(2)
+    across = left.selectbox(labels[0], order, index=0, key=keys[0], format_func=state.dim_name, bind="query-params")
+    up = right.selectbox(labels[1], [d for d in order if d != across], index=0, key=keys[1],
+                         format_func=state.dim_name, bind="query-params")
+    return int(across), int(up)
+
+
+def plane_axes(order: list[int], latent_dim: int) -> tuple[int, int]:
     """The two dimensions of the hover plane: z[0], z[1] for z = 2, else picked (most informative first)."""
     if latent_dim <= 2:
         return 0, 1
-    name = partial(captions.dim_label, scores=scores)
-    left, right = st.columns(2)
-    across = left.selectbox("Plane: horizontal dimension", order, index=0, key="explorer_plane_x", format_func=name)
-    up = right.selectbox("Plane: vertical dimension", [d for d in order if d != across], index=0,
-                         key="explorer_plane_y", format_func=name)
-    return int(across), int(up)
+    return dimension_pair(order, (state.PLANE_X, state.PLANE_Y),
+                          ("Plane: horizontal dimension", "Plane: vertical dimension"))
 
 
 def live_plane(checkpoint, dims: tuple[int, int]):

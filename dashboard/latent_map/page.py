@@ -3,27 +3,23 @@
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.shell import cache, captions, charts, downloads, images, links, points, sidebar, ui
+from dashboard.latent_map import state
+from dashboard.shell import cache, captions, charts, downloads, images, points, sidebar, ui
 
 ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
 st.title(f"Latent map of {label}")
 arrays = sidebar.require_projections(ctx)
 if arrays is None:
-    links.share(map=None)  # no map to describe
     st.stop()
 st.markdown("Every point is one test digit's posterior mean, projected to 2-D; hover a point to see its digit. "
             "Click a digit in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
             "lasso (the buttons above the map choose; shift adds to the selection), to see the digits beside the map.")
 
-methods = charts.map_methods(ctx.checkpoint.model_config.latent_dim)
-links.restore("latent_map_method", links.requested_choice("map", methods))  # a shared link's projection
-sidebar.keep_choice("latent_map_method", methods)
-method = st.radio("Map", methods, horizontal=True, key="latent_map_method",
-                  help=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was computed once, when the "
-                       f"model was cached; UMAP and {methods[0]} cover all of them. A 2-D latent space needs no PCA: "
-                       "its means are drawn in their own coordinates.")
-links.share(map=links.slug(method))
+shown = state.choose(ctx.checkpoint, help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was "
+                     "computed once, when the model was cached; UMAP and PCA cover all of them. A 2-D latent "
+                     "space needs no PCA: its means are drawn in their own coordinates.")
+method = shown.method
 if not charts.map_cached(arrays, method):
     st.info(captions.missing_map_sentence(method, ctx.dataset))
     st.stop()
@@ -34,8 +30,9 @@ with chart:
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
         sprite, payload = cache.sprite_for(ctx.dataset)
         canvas.send_sprite("latent_map_sprite", sprite, payload)
-    selected = canvas.latent_map(f"latent_map_{method}", cache.map_points_for(ctx.checkpoint, method),
-                                 captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, height=620)
+    selected = canvas.latent_map(shown.component_key, cache.map_points_for(ctx.checkpoint, method),
+                                 captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, height=620,
+                                 model=shown.model, method=method, label=label)
 indices = selected[:40]
 with detail:
     st.markdown("**Selected digits**")  # the size of the chart title beside it

@@ -1,11 +1,12 @@
-"""Shareable links: the view lives in the URL's query parameters, so a copied address reopens it.
+"""Shareable links: what Streamlit cannot bind to a widget, written into the URL by hand.
 
-The page is the URL's path (``st.navigation``'s url_path); the query names the model and the
-page's own values: the explorer's start point, seed, shown sliders and slider values, the
-Generate seed, the latent map's projection. Every value read from the URL is checked against
-what the app offers (a model the sidebar lists, an option that exists, a number inside its
-widget's range); anything else is ignored and the default stays (fault-matrix row 17). Nothing
-read from the URL is ever used as a path.
+The page is the URL's path (``st.navigation``'s url_path). Every widget of a view is bound to
+the URL by Streamlit (``bind="query-params"``, the key is the parameter's name), which ignores
+a value its widget does not offer. This module keeps the rest: the model (``model``, whose
+picker depends on the data set) and what the live explorer reports (its slider values ``z``
+and a whole start point ``at``). Every value read here is checked against what the app offers
+(a model the sidebar lists, finite numbers within range); anything else is ignored and the
+default stays (fault-matrix row 17). Nothing read from the URL is ever used as a path.
 
 The app writes the parameters as the reader changes the view. A parameter counts as a request
 only when it differs from every value this session wrote for it: a fresh link (a new session)
@@ -25,13 +26,7 @@ PUBLISHED_KEY = "links_published"  # {name: [values this session wrote into the 
 PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
-PAGE_PARAMS = {
-    "explorer": ("start", "seed", "digit", "at", "shown", "z"),
-    "generate": ("seed",),
-    "latent-map": ("map",),
-    "traversals": ("start", "seed", "digit", "columns"),
-    "arithmetic": ("morph", "steps", "digit", "direction", "strength"),
-}
+PAGE_PARAMS = {"explorer": ("at", "z")}  # the rest of every view is bound to its widgets by Streamlit
 GLOBAL_PARAMS = ("model",)
 
 
@@ -75,9 +70,13 @@ def open_page(page: str, **values: str) -> None:
 
 
 def keep_only(url_path: str) -> None:
-    """Drop the parameters of other pages (they would describe a view this page does not have)."""
+    """Drop the parameters we write for other pages (they would describe a view this page does not have).
+
+    Parameters bound to widgets are Streamlit's: it drops those of a page that is no longer shown.
+    """
+    ours = set().union(*PAGE_PARAMS.values())
     mine = set(GLOBAL_PARAMS) | set(PAGE_PARAMS.get(url_path, ()))
-    for name in [n for n in st.query_params if n not in mine]:
+    for name in [n for n in st.query_params if n in ours - mine]:
         del st.query_params[name]
 
 
@@ -151,83 +150,20 @@ def restore(key: str, value) -> None:
         st.session_state[key] = value
 
 
-# --- a start point: the prior mean, a prior draw (seed) or a test digit; the explorer's and Traversals' ---
+# --- the Latent explorer's start point given as a whole vector (Your digit's "Explore from here") ---
 
-def _restore_start(keys: tuple[str, str, str], modes: list[str], total: int) -> None:
-    """A link's start mode, prior seed and test digit into the widgets keyed (mode, seed, digit)."""
-    mode_key, seed_key, index_key = keys
-    restore(mode_key, requested_choice("start", modes))
-    restore(seed_key, requested_int("seed", 0, 2**31 - 1))
-    if total:
-        restore(index_key, requested_int("digit", 0, total - 1))
-
-
-def _start_params(mode: str, seed: int, index: int) -> dict[str, str | None]:
-    """The URL parameters of a start point: the seed only for a prior draw, the digit only for a test digit."""
-    from dashboard.shell import points
-
-    return {"start": slug(mode), "seed": str(seed) if mode == points.BASE_MODES[1] else None,
-            "digit": str(index) if mode == points.BASE_MODES[2] else None}
-
-
-# --- the Latent explorer's view ------------------------------------------------------------------
-
-def restore_explorer(checkpoint, total: int) -> None:
-    """Before the explorer's widgets: take the start point, seed, test digit, shown sliders and a shared
-    start point ("at", the whole point [D]) from a link."""
+def restore_explorer(checkpoint) -> None:
+    """Before the explorer's widgets: a link's start point [D] ("at") becomes this model's own-digit start."""
     from dashboard.shell import points, sidebar
 
     latent_dim = checkpoint.model_config.latent_dim
     at = requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
     if at is not None:
         st.session_state[sidebar.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
-    _restore_start(("explorer_base_mode", "explorer_prior_seed", "explorer_test_index"),
-                   [*points.BASE_MODES, points.OWN_DIGIT], total)
-    if latent_dim > 2:
-        restore("explorer_slider_count", requested_int("shown", 1, latent_dim))
 
 
-def share_explorer(mode: str, seed: int, index: int, shown: int, latent_dim: int, own) -> None:
-    """Write the explorer's start point into the URL (the sliders write their values when they report)."""
+def share_explorer(mode: str, own) -> None:
+    """Write the whole start point into the URL when it is the reader's own digit (Streamlit binds the rest)."""
     from dashboard.shell import points
 
-    share(**_start_params(mode, seed, index),
-          at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None,
-          shown=str(shown) if latent_dim > 2 else None)
-
-
-# --- Traversals and Class arithmetic -------------------------------------------------------------
-
-def restore_traversals(modes: list[str], total: int) -> None:
-    """Before the Traversals widgets: the start point, seed, test digit and column count of a link."""
-    _restore_start(("traversals_start", "traversals_seed", "traversals_index"), modes, total)
-    columns = requested_int("columns", 3, 15)
-    restore("traversals_columns", columns if columns is not None and columns % 2 else None)
-
-
-def share_traversals(mode: str, seed: int, index: int, columns: int) -> None:
-    share(**_start_params(mode, seed, index), columns=str(columns))
-
-
-def requested_pair(name: str, classes: list[int]) -> tuple[int, int] | None:
-    """'a-b' with both classes among ``classes``, else None."""
-    value = requested(name)
-    match = re.fullmatch(r"([0-9])-([0-9])", value or "")
-    if match is None:
-        return None
-    pair = int(match.group(1)), int(match.group(2))
-    return pair if all(k in classes for k in pair) else None
-
-
-def restore_arithmetic(classes: list[int], total: int) -> None:
-    """Before the Class arithmetic widgets: the morph's and the direction's classes, steps, digit and strength."""
-    for name, prefix in (("morph", "arithmetic_morph"), ("direction", "arithmetic_direction")):
-        pair = requested_pair(name, classes)
-        if pair is not None:
-            st.session_state[f"{prefix}_from"], st.session_state[f"{prefix}_to"] = pair
-    restore("arithmetic_morph_steps", requested_int("steps", 3, 15))
-    if total:
-        restore("arithmetic_index", requested_int("digit", 0, total - 1))
-    strength = requested("strength")
-    if strength in {f"{k * 0.25:g}" for k in range(1, 9)}:
-        st.session_state["arithmetic_strength"] = float(strength)
+    share(at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None)

@@ -1,0 +1,56 @@
+"""The Latent explorer's view state: its widget keys (the URL's parameter names), defaults and model scope.
+
+Bound to the URL by Streamlit (``bind="query-params"``): the start point (``start``, ``seed``,
+``digit``), how many sliders are shown (``shown``), the hover plane's axes (``plane_x``,
+``plane_y``) and the manifold grid's (``grid_x``, ``grid_y``). Streamlit cannot bind what the
+live component reports, so ``dashboard.shell.links`` writes the slider values (``z``) and a
+start point given as a whole vector (``at``). The sliders' values live under a key that
+includes the model; the dimension pickers and the slider count belong to one model and go back
+to their defaults when the sidebar's model changes (``dashboard.shell.view``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from dashboard.shell import view
+
+VIEW = "explorer"
+START, SEED, DIGIT, SHOWN = "start", "seed", "digit", "shown"
+PLANE_X, PLANE_Y, GRID_X, GRID_Y = "plane_x", "plane_y", "grid_x", "grid_y"
+PER_MODEL = (SHOWN, PLANE_X, PLANE_Y, GRID_X, GRID_Y)  # dimensions of one model: reset on a model switch
+SHOWN_DEFAULT = 8  # sliders shown at first, most informative first
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """Where the sliders start: a mode of ``points.BASE_MODES`` (or ``points.OWN_DIGIT``), its seed or test digit."""
+
+    mode: str
+    seed: int
+    index: int
+
+
+def slider_prefix(model: str) -> str:
+    """The session-state prefix of one model's slider values: ``explorer_<model>_<dim>``."""
+    return f"explorer_{model}_"
+
+
+def on_model(model: str) -> None:
+    """Before the widgets: a model switch sends this model's dimension pickers back to their defaults."""
+    if view.model_changed(VIEW, model):
+        for key in PER_MODEL:
+            st.session_state.pop(key, None)
+
+
+def dim_name(dim: int) -> str:
+    """How a dimension picker names dimension ``dim`` (its URL value too): 'z[3]'."""
+    return f"z[{dim}]"
+
+
+def requested_mode(modes: list[str]) -> str:
+    """The start mode this run will show, before its radio is drawn (the layout depends on it)."""
+    wanted = st.session_state.get(START) or st.query_params.get(START)
+    return wanted if wanted in modes else modes[0]

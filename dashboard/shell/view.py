@@ -1,0 +1,35 @@
+"""What every view's state shares: values that belong to a model go back to their defaults when it changes.
+
+A view's widgets are bound to the URL (``bind="query-params"``: the widget's key is the
+parameter's name), so a copied link, a reload and Back show what the reader set. A value
+that only makes sense for one model (a plane axis, a test digit beyond a smaller test set)
+is reset when the sidebar's model changes: the new model's view then equals a fresh load of
+its address, which carries no value of the old model.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+SHOWN_MODEL_KEY = "view_model_{view}"  # the model a view last drew, per view
+
+
+def model_changed(view: str, model: str) -> bool:
+    """True when ``view`` last drew another model in this session (the first draw is no change)."""
+    key = SHOWN_MODEL_KEY.format(view=view)
+    before = st.session_state.get(key)
+    st.session_state[key] = model
+    return before is not None and before != model
+
+
+def reset(defaults: dict[str, object]) -> None:
+    """Put widgets back to their defaults before they are drawn (a bound one drops its URL parameter)."""
+    for key, value in defaults.items():
+        if key in st.session_state:
+            st.session_state[key] = value
+
+
+def keep_valid(key: str, options: list, default=None) -> None:
+    """A remembered choice that this model does not offer goes back to ``default`` (else the first option)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        st.session_state[key] = options[0] if default is None else default
