@@ -163,3 +163,22 @@ def test_row41_a_queue_error_is_shown_once_on_the_train_page(monkeypatch, root, 
     assert count() == 1
     app.button(key="train_submit").click().run()
     assert not app.exception and count() == 1
+
+
+# ---------------------------------------------------------------- row 24: a queue folder that cannot be written
+
+
+def test_row24_a_read_only_queue_is_one_line_and_every_page_keeps_working(monkeypatch, tmp_path, root,
+                                                                          fake_mnist_dir):
+    """Row 24 on a real read-only bind mount (chmod does not stop root): the Train page says so, the pages work."""
+    from tests.faults.mounts import read_only_view
+
+    JobQueue(root).submit(ModelConfig(latent_dim=4, hidden_dim=16), TrainConfig(epochs=1, batch_size=32),
+                          str(fake_mnist_dir))
+    with read_only_view(root, tmp_path / "read-only") as view:
+        app = open_page(monkeypatch, view, fake_mnist_dir)
+        queue_lines = [line for line in shown(app) if line.startswith("the training queue")]
+        assert queue_lines and all("Read-only file system" in line and "\n" not in line for line in queue_lines)
+        for page in ("overview", "training", "generate", "reconstruct", "explorer", "traversals", "compare"):
+            app.switch_page(f"{page}/page.py").run()
+            assert not app.exception, (page, [e.value for e in app.exception])
