@@ -240,8 +240,3 @@ def from_drawing(pixels) -> np.ndarray | None:
     if grey.max() <= 0.05:
         return None
     return to_mnist(grey)
-
-
-# The name the Your digit page called before read_upload; it goes once the page's move to
-# dashboard/your_digit/ (which calls read_upload) is committed.
-from_upload = read_upload
