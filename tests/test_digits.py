@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 import struct
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from tests import hostile_uploads
+from tests.hostile_uploads import PNG_SIGNATURE, png_bomb
 from vae_core import digits
 
 
@@ -109,31 +110,7 @@ def test_centre_by_mass_keeps_a_lopsided_digit_inside():
     assert placed.shape == (28, 28) and placed.sum() == pytest.approx(digit.sum())
 
 
-# Hostile uploads (fault-matrix rows 45-49): real files, built here.
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-def chunk(kind: bytes, data: bytes) -> bytes:
-    """One PNG chunk: length, type, data, CRC."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_bomb(side: int) -> bytes:
-    """A 1-bit greyscale PNG of side x side white pixels: its rows are compressed a band at a time, so the
-    file is small (about 1 KB per 1000 x 1000 pixels) while it declares side * side pixels."""
-    row = b"\0" + b"\xff" * ((side + 7) // 8)  # filter byte 0, then the packed pixels
-    packer, idat, band = zlib.compressobj(9), [], 1000
-    for start in range(0, side, band):
-        idat.append(packer.compress(row * min(band, side - start)))
-    idat.append(packer.flush())
-    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
-    return PNG_SIGNATURE + chunk(b"IHDR", header) + chunk(b"IDAT", b"".join(idat)) + chunk(b"IEND", b"")
-
-
-def with_chunks(data: bytes, *chunks: bytes) -> bytes:
-    """A PNG with ``chunks`` inserted right after its IHDR chunk (8 signature + 25 IHDR bytes)."""
-    return data[:33] + b"".join(chunks) + data[33:]
-
+# Hostile uploads (fault-matrix rows 45-49): real files, built here and in tests/hostile_uploads.py.
 
 def jpeg_declaring(width: int, height: int) -> bytes:
     """A real small JPEG whose start-of-frame header is patched to declare width x height pixels."""
@@ -174,11 +151,7 @@ def test_row46_a_decompression_bomb_says_how_big_it_is(bomb):
 
 
 def test_row47_a_4096_square_1_bit_png_is_shrunk_before_any_float_copy():
-    sheet = Image.new("1", (4096, 4096), 1)
-    draw = ImageDraw.Draw(sheet)
-    draw.line([(800, 700), (3000, 600)], fill=0, width=300)
-    draw.line([(3000, 600), (2000, 3600)], fill=0, width=300)
-    data = png(sheet)
+    data = hostile_uploads.one_bit_4096()
     assert len(data) < 64 * 1024
     peak = peak_python_allocation(digits.read_upload, data)
     assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MB of arrays for a 28 x 28 digit"
@@ -187,15 +160,12 @@ def test_row47_a_4096_square_1_bit_png_is_shrunk_before_any_float_copy():
 
 
 def test_row48_a_big_text_chunk_is_refused():
-    text = chunk(b"iTXt", b"Comment\0\0\0\0\0" + b"x" * 1_500_000)
-    message = one_line_error(with_chunks(png(photo_of_a_seven()), text))
+    message = one_line_error(hostile_uploads.big_text(1_500_000))
     assert "1,500,012 bytes of text" in message and "save it without its metadata" in message
 
 
 def test_row48_compressed_text_is_never_inflated():
-    # 40 zTXt chunks, each about 1 KB on disk that would inflate to 1 MB of text held in memory.
-    inflating = [chunk(b"zTXt", f"k{i}".encode() + b"\0\0" + zlib.compress(b"x" * 1_000_000, 9)) for i in range(40)]
-    data = with_chunks(png(photo_of_a_seven()), *inflating)
+    data = hostile_uploads.inflating_text(40)  # 40 chunks of about 1 KB, each inflating to 1 MB of text
     assert len(data) < 64 * 1024
     peak = peak_python_allocation(digits.read_upload, data)
     assert peak < 20 * 1024 * 1024, f"{peak / 2**20:.0f} MB held while reading a 28 x 28 digit"
