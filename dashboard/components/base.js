@@ -71,19 +71,32 @@ export function tickLabel(value) {
 }
 
 /**
- * Ticks over [low, high] drawn along ``pixels`` CSS pixels whose labels do not overlap: as many as fit
- * ``context``'s font, each label's width (across) or line height (up) plus a gap apart.
+ * Ticks over [low, high] drawn along ``pixels`` CSS pixels whose labels do not overlap: about one per 70 pixels
+ * across (50 up), fewer where the labels need it (each label's width across, or its line height up, plus a
+ * gap apart), and at least two where two fit.
  */
 export function fittedTicks(context, low, high, pixels, across) {
-  const gap = across ? 10 : 8;
-  for (let count = Math.max(2, Math.round(pixels / (across ? 70 : 50))); count >= 2; count--) {
-    const values = ticks(low, high, count);
-    if (values.length < 2) return values;
+  const [target, gap] = across ? [70, 10] : [50, 8];
+  const fits = (values) => {
     const spacing = (pixels * (values[1] - values[0])) / (high - low);
     const size = across ? Math.max(...values.map((t) => context.measureText(tickLabel(t)).width)) : 12;
-    if (spacing >= size + gap) return values;
+    return spacing >= size + gap;
+  };
+  const wanted = Math.max(2, Math.round(pixels / target));
+  for (let count = wanted; count >= 1; count--) {
+    const values = ticks(low, high, count);
+    if (values.length >= 2 && fits(values)) return values;
   }
-  return ticks(low, high, 1);
+  // A short range: its round steps hold two ticks only at a finer step, if their labels fit there.
+  for (let count = wanted + 1; count <= Math.ceil(pixels / 10); count++) {
+    const values = ticks(low, high, count);
+    if (values.length >= 2) return fits(values) ? values : [middle(values, (low + high) / 2)];
+  }
+  return [middle(ticks(low, high, 1), (low + high) / 2)];
+}
+
+function middle(values, centre) {
+  return values.reduce((best, t) => (Math.abs(t - centre) < Math.abs(best - centre) ? t : best));
 }
 
 /**

@@ -466,6 +466,7 @@ class MapView {
   /** Grid lines, round ticks whose labels do not overlap, and the axis titles (cut to the plot's width). */
   drawAxes(context, view) {
     const { margin } = view;
+    this.tickBoxes = { x: [], y: [] }; // [from, to] of each tick label along its axis, in CSS pixels (for tests)
     context.strokeStyle = "#ececec";
     context.fillStyle = "#595959"; // 7:1 on white
     context.font = FONT[this.size].tick;
@@ -478,6 +479,8 @@ class MapView {
       context.lineTo(x, view.height - margin.bottom);
       context.stroke();
       context.fillText(tickLabel(t), x, view.height - margin.bottom + 13);
+      const half = context.measureText(tickLabel(t)).width / 2;
+      this.tickBoxes.x.push([x - half, x + half]);
     }
     context.textAlign = "right";
     for (const t of view.yTicks(context)) {
@@ -487,6 +490,7 @@ class MapView {
       context.lineTo(view.width - margin.right, y);
       context.stroke();
       context.fillText(tickLabel(t), margin.left - 6, y + 4);
+      this.tickBoxes.y.push([y - 6, y + 6]);
     }
     context.fillStyle = "#333";
     context.font = FONT[this.size].title;
