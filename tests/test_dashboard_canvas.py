@@ -202,3 +202,93 @@ def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_
 def test_without_checkpoints_the_your_digit_page_says_how_to_train(monkeypatch, tmp_path, empty_data):
     app = open_app(monkeypatch, tmp_path, empty_data, "your_digit")
     assert any("train" in i.value.lower() for i in app.info) and not canvas_mounts(app)[1]
+
+
+# --- what a map says about the data it draws, and the small maps of a grid (Compare) ---------------------------
+
+def test_a_model_switch_feeds_the_map_new_points_under_a_new_fingerprint(monkeypatch, tiny_checkpoint_root,
+                                                                           empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
+    models = app.sidebar.selectbox[-1]
+    models.select_index(0).run()
+    first = view(app, "map")[1]
+    assert len(first["points"]["id"]) == 16  # 16 hex digits of the coordinates, rows and classes
+    assert first["alt"].startswith("Latent map") and first["alt"].endswith(", 200 points coloured by class")
+    app.sidebar.selectbox[-1].select_index(1).run()
+    second = view(app, "map")[1]
+    assert second["model"] != first["model"]
+    assert second["points"]["id"] != first["points"]["id"]  # the page replaces the points, whatever the key
+    assert second["points"]["x"] != first["points"]["x"]
+
+
+def test_the_fingerprint_follows_the_coordinates_rows_and_classes():
+    base = dict(x=np.arange(4.0), y=np.ones(4), rows=np.arange(4), labels=np.zeros(4, dtype=int),
+                axes=("a", "b"), title="PCA of test means")
+    same = canvas.MapPoints(**base).fingerprint
+    assert canvas.MapPoints(**base).fingerprint == same and len(same) == 16
+    for field, value in (("x", np.arange(4.0) + 1e-3), ("rows", np.arange(1, 5)), ("labels", np.ones(4, dtype=int))):
+        assert canvas.MapPoints(**{**base, field: value}).fingerprint != same, field
+    assert canvas.MapPoints(**{**base, "title": "another"}).fingerprint == same  # the data, not the words
+
+
+def map_tiles_page(sprite: str | None = None) -> None:
+    """Compare's call, as its docstring shows it: one small map per model, two models here."""
+    import numpy as np
+    import streamlit as st
+
+    from dashboard.components import canvas
+
+    names, colors = tuple(str(k) for k in range(10)), tuple(f"#{k}{k}{k}{k}{k}{k}" for k in range(10))
+    for k, column in enumerate(st.columns(2)):
+        rng = np.random.default_rng(k)
+        points = canvas.MapPoints(rng.normal(size=50), rng.normal(size=50), np.arange(50), np.arange(50) % 10,
+                                  ("t-SNE 1", "t-SNE 2"), "t-SNE of test means")
+        with column:
+            canvas.map_tile(points, names, colors, model=f"mnist-z{k + 2}", method="t-SNE", label=f"MNIST, z = {k + 2}",
+                            sprite=sprite, width=220, height=200)
+
+
+def test_map_tiles_are_compact_keyed_by_model_and_projection_and_say_what_they_show():
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_function(map_tiles_page, args=("mnist-test-abc",)).run()
+    assert not app.exception, [e.value for e in app.exception]
+    tiles = [data for _, data in canvas_mounts(app)[1]]
+    assert [data["key"] for data in tiles] == ["map_tile_mnist-z2_t-SNE", "map_tile_mnist-z3_t-SNE"]
+    for k, data in enumerate(tiles):
+        assert (data["model"], data["method"], data["sprite"]) == (f"mnist-z{k + 2}", "t-SNE", "mnist-test-abc")
+        assert data["compact"] and not data["selectable"] and data["legend"] is False
+        assert (data["width"], data["height"]) == (220, 200) and data["title"] == "t-SNE of test means"
+        assert data["alt"] == f"Latent map of MNIST, z = {k + 2}: t-SNE of test means, 50 points coloured by class"
+    assert tiles[0]["points"]["id"] != tiles[1]["points"]["id"]
+
+
+def test_both_components_are_served_from_files_and_import_the_base_module():
+    from dashboard.components import assets, live_decoder
+
+    assert assets.served()
+    for component, script in ((canvas, "canvas.js"), (live_decoder, "live_decoder.js")):
+        source = (assets.HERE / script).read_text()
+        assert re.search(r'^import \{[^}]*\} from "\./base\.js";$', source, re.MULTILINE), script
+        assert component.NAME in {"vae_canvas", "vae_live_decoder"}
+
+
+def test_the_inline_fallback_is_one_module_node_can_run(tmp_path):
+    """Where Streamlit could not serve our files, base.js is pasted in place of the import: still one valid module."""
+    import shutil
+    import subprocess
+
+    from dashboard.components import assets
+    from tests.conftest import missing_prerequisite
+
+    node = shutil.which("node")
+    if node is None:
+        missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
+    for script in ("canvas.js", "live_decoder.js"):
+        bundled = assets.inline_js(script)
+        assert "from \"./base.js\"" not in bundled and bundled.count("export function mountView") == 1
+        (tmp_path / f"inline-{script}.mjs").write_text(bundled)
+        check = f'const m = await import("./inline-{script}.mjs"); process.exit(m.default instanceof Function ? 0 : 3);'
+        done = subprocess.run([node, "--input-type=module", "-e", check], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0, (script, done.stderr)

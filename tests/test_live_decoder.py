@@ -30,6 +30,7 @@ from tests.test_dashboard import (
 from vae_core import explore, store
 
 JS = Path(live_decoder.__file__).with_name("live_decoder.js")
+BASE_JS = JS.with_name("base.js")  # the components' shared module, which live_decoder.js imports
 POINTS = 100
 TOLERANCE = 2  # grey levels out of 255
 
@@ -76,7 +77,7 @@ def test_weights_payload_is_the_decoder_exactly(shipped_root):
 
 NODE_SCRIPT = """
 import { readFileSync } from "node:fs";
-import { parseWeights, decode } from "./live_decoder.mjs";
+import { parseWeights, decode } from "./live_decoder.js";
 const model = parseWeights(new Uint8Array(readFileSync("weights.bin")));
 const points = JSON.parse(readFileSync("points.json", "utf8"));
 process.stdout.write(JSON.stringify(points.map((z) => Array.from(decode(model, z)))));
@@ -84,11 +85,16 @@ process.stdout.write(JSON.stringify(points.map((z) => Array.from(decode(model, z
 
 
 def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, tmp_path):
-    """The module the browser runs, run by Node: 100 random points per model, pixels within 2/255."""
+    """The module the browser runs, run by Node: 100 random points per model, pixels within 2/255.
+
+    The two files sit side by side as they are served, so its ``import ... from "./base.js"`` resolves.
+    """
     node = shutil.which("node")
     if node is None:
         missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
-    shutil.copy(JS, tmp_path / "live_decoder.mjs")
+    for source in (JS, BASE_JS):
+        shutil.copy(source, tmp_path / source.name)
+    (tmp_path / "package.json").write_text('{"type": "module"}')  # .js files are ES modules here, as in the page
     (tmp_path / "run.mjs").write_text(NODE_SCRIPT)
     for seed, checkpoint in enumerate(shipped(shipped_root)):  # every architecture the page decodes
         model = store.load_model(checkpoint, device="cpu")
@@ -109,9 +115,13 @@ def test_the_page_decodes_every_architecture_of_the_registry():
 
 
 def test_the_js_evaluates_no_strings_and_fetches_nothing():
-    source = JS.read_text()
-    for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"\bfetch\(", r"XMLHttpRequest", r"import\("):
-        assert not re.search(forbidden, source), forbidden
+    for path in (JS, BASE_JS):
+        source = path.read_text()
+        for forbidden in (r"\beval\(", r"new Function", r"innerHTML", r"\bfetch\(", r"XMLHttpRequest", r"import\("):
+            assert not re.search(forbidden, source), (path.name, forbidden)
+        imports = re.findall(r'^import \{[^}]*\} from "([^"]+)";', source, re.MULTILINE)
+        assert len(re.findall(r"^import\b", source, re.MULTILINE)) == len(imports)
+        assert imports == ([] if path == BASE_JS else ["./base.js"]), (path.name, imports)  # no other module
 
 
 # --- the Python side, in AppTest --------------------------------------------------------------
