@@ -153,9 +153,10 @@ def test_generate_labels_toggle_draws_the_classifier_guesses(monkeypatch, shippe
     plain = grid_url(app)
     app.toggle(key="generate_labels").set_value(True).run()
     assert not app.exception and grid_url(app) != plain
-    assert captions.LABELS_CAPTION in [c.value for c in app.caption]
+    assert captions.labels_caption("mnist") in [c.value for c in app.caption]
+    assert "a digit the classifier cannot place" in captions.labels_caption("mnist")
     app.toggle(key="generate_labels").set_value(False).run()
-    assert grid_url(app) == plain and captions.LABELS_CAPTION not in [c.value for c in app.caption]
+    assert grid_url(app) == plain and captions.labels_caption("mnist") not in [c.value for c in app.caption]
 
 
 def test_generate_labels_without_a_classifier_keep_the_plain_grid(monkeypatch, tiny_checkpoint_root, empty_data):

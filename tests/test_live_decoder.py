@@ -154,10 +154,10 @@ def test_a_reported_point_moves_the_caption_and_the_reading(monkeypatch, shipped
     assert any(c.value.startswith("Decoded digit at z = (2.00, -1.50)") for c in app.caption)
     [after] = [m.value for m in app.markdown if READING.fullmatch(m.value)]
     assert [after] != before
-    from dashboard.shell import captions
+    from dashboard.shell import ui
     from dashboard.shell.cache import classifier
 
-    expected = captions.reading_of(model, torch.tensor([2.0, -1.5]), classifier("mnist")[0], "mnist")
+    expected = ui.reading_of(model, torch.tensor([2.0, -1.5]), classifier("mnist")[0], "mnist")
     assert after == expected
     browser_reports(app, view, {"point": {"signature": "another start point", "values": {"0": -3.0, "1": 3.0}}})
     assert any(c.value.startswith("Decoded digit at z = (2.00, -1.50)") for c in app.caption)  # stale: ignored

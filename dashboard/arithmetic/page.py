@@ -1,16 +1,17 @@
 """Class arithmetic: each class's mean latent vector, a morph between two of them, and a class direction
-added to one test digit."""
+added to one test image."""
 
 import streamlit as st
 
 from dashboard.shell import cache, captions, downloads, images, links, points, sidebar, ui
 from vae_core import exports, figures
+from vae_core.classes import noun, with_article
 
 ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
-names = captions.class_names(ctx.dataset)
+names, one = captions.class_names(ctx.dataset), noun(ctx.dataset)  # one: "digit" or "item"
 st.title(f"Class arithmetic: {label}")
 means = cache.class_means_for(checkpoint)
 if means is None:
@@ -44,11 +45,11 @@ def default_pair(first: int, last: int) -> tuple[int, int]:
     return (first, last) if first in present and last in present else (present[0], present[-1])
 
 
-def strip(digits, labels, name: str, key: str) -> None:
-    """A strip of digits with its PNG and GIF downloads."""
-    picture = exports.strip_png(digits, labels, factor=3)
+def strip(decoded, labels, name: str, key: str) -> None:
+    """A strip of decoded images [N, 28, 28] with its PNG and GIF downloads."""
+    picture = exports.strip_png(decoded, labels, factor=3)
     ui.image(picture)
-    downloads.figure(f"{checkpoint.name}-{name}", picture, lambda: exports.strip_gif(digits), key)
+    downloads.figure(f"{checkpoint.name}-{name}", picture, lambda: exports.strip_gif(decoded), key)
 
 
 st.subheader("Morph from one class to another")
@@ -59,25 +60,25 @@ digits = cache.class_strip(checkpoint, "morph", first, last, steps)
 strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph")
 links.share(morph=f"{first}-{last}", steps=str(steps))
 
-st.subheader("Add a class direction to a digit")
+st.subheader(f"Add a class direction to {with_article(one)}")
 if not total:
-    st.info("This needs a test digit: this model's cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+    st.info(f"This needs a test {one}: this model's cached means (`vae-explorer project`) or VAE_DATA_DIR.")
     st.stop()
-st.markdown("Take one test digit's mean and add the difference between two class means: the digit keeps its "
+st.markdown(f"Take one test {one}'s mean and add the difference between two class means: the {one} keeps its "
             "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
 controls = st.columns(4)
 sidebar.clamp_state("arithmetic_index", 0, total - 1)
-index = controls[0].number_input(f"Test digit (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
+index = controls[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
 first, last = class_pair("arithmetic_direction", default_pair(7, 1), controls[1:3])
 strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
-                              help="How much of the direction the last digit gets; 1 moves it as far as the "
+                              help=f"How much of the direction the last {one} gets; 1 moves it as far as the "
                                    "class means are apart.")
 links.share(digit=str(index), direction=f"{first}-{last}", strength=f"{strength:g}")
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
     ui.image(images.test_images_png(split, [index], 1, factor=3),
-                  caption=f"Test digit #{index}, a {names[points.test_label(split, arrays, index)]}")
+                  caption=f"Test {one} #{index}, {with_article(names[points.test_label(split, arrays, index)])}")
 digits = cache.class_strip(checkpoint, "direction", first, last, 10, start, strength)
 strip(digits, figures.strength_labels(10, strength), f"direction-{index}-{first}-{last}", "arithmetic_direction")
-st.caption(f"Left: test digit #{index} decoded from its mean; then + s x (mean of {names[last]} - mean of "
+st.caption(f"Left: test {one} #{index} decoded from its mean; then + s x (mean of {names[last]} - mean of "
            f"{names[first]}) for s up to {strength:g}.")

@@ -1,25 +1,26 @@
-"""Generate: digits decoded from random latent vectors z ~ N(0, temperature² I)."""
+"""Generate: images (digits, items) decoded from random latent vectors z ~ N(0, temperature² I)."""
 
 import streamlit as st
 
 from dashboard.shell import cache, captions, links, sidebar, ui
+from vae_core.classes import noun
 
 ctx = sidebar.require_checkpoint()
-label = ctx.label(ctx.checkpoint)
-st.title(f"Generate digits with {label}")
-st.markdown("Each digit is the decoder's mean image for one random latent vector drawn from the prior. "
-            "A lower temperature draws closer to the origin: cleaner, more average digits.")
+label, one, many = ctx.label(ctx.checkpoint), noun(ctx.dataset), noun(ctx.dataset, plural=True)
+st.title(f"Generate {many} with {label}")
+st.markdown(f"Each {one} is the decoder's mean image for one random latent vector drawn from the prior. "
+            f"A lower temperature draws closer to the origin: cleaner, more average {many}.")
 
 controls, picture = st.columns([1, 3])
 with controls:
     links.restore("generate_seed", links.requested_int("seed", 0, 2**31 - 1))  # a shared link's seed
     seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="generate_seed")
     links.share(seed=str(seed))
-    count = st.slider("Number of digits", 1, 100, 40, key="generate_count")
+    count = st.slider(f"Number of {many}", 1, 100, 40, key="generate_count")
     temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="generate_temperature")
-    columns = st.slider("Digits per row", 4, 20, 10, key="generate_columns")
+    columns = st.slider(f"{many.capitalize()} per row", 4, 20, 10, key="generate_columns")
     labelled = st.toggle("Classifier labels", key="generate_labels",
-                         help="Write the digit classifier's guess and its probability under each sample.")
+                         help=f"Write the {one} classifier's guess and its probability under each sample.")
     nearest = st.toggle("Nearest training image", key="generate_nearest",
                         help="Show under each sample the training image closest to it in pixel space.")
 reader = cache.classifier(ctx.dataset) if labelled else (None, None)  # (classifier, why absent)
@@ -32,14 +33,14 @@ else:
     png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
     if reader[1]:
-        st.info(captions.classifier_missing_sentence(reader[1]))
+        st.info(captions.classifier_missing_sentence(reader[1], ctx.dataset))
     if data_note:
         st.info(data_note)
     ui.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
     if labelled:
-        st.caption(captions.LABELS_CAPTION)
+        st.caption(captions.labels_caption(ctx.dataset))
     if nearest:
-        st.caption(captions.nearest_caption(distances, cache.metrics_for(ctx.checkpoint)))
+        st.caption(captions.nearest_caption(distances, cache.metrics_for(ctx.checkpoint), ctx.dataset))
 with controls:
     st.download_button("Download grid as PNG", png, file_name=f"{ctx.checkpoint.name}-seed{seed}.png",
                        mime="image/png", key="generate_download")

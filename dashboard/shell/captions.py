@@ -1,6 +1,9 @@
 """Captions and sentences: what a page says about a number, a missing file or a reading.
 
 Each function returns text (markdown where noted); one sentence names the problem and the fix.
+Nothing here runs a model: a reading is worded from probabilities it is given (``ui.reading_of``
+computes them). Words follow the data set through ``vae_core.classes``: "digit" for MNIST,
+"item" or the class name for Fashion-MNIST.
 """
 
 from __future__ import annotations
@@ -8,19 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from dashboard.shell import points
+from vae_core.classes import class_names, noun, with_article
+
+__all__ = ["class_names"]  # re-exported: the map pages name their classes through captions
 
 TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
 EVALUATE_HINT = "vae-explorer evaluate"
 CLASSIFIER_HINT = "vae-explorer train-classifier"
 UNSURE = 0.6  # below this top probability the reading also names the runner-up
 
-CLASS_NAMES = {
-    "fashion-mnist": ("T-shirt", "trouser", "pullover", "dress", "coat",
-                      "sandal", "shirt", "sneaker", "bag", "ankle boot"),
-}
 
-LABELS_CAPTION = ("Under each sample: the classifier's guess and its probability; amber when it is below "
-                  f"{UNSURE:.0%}, a digit the classifier cannot place.")
+
+def labels_caption(dataset: str) -> str:
+    """What the Generate grid's labels mean, in the data set's words."""
+    return ("Under each sample: the classifier's guess and its probability; amber when it is below "
+            f"{UNSURE:.0%}, {with_article(noun(dataset))} the classifier cannot place.")
 
 
 def missing_test_files(dataset: str, data_dir) -> str | None:
@@ -55,13 +60,14 @@ def dim_label(dim: int, scores) -> str:
     return f"z[{dim}] (KL {float(scores[dim]):.2f} nats)"
 
 
-def point_caption(z, dims: list[int]) -> str:
-    """Where the decoded digit is: all of z when short, else which coordinates the sliders set."""
-    values = z.tolist()
+def point_caption(z, dims: list[int], dataset: str = "mnist") -> str:
+    """Where the decoded image is ('Decoded digit at ...', 'Decoded item at ...'): all of z [D] when short,
+    else which coordinates the sliders set."""
+    values, head = z.tolist(), f"Decoded {noun(dataset)} at"
     if len(values) <= 8:
-        return "Decoded digit at z = (" + ", ".join(f"{v:.2f}" for v in values) + ")"
+        return f"{head} z = (" + ", ".join(f"{v:.2f}" for v in values) + ")"
     shown = ", ".join(f"z[{d}] = {values[d]:.2f}" for d in dims[:4])
-    return f"Decoded digit at {shown}{', …' if len(dims) > 4 else ''}; {_held_note(len(values) - len(dims))}"
+    return f"{head} {shown}{', …' if len(dims) > 4 else ''}; {_held_note(len(values) - len(dims))}"
 
 
 def _held_note(held: int) -> str:
@@ -88,7 +94,7 @@ def missing_metrics_sentence(labels: list[str]) -> str:
             f"`{EVALUATE_HINT}` (it needs MNIST in VAE_DATA_DIR and the classifier of `{CLASSIFIER_HINT}`).")
 
 
-def source_caption(metrics_list: list[dict]) -> str:
+def source_caption(metrics_list: list[dict], dataset: str = "mnist") -> str:
     """Where the points come from: metrics.json and the settings it was computed with."""
     settings = [m.get("settings") or {} for m in metrics_list]
     if any(other != settings[0] for other in settings[1:]):
@@ -98,7 +104,7 @@ def source_caption(metrics_list: list[dict]) -> str:
     n = f"{n:,}" if isinstance(n, int) else n
     return (f"Each point is one model's metrics.json (`{EVALUATE_HINT}`): ELBO and NLL over the full test set "
             f"with K = {k} importance samples, sample metrics over N = {n} prior draws (seed {seed}) judged by "
-            "the digit classifier. Dashed lines: even coverage, every dimension active, no copying.")
+            f"the {noun(dataset)} classifier. Dashed lines: even coverage, every dimension active, no copying.")
 
 
 def slider_label(dim: int, scores, collapsed: set[int]) -> str:
@@ -121,12 +127,10 @@ def collapsed_note(collapsed: set[int], latent_dim: int, from_metrics: bool) -> 
             "so their sliders change little.")
 
 
-def class_names(dataset: str) -> tuple[str, ...]:
-    return CLASS_NAMES.get(dataset, tuple(str(k) for k in range(10)))
-
-
-def _article(name: str) -> str:
-    return "an" if name[0].lower() in "aeiou8" else "a"
+def _bold_with_article(name: str) -> str:
+    """'a **7**', 'an **ankle boot**': the article outside the bold name."""
+    article, _, word = with_article(name).partition(" ")
+    return f"{article} **{word}**"
 
 
 def reading(probabilities, dataset: str = "mnist") -> str:
@@ -134,18 +138,19 @@ def reading(probabilities, dataset: str = "mnist") -> str:
     p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
     first, second = (int(k) for k in np.argsort(-p, kind="stable")[:2])
     names = class_names(dataset)
-    text = f"Looks like {_article(names[first])} **{names[first]}** ({p[first]:.0%})"
+    text = f"Looks like {_bold_with_article(names[first])} ({p[first]:.0%})"
     if p[first] < UNSURE:
-        text += f", or {_article(names[second])} **{names[second]}** ({p[second]:.0%})"
+        text += f", or {_bold_with_article(names[second])} ({p[second]:.0%})"
     return text
 
 
-def classifier_missing_sentence(reason: str | None) -> str:
+def classifier_missing_sentence(reason: str | None, dataset: str = "mnist") -> str:
     """One sentence for a missing classifier; ``reason`` is load_classifier's error, which names the fix."""
+    each = f"to see the classifier's reading of each {noun(dataset)}."
     if reason and CLASSIFIER_HINT in reason:
-        return f"{reason[0].upper()}{reason[1:]} to see the classifier's reading of each digit."
-    return (f"{(reason or 'no digit classifier is stored').rstrip('.')}: train one with `{CLASSIFIER_HINT}` "
-            "to see the classifier's reading of each digit.")
+        return f"{reason[0].upper()}{reason[1:]} {each}"
+    return (f"{(reason or f'no {noun(dataset)} classifier is stored').rstrip('.')}: train one with "
+            f"`{CLASSIFIER_HINT}` {each}")
 
 
 def missing_train_files(dataset: str, data_dir) -> str | None:
@@ -159,37 +164,42 @@ def missing_train_files(dataset: str, data_dir) -> str | None:
             f"set VAE_DATA_DIR to the folder that holds {folder.parent.name}/raw.")
 
 
-def nearest_caption(distances: np.ndarray, metrics: dict | None) -> str:
+def nearest_caption(distances: np.ndarray, metrics: dict | None, dataset: str = "mnist") -> str:
     """Mean distance of the shown samples to their nearest training image, beside metrics.json's baselines."""
     text = (f"Below each sample: its nearest training image (L2 distance over 784 grey levels in [0, 1]; "
             f"mean {float(np.mean(distances)):.2f} here).")
     memo = (metrics or {}).get("memorisation") or {}
     recon, test = memo.get("recon_mean_nn_distance"), memo.get("test_mean_nn_distance")
     if isinstance(recon, (int, float)) and isinstance(test, (int, float)):
-        text += (f" For reference (metrics.json): reconstructions of test digits lie {recon:.2f} from theirs, "
-                 f"test digits {test:.2f}; samples much closer than that would be copies.")
+        text += (f" For reference (metrics.json): reconstructions of test {noun(dataset, True)} lie {recon:.2f} "
+                 f"from theirs, test {noun(dataset, True)} {test:.2f}; samples much closer than that would be copies.")
     return text
 
 
 def reading_of(model, z, classifier, dataset: str) -> str | None:
-    """z [D] -> the classifier's reading of the decoded digit, or None without a classifier."""
-    from vae_core import explore
+    """Moved to ``ui.reading_of`` (a text module runs no model); kept until the explorer calls it there."""
+    from dashboard.shell import ui
 
-    return reading_of_image(explore.decode(model, z.reshape(1, -1))[0], classifier, dataset)
+    return ui.reading_of(model, z, classifier, dataset)
 
 
 def reading_of_image(image, classifier, dataset: str) -> str | None:
-    """An image [28, 28] in [0, 1] -> the classifier's reading, or None without a classifier."""
-    return None if classifier is None else reading(points.classify_image(classifier, image), dataset)
+    """Moved to ``ui.reading_of_image``; kept until the Your digit page calls it there."""
+    from dashboard.shell import ui
+
+    return ui.reading_of_image(image, classifier, dataset)
 
 
-def walk_between_note(first: int, last: int, first_label, last_label) -> str:
-    """The walk's caption; the labels are the test digits' classes (None when unknown)."""
-    def named(index, label):
-        return f"#{index}" + ("" if label is None else f" (a {label})")
+def numbered(index: int, label: int | None, dataset: str) -> str:
+    """'#4 (an ankle boot)', '#7 (a 7)', or '#7' when the class is unknown."""
+    return f"#{index}" + ("" if label is None else f" ({with_article(class_names(dataset)[int(label)])})")
 
-    return (f"Each model decodes the straight line from its own mean of test digit {named(first, first_label)} to "
-            f"{named(last, last_label)}, in your browser as you drag (or press Play).")
+
+def walk_between_note(first: int, last: int, first_label, last_label, dataset: str = "mnist") -> str:
+    """The walk's caption; the labels are the test images' classes (None when unknown)."""
+    return (f"Each model decodes the straight line from its own mean of test {noun(dataset)} "
+            f"{numbered(first, first_label, dataset)} to {numbered(last, last_label, dataset)}, "
+            "in your browser as you drag (or press Play).")
 
 
 def walk_direction_note(seed: int, radius: float) -> str:

@@ -184,12 +184,11 @@ def tile_labels(classifier, images: np.ndarray, dataset: str) -> list[tuple[str,
     """images [N, 28, 28] -> one (class name, top probability) per image."""
     import torch
 
+    from vae_core.classes import class_names
     from vae_core.classifier import predict_proba
 
     probabilities = predict_proba(classifier, torch.as_tensor(images)).numpy()
-    from dashboard.shell import captions
-
-    names = captions.class_names(dataset)
+    names = class_names(dataset)
     return [(names[int(p.argmax())], float(p.max())) for p in probabilities]
 
 

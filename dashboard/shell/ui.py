@@ -1,10 +1,13 @@
-"""Small pieces every page draws the same way: a crisp image and the classifier's reading."""
+"""Small pieces every page draws the same way: a crisp image and the classifier's reading.
+
+The classifier runs here, not in ``captions``: captions word the probabilities they are given.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.shell import captions
+from dashboard.shell import captions, points
 
 
 def image(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
@@ -15,9 +18,22 @@ def image(png: bytes, caption: str | None = None, width: int | str = "content") 
     st.image(png, caption=caption, width=width, output_format="PNG")
 
 
-def reading(looks: str | None, reader) -> None:
-    """The classifier's reading of the digit, or how to get a classifier; ``reader`` is (classifier, why absent)."""
+def reading_of_image(image, classifier, dataset: str) -> str | None:
+    """An image [28, 28] in [0, 1] -> the classifier's reading ('Looks like an **ankle boot** (97%)'),
+    or None without a classifier."""
+    return None if classifier is None else captions.reading(points.classify_image(classifier, image), dataset)
+
+
+def reading_of(model, z, classifier, dataset: str) -> str | None:
+    """z [D] -> the classifier's reading of the decoded image, or None without a classifier."""
+    from vae_core import explore
+
+    return reading_of_image(explore.decode(model, z.reshape(1, -1))[0], classifier, dataset)
+
+
+def reading(looks: str | None, reader, dataset: str = "mnist") -> None:
+    """The classifier's reading of the image, or how to get a classifier; ``reader`` is (classifier, why absent)."""
     if looks:
         st.markdown(looks)
     else:
-        st.caption(captions.classifier_missing_sentence(reader[1]))
+        st.caption(captions.classifier_missing_sentence(reader[1], dataset))

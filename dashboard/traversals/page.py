@@ -4,11 +4,13 @@ import streamlit as st
 
 from dashboard.shell import cache, downloads, links, points, sidebar, ui
 from vae_core import exports
+from vae_core.classes import class_name, noun, with_article
 
 ROWS_SHOWN = 10  # beyond this, rows wait behind "show all" so a z = 50 figure stays readable
 
 ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
+one = noun(ctx.dataset)  # "digit" or "item"
 latent_dim = checkpoint.model_config.latent_dim
 model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
@@ -20,15 +22,16 @@ links.restore_traversals(modes, total)  # a shared link's start point, seed, dig
 sidebar.keep_choice("traversals_start", modes)
 controls = st.columns([5, 2, 2, 3])
 mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
-                         format_func=lambda m: "Prior mean" if m == points.BASE_MODES[0] else m)
+                         format_func=lambda m: {points.BASE_MODES[0]: "Prior mean",
+                                                points.BASE_MODES[2]: f"Test {one}"}.get(m, m))
 seed, index = 0, 0
 if mode == points.BASE_MODES[1]:
     seed = controls[1].number_input("Prior draw seed", min_value=0, value=0, step=1, key="traversals_seed")
 elif mode == points.BASE_MODES[2]:
     sidebar.clamp_state("traversals_index", 0, total - 1)
-    index = controls[1].number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
+    index = controls[1].number_input(f"Test {one} (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
                                      step=1, key="traversals_index")
-    controls[1].caption(f"#{index} is a {points.test_label(split, arrays, index)}")
+    controls[1].caption(f"#{index} is {with_article(class_name(ctx.dataset, points.test_label(split, arrays, index)))}")
 columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="traversals_columns",
                              help="Steps from -3 to +3; an odd count puts the start point in the middle column.")
 show_all = latent_dim > ROWS_SHOWN and controls[3].toggle(f"Show all {latent_dim} dimensions",
