@@ -333,7 +333,7 @@ def test_a_larger_model_gets_kl_ordered_sliders_and_the_choice_carries_over(app)
     page = app.page
     links = nav_links(page)
     open_page(app, links, "Latent explorer")
-    choose_model(app, "MLP, z = 10")
+    choose_model(app, "MNIST · MLP, z = 10")
     assert_page_healthy(page, "Latent explorer")
     assert heading(page).endswith("MLP, z = 10"), heading(page)
 

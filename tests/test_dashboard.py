@@ -81,9 +81,10 @@ def browser_reports(app: AppTest, element, state: dict) -> AppTest:
 
 
 def choose_model(app: AppTest, latent_dim: int) -> AppTest:
-    """Pick the sidebar's MLP with beta 1 at ``latent_dim`` ('z = 2', or 'MLP, z = 2' beside other families)."""
+    """Pick the sidebar's MNIST MLP with beta 1 at ``latent_dim`` ('MNIST · z = 2', or 'MNIST · MLP, z = 2' beside
+    other families)."""
     box = app.sidebar.selectbox[-1]
-    wanted = (f"z = {latent_dim}", f"MLP, z = {latent_dim}")
+    wanted = (f"MNIST · z = {latent_dim}", f"MNIST · MLP, z = {latent_dim}")
     return box.select_index(next(i for i, label in enumerate(box.options) if label in wanted)).run()
 
 
@@ -280,7 +281,7 @@ def test_a_checkpoint_written_while_the_app_runs_appears(monkeypatch, tmp_path, 
     assert len(app.dataframe[0].value) == 1
     shutil.copytree(second.path, root / second.name)
     app.run()
-    assert len(app.dataframe[0].value) == 2 and app.sidebar.selectbox[-1].options == ["z = 2", "z = 3"]
+    assert len(app.dataframe[0].value) == 2 and app.sidebar.selectbox[-1].options == ["MNIST · z = 2", "MNIST · z = 3"]
 
 
 def test_dataset_picker_appears_with_two_datasets(monkeypatch, tmp_path, tiny_checkpoint_root, empty_data):

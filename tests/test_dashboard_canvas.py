@@ -142,7 +142,7 @@ def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_ch
     app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit"), 3)
     browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
     app.button(key="draw_explore").click().run()
-    assert not app.exception and app.title[0].value == "Latent explorer: z = 3"
+    assert not app.exception and app.title[0].value == "Latent explorer: MNIST · z = 3"
     assert app.radio(key="explorer_base_mode").value == points.OWN_DIGIT
     model = store.load_model(store.scan(tiny_checkpoint_root)[0][1])
     mu, _ = own_digit.encode(model, digits.from_drawing(stroke_pixels()))

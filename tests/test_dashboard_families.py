@@ -27,7 +27,7 @@ def test_the_sidebar_names_every_model_by_its_family(monkeypatch, family_root, e
     app = open_app(monkeypatch, family_root, empty_data)
     box = app.sidebar.selectbox(key="app_model")
     labels = list(box.options)  # AppTest holds the formatted labels
-    assert labels == ["MLP, z = 2", "MLP, z = 2, beta = 4", "MLP, z = 3", "conv, z = 2"]
+    assert labels == ["MNIST · MLP, z = 2", "MNIST · MLP, z = 2, beta = 4", "MNIST · MLP, z = 3", "MNIST · conv, z = 2"]
     for page in PAGES[1:]:
         box.select_index(3).run()  # the conv model on every page
         app.switch_page(f"{page}/page.py").run()

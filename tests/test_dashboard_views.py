@@ -24,8 +24,8 @@ def test_summary_and_metrics_tables_have_one_row_per_model(tiny, tmp_path):
     assert list(summary["latent size"]) == [2, 3]
     assert summary["test loss (nats)"].tolist() == [c.final["test_loss"] for c in tiny]
     table = tables.metrics_table(tiny)
-    assert list(table.index) == ["z = 2", "z = 3"]
-    assert table.loc["z = 3", "test KL (nats)"] == pytest.approx(tiny[1].final["test_kl"])
+    assert list(table.index) == ["MNIST · z = 2", "MNIST · z = 3"]
+    assert table.loc["MNIST · z = 3", "test KL (nats)"] == pytest.approx(tiny[1].final["test_kl"])
 
 
 def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
@@ -38,7 +38,7 @@ def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
         "metrics_version": evaluate.METRICS_VERSION, "nll_iw": 180.5, "active_units": 2,
         "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}, "kl_per_dim": [0.1, 3.0]})
     table = tables.metrics_table([checkpoint])
-    assert table.loc["z = 2", "NLL (IW)"] == 180.5 and table.loc["z = 2", "active units"] == 2
+    assert table.loc["MNIST · z = 2", "NLL (IW)"] == 180.5 and table.loc["MNIST · z = 2", "active units"] == 2
     assert "negative ELBO" not in table.columns  # the history columns already hold the ELBO
     order, scores, note = points.latent_order(store.load_model(checkpoint), None, None,
                                              tables.evaluation_metrics(checkpoint))
@@ -56,8 +56,8 @@ def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
 
 
 def test_model_labels_tell_apart_models_of_the_same_size(tiny):
-    assert tables.model_label(tiny[0], tiny) == "z = 2"
-    assert tables.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("z = 2 (2 epochs")
+    assert tables.model_label(tiny[0], tiny) == "MNIST · z = 2"
+    assert tables.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("MNIST · z = 2 (2 epochs")
 
 
 def test_selected_test_indices_accept_every_customdata_form():
@@ -134,12 +134,12 @@ def test_metrics_display_has_a_row_per_metric_in_its_own_format(tiny_data, tmp_p
         "samples": {"mean_top_probability": 0.8462}, "elbo": {"loss": 1.0, "recon": 0.5, "kl": 0.5}})
     table = tables.metrics_table([checkpoint])
     shown = tables.metrics_display(table, [checkpoint])
-    assert list(shown.columns) == ["z = 2", "better"] and list(shown.index) == list(table.columns)
-    assert shown.loc["NLL (IW)", "z = 2"] == "180.46" and shown.loc["NLL (IW)", "better"] == "lower"
-    assert shown.loc["classifier confidence", "z = 2"] == "84.6%"  # a probability, not "0.85" cut to "0"
-    assert shown.loc["active units", "z = 2"] == "1 of 2"
-    assert shown.loc["probe accuracy", "z = 2"] == "–"  # not in this metrics.json
-    assert shown.loc["test loss (nats)", "z = 2"] == f"{checkpoint.final['test_loss']:.2f}"
+    assert list(shown.columns) == ["MNIST · z = 2", "better"] and list(shown.index) == list(table.columns)
+    assert shown.loc["NLL (IW)", "MNIST · z = 2"] == "180.46" and shown.loc["NLL (IW)", "better"] == "lower"
+    assert shown.loc["classifier confidence", "MNIST · z = 2"] == "84.6%"  # a probability, not "0.85" cut to "0"
+    assert shown.loc["active units", "MNIST · z = 2"] == "1 of 2"
+    assert shown.loc["probe accuracy", "MNIST · z = 2"] == "–"  # not in this metrics.json
+    assert shown.loc["test loss (nats)", "MNIST · z = 2"] == f"{checkpoint.final['test_loss']:.2f}"
 
 
 def test_seed_drop_compares_fractions_not_numbers(tiny):

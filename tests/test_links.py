@@ -49,7 +49,7 @@ def test_a_copied_explorer_address_reopens_the_same_view(monkeypatch, tiny_check
     assert shared["z"] == f"{dims[0]}:1.50,{dims[1]}:-2.25"
 
     other = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "explorer", shared)
-    assert other.title[0].value == app.title[0].value == "Latent explorer: z = 3"
+    assert other.title[0].value == app.title[0].value == "Latent explorer: MNIST · z = 3"
     assert other.radio(key="explorer_base_mode").value == "Random prior draw"
     assert other.number_input(key="explorer_prior_seed").value == 5
     assert other.slider(key="explorer_slider_count").value == 2
@@ -123,7 +123,7 @@ def test_a_rerun_carrying_an_older_address_of_ours_does_not_move_the_sliders_bac
 ])
 def test_bad_values_in_an_address_fall_back_to_the_defaults(monkeypatch, tiny_checkpoint_root, empty_data, query):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "explorer", query)
-    assert app.title[0].value == "Latent explorer: z = 2"
+    assert app.title[0].value == "Latent explorer: MNIST · z = 2"
     assert app.radio(key="explorer_base_mode").value == "Origin"
     assert slider_values(app) == {"0": 0.0, "1": 0.0}
     assert app.query_params["model"] == "mnist-z2-h16-e2-b32-lr0.001-s0" and app.query_params["start"] == "origin"

@@ -49,20 +49,65 @@ ARCHITECTURE_NAMES = {"mlp": "MLP", "conv": "conv"}
 
 
 def model_label(checkpoint, siblings) -> str:
-    """'z = 5'; 'MLP, z = 10, beta = 4' or 'conv, z = 20' when the siblings differ in architecture or beta.
+    """'MNIST · z = 5': the data set, then the family's settings that tell the siblings apart.
 
-    Epochs, hidden width and seed are added only when another sibling would get the same label.
+    The architecture is named when the siblings mix architectures ('Fashion-MNIST · MLP, z = 10,
+    beta = 4'); the epochs when the model's family (same data set, architecture and beta) mostly
+    has another count ('MNIST · z = 3 (1 epoch)'); hidden width and seed only when another sibling
+    would still get the same label.
     """
-    def short(c) -> str:
-        parts = [f"z = {c.model_config.latent_dim}"]
-        if len({s.model_config.architecture for s in siblings} | {c.model_config.architecture}) > 1:
-            parts.insert(0, ARCHITECTURE_NAMES.get(c.model_config.architecture, c.model_config.architecture))
-        if c.train_config.beta != 1:
-            parts.append(f"beta = {c.train_config.beta:g}")
-        return ", ".join(parts)
+    from vae_core.classes import display_name
 
-    label = short(checkpoint)
-    return label if sum(short(c) == label for c in siblings) <= 1 else f"{label} ({run_details(checkpoint)})"
+    dataset, settings = checkpoint.train_config.dataset, _settings(checkpoint, siblings)
+    label = f"{display_name(dataset)} · {settings}"
+    same = [c for c in siblings if c.train_config.dataset == dataset and _settings(c, siblings) == settings]
+    if len(same) <= 1:
+        return label
+    clash = [c for c in same if c is not checkpoint] or same  # the model listed twice: clashes with itself
+    return f"{label} ({_telling_apart(checkpoint, clash)})"
+
+
+def _settings(checkpoint, siblings) -> str:
+    """'MLP, z = 10, beta = 4 (1 epoch)': the label without the data set or the details that split ties."""
+    model, train = checkpoint.model_config, checkpoint.train_config
+    parts = [f"z = {model.latent_dim}"]
+    if len({s.model_config.architecture for s in siblings} | {model.architecture}) > 1:
+        parts.insert(0, ARCHITECTURE_NAMES.get(model.architecture, model.architecture))
+    if train.beta != 1:
+        parts.append(f"beta = {train.beta:g}")
+    text = ", ".join(parts)
+    usual = family_epochs(checkpoint, siblings)
+    return text if train.epochs == usual else f"{text} ({_epochs(train.epochs)})"
+
+
+def family_epochs(checkpoint, siblings) -> int:
+    """The epoch count most of ``checkpoint``'s family has (same data set, architecture, beta); ties: the larger."""
+    from collections import Counter
+
+    key = _family(checkpoint)
+    counts = Counter(c.train_config.epochs for c in [*siblings, checkpoint] if _family(c) == key)
+    return max(counts, key=lambda epochs: (counts[epochs], epochs))
+
+
+def _family(checkpoint) -> tuple:
+    return checkpoint.train_config.dataset, checkpoint.model_config.architecture, checkpoint.train_config.beta
+
+
+def _epochs(count: int) -> str:
+    return f"{count} epoch{'' if count == 1 else 's'}"
+
+
+def _telling_apart(checkpoint, clash: list) -> str:
+    """'h16, seed 1': the run settings in which ``checkpoint`` differs from the models its label clashes with;
+    all of them ('12 epochs, h400, seed 0') when none differs."""
+    def settings(c) -> dict:
+        train = c.train_config
+        return {"epochs": _epochs(train.epochs), "hidden": f"h{c.model_config.hidden_dim}",
+                "seed": f"seed {train.seed}", "lr": f"lr {train.lr:g}", "batch": f"batch {train.batch_size}"}
+
+    mine = settings(checkpoint)
+    differ = [name for name in mine if any(settings(c)[name] != mine[name] for c in clash)]
+    return ", ".join(mine[name] for name in differ) if differ else run_details(checkpoint)
 
 
 def run_details(checkpoint) -> str:
