@@ -129,7 +129,9 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert live_components(app) == ([], [])
     app.switch_page("compare/page.py").run()
     assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2", "z = 3"]
-    assert len(app.get("plotly_chart")) == 2 + 2 and not app.exception  # two maps, two overlays
+    maps = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
+            and c.proto.WhichOneof("data") == "json"]
+    assert len(maps) == 2 and len(app.get("plotly_chart")) == 2 and not app.exception  # canvas maps, two overlays
 
 
 def test_generate_seed_changes_the_grid_and_same_seed_repeats_it(monkeypatch, tiny_checkpoint_root, empty_data):

@@ -19,8 +19,8 @@ def family_root(tmp_path_factory, tiny_data):
 
 
 def column_titles(app) -> list[str]:
-    return [h.value for h in app.subheader if h.value.startswith(("z = ", "beta = ", "MLP", "conv", "mnist",
-                                                                   "fashion"))]
+    return [h.value for h in app.subheader if h.value.startswith(("z = ", "beta = ", "MLP", "conv", "MNIST",
+                                                                   "Fashion"))]
 
 
 def test_the_sidebar_names_every_model_by_its_family(monkeypatch, family_root, empty_data):
@@ -44,7 +44,7 @@ def test_compare_along_each_axis_holds_the_others(monkeypatch, family_root, empt
     _, [(_, walk)] = live_components(app)
     assert [w["label"] for w in walk["walks"]] == ["MLP", "conv"]  # the page decodes both architectures
     app.radio(key="compare_axis").set_value("data set").run()
-    assert column_titles(app) == ["mnist", "fashion-mnist"]
+    assert column_titles(app) == ["MNIST", "Fashion-MNIST"]
     assert not app.exception
     titles = [h.value for h in app.subheader]
     assert "Metrics against data set" in titles

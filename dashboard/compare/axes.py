@@ -1,8 +1,9 @@
 """Compare's axes: the one setting that varies across the columns, and the settings held fixed.
 
 A checkpoint's settings on the four axes are its latent size, KL weight beta, architecture
-and data set; everything else (epochs, batch, learning rate, seed, width) is told apart by
-the column labels when two columns share a value.
+and data set. Epochs, hidden width and seed are held too (``RUN_SETTINGS``) whenever the models
+differ in them, so a column is one model and "z = 3" never mixes a 1-epoch model with 12-epoch
+ones; what is left (batch, learning rate) is told apart by the column labels.
 """
 
 from __future__ import annotations
@@ -10,24 +11,42 @@ from __future__ import annotations
 from dashboard.shell.tables import ARCHITECTURE_NAMES, run_details
 
 AXES = ("latent size", "beta", "architecture", "data set")
+RUN_SETTINGS = ("epochs", "hidden width", "seed")  # held, never compared along: a run's details, not a family
 
 
 def value(checkpoint, axis: str):
-    """The checkpoint's setting on ``axis``."""
+    """The checkpoint's setting on ``axis`` (one of AXES or RUN_SETTINGS)."""
     model, train = checkpoint.model_config, checkpoint.train_config
     return {"latent size": model.latent_dim, "beta": train.beta, "architecture": model.architecture,
-            "data set": train.dataset}[axis]
+            "data set": train.dataset, "epochs": train.epochs, "hidden width": model.hidden_dim,
+            "seed": train.seed}[axis]
 
 
 def value_label(axis: str, setting) -> str:
-    """'z = 10', 'beta = 4', 'MLP', 'conv' or 'fashion-mnist': how a column names its setting."""
+    """'z = 10', 'beta = 4', 'MLP', 'Fashion-MNIST', '12 epochs', 'h400', 'seed 0': how a column names its setting."""
+    from vae_core.classes import display_name
+
     if axis == "latent size":
         return f"z = {setting}"
     if axis == "beta":
         return f"beta = {setting:g}"
     if axis == "architecture":
         return ARCHITECTURE_NAMES.get(setting, setting)
+    if axis == "data set":
+        return display_name(setting)
+    if axis == "epochs":
+        return f"{setting} epoch{'' if setting == 1 else 's'}"
+    if axis == "hidden width":
+        return f"h{setting}"
+    if axis == "seed":
+        return f"seed {setting}"
     return str(setting)
+
+
+def held_settings(checkpoints, axis: str) -> list[str]:
+    """The settings to hold fixed: the other axes, and the run settings in which ``checkpoints`` differ."""
+    varied = [s for s in RUN_SETTINGS if len({value(c, s) for c in checkpoints}) > 1]
+    return [a for a in AXES if a != axis] + varied
 
 
 def options(checkpoints, axis: str) -> list:
@@ -65,16 +84,22 @@ def summary(axis: str, held: dict) -> str:
 
 
 def best_held(checkpoints, axis: str, current) -> dict:
-    """Settings to hold on the other axes: the ``current`` model's when they give two columns or more,
-    else those that give the most columns.
+    """Settings to hold (``held_settings``): on the other axes the ``current`` model's when they give two
+    columns or more, else those that give the most columns; on the run settings (epochs, hidden width,
+    seed) those that give the most columns, ties going to the ``current`` model's.
 
     Switching to 'beta' from the z = 2 model, say, holds the latent size at 10, where the betas are;
-    from a Fashion-MNIST model, 'latent size' holds the data set at Fashion-MNIST.
+    from a Fashion-MNIST model, 'latent size' holds the data set at Fashion-MNIST; with eight 12-epoch
+    latent sizes and two 1-epoch ones, epochs are held at 12 even from a 1-epoch model.
     """
-    others = [a for a in AXES if a != axis]
+    others = held_settings(checkpoints, axis)
+    family = [a for a in others if a in AXES]
     groups: dict[tuple, set] = {}
     for checkpoint in checkpoints:
         groups.setdefault(tuple(value(checkpoint, a) for a in others), set()).add(value(checkpoint, axis))
     mine = tuple(value(current, a) for a in others)
-    best = max(groups, key=lambda held: (held == mine and len(groups[held]) > 1, len(groups[held])))
-    return dict(zip(others, best, strict=True))
+
+    def rank(held: tuple) -> tuple:
+        same_family = held[:len(family)] == mine[:len(family)]
+        return same_family and len(groups[held]) > 1, len(groups[held]), held == mine
+    return dict(zip(others, max(groups, key=rank), strict=True))

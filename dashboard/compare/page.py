@@ -1,8 +1,11 @@
-"""Compare models: one column per setting of the chosen axis, the other settings held fixed."""
+"""Compare models: one column per setting of the chosen axis, the other settings held fixed.
+
+The columns wrap into rows (``columns.PER_ROW``), so eight latent sizes or more stay readable.
+"""
 
 import streamlit as st
 
-from dashboard.compare import axes, widgets
+from dashboard.compare import axes, columns, widgets
 from dashboard.shell import cache, captions, charts, images, points, sidebar, tables, ui
 
 ctx = sidebar.require_checkpoint()
@@ -12,13 +15,14 @@ if not models:
     st.info(f"No model has {axes.summary(axis, held)}: pick other settings to hold fixed.")
     st.stop()
 label = {c.name: axes.column_label(c, axis, models) for c in models}
+one, many = widgets.image_noun(models), widgets.image_noun(models, plural=True)
 st.markdown(f"What does the **{axis}** change? One column per {axis}, holding {axes.summary(axis, held)}; "
-            "every column decodes the **same random seed** and reconstructs the **same test digits**.")
+            f"every column decodes the **same random seed** and reconstructs the **same test {many}**.")
 
 controls = st.columns(4)
 seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
 temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
-pick = controls[2].number_input("Test digit seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
+pick = controls[2].number_input(f"Test {one} seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
 method = controls[3].radio("Latent maps", ["t-SNE", "UMAP", "PCA"], horizontal=True, key="compare_map_method",
                           help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
@@ -28,32 +32,12 @@ indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else [
 one_dataset = len(splits) == 1
 if one_dataset and next(iter(splits.values())) is not None and indices:
     ui.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
-                  caption="The test digits reconstructed below")
+             caption=f"The test {many} reconstructed below")
 
 st.subheader(f"Walk through every {axis}")
 widgets.latent_walk(models, lambda c: label[c.name], splits, min(totals))
 
-columns = st.columns(len(models))
-for checkpoint, column in zip(models, columns, strict=True):
-    with column:
-        st.subheader(label[checkpoint.name])
-        ui.image(cache.generated_grid_png(checkpoint, seed, 16, temperature, 4), width="stretch",
-                      caption=f"16 samples, seed {seed}")
-        split, arrays = splits[checkpoint.train_config.dataset], cache.projections_for(checkpoint)
-        if indices and not one_dataset and split is not None:
-            ui.image(images.test_images_png(split, indices, 4, factor=2), width="stretch", caption="Originals")
-        if indices:
-            png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, indices, 4)
-            ui.image(png, width="stretch", caption="Reconstructions")
-        if arrays is not None and not charts.map_cached(arrays, method):
-            st.caption(captions.missing_map_sentence(method, checkpoint.train_config.dataset))
-        elif arrays is not None:
-            as_is = method == "PCA" and checkpoint.model_config.latent_dim == 2
-            st.plotly_chart(cache.latent_map_figure(checkpoint, method, max_points=2000, height=210, show_legend=False,
-                                                    title="2-D means, as is" if as_is else f"{method} of test means"),
-                            key=f"compare_map_{checkpoint.name}")
-        else:
-            st.caption("No cached latent map (`vae-explorer project`).")
+columns.grid(models, columns.Shared(int(seed), float(temperature), indices, method, splits, label))
 
 names = captions.class_names(next(iter(splits))) if one_dataset else None  # several data sets: class numbers
 st.markdown(charts.digit_legend_html(names), unsafe_allow_html=True)
@@ -71,7 +55,8 @@ missing = [label[c.name] for c in models if cache.metrics_for(c) is None]
 if missing:
     st.info(captions.missing_metrics_sentence(missing))
 if len(missing) < len(models):
-    st.caption(captions.source_caption([m for m in map(cache.metrics_for, models) if m]))
+    st.caption(captions.source_caption([m for m in map(cache.metrics_for, models) if m],
+                                       models[0].train_config.dataset if one_dataset else ""))
     metric_charts = widgets.metric_figures(models, tuple(label[c.name] for c in models), axis)
     for row in range(0, len(metric_charts), 3):
         for column, (name, meaning, figure) in zip(st.columns(3), metric_charts[row:row + 3], strict=False):

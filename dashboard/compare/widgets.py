@@ -9,27 +9,40 @@ from dashboard.shell import cache, captions, charts, points, sidebar
 
 
 def compare_axis(ctx) -> tuple[str, dict, list]:
-    """Compare's first row: the axis to vary and the settings held fixed -> (axis, held, checkpoints shown).
+    """Compare's first rows: the axis to vary and the settings held fixed -> (axis, held, checkpoints shown).
 
     When the axis changes, the held settings move to the ones that show the most columns
     (ties: the sidebar model's), so the default view is today's: the latent sizes of the
-    chosen model's architecture, beta and data set.
+    chosen model's architecture, beta and data set. Epochs, hidden width and seed get a picker
+    of their own (a second row) only when the models differ in them.
     """
     pool = ctx.everything or ctx.checkpoints
     row = st.columns(len(axes.AXES))
     axis = row[0].radio("Compare along", axes.AXES, key="compare_axis")
-    keys = {other: f"compare_hold_{other.replace(' ', '_')}" for other in axes.AXES if other != axis}
-    if st.session_state.get("compare_axis_shown") != axis:
-        for other, setting in axes.best_held(pool, axis, ctx.checkpoint).items():
+    others = axes.held_settings(pool, axis)
+    keys = {other: f"compare_hold_{other.replace(' ', '_')}" for other in others}
+    moved = st.session_state.get("compare_axis_shown") != axis
+    for other, setting in axes.best_held(pool, axis, ctx.checkpoint).items():
+        if moved or keys[other] not in st.session_state:  # a setting the models began to differ in is new
             st.session_state[keys[other]] = setting
-        st.session_state["compare_axis_shown"] = axis
+    st.session_state["compare_axis_shown"] = axis
+    extra = len(others) - (len(axes.AXES) - 1)
+    places = row[1:] + (st.columns(len(axes.AXES))[1:1 + extra] if extra else [])
     held = {}
-    for column, (other, key) in zip(row[1:], keys.items(), strict=True):
+    for column, (other, key) in zip(places, keys.items(), strict=True):
         options = axes.options(pool, other)
         sidebar.keep_choice(key, options)
         held[other] = column.selectbox(f"Hold {other} at", options, key=key,
                                        format_func=lambda v, other=other: axes.value_label(other, v))
     return axis, held, axes.columns(pool, axis, held)
+
+
+def image_noun(models: list, plural: bool = False) -> str:
+    """What the columns' images are: 'digit(s)' or 'item(s)' for one data set, 'image(s)' across several."""
+    from vae_core.classes import noun
+
+    datasets = {c.train_config.dataset for c in models}
+    return noun(datasets.pop() if len(datasets) == 1 else "", plural)
 
 
 def compare_test_splits(models: list) -> dict:
@@ -39,8 +52,9 @@ def compare_test_splits(models: list) -> dict:
             for dataset in dict.fromkeys(c.train_config.dataset for c in models)}
 
 
+@st.fragment
 def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
-    """Compare's live walk: pick a line (two test digits, or a random direction), every model decodes it in the page.
+    """Compare's live walk: pick a line (two test images, or a random direction), every model decodes it in the page.
 
     A fragment: its controls and the position it reports rerun only the walk, not the whole page.
 
@@ -50,19 +64,22 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     kind_column, detail_column = st.columns([2, 3])
     kinds = list(points.WALKS) if total else list(points.WALKS[1:])
     sidebar.keep_choice("compare_walk_kind", kinds)
-    kind = kind_column.radio("Walk", kinds, horizontal=True, key="compare_walk_kind")
+    many = image_noun(models, plural=True)
+    kind = kind_column.radio("Walk", kinds, horizontal=True, key="compare_walk_kind",
+                             format_func=lambda k: k.replace("test digits", f"test {many}"))
     if kind == points.WALKS[0]:
         ends = detail_column.columns(2)
         for key in ("compare_walk_from", "compare_walk_to"):
             sidebar.clamp_state(key, 0, total - 1)
-        first = ends[0].number_input("From test digit", 0, total - 1, 0, key="compare_walk_from")
-        last = ends[1].number_input("To test digit", 0, total - 1, min(1, total - 1), key="compare_walk_to")
+        one = image_noun(models)
+        first = ends[0].number_input(f"From test {one}", 0, total - 1, 0, key="compare_walk_from")
+        last = ends[1].number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key="compare_walk_to")
         lines = {c.name: points.test_means(cache.model_for(c), splits[c.train_config.dataset],
                                            cache.projections_for(c), [first, last]) for c in models}
         arrays, split = cache.projections_for(models[0]), splits[models[0].train_config.dataset]
         detail = (first, last)
         note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
-                                          points.test_label(split, arrays, last))
+                                          points.test_label(split, arrays, last), models[0].train_config.dataset)
     else:
         seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
         lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in models}
