@@ -143,7 +143,7 @@ def map_open_benchmark(checkpoint_dir: Path) -> list[tuple[str, float, float, fl
         app.switch_page("latent_map/page.py").run()
         warm = time.perf_counter() - start
         start = time.perf_counter()
-        app.radio(key="latent_map_method").set_value("t-SNE").run()
+        app.radio(key="map").set_value("t-SNE").run()
         tsne = time.perf_counter() - start
         if app.exception or not app.get("plotly_chart"):
             raise SystemExit(f"latent map page failed for {label}")

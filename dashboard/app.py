@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import links, sidebar  # the installed package (pip install -e .), not this file's folder
+from dashboard.shell import links, sidebar, view  # the installed package (pip install -e .), not this file's folder
 
 SLICES = Path(__file__).resolve().parent
 
@@ -40,6 +40,7 @@ navigation = st.navigation({
         page("compare", "Compare models", "view_column"),
     ],
 })
+view.apply_pending()  # values a view asked for on its last run, before any widget
 links.keep_only(navigation.url_path)  # a link describes one page: the others' parameters go
 sidebar.sidebar()
 navigation.run()

@@ -17,10 +17,8 @@ import numpy as np
 import pytest
 import torch
 from playwright.sync_api import Page, expect, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from dashboard.components import live_decoder
-from dashboard.shell import points
 from tests.browser_support import (
     CHROMIUM,
     RunTracker,
@@ -221,41 +219,6 @@ def test_hovering_the_plane_decodes_under_the_cursor_and_a_click_pins_it(app):
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
                            ".some((c) => c.innerText.startsWith('Decoded digit at z = (2.00, 2.00)'))",
                            timeout=RUN_TIMEOUT_MS)
-
-
-def test_the_server_sliders_still_work_with_live_decoding_off(app):
-    page = app.page
-    open_page(app, nav_links(page), "Latent explorer")
-    settle(app, lambda: page.get_by_test_id("stMain").get_by_text("Live decoding in the browser").click())
-    thumb = latent_slider(page)  # z[0] of the default 2-D model
-    thumb.wait_for(timeout=RUN_TIMEOUT_MS)
-    app.wait_quiet(1500, RUN_TIMEOUT_MS)
-    assert page.locator(".vae-live").count() == 0, "the live view is still on the page after switching it off"
-    value_before, images_before = float(thumb.input_value()), main_image_sources(page)
-    assert images_before, "the Latent explorer page shows no decoded image"
-
-    thumb.focus()
-    for _ in range(5):
-        thumb.press("ArrowRight")
-    expected = f"Decoded digit at z = ({value_before + 5 * points.SLIDER_STEP:.2f},"
-    try:
-        page.wait_for_function("(expected) => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-                               ".some((c) => c.innerText.startsWith(expected))", arg=expected, timeout=RUN_TIMEOUT_MS)
-        app.wait_quiet(500, RUN_TIMEOUT_MS)
-    except PlaywrightTimeoutError as error:
-        captions = page.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").all_inner_texts()
-        raise AssertionError(f"the server never decoded the moved slider: it shows {thumb.input_value()} "
-                             f"(from {value_before}); captions {captions}; url {page.url}") from error
-
-    images_after = main_image_sources(page)
-    assert len(images_after) == len(images_before), (images_before, images_after)
-    changed = [k for k, (a, b) in enumerate(zip(images_before, images_after, strict=True)) if a != b]
-    assert changed, "moving the slider left every image unchanged"
-    widths = page.get_by_test_id("stMain").locator("[data-testid='stImage'] img").evaluate_all(
-        "images => images.map((i) => i.getBoundingClientRect().width)")
-    assert max(widths[k] for k in changed) >= 140, f"the decoded digit is drawn small: {widths} px wide"
-    assert_page_healthy(page, "Latent explorer")
-    full_page_screenshot(page, screenshot_dir(REPO) / "latent-explorer-after-slider.png")
 
 
 def settle(app: RunTracker, action) -> None:

@@ -33,22 +33,29 @@ def open_app(monkeypatch, checkpoint_root: Path, data_dir: Path, page: str = "ov
     return app
 
 
-def z_sliders(app: AppTest) -> list:
-    return [s for s in app.slider if s.label.startswith("z[")]
+def explorer_view(app: AppTest):
+    """(element, data) of the live explorer: its dims, their values, labels, base point and signature."""
+    _, [(element, data)] = live_components(app)
+    return element, data
 
 
-def decoded_digit_url(app: AppTest) -> str:
-    """The media URL of the explorer's large digit: a hash of the PNG bytes, so it changes with them."""
-    images = [i for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
-    assert len(images) == 1
-    return images[0].value[0]
+def slider_values(app: AppTest) -> list[float]:
+    """The values the explorer's sliders show, in their order (most informative first)."""
+    data = explorer_view(app)[1]
+    return [data["values"][str(dim)] for dim in data["dims"]]
 
 
-def server_path(app: AppTest) -> AppTest:
-    """Turn the explorer's live decoding off: Streamlit sliders, decoded by the server (the fallback)."""
-    app.toggle(key="explorer_live").set_value(False).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+def report_point(app: AppTest, values: dict[int, float]) -> AppTest:
+    """The page reports these slider values (on release), as the live explorer does."""
+    element, data = explorer_view(app)
+    return browser_reports(app, element, {"point": {"signature": data["signature"],
+                                                    "values": {str(d): float(v) for d, v in values.items()}}})
+
+
+def point_caption(app: AppTest) -> str:
+    """The explorer's caption of the point last reported: 'Decoded digit at z = (…)' ('Decoded item' on Fashion)."""
+    [caption] = [c.value for c in app.caption if c.value.startswith(("Decoded digit at", "Decoded item at"))]
+    return caption
 
 
 def unbundle(data: bytes) -> list[bytes]:
@@ -88,22 +95,6 @@ def choose_model(app: AppTest, latent_dim: int) -> AppTest:
     return box.select_index(next(i for i, label in enumerate(box.options) if label in wanted)).run()
 
 
-def select_points(app: AppTest, chart_index: int, points: list[dict]) -> AppTest:
-    """Send a plotly selection event, as the browser does when points are clicked or boxed.
-
-    AppTest has no element class for plotly charts, so the widget state is set directly.
-    """
-    chart = app.get("plotly_chart")[chart_index]
-    states = app._tree.get_widget_states()
-    state = states.widgets.add()
-    state.id = chart.proto.id
-    state.string_value = json.dumps({"selection": {"points": points, "point_indices": list(range(len(points))),
-                                                   "box": [], "lasso": []}})
-    app._run(states)
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
 def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data)
     assert len(app.dataframe[0].value) == 2  # z=2 and z=3 in the models table
@@ -122,11 +113,10 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert len(map_data(app)["points"]["rows"]) == 200  # every test mean, drawn in the page
     assert app.radio[0].options == ["Latent coordinates", "t-SNE", "UMAP"]  # z=2
     app.switch_page("explorer/page.py").run()
-    weights, [(_, view)] = live_components(app)  # live by default: the page decodes, no server slider
-    assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0 and not z_sliders(app)
-    server_path(app)
-    assert len(z_sliders(app)) == 2 and len(app.get("plotly_chart")) == 1  # z=2: the clickable plane
-    assert live_components(app) == ([], [])
+    weights, [(_, view)] = live_components(app)  # one explorer: the page decodes, no server slider, no plotly plane
+    assert len(weights) == 1 and view["dims"] == [0, 1] and view["plane"]["x"] == 0
+    assert not [s for s in app.slider if s.label.startswith("z[")]
+    assert not app.get("plotly_chart") and not app.toggle
     app.switch_page("compare/page.py").run()
     assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2", "z = 3"]
     maps = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
@@ -137,57 +127,46 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
 def test_generate_seed_changes_the_grid_and_same_seed_repeats_it(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "generate")
     first = app.image[0].value[0]
-    app.number_input(key="generate_seed").set_value(1).run()
+    app.number_input(key="seed").set_value(1).run()
     assert app.image[0].value[0] != first
-    app.number_input(key="generate_seed").set_value(0).run()
+    app.number_input(key="seed").set_value(0).run()
     assert app.image[0].value[0] == first
 
 
 @pytest.mark.parametrize("latent_dim", [2, 3])
-def test_moving_a_slider_changes_the_decoded_digit(monkeypatch, tiny_checkpoint_root, empty_data, latent_dim):
-    app = server_path(choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), latent_dim))
-    assert len(z_sliders(app)) == latent_dim
-    before = decoded_digit_url(app)
-    slider = z_sliders(app)[0]
-    original = slider.value
-    slider.set_value(2.5).run()
-    assert not app.exception
-    assert decoded_digit_url(app) != before
-    z_sliders(app)[0].set_value(original).run()
-    assert decoded_digit_url(app) == before  # same point, same image: the picture follows the sliders
+def test_a_reported_slider_value_moves_the_point(monkeypatch, tiny_checkpoint_root, empty_data, latent_dim):
+    app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), latent_dim)
+    dims = explorer_view(app)[1]["dims"]
+    assert len(dims) == latent_dim
+    before, original = point_caption(app), slider_values(app)[0]
+    report_point(app, {dims[0]: 2.5})
+    assert point_caption(app) != before and "2.50" in point_caption(app)
+    report_point(app, {dims[0]: original})
+    assert point_caption(app) == before  # same point, same caption: the server follows the page
 
 
 def test_switching_model_changes_the_page_and_carries_across_pages(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
-    assert app.title[0].value.endswith("z = 2") and len(z_sliders(app)) == 2
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    assert app.title[0].value.endswith("z = 2") and len(slider_values(app)) == 2
     choose_model(app, 3)
-    assert app.title[0].value.endswith("z = 3") and len(z_sliders(app)) == 3
-    assert len(app.get("plotly_chart")) == 0  # no plane for z > 2, a grid over chosen dimensions instead
+    assert app.title[0].value.endswith("z = 3") and len(slider_values(app)) == 3
     assert {"Horizontal dimension", "Vertical dimension"} <= {s.label for s in app.selectbox}
-    app.slider(key="explorer_slider_count").set_value(2).run()
-    assert len(z_sliders(app)) == 2 and any("without a slider stay" in c.value for c in app.caption)
-    app.slider(key="explorer_slider_count").set_value(3).run()
+    app.slider(key="shown").set_value(2).run()
+    assert len(slider_values(app)) == 2 and any("without a slider stay" in c.value for c in app.caption)
+    app.slider(key="shown").set_value(3).run()
     assert not any("without a slider" in c.value for c in app.caption)  # every dimension has one
     app.switch_page("generate/page.py").run()
     assert app.title[0].value.endswith("z = 3")
 
 
 def test_base_point_from_a_test_digit_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
-    assert [s.value for s in z_sliders(app)] == [0.0, 0.0]
-    app.radio(key="explorer_base_mode").set_value("Test digit").run()
-    app.number_input(key="explorer_test_index").set_value(5).run()
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
+    assert slider_values(app) == [0.0, 0.0]
+    app.radio(key="start").set_value("Test digit").run()
+    app.number_input(key="digit").set_value(5).run()
     arrays = store.read_arrays_artifact(store.scan(tiny_checkpoint_root)[0][0], "projections.npz")
     expected = [round(float(v) / 0.05) * 0.05 for v in arrays["mu"][5]]
-    assert [s.value for s in z_sliders(app)] == pytest.approx(expected, abs=1e-6)
-
-
-def test_clicking_the_plane_moves_the_sliders(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
-    before = decoded_digit_url(app)
-    select_points(app, 0, [{"x": 1.2, "y": -0.8, "curve_number": 10, "point_number": 3, "point_index": 3}])
-    assert [s.value for s in z_sliders(app)] == pytest.approx([1.2, -0.8])
-    assert decoded_digit_url(app) != before
+    assert slider_values(app) == pytest.approx(expected, abs=1e-6)
 
 
 def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
@@ -196,7 +175,7 @@ def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_ro
     browser_reports(app, map_element(app), {"selection": [7, 17]})  # the map reports the test rows selected
     assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
-    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    app.radio(key="map").set_value("t-SNE").run()
     assert not app.exception and map_data(app)["title"].startswith("t-SNE")
 
 
@@ -217,14 +196,14 @@ def map_title(app: AppTest) -> str:
 
 def test_latent_map_offers_latent_coordinates_for_z2_and_pca_above(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
-    assert app.radio(key="latent_map_method").value == "Latent coordinates"
+    assert app.radio(key="map").value == "Latent coordinates"
     assert "no projection needed" in map_title(app)
     choose_model(app, 3)
-    assert app.radio(key="latent_map_method").options == ["PCA", "t-SNE", "UMAP"]
-    assert app.radio(key="latent_map_method").value == "PCA" and map_title(app).startswith("PCA")
-    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    assert app.radio(key="map").options == ["PCA", "t-SNE", "UMAP"]
+    assert app.radio(key="map").value == "PCA" and map_title(app).startswith("PCA")
+    app.radio(key="map").set_value("t-SNE").run()
     choose_model(app, 2)
-    assert app.radio(key="latent_map_method").value == "t-SNE" and map_title(app).startswith("t-SNE")
+    assert app.radio(key="map").value == "t-SNE" and map_title(app).startswith("t-SNE")
     assert not app.exception
 
 
@@ -234,7 +213,7 @@ def test_without_a_dataset_pages_say_what_is_missing_and_still_work(monkeypatch,
     assert any("VAE_DATA_DIR" in n and str(empty_data) in n for n in notes)
     assert [i.captions[0].startswith("Reconstructions") for i in app.image] == [True]  # decoded means only
     app.switch_page("explorer/page.py").run()
-    assert "Test digit" in app.radio(key="explorer_base_mode").options  # from the cached means
+    assert "Test digit" in app.radio(key="start").options  # from the cached means
     assert not app.exception and len(app.image) == 2  # manifold grid, interpolation strip
     assert len(live_components(app)[1]) == 1  # the digit: decoded in the page
     app.switch_page("overview/page.py").run()
@@ -329,8 +308,8 @@ def test_every_page_renders_for_the_shipped_models(monkeypatch, shipped_root, em
     assert columns == [f"z = {c.model_config.latent_dim}" for c in default_columns(models)]
 
 
-def test_sliders_change_the_digit_for_every_shipped_model(monkeypatch, shipped_root, empty_data):
-    app = server_path(open_app(monkeypatch, shipped_root, empty_data, "explorer"))
+def test_a_reported_slider_moves_the_point_for_every_shipped_model(monkeypatch, shipped_root, empty_data):
+    app = open_app(monkeypatch, shipped_root, empty_data, "explorer")
     for dataset in dict.fromkeys(c.train_config.dataset for c in shipped(shipped_root)):
         if len(app.sidebar.selectbox) > 1:  # the data set picker appears with two data sets
             app.sidebar.selectbox(key="app_dataset").set_value(dataset).run()
@@ -341,7 +320,7 @@ def test_sliders_change_the_digit_for_every_shipped_model(monkeypatch, shipped_r
             app.sidebar.selectbox(key="app_model").select_index(index).run()
             assert app.title[0].value.endswith(label), (app.title[0].value, label)
             latent_dim = int(label.split("z = ")[1].split(",")[0])
-            assert len(z_sliders(app)) == min(latent_dim, 8)
-            before = decoded_digit_url(app)
-            z_sliders(app)[0].set_value(2.0).run()
-            assert not app.exception and decoded_digit_url(app) != before
+            assert len(slider_values(app)) == min(latent_dim, 8)
+            before = point_caption(app)
+            report_point(app, {explorer_view(app)[1]["dims"][0]: 2.0})
+            assert not app.exception and point_caption(app) != before

@@ -86,7 +86,7 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
     assert view(app, "map")[1]["selected"] == [7, 17]  # the page rings them
 
-    app.radio(key="latent_map_method").set_value("t-SNE").run()
+    app.radio(key="map").set_value("t-SNE").run()
     arrays = store.read_arrays_artifact(store.scan(tiny_checkpoint_root)[0][0], "projections.npz")
     assert view(app, "map")[1]["points"]["rows"] == arrays["tsne_index"].tolist()
     assert "Nothing selected yet." in [m.value for m in app.markdown]  # each map keeps its own selection
@@ -143,7 +143,7 @@ def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_ch
     browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
     app.button(key="draw_explore").click().run()
     assert not app.exception and app.title[0].value == "Latent explorer: MNIST · z = 3"
-    assert app.radio(key="explorer_base_mode").value == points.OWN_DIGIT
+    assert app.radio(key="start").value == points.OWN_DIGIT
     model = store.load_model(store.scan(tiny_checkpoint_root)[0][1])
     mu, _ = own_digit.encode(model, digits.from_drawing(stroke_pixels()))
     _, [(_, live)] = live_components(app)
@@ -152,7 +152,7 @@ def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_ch
         [points.clip_to_sliders(mu[d]) for d in live["dims"]])
     app.switch_page("explorer/page.py")  # AppTest would return to the page it last switched to
     choose_model(app, 2)  # the digit was encoded by the z = 3 model: not a start point of another
-    assert points.OWN_DIGIT not in app.radio(key="explorer_base_mode").options
+    assert points.OWN_DIGIT not in app.radio(key="start").options
 
 
 def test_an_upload_is_encoded_and_a_non_image_is_a_one_line_error(monkeypatch, tiny_checkpoint_root, empty_data):

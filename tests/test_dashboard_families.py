@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import write_tiny_checkpoint
-from tests.test_dashboard import PAGES, live_components, open_app, z_sliders
+from tests.test_dashboard import PAGES, live_components, open_app, point_caption, report_point
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +62,9 @@ def test_compare_says_when_no_model_has_the_held_settings(monkeypatch, family_ro
 def test_the_explorer_of_a_conv_model_decodes_it_in_the_page(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data, "explorer")
     box = app.sidebar.selectbox(key="app_model")
-    box.select_index(list(box.options).index("conv, z = 2")).run()
+    box.select_index(list(box.options).index("MNIST · conv, z = 2")).run()
     weights, [(_, view)] = live_components(app)
     assert not app.exception and len(weights) == 1 and view["model"].startswith("mnist-conv-z2")
-    app.toggle(key="explorer_live").set_value(False).run()  # and the server path still works for it
-    assert len(z_sliders(app)) == 2
-    z_sliders(app)[0].set_value(1.5).run()
-    assert not app.exception
+    before = point_caption(app)
+    report_point(app, {view["dims"][0]: 1.5})  # a reported value reaches the server's caption and reading
+    assert not app.exception and point_caption(app) != before

@@ -48,13 +48,13 @@ def test_traversals_every_control_reruns_without_error(monkeypatch, tiny_checkpo
     assert "ordered by average KL per dimension over the test set" in markdown_text(app)
     assert not app.get("toggle")  # three dimensions: every row is shown, no "show all"
     first = app.image[0].value[0]
-    app.slider(key="traversals_columns").set_value(5).run()
+    app.slider(key="columns").set_value(5).run()
     assert app.image[0].value[0] != first
-    app.radio(key="traversals_start").set_value("Test digit").run()
-    app.number_input(key="traversals_index").set_value(7).run()
+    app.radio(key="start").set_value("Test digit").run()
+    app.number_input(key="digit").set_value(7).run()
     assert any("#7 is a 7" in c.value for c in app.caption)
-    app.radio(key="traversals_start").set_value("Random prior draw").run()
-    app.number_input(key="traversals_seed").set_value(3).run()
+    app.radio(key="start").set_value("Random prior draw").run()
+    app.number_input(key="seed").set_value(3).run()
     assert not app.exception and len(app.image) == 1
 
 
@@ -63,10 +63,10 @@ def test_traversals_of_z50_show_ten_rows_until_show_all_and_mark_collapsed_ones(
     app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "traversals"), Z50)
     assert "The 40 less informative dimension(s) are hidden" in markdown_text(app)
     assert "amber row" not in markdown_text(app)  # the 10 most informative dimensions are all in use
-    app.toggle(key="traversals_all").set_value(True).run()
+    app.toggle(key="all").set_value(True).run()
     text = markdown_text(app)
     assert "hidden" not in text and "amber row(s)**: collapsed dimensions" in text
-    modes = app.radio(key="traversals_start").options
+    modes = app.radio(key="start").options
     assert "Test digit" in modes  # no test images, but the cached means give start points
 
 
@@ -76,13 +76,13 @@ def test_class_arithmetic_every_control_reruns_without_error(monkeypatch, tiny_c
                                                 "Add a class direction to a digit"]
     assert downloads(app) == ["PNG", "PNG", "GIF", "PNG", "GIF"]
     before = [i.value[0] for i in app.image]
-    app.selectbox(key="arithmetic_morph_from").set_value(3).run()
-    app.selectbox(key="arithmetic_morph_to").set_value(8).run()
-    app.slider(key="arithmetic_morph_steps").set_value(5).run()
-    app.number_input(key="arithmetic_index").set_value(4).run()
-    app.selectbox(key="arithmetic_direction_from").set_value(2).run()
-    app.selectbox(key="arithmetic_direction_to").set_value(6).run()
-    app.slider(key="arithmetic_strength").set_value(1.5).run()
+    app.selectbox(key="morph_from").set_value(3).run()
+    app.selectbox(key="morph_to").set_value(8).run()
+    app.slider(key="steps").set_value(5).run()
+    app.number_input(key="digit").set_value(4).run()
+    app.selectbox(key="direction_from").set_value(2).run()
+    app.selectbox(key="direction_to").set_value(6).run()
+    app.slider(key="strength").set_value(1.5).run()
     assert not app.exception, [e.value for e in app.exception]
     after = [i.value[0] for i in app.image]
     assert after[0] == before[0] and after[1] != before[1] and after[-1] != before[-1]
@@ -92,22 +92,22 @@ def test_class_arithmetic_every_control_reruns_without_error(monkeypatch, tiny_c
 def test_class_arithmetic_works_from_the_cached_means_without_test_images(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "arithmetic")
     assert not app.exception and len(app.image) == 3  # class means, morph, direction: no original digit
-    assert app.selectbox(key="arithmetic_morph_from").options == [str(k) for k in range(10)]
+    assert app.selectbox(key="morph_from").options == [str(k) for k in range(10)]
 
 
 def test_latent_map_offers_umap_and_says_how_to_compute_a_missing_one(monkeypatch, umap_root, fake_mnist_dir):
     app = open_app(monkeypatch, umap_root, fake_mnist_dir, "latent_map")
-    assert app.radio(key="latent_map_method").options == ["Latent coordinates", "t-SNE", "UMAP"]
-    app.radio(key="latent_map_method").set_value("UMAP").run()
+    assert app.radio(key="map").options == ["Latent coordinates", "t-SNE", "UMAP"]
+    app.radio(key="map").set_value("UMAP").run()
     assert any("vae-explorer project --dataset mnist" in i.value for i in app.info)  # z = 2 has no UMAP yet
     choose_model(app, next(c.name for c in store.scan(umap_root)[0] if c.model_config.latent_dim == 3))
-    assert app.radio(key="latent_map_method").value == "UMAP" and not app.info
+    assert app.radio(key="map").value == "UMAP" and not app.info
     assert downloads(app) == ["CSV", "TensorBoard projector"]
 
 
 def test_latent_map_without_test_images_says_what_the_exports_need(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "latent_map")
-    app.radio(key="latent_map_method").set_value("UMAP").run()
+    app.radio(key="map").set_value("UMAP").run()
     assert not app.exception and not any("No cached UMAP" in i.value for i in app.info)  # the shipped maps have it
     assert downloads(app) == [] and any("Both exports need the test images" in c.value for c in app.caption)
 
@@ -143,7 +143,7 @@ def test_explorer_offers_its_grid_as_png_and_its_interpolation_as_png_and_gif(mo
 
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "explorer")
     assert downloads(app) == ["PNG", "PNG", "GIF"]  # the manifold grid, then the interpolation strip
-    app.slider(key="explorer_steps").set_value(4).run()
+    app.slider(key="steps").set_value(4).run()
     assert not app.exception and downloads(app) == ["PNG", "PNG", "GIF"]
     model = build_model(ModelConfig(latent_dim=2, hidden_dim=8)).eval()
     gif = Image.open(io.BytesIO(page_downloads.line_gif(model, torch.zeros(2), torch.ones(2), 4)()))
@@ -167,7 +167,7 @@ def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_d
     app = open_app(monkeypatch, shipped_root, empty_data, "arithmetic")
     app.sidebar.selectbox(key="app_dataset").set_value("fashion-mnist").run()
     assert not app.exception and app.title[0].value.startswith("Class arithmetic")
-    box = app.selectbox(key="arithmetic_morph_from")
+    box = app.selectbox(key="morph_from")
     assert box.options[0] == "T-shirt" and box.value == 3  # dress
     app.switch_page("traversals/page.py").run()
     assert not app.exception and len(app.image) == 1
@@ -176,5 +176,5 @@ def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_d
 def test_reconstruct_offers_its_reconstructions_as_png(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "reconstruct")
     assert downloads(app) == ["PNG"]
-    app.slider(key="reconstruct_count").set_value(10).run()
+    app.slider(key="count").set_value(10).run()
     assert not app.exception and downloads(app) == ["PNG"]

@@ -18,7 +18,15 @@ import torch
 from PIL import Image
 
 from dashboard.shell import captions, images, points
-from tests.test_dashboard import choose_model, default_columns, open_app, server_path, shipped, z_sliders
+from tests.test_dashboard import (
+    choose_model,
+    default_columns,
+    explorer_view,
+    open_app,
+    report_point,
+    shipped,
+    slider_values,
+)
 from vae_core import evaluate, explore, store
 from vae_core.classifier import classifier_name, load_classifier, predict_proba
 from vae_core.data import load_split
@@ -95,21 +103,18 @@ def direct_reading(shipped_root: Path, checkpoint, z: list[float]) -> tuple[int,
 
 def test_explorer_reading_follows_the_sliders_on_the_shipped_2d_model(monkeypatch, shipped_root, empty_data):
     checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
-    app = server_path(choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2))
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
     [text] = readings(app)
     match = READING.fullmatch(text)
     assert match, text
-    start = [s.value for s in z_sliders(app)]
+    start = slider_values(app)
     assert (int(match.group(1)), int(match.group(2))) == direct_reading(shipped_root, checkpoint, start)
 
     # a point of the plane the classifier reads as another digit
     first_digit = int(match.group(1))
     candidates = [[x, y] for x in (-2.0, -1.0, 1.0, 2.0) for y in (-2.5, -1.0, 1.0, 2.5)]
     other = next(z for z in candidates if direct_reading(shipped_root, checkpoint, z)[0] != first_digit)
-    for slider, value in zip(z_sliders(app), other, strict=True):
-        slider.set_value(value)
-    app.run()
-    assert not app.exception
+    report_point(app, dict(zip(explorer_view(app)[1]["dims"], other, strict=True)))
     [moved] = readings(app)
     match = READING.fullmatch(moved)
     assert match and moved != text
@@ -121,23 +126,24 @@ def test_explorer_marks_exactly_the_inactive_dimensions_as_collapsed(monkeypatch
     latent_dim = checkpoint.model_config.latent_dim
     metrics = evaluate.load_metrics(checkpoint)
     inactive = {d for d, v in enumerate(metrics["posterior_mean_variance"]) if v <= metrics["active_threshold"]}
-    app = server_path(choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), latent_dim))
-    app.slider(key="explorer_slider_count").set_value(latent_dim).run()
-    labels = {int(re.match(r"z\[(\d+)\]", s.label).group(1)): s.label for s in z_sliders(app)}
+    app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), latent_dim)
+    app.slider(key="shown").set_value(latent_dim).run()
+    view = explorer_view(app)[1]
+    labels = dict(zip(view["dims"], view["labels"], strict=True))
     assert len(labels) == latent_dim
     assert {d for d, label in labels.items() if "collapsed" in label} == inactive
     assert len(inactive) == latent_dim - metrics["active_units"]
     if inactive:
         assert any(f"{len(inactive)} of {latent_dim} dimensions are collapsed" in c.value for c in app.caption)
-    assert all(re.match(r"z\[\d+\] \(KL \d+\.\d\d nats\)", label) for label in labels.values())
+    assert all(re.fullmatch(r"z\[\d+\] \(KL \d+\.\d\d nats\)( · collapsed)?", label) for label in labels.values())
 
 
 def test_explorer_without_a_classifier_says_how_to_train_one(monkeypatch, tiny_checkpoint_root, empty_data):
-    app = server_path(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"))
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer")
     assert readings(app) == []
     notes = [c.value for c in app.caption if "vae-explorer train-classifier" in c.value]
     assert len(notes) == 1 and classifier_name("mnist") in notes[0]
-    z_sliders(app)[0].set_value(1.0).run()  # the digit still follows the sliders
+    report_point(app, {explorer_view(app)[1]["dims"][0]: 1.0})  # the point still follows the sliders
     assert not app.exception and readings(app) == []
 
 
@@ -151,18 +157,18 @@ def grid_url(app) -> str:
 def test_generate_labels_toggle_draws_the_classifier_guesses(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "generate")
     plain = grid_url(app)
-    app.toggle(key="generate_labels").set_value(True).run()
+    app.toggle(key="labels").set_value(True).run()
     assert not app.exception and grid_url(app) != plain
     assert captions.labels_caption("mnist") in [c.value for c in app.caption]
     assert "a digit the classifier cannot place" in captions.labels_caption("mnist")
-    app.toggle(key="generate_labels").set_value(False).run()
+    app.toggle(key="labels").set_value(False).run()
     assert grid_url(app) == plain and captions.labels_caption("mnist") not in [c.value for c in app.caption]
 
 
 def test_generate_labels_without_a_classifier_keep_the_plain_grid(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "generate")
     plain = grid_url(app)
-    app.toggle(key="generate_labels").set_value(True).run()
+    app.toggle(key="labels").set_value(True).run()
     assert grid_url(app) == plain
     notes = [i.value for i in app.info if "vae-explorer train-classifier" in i.value]
     assert len(notes) == 1 and str(tiny_checkpoint_root / classifier_name("mnist")) in notes[0]
@@ -171,7 +177,7 @@ def test_generate_labels_without_a_classifier_keep_the_plain_grid(monkeypatch, t
 def test_generate_nearest_without_training_data_is_one_sentence(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "generate")
     plain = grid_url(app)
-    app.toggle(key="generate_nearest").set_value(True).run()
+    app.toggle(key="nearest").set_value(True).run()
     notes = [i.value for i in app.info if "training set" in i.value]
     assert len(notes) == 1 and str(empty_data) in notes[0] and "VAE_DATA_DIR" in notes[0]
     assert notes[0].count(". ") == 0 and grid_url(app) == plain  # one sentence, grid unchanged
@@ -193,9 +199,9 @@ def expected_mean_distance(checkpoint, data_dir: Path, count: int) -> float:
 def test_generate_nearest_with_a_training_set_shows_the_neighbours(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     checkpoint = store.scan(tiny_checkpoint_root)[0][0]
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "generate")
-    app.slider(key="generate_count").set_value(12).run()
+    app.slider(key="count").set_value(12).run()
     plain = grid_url(app)
-    app.toggle(key="generate_nearest").set_value(True).run()
+    app.toggle(key="nearest").set_value(True).run()
     assert not app.exception and grid_url(app) != plain
     assert mean_distance_shown(app) == pytest.approx(expected_mean_distance(checkpoint, fake_mnist_dir, 12))
 
@@ -203,9 +209,9 @@ def test_generate_nearest_with_a_training_set_shows_the_neighbours(monkeypatch, 
 def test_generate_nearest_on_real_mnist_quotes_the_metrics_baseline(monkeypatch, shipped_root, mnist_dir):
     checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
     app = choose_model(open_app(monkeypatch, shipped_root, mnist_dir, "generate"), 2)
-    app.slider(key="generate_count").set_value(10).run()
-    app.toggle(key="generate_labels").set_value(True).run()
-    app.toggle(key="generate_nearest").set_value(True).run()
+    app.slider(key="count").set_value(10).run()
+    app.toggle(key="labels").set_value(True).run()
+    app.toggle(key="nearest").set_value(True).run()
     assert not app.exception and not [i.value for i in app.info if "training set" in i.value]
     assert mean_distance_shown(app) == pytest.approx(expected_mean_distance(checkpoint, mnist_dir, 10))
     assert any("For reference (metrics.json)" in c.value for c in app.caption)

@@ -65,8 +65,6 @@ def test_selected_test_indices_accept_every_customdata_form():
                                       {"x": 1.0, "y": 2.0}]}}
     assert points.selected_test_indices(event) == [5, 9]
     assert points.selected_test_indices(None) == []
-    assert points.clicked_point({"selection": {"points": [{"x": 1.0, "y": -2.0}]}}) == (1.0, -2.0)
-    assert points.clicked_point({"selection": {"points": []}}) is None
 
 
 def test_clip_to_sliders_snaps_to_the_slider_grid():

@@ -167,8 +167,8 @@ def test_a_new_start_point_is_pushed_to_the_page(monkeypatch, shipped_root, empt
     checkpoint = next(c for c in shipped(shipped_root) if c.model_config.latent_dim == 2)
     app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 2)
     _, [(_, first)] = live_components(app)
-    app.radio(key="explorer_base_mode").set_value("Test digit").run()
-    app.number_input(key="explorer_test_index").set_value(7).run()
+    app.radio(key="start").set_value("Test digit").run()
+    app.number_input(key="digit").set_value(7).run()
     _, [(_, moved)] = live_components(app)
     mu = store.read_arrays_artifact(checkpoint, "projections.npz")["mu"][7]
     assert moved["signature"] != first["signature"]
@@ -180,7 +180,7 @@ def test_the_hover_plane_of_a_larger_model_uses_the_chosen_dimensions(monkeypatc
     app = choose_model(open_app(monkeypatch, shipped_root, empty_data, "explorer"), 10)
     _, [(_, data)] = live_components(app)
     assert len(data["dims"]) == 8 and (data["plane"]["x"], data["plane"]["y"]) == tuple(data["dims"][:2])
-    app.selectbox(key="explorer_plane_x").set_value(data["dims"][3]).run()
+    app.selectbox(key="plane_x").set_value(data["dims"][3]).run()
     _, [(_, moved)] = live_components(app)
     assert moved["plane"]["x"] == data["dims"][3] and moved["plane"]["y"] != moved["plane"]["x"]
     assert len(moved["plane"]["points"]["x"]) == len(moved["plane"]["points"]["labels"]) > 1000

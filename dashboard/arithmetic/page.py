@@ -3,7 +3,8 @@ added to one test image."""
 
 import streamlit as st
 
-from dashboard.shell import cache, captions, downloads, images, links, points, sidebar, ui
+from dashboard.arithmetic import pictures
+from dashboard.shell import cache, captions, downloads, images, points, sidebar, ui, view
 from vae_core import exports, figures
 from vae_core.classes import noun, with_article
 
@@ -13,30 +14,30 @@ model, arrays = cache.model_for(checkpoint), cache.projections_for(checkpoint)
 split, _ = cache.test_split(ctx.dataset)
 names, one = captions.class_names(ctx.dataset), noun(ctx.dataset)  # one: "digit" or "item"
 st.title(f"Class arithmetic: {label}")
-means = cache.class_means_for(checkpoint)
+means = pictures.class_means_for(checkpoint)
 if means is None:
     st.info("Class means need this model's cached means (`vae-explorer project`) or the test images in VAE_DATA_DIR.")
     st.stop()
 present = [k for k in range(len(means)) if not means[k].isnan().any()]
 total = points.test_count(split, arrays)
-links.restore_arithmetic(present, total)  # a shared link's classes, steps, digit and strength
 
 st.subheader("The mean of each class")
 st.markdown("Average the posterior means of every test image of a class and decode the result: the model's "
             "idea of a typical member. A blurry mean says the class is spread over several styles.")
 png = exports.strip_png(figures.class_mean_images(model, means), list(names), factor=3)
-ui.image(png)
+ui.image(png, alt=f"One image per class, labelled {', '.join(names)}: the decoded average of the posterior means of "
+                  "the class's test images")
 downloads.figure(f"{checkpoint.name}-class-means", png, None, "arithmetic_means")
 
 
 def class_pair(prefix: str, defaults: tuple[int, int], columns) -> tuple[int, int]:
-    """Two class pickers side by side -> (class a, class b)."""
+    """Two class pickers side by side, bound to the URL as ``<prefix>_from`` and ``<prefix>_to`` -> (a, b)."""
     picked = []
     for column, text, default in zip(columns, ("From class", "To class"), defaults, strict=True):
         key = f"{prefix}_{text.split()[0].lower()}"
-        if st.session_state.get(key) not in present:
-            st.session_state[key] = default
-        picked.append(column.selectbox(text, present, key=key, format_func=lambda k: names[k]))
+        view.keep_valid(key, present, default)  # a class this model's test set lacks
+        picked.append(column.selectbox(text, present, index=present.index(default), key=key,
+                                       format_func=lambda k: names[k], bind="query-params"))
     return int(picked[0]), int(picked[1])
 
 
@@ -45,20 +46,20 @@ def default_pair(first: int, last: int) -> tuple[int, int]:
     return (first, last) if first in present and last in present else (present[0], present[-1])
 
 
-def strip(decoded, labels, name: str, key: str) -> None:
-    """A strip of decoded images [N, 28, 28] with its PNG and GIF downloads."""
+def strip(decoded, labels, name: str, key: str, alt: str) -> None:
+    """A strip of decoded images [N, 28, 28] with its PNG and GIF downloads; ``alt`` says what it shows."""
     picture = exports.strip_png(decoded, labels, factor=3)
-    ui.image(picture)
+    ui.image(picture, alt=alt)
     downloads.figure(f"{checkpoint.name}-{name}", picture, lambda: exports.strip_gif(decoded), key)
 
 
 st.subheader("Morph from one class to another")
 controls = st.columns(3)
-first, last = class_pair("arithmetic_morph", default_pair(3, 8), controls[:2])
-steps = controls[2].slider("Steps", 3, 15, 10, key="arithmetic_morph_steps")
-digits = cache.class_strip(checkpoint, "morph", first, last, steps)
-strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph")
-links.share(morph=f"{first}-{last}", steps=str(steps))
+first, last = class_pair("morph", default_pair(3, 8), controls[:2])
+steps = controls[2].slider("Steps", 3, 15, 10, key="steps", bind="query-params")
+digits = pictures.morph(checkpoint, first, last, steps)
+strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph",
+      alt=f"{steps} images decoded along the line from the mean of class {names[first]} to that of class {names[last]}")
 
 st.subheader(f"Add a class direction to {with_article(one)}")
 if not total:
@@ -67,18 +68,20 @@ if not total:
 st.markdown(f"Take one test {one}'s mean and add the difference between two class means: the {one} keeps its "
             "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
 controls = st.columns(4)
-sidebar.clamp_state("arithmetic_index", 0, total - 1)
-index = controls[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key="arithmetic_index")
-first, last = class_pair("arithmetic_direction", default_pair(7, 1), controls[1:3])
-strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="arithmetic_strength",
+sidebar.clamp_state("digit", 0, total - 1)
+index = controls[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key="digit", bind="query-params")
+first, last = class_pair("direction", default_pair(7, 1), controls[1:3])
+strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="strength", bind="query-params",
                               help=f"How much of the direction the last {one} gets; 1 moves it as far as the "
                                    "class means are apart.")
-links.share(digit=str(index), direction=f"{first}-{last}", strength=f"{strength:g}")
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
     ui.image(images.test_images_png(split, [index], 1, factor=3),
-                  caption=f"Test {one} #{index}, {with_article(names[points.test_label(split, arrays, index)])}")
-digits = cache.class_strip(checkpoint, "direction", first, last, 10, start, strength)
-strip(digits, figures.strength_labels(10, strength), f"direction-{index}-{first}-{last}", "arithmetic_direction")
+             caption=f"Test {one} #{index}, {with_article(names[points.test_label(split, arrays, index)])}",
+             alt=f"Test {one} #{index} as stored in the test set")
+digits = pictures.direction(checkpoint, start, first, last, 10, strength)
+strip(digits, figures.strength_labels(10, strength), f"direction-{index}-{first}-{last}", "arithmetic_direction",
+      alt=f"Test {one} #{index} decoded from its mean, then with s times (mean of class {names[last]} minus mean of "
+          f"class {names[first]}) added, for 10 values of s up to {strength:.2f}")
 st.caption(f"Left: test {one} #{index} decoded from its mean; then + s x (mean of {names[last]} - mean of "
            f"{names[first]}) for s up to {strength:g}.")

@@ -32,7 +32,9 @@ indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else [
 one_dataset = len(splits) == 1
 if one_dataset and next(iter(splits.values())) is not None and indices:
     ui.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
-             caption=f"The test {many} reconstructed below")
+             caption=f"The test {many} reconstructed below",
+             alt=f"{len(indices)} test {many} in a row, the ones each model reconstructs below: test images #"
+                 + ", ".join(map(str, indices)))
 
 st.subheader(f"Walk through every {axis}")
 widgets.latent_walk(models, lambda c: label[c.name], splits, min(totals))

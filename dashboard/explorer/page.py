@@ -1,11 +1,11 @@
 """Latent explorer: sliders that decode any latent point, a clickable plane, a manifold grid, interpolation."""
 
-from functools import partial
 
 import streamlit as st
 
-from dashboard.explorer import state, widgets
+from dashboard.explorer import pictures, state, widgets
 from dashboard.shell import cache, captions, downloads, links, points, sidebar, ui
+from vae_core.classes import class_name, noun, with_article
 
 ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -22,37 +22,22 @@ st.title(f"Latent explorer: {label}")
 state.on_model(checkpoint.name)  # another model's dimension pickers go back to their defaults
 links.restore_explorer(checkpoint)  # a shared link's start point given as a whole vector ("at")
 own = sidebar.own_digit(checkpoint)
-mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, own is not None)
+mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, ctx.dataset, own is not None)
 links.share_explorer(mode, own)
 base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 signature = (checkpoint.name, mode, seed, index) + ((tuple(own),) if mode == points.OWN_DIGIT else ())
-sidebar.sync_sliders(prefix, dims, base, signature)
-sidebar.store_slider_values(prefix, links.requested_values("z", latent_dim))  # a shared link's slider values
+state.sync_sliders(prefix, dims, base, signature)
+state.store_slider_values(prefix, links.requested_values("z", latent_dim))  # a shared link's slider values
 
 
-live = widgets.live_toggle("explorer_live")
-if not live and latent_dim == 2:
-    plane, panel = st.columns([1, 1])
-    with plane:
-        chart_key = f"explorer_plane_{checkpoint.name}"
-        st.plotly_chart(cache.latent_plane_figure(checkpoint), key=chart_key, selection_mode="points",
-                        on_select=partial(sidebar.set_sliders_from_click, chart_key, prefix))
-    with panel:
-        widgets.server_sliders(model, base, dims, [captions.slider_label(d, scores, collapsed) for d in dims],
-                               prefix, reader, ctx.dataset)
-else:
-    if latent_dim > 2:
-        note = captions.collapsed_note(collapsed, latent_dim, metrics is not None)
-        held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
-        st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
-    if live:
-        plane = widgets.live_plane(checkpoint, widgets.plane_axes(order, latent_dim))
-        widgets.live_sliders(checkpoint, model, base, dims, [captions.slider_text(d, scores, collapsed) for d in dims],
-                             prefix, repr(signature), plane, reader, ctx.dataset)
-    else:
-        widgets.server_sliders(model, base, dims, [captions.slider_label(d, scores, collapsed) for d in dims],
-                               prefix, reader, ctx.dataset)
+if latent_dim > 2:
+    note = captions.collapsed_note(collapsed, latent_dim, metrics is not None)
+    held = "; the ones without a slider stay at the start point" if shown < latent_dim else ""
+    st.caption(f"Dimensions ordered by {order_note}{held}." + (f" {note}" if note else ""))
+plane = widgets.live_plane(checkpoint, widgets.plane_axes(order, latent_dim))
+widgets.live_sliders(checkpoint, model, base, dims, [captions.slider_text(d, scores, collapsed) for d in dims],
+                     prefix, repr(signature), plane, reader, ctx.dataset)
 
 st.subheader("Manifold grid")
 grid_controls, grid = st.columns([1, 3])
@@ -66,11 +51,13 @@ with grid_controls:
     st.caption(f"z[{pair[0]}] left to right and z[{pair[1]}] bottom to top, at the 5% to 95% quantiles of "
                "N(0, 1); other dimensions held at the start point.")
 with grid:
-    grid_png = cache.manifold_png(checkpoint, base, pair, steps)
-    ui.image(grid_png)
+    grid_png = pictures.manifold_png(checkpoint, base, pair, steps)
+    ui.image(grid_png, alt=f"A {steps} by {steps} grid of images decoded with z[{pair[0]}] varying left to right and "
+                           f"z[{pair[1]}] bottom to top, the other dimensions at the start point")
     downloads.figure(f"{checkpoint.name}-grid-z{pair[0]}-z{pair[1]}", grid_png, None, "explorer_grid")
 
-st.subheader("Interpolation between two test digits")
+one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
+st.subheader(f"Interpolation between two test {many}")
 if not total:
     st.info("Interpolation needs this model's cached means (`vae-explorer project`) "
             "or the test images in VAE_DATA_DIR.")
@@ -79,13 +66,15 @@ ends, strip = st.columns([1, 3])
 with ends:
     for key in ("from", "to"):
         sidebar.clamp_state(key, 0, total - 1)
-    first = st.number_input("From test digit", 0, total - 1, 0, key="from", bind="query-params")
-    last = st.number_input("To test digit", 0, total - 1, min(1, total - 1), key="to", bind="query-params")
+    first = st.number_input(f"From test {one}", 0, total - 1, 0, key="from", bind="query-params")
+    last = st.number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key="to", bind="query-params")
     steps = st.slider("Steps", 3, 20, 10, key="steps", bind="query-params")
 with strip:
-    strip_png = cache.interpolation_png(checkpoint, first, last, steps, factor=4)
-    ui.image(strip_png, caption=f"From #{first} (a {points.test_label(split, arrays, first)}) to #{last} "
-                                     f"(a {points.test_label(split, arrays, last)}), decoded along a straight line")
+    strip_png = pictures.interpolation_png(checkpoint, first, last, steps, factor=4)
+    ends = [with_article(class_name(ctx.dataset, points.test_label(split, arrays, i))) for i in (first, last)]
+    ui.image(strip_png, caption=f"From #{first} ({ends[0]}) to #{last} ({ends[1]}), decoded along a straight line",
+             alt=f"{steps} images decoded along a straight line in latent space, from the mean of test image "
+                 f"#{first} to that of #{last}")
     downloads.figure(f"{checkpoint.name}-interpolation-{first}-{last}", strip_png,
                      downloads.line_gif(model, *points.test_means(model, split, arrays, [first, last]), steps),
                      "explorer_interpolation")

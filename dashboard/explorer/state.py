@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard.shell import view
+from dashboard.shell import points, view
 
 VIEW = "explorer"
 START, SEED, DIGIT, SHOWN = "start", "seed", "digit", "shown"
@@ -54,3 +54,24 @@ def requested_mode(modes: list[str]) -> str:
     """The start mode this run will show, before its radio is drawn (the layout depends on it)."""
     wanted = st.session_state.get(START) or st.query_params.get(START)
     return wanted if wanted in modes else modes[0]
+
+
+def sync_sliders(prefix: str, dims: list[int], base, signature: tuple) -> None:
+    """Put the sliders of ``dims`` at the base point [D] when the base changes or a slider is new.
+
+    Slider values live in session state under ``prefix + str(dim)``; they are only set here
+    (and by the plane's click callback), never passed as ``value=``, so a moved slider keeps
+    its value until the base point changes.
+    """
+    changed = st.session_state.get(prefix + "signature") != signature
+    for dim in dims:
+        key = f"{prefix}{dim}"
+        if changed or key not in st.session_state:
+            st.session_state[key] = points.clip_to_sliders(float(base[dim]))
+    st.session_state[prefix + "signature"] = signature
+
+
+def store_slider_values(prefix: str, values: dict[int, float] | None) -> None:
+    """Keep the values the browser reported as the sliders' values (the server path and captions read them)."""
+    for dim, value in (values or {}).items():
+        st.session_state[f"{prefix}{dim}"] = points.clip_to_sliders(value)

@@ -1,14 +1,16 @@
-"""The explorer's controls: the start point, the live toggle and plane, and the sliders (live or server)."""
+"""The explorer's controls: the start point, the dimension pickers, the live plane and sliders."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.explorer import state
+from dashboard.explorer import pictures, state
 from dashboard.shell import captions, links, points, sidebar, ui
+from vae_core.classes import class_name, noun, with_article
 
 
-def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False) -> tuple[str, int, int, int]:
+def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own: bool = False
+                   ) -> tuple[str, int, int, int]:
     """The explorer's first row: where the sliders start and how many are shown -> (mode, seed, index, shown).
 
     Only the controls the chosen start point needs get a column, so no empty column leaves a gap.
@@ -29,27 +31,22 @@ def start_controls(split, arrays, total: int, latent_dim: int, own: bool = False
                                        bind="query-params")
             elif mode == points.BASE_MODES[2]:
                 sidebar.clamp_state(state.DIGIT, 0, total - 1)
-                index = st.number_input(f"Test digit (0 to {total - 1})", min_value=0, max_value=total - 1, step=1,
-                                        key=state.DIGIT, bind="query-params")
-                st.caption(f"Test image #{index} is a {points.test_label(split, arrays, index)}: "
-                           "sliders start at its mean.")
+                index = st.number_input(f"Test {noun(dataset)} (0 to {total - 1})", min_value=0, max_value=total - 1,
+                                        step=1, key=state.DIGIT, bind="query-params")
+                named = with_article(class_name(dataset, points.test_label(split, arrays, index)))
+                st.caption(f"Test image #{index} is {named}: sliders start at its mean.")
             elif mode == points.OWN_DIGIT:
-                st.caption("Sliders start at the mean of the digit you drew or uploaded on the Your digit page.")
+                st.caption(f"Sliders start at the mean of the {noun(dataset)} you drew or uploaded on the Your digit "
+                           "page.")
             if not total:
-                st.caption("Test digits as start points need cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+                st.caption(f"Test {noun(dataset, plural=True)} as start points need cached means "
+                           "(`vae-explorer project`) or VAE_DATA_DIR.")
     shown = latent_dim
     if needs_count:
         with next(columns):
             shown = st.slider("Sliders shown (most informative first)", 1, latent_dim,
                               min(latent_dim, state.SHOWN_DEFAULT), key=state.SHOWN, bind="query-params")
     return mode, int(seed), int(index), int(shown)
-
-
-def live_toggle(key: str) -> bool:
-    """Decode in the browser (the live component) or through the server (st.slider); True when live."""
-    return st.toggle("Live decoding in the browser", value=True, key=key,
-                     help="On: the page decodes while you drag a slider or move over the plane, and the server "
-                          "hears the value on release. Off: Streamlit sliders, each value decoded by the server.")
 
 
 def dimension_pair(order: list[int], keys: tuple[str, str], labels: tuple[str, str], columns=None) -> tuple[int, int]:
@@ -75,30 +72,15 @@ def plane_axes(order: list[int], latent_dim: int) -> tuple[int, int]:
 def live_plane(checkpoint, dims: tuple[int, int]):
     """The live view's hover plane over ``dims``, with the cached test means behind it."""
     from dashboard.components import live_decoder
-    from dashboard.shell import cache
 
     held = "" if checkpoint.model_config.latent_dim <= 2 else "; the other dimensions stay where the sliders put them"
     note = (f"Move over the plane to decode z[{dims[0]}], z[{dims[1]}] under the cursor{held}. "
-            "Click to pin the point on the sliders. Dots: test digits' means, coloured by class.")
-    return live_decoder.Plane(dims[0], dims[1], *cache.plane_points_for(checkpoint, dims), note)
+            f"Click to pin the point on the sliders. Dots: test {noun(checkpoint.train_config.dataset, plural=True)}' "
+            "means, coloured by class.")
+    return live_decoder.Plane(dims[0], dims[1], *pictures.plane_points_for(checkpoint, dims), note)
 
 
-def server_sliders(model, base, dims: list[int], labels: list[str], prefix: str, reader, dataset: str) -> None:
-    """The server path: Streamlit sliders beside the decoded digit; only this fragment reruns on release."""
-    from dashboard.shell import images
-
-    sliders, digit = st.columns([1, 1])
-    with sliders:
-        values = {dim: st.slider(label, *points.SLIDER_RANGE, step=points.SLIDER_STEP, key=f"{prefix}{dim}")
-                  for dim, label in zip(dims, labels, strict=True)}
-    links.share(z=links.values_text(values))
-    z = points.point_from_values(base, values)
-    png, looks = images.digit_and_reading(model, z, reader[0], dataset)
-    with digit:
-        ui.image(png, caption=captions.point_caption(z, dims))
-        ui.reading(looks, reader)
-
-
+@st.fragment
 def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], prefix: str, signature: str, plane,
                  reader, dataset: str) -> None:
     """The live path: the page decodes while a slider or the pointer moves; this fragment reruns on release."""
@@ -109,12 +91,13 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}
     reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
                                      dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
-    sidebar.store_slider_values(prefix, reported)
+    state.store_slider_values(prefix, reported)
     links.share(z=links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims}))
     if plane is not None:
         from dashboard.shell import charts
 
         st.markdown(charts.digit_legend_html(captions.class_names(dataset)), unsafe_allow_html=True)
     z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
-    st.caption(captions.point_caption(z, dims) + " (as last reported by the page: on release or a short pause)")
-    ui.reading(captions.reading_of(model, z, reader[0], dataset), reader)
+    st.caption(captions.point_caption(z, dims, dataset)
+               + " (as last reported by the page: on release or a short pause)")
+    ui.reading(ui.reading_of(model, z, reader[0], dataset), reader, dataset)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard.shell import cache, captions, links, sidebar, ui
+from dashboard.generate import pictures
+from dashboard.shell import cache, captions, sidebar, ui
 from vae_core.classes import noun
 
 ctx = sidebar.require_checkpoint()
@@ -13,22 +14,21 @@ st.markdown(f"Each {one} is the decoder's mean image for one random latent vecto
 
 controls, picture = st.columns([1, 3])
 with controls:
-    links.restore("generate_seed", links.requested_int("seed", 0, 2**31 - 1))  # a shared link's seed
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="generate_seed")
-    links.share(seed=str(seed))
-    count = st.slider(f"Number of {many}", 1, 100, 40, key="generate_count")
-    temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="generate_temperature")
-    columns = st.slider(f"{many.capitalize()} per row", 4, 20, 10, key="generate_columns")
-    labelled = st.toggle("Classifier labels", key="generate_labels",
+    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", bind="query-params")
+    count = st.slider(f"Number of {many}", 1, 100, 40, key="count", bind="query-params")
+    temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="temperature",
+                            bind="query-params")
+    columns = st.slider(f"{many.capitalize()} per row", 4, 20, 10, key="columns", bind="query-params")
+    labelled = st.toggle("Classifier labels", key="labels", bind="query-params",
                          help=f"Write the {one} classifier's guess and its probability under each sample.")
-    nearest = st.toggle("Nearest training image", key="generate_nearest",
+    nearest = st.toggle("Nearest training image", key="nearest", bind="query-params",
                         help="Show under each sample the training image closest to it in pixel space.")
 reader = cache.classifier(ctx.dataset) if labelled else (None, None)  # (classifier, why absent)
-_, distances, data_note = (cache.nearest_training(ctx.checkpoint, seed, count, temperature) if nearest
+_, distances, data_note = (pictures.nearest_training(ctx.checkpoint, seed, count, temperature) if nearest
                            else (None, None, None))
 labelled, nearest = reader[0] is not None, distances is not None
 if labelled or nearest:
-    png = cache.annotated_grid_png(ctx.checkpoint, seed, count, temperature, columns, labelled, nearest)
+    png = pictures.annotated_grid_png(ctx.checkpoint, seed, count, temperature, columns, labelled, nearest)
 else:
     png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
@@ -36,7 +36,10 @@ with picture:
         st.info(captions.classifier_missing_sentence(reader[1], ctx.dataset))
     if data_note:
         st.info(data_note)
-    ui.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}")
+    ui.image(png, caption=f"{count} samples, seed {seed}, temperature {temperature:.2f}",
+             alt=f"{count} {many} decoded from random latent vectors, seed {seed}, temperature {temperature:.2f}, "
+                 f"{columns} per row" + (", each with the classifier's label" if labelled else "")
+                 + (", each above its nearest training image" if nearest else ""))
     if labelled:
         st.caption(captions.labels_caption(ctx.dataset))
     if nearest:

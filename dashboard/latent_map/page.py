@@ -1,10 +1,11 @@
-"""Latent map: PCA, t-SNE or UMAP of the encoded test set by digit; hover a point to see its digit, select some."""
+"""Latent map: PCA, t-SNE or UMAP of the encoded test set by class; hover a point to see its image, select some."""
 
 import streamlit as st
 
 from dashboard.components import canvas
 from dashboard.latent_map import state
 from dashboard.shell import cache, captions, charts, downloads, images, points, sidebar, ui
+from vae_core.classes import class_name, noun
 
 ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -12,11 +13,12 @@ st.title(f"Latent map of {label}")
 arrays = sidebar.require_projections(ctx)
 if arrays is None:
     st.stop()
-st.markdown("Every point is one test digit's posterior mean, projected to 2-D; hover a point to see its digit. "
-            "Click a digit in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
-            "lasso (the buttons above the map choose; shift adds to the selection), to see the digits beside the map.")
+one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
+st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; hover a point to see its {one}. "
+            "Click a class in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
+            f"lasso (the buttons above the map choose; shift adds to the selection), to see the {many} beside the map.")
 
-shown = state.choose(ctx.checkpoint, help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test digits and was "
+shown = state.choose(ctx.checkpoint, help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test {many} and was "
                      "computed once, when the model was cached; UMAP and PCA cover all of them. A 2-D latent "
                      "space needs no PCA: its means are drawn in their own coordinates.")
 method = shown.method
@@ -25,7 +27,7 @@ if not charts.map_cached(arrays, method):
     st.stop()
 chart, detail = st.columns([3, 1])
 with chart:
-    split, _ = sidebar.test_data(ctx, "Thumbnails of the digits under the cursor and originals of selected ones")
+    split, _ = sidebar.test_data(ctx, f"Thumbnails of the {many} under the cursor and originals of selected ones")
     sprite = None
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
         sprite, payload = cache.sprite_for(ctx.dataset)
@@ -35,16 +37,19 @@ with chart:
                                  model=shown.model, method=method, label=label)
 indices = selected[:40]
 with detail:
-    st.markdown("**Selected digits**")  # the size of the chart title beside it
+    st.markdown(f"**Selected {many}**")  # the size of the chart title beside it
     if not indices:
         st.write("Nothing selected yet.")
     else:
-        labels = ", ".join(f"#{i} ({points.test_label(split, arrays, i)})" for i in indices[:12])
+        labels = ", ".join(f"#{i} ({class_name(ctx.dataset, points.test_label(split, arrays, i))})"
+                           for i in indices[:12])
         st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > 12 else ''}")
         if split is not None:
-            ui.image(images.test_images_png(split, indices, 4), caption="Originals")
+            ui.image(images.test_images_png(split, indices, 4), caption="Originals",
+                     alt=f"The {len(indices)} selected test images, 4 per row")
         ui.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
-                     caption="Decoded posterior means")
+                 caption="Decoded posterior means",
+                 alt=f"The {len(indices)} selected test images decoded from their posterior means, 4 per row")
 
 downloads.encoded_test_set(ctx.checkpoint, cache.model_for(ctx.checkpoint), split, arrays,
                            captions.class_names(ctx.dataset))

@@ -17,15 +17,19 @@ if total == 0:
 
 controls, pictures = st.columns([1, 3])
 with controls:
-    count = st.slider(f"Number of test {many}", 5, 50, 20, step=5, key="reconstruct_count")
-    seed = st.number_input(f"Seed for picking test {many}", min_value=0, value=0, step=1, key="reconstruct_seed")
-    columns = st.slider(f"{many.capitalize()} per row", 5, 25, 10, key="reconstruct_columns")
+    count = st.slider(f"Number of test {many}", 5, 50, 20, step=5, key="count", bind="query-params")
+    seed = st.number_input(f"Seed for picking test {many}", min_value=0, value=0, step=1, key="seed",
+                           bind="query-params")
+    columns = st.slider(f"{many.capitalize()} per row", 5, 25, 10, key="columns", bind="query-params")
 indices = points.sample_indices(total, count, int(seed))
 model = cache.model_for(ctx.checkpoint)
 with pictures:
     if split is not None:
-        ui.image(images.test_images_png(split, indices, columns), caption=f"Original test {many}")
+        ui.image(images.test_images_png(split, indices, columns), caption=f"Original test {many}",
+                 alt=f"{count} test {many}, {columns} per row: test images #" + ", ".join(map(str, indices)))
     recons = images.decoded_means_png(model, split, arrays, indices, columns)
-    ui.image(recons, caption=f"Reconstructions by {label} (decoded posterior means)")
+    ui.image(recons, caption=f"Reconstructions by {label} (decoded posterior means)",
+             alt=f"{label}'s reconstructions of the same {count} test {many}, in the same order: each decoded from "
+                 "its posterior mean")
     st.caption("Test images #" + ", ".join(str(i) for i in indices))
     downloads.figure(f"{ctx.checkpoint.name}-reconstructions-seed{seed}", recons, None, "reconstruct")

@@ -1,19 +1,26 @@
-"""Every Streamlit cache of the app lives here.
+"""The cache layer every slice uses: one keyed decorator per checkpoint, and what several slices share.
 
-``st.cache_resource`` objects (models, projections, figures) are shared by all sessions
-and returned without copying: callers treat them as read-only, and models are used in
-eval mode under ``torch.no_grad()`` only. Heavy modules (torch, torchvision, plotly) are
-imported inside the functions so that starting the app does not wait for them.
+``per_checkpoint`` keys a cached function by the checkpoint's folder and modification time
+(every write into a checkpoint is a rename inside its folder, so a retrained or re-projected
+model is never served stale), by ``$VAE_DATA_DIR`` when the function reads the data set, and
+hashes latent points (tensors) by their float32 bytes. Slices keep their own cached functions
+beside their pages; their bodies call ``vae_core`` and compose nothing themselves.
+
+``shared=True`` results (models, projections, payloads) are one object for every session,
+returned without copying: callers treat them as read-only, and models are used in eval mode
+under ``torch.no_grad()`` only. Heavy modules are imported inside the functions so that
+starting the app does not wait for them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import captions, charts, images, points, tables
+from dashboard.shell import captions, charts, points, tables
 
 _torch_configured = False
 
@@ -21,12 +28,10 @@ _torch_configured = False
 def _configure_torch() -> None:
     """One intra-op thread for torch in the dashboard process, set where the app first imports torch.
 
-    Every session shares this process, and its forward passes are tiny (one decoded digit, one
-    classifier reading per slider move): splitting them across threads only adds synchronisation,
-    and on a busy 2-core machine a 2-thread forward of a single image can wait ~70 ms for a core.
-    Parallelism comes from the sessions. The largest job, the Generate page's nearest-image search
-    over the 60,000 training images, is cached and takes about 0.3 s on one thread for 100
-    samples (0.25 s on two), after loading the images once (about 1.5 s).
+    Every session shares this process and its forward passes are tiny (one decoded digit, one
+    classifier reading per slider release): splitting them across threads only adds
+    synchronisation, and on a busy machine a 2-thread forward of one image waits for a core.
+    Parallelism comes from the sessions.
     """
     global _torch_configured
     if not _torch_configured:
@@ -48,12 +53,58 @@ def checkpoint_root() -> Path:
     return resolve_checkpoint_dir()
 
 
-def _fingerprint(root: Path) -> tuple:
-    """Modification times of the root and of each checkpoint folder.
+def data_key() -> str:
+    """$VAE_DATA_DIR resolved: part of the key of every result that reads the test or training images."""
+    from vae_core.data import resolve_data_dir
 
-    Checkpoints and their caches are written atomically (a rename inside the folder), which
-    updates the folder's mtime, so a handful of stat calls per run tell when to rescan.
+    return str(resolve_data_dir().resolve())
+
+
+def checkpoint_key(checkpoint) -> tuple[str, int]:
+    """What a cached result of one checkpoint depends on: its folder and the folder's modification time."""
+    return str(checkpoint.path), tables.weights_stamp(checkpoint)
+
+
+def point_key(z) -> bytes:
+    """A latent point [D] (tensor) as its float32 bytes: one bytes object hashes faster than D floats."""
+    return z.detach().to("cpu").float().numpy().tobytes()
+
+
+# Streamlit hashes these argument types by these keys (type names, so torch is not imported here).
+HASH_FUNCS = {"vae_core.store.Checkpoint": checkpoint_key, "torch.Tensor": point_key}
+BY_CHECKPOINT = HASH_FUNCS
+
+
+def per_checkpoint(*, shared: bool = False, reads_data: bool = False, **options):
+    """Cache ``fn(checkpoint, *args)`` per checkpoint (folder + mtime), and per $VAE_DATA_DIR when ``reads_data``.
+
+    ``shared``: ``st.cache_resource`` (one object for every session) instead of ``st.cache_data``
+    (a copy per call). ``options`` go to the Streamlit decorator (``max_entries``, ``show_spinner``).
     """
+    decorator = st.cache_resource if shared else st.cache_data
+
+    def wrap(fn):
+        def keyed(checkpoint, data_dir: str, *args, **kwargs):
+            return fn(checkpoint, *args, **kwargs)
+
+        keyed.__module__, keyed.__qualname__ = fn.__module__, fn.__qualname__  # one cache per wrapped function
+        keyed.__wrapped__ = fn  # its source is fn's: an edit of fn clears its cache
+        cached = decorator(hash_funcs=HASH_FUNCS, **({"show_spinner": False, "max_entries": 64} | options))(keyed)
+
+        @functools.wraps(fn)
+        def call(checkpoint, *args, **kwargs):
+            return cached(checkpoint, data_key() if reads_data else "", *args, **kwargs)
+
+        call.clear = cached.clear
+        return call
+
+    return wrap
+
+
+# --- the checkpoints, a model and its cached arrays -----------------------------------------------
+
+def _fingerprint(root: Path) -> tuple:
+    """Modification times of the root and of each checkpoint folder: a few stat calls tell when to rescan."""
     if not root.is_dir():
         return ()
     entries = [("", root.stat().st_mtime_ns)]
@@ -82,52 +133,88 @@ def scan_checkpoints():
     return root, checkpoints, problems, None
 
 
-def checkpoint_key(checkpoint) -> tuple[str, int]:
-    """What a cached result of one checkpoint depends on: its folder and the folder's modification time.
-
-    Every write into a checkpoint (weights, projections, metrics) is a rename inside its folder,
-    which updates the folder's mtime, so a retrained or re-projected model is never served stale.
-    """
-    return str(checkpoint.path), tables.weights_stamp(checkpoint)
-
-
-# Streamlit hashes a store.Checkpoint argument by this key (a type name, so torch is not imported here).
-BY_CHECKPOINT = {"vae_core.store.Checkpoint": checkpoint_key}
-
-
-def data_key() -> str:
-    """$VAE_DATA_DIR resolved: part of the key of every result that reads the test or training images."""
-    from vae_core.data import resolve_data_dir
-
-    return str(resolve_data_dir().resolve())
-
-
-@st.cache_resource(show_spinner="Loading model…", max_entries=32, hash_funcs=BY_CHECKPOINT)
-def model_for(checkpoint):
-    """The VAE of one checkpoint, on CPU in eval mode, loaded once per process."""
+@per_checkpoint(shared=True, show_spinner="Loading model…", max_entries=32)
+def _model(checkpoint):
     from vae_core import store
 
     return store.load_model(checkpoint, device="cpu")
 
 
-@st.cache_resource(show_spinner="Reading cached projections…", max_entries=32, hash_funcs=BY_CHECKPOINT)
+def model_for(checkpoint):
+    """The VAE of one checkpoint, on CPU in eval mode, loaded once per process.
+
+    Listing reads headers only, so weights that cannot be used (NaN, a shape the header hid)
+    are found here: the page says so in one line and stops; other pages and models keep working.
+    """
+    from vae_core.store import CheckpointError
+
+    try:
+        return _model(checkpoint)
+    except CheckpointError as error:
+        st.error(f"{checkpoint.name} cannot be used: {error}")
+        st.stop()
+
+
+@per_checkpoint(shared=True, show_spinner="Reading cached projections…", max_entries=32)
 def projections_for(checkpoint) -> dict | None:
     """projections.npz of a checkpoint (arrays made read-only), or None when not computed."""
     from vae_core.projections import load_projections
 
     arrays = load_projections(checkpoint)
-    if arrays is not None:
-        for array in arrays.values():
-            array.setflags(write=False)
+    for array in (arrays or {}).values():
+        array.setflags(write=False)
     return arrays
 
+
+@per_checkpoint()
+def metrics_for(checkpoint) -> dict | None:
+    """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
+    return tables.evaluation_metrics(checkpoint)
+
+
+@per_checkpoint(shared=True, reads_data=True, max_entries=32)
+def latent_order_for(checkpoint):
+    """(dims most informative first, score per dim in nats, how the score was measured)."""
+    split, _ = test_split(checkpoint.train_config.dataset)
+    return points.latent_order(model_for(checkpoint), projections_for(checkpoint), split, metrics_for(checkpoint))
+
+
+@per_checkpoint()
+def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
+    """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
+    from dashboard.shell import images
+
+    return images.generated_grid_png(model_for(checkpoint), seed, count, temperature, columns)
+
+
+@per_checkpoint(shared=True, max_entries=32)
+def decoder_weights_for(checkpoint) -> bytes:
+    """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""
+    from dashboard.components import live_decoder
+
+    return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)
+
+
+@per_checkpoint(shared=True)
+def map_points_for(checkpoint, method: str):
+    """The points of one cached projection as the canvas draws them (shared: do not mutate)."""
+    import numpy as np
+
+    from dashboard.components import canvas
+
+    latent_dim = checkpoint.model_config.latent_dim
+    arrays = projections_for(checkpoint)
+    coords, rows, x_title, y_title = charts.map_axes(arrays, method, latent_dim)
+    return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, np.asarray(arrays["labels"])[rows],
+                            (x_title, y_title), charts.map_title(method, latent_dim))
+
+
+# --- the data set and the classifier -------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
 def _test_split(dataset: str, data_dir: str):
     """(Split, None) or (None, the one-sentence reason). Never downloads from inside the app."""
-    from dashboard.shell.captions import missing_test_files
-
-    reason = missing_test_files(dataset, data_dir)
+    reason = captions.missing_test_files(dataset, data_dir)
     if reason is not None:
         return None, reason
     from vae_core.data import DataUnavailableError, load_split
@@ -138,224 +225,14 @@ def _test_split(dataset: str, data_dir: str):
         return None, str(error)
 
 
-def test_files_missing(dataset: str) -> str | None:
-    """Why the test images are absent (one sentence), or None when their files are there; reads nothing."""
-    from vae_core.data import resolve_data_dir
-
-    return captions.missing_test_files(dataset, resolve_data_dir().resolve())
-
-
 def test_split(dataset: str):
     """The test split of ``dataset`` from $VAE_DATA_DIR (or ./data), or (None, reason)."""
-    from vae_core.data import resolve_data_dir
+    return _test_split(dataset, data_key())
 
-    return _test_split(dataset, str(resolve_data_dir().resolve()))
 
-
-@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
-def _latent_order(checkpoint, data_dir: str):
-    split, _ = test_split(checkpoint.train_config.dataset)
-    return points.latent_order(model_for(checkpoint), projections_for(checkpoint), split,
-                               tables.evaluation_metrics(checkpoint))
-
-
-def latent_order_for(checkpoint):
-    """(dims most informative first, score per dim in nats, how the score was measured)."""
-    return _latent_order(checkpoint, data_key())
-
-
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
-    """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
-    return images.generated_grid_png(model_for(checkpoint), seed, count, temperature, columns)
-
-
-def _point_key(z) -> bytes:
-    """A latent point [D] (tensor) as a hashable cache key: its float32 bytes."""
-    return z.detach().to("cpu").float().numpy().tobytes()
-
-
-def _point_from_key(key: bytes):
-    """``_point_key``'s bytes back to a tensor [D]."""
-    import numpy as np
-    import torch
-
-    return torch.from_numpy(np.frombuffer(key, dtype=np.float32).copy())
-
-
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _manifold_png(checkpoint, base: bytes, dims: tuple, steps: int) -> bytes:
-    import numpy as np
-
-    return images.manifold_png(model_for(checkpoint), tuple(np.frombuffer(base, dtype=np.float32)), dims, steps)
-
-
-def manifold_png(checkpoint, base, dims: tuple[int, int], steps: int) -> bytes:
-    """PNG of the decoded grid over two latent dimensions, the others held at ``base`` [D] (a tensor).
-
-    The base point is keyed by its float32 bytes: hashing one bytes object is much
-    cheaper than hashing a tuple of 50 floats on every rerun.
-    """
-    return _manifold_png(checkpoint, _point_key(base), (int(dims[0]), int(dims[1])), int(steps))
-
-
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _interpolation_png(checkpoint, data_dir: str, first: int, last: int, steps: int, factor: int) -> bytes:
-    split, _ = test_split(checkpoint.train_config.dataset)
-    model, arrays = model_for(checkpoint), projections_for(checkpoint)
-    start, end = points.test_means(model, split, arrays, [first, last])
-    return images.interpolation_png(model, start, end, steps, factor)
-
-
-def interpolation_png(checkpoint, first: int, last: int, steps: int, factor: int) -> bytes:
-    """PNG strip decoded along the line between two test digits' posterior means."""
-    return _interpolation_png(checkpoint, data_key(), int(first), int(last), int(steps), int(factor))
-
-
-@st.cache_resource(max_entries=64, hash_funcs=BY_CHECKPOINT)
-def latent_map_figure(checkpoint, method: str, max_points: int | None = None, height: int = 620,
-                      show_legend: bool = True, title: str | None = None):
-    """The scatter of a checkpoint's cached projections (a shared plotly Figure: do not mutate)."""
-    return charts.latent_map(projections_for(checkpoint), method, checkpoint.model_config.latent_dim,
-                             max_points, height, show_legend, title,
-                             captions.class_names(checkpoint.train_config.dataset))
-
-
-@st.cache_resource(max_entries=16, hash_funcs=BY_CHECKPOINT)
-def latent_plane_figure(checkpoint):
-    """For a 2-D latent space: the test means plus a grid of clickable points (shared Figure)."""
-    return charts.latent_plane(projections_for(checkpoint), points.SLIDER_RANGE)
-
-
-# --- metrics.json, the digit classifier and the training images (see dashboard.points and dashboard.captions) ---
-
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def metrics_for(checkpoint) -> dict | None:
-    """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
-    return tables.evaluation_metrics(checkpoint)
-
-
-
-@st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
-def _classifier(root: str, dataset: str, stamp: int):
-    from vae_core import store
-    from vae_core.classifier import load_classifier
-
-    try:
-        return load_classifier(Path(root), dataset, device="cpu")[0], None
-    except store.CheckpointError as error:
-        return None, str(error)
-
-
-def classifier(dataset: str):
-    """(the digit classifier in eval mode, None) or (None, why not, naming the fix); loaded once per process.
-
-    Shared by every session: call it only through ``vae_core.classifier.predict_proba`` (no grad, no training).
-    """
-    from vae_core.classifier import classifier_name
-
-    root = checkpoint_root().resolve()
-    return _classifier(str(root), dataset, tables.folder_stamp(root / classifier_name(dataset)))
-
-
-def train_files_missing(dataset: str) -> str | None:
-    """Why the training images are absent (one sentence), or None when their files are there; reads nothing."""
-    return captions.missing_train_files(dataset, data_key())
-
-
-@st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
-def _train_images(dataset: str, data_dir: str):
-    """(training images [N, 784] float32, read-only use; None) or (None, the one-sentence reason).
-
-    MNIST's 60,000 images take about 190 MB, held once per process for the nearest-image search.
-    """
-    from vae_core.data import DataUnavailableError, load_split
-
-    try:
-        return load_split(dataset, train=True, data_dir=data_dir, download=False).images, None
-    except DataUnavailableError as error:
-        return None, str(error)
-
-
-@st.cache_data(max_entries=32, show_spinner="Searching the training set for the nearest images…",
-               hash_funcs=BY_CHECKPOINT)
-def _nearest_training(checkpoint, data_dir: str, seed: int, count: int, temperature: float):
-    train, reason = _train_images(checkpoint.train_config.dataset, data_dir)
-    if train is None:
-        return None, None, reason
-    samples = points.generated_images(model_for(checkpoint), seed, count, temperature)
-    return (*points.nearest_training(samples, train), None)
-
-
-def nearest_training(checkpoint, seed: int, count: int, temperature: float):
-    """(neighbours [N, 28, 28], L2 distances [N], None) of the Generate grid's samples, or (None, None, reason).
-
-    Absent training files are found with a stat call and never cached, so data added later is picked up.
-    """
-    reason = train_files_missing(checkpoint.train_config.dataset)
-    if reason is not None:
-        return None, None, reason
-    return _nearest_training(checkpoint, data_key(), int(seed), int(count), float(temperature))
-
-
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int, labelled: bool,
-                        nearest: bool, sources: tuple) -> bytes:
-    dataset = checkpoint.train_config.dataset
-    samples = points.generated_images(model_for(checkpoint), seed, count, temperature)
-    model = classifier(dataset)[0] if labelled else None
-    labels = points.tile_labels(model, samples, dataset) if model is not None else None
-    partners, distances, _ = nearest_training(checkpoint, seed, count, temperature) if nearest else (None,) * 3
-    notes = None if distances is None else [f"NN {d:.2f}" for d in distances]
-    return images.annotated_grid_png(samples, columns, labels, partners, notes)
-
-
-def annotated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int,
-                       labelled: bool, nearest: bool) -> bytes:
-    """The Generate grid with the classifier's guess and/or the nearest training image under each sample.
-
-    The cache key includes where the classifier and the training images come from.
-    """
-    from vae_core.classifier import classifier_name
-
-    root = checkpoint_root().resolve()
-    sources = (str(root), tables.folder_stamp(root / classifier_name(checkpoint.train_config.dataset)), data_key())
-    return _annotated_grid_png(checkpoint, int(seed), int(count), float(temperature), int(columns), bool(labelled),
-                               bool(nearest), sources)
-
-
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], list[float], list[int]]:
-    """(x, y, label) of the test means the live plane draws behind ``dims``: built once, not on every rerun."""
-    from dashboard.components import live_decoder
-
-    arrays = projections_for(checkpoint)
-    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
-    return live_decoder.plane_points(mu, labels, dims)
-
-
-@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
-def decoder_weights_for(checkpoint) -> bytes:
-    """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""
-    from dashboard.components import live_decoder
-
-    return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)
-
-
-# --- the map drawn in the page, its thumbnails, and the reader's own digit (dashboard.components.canvas) ---
-
-@st.cache_resource(max_entries=64, hash_funcs=BY_CHECKPOINT)
-def map_points_for(checkpoint, method: str):
-    """The points of one cached projection as the page's map draws them (shared: do not mutate)."""
-    import numpy as np
-
-    from dashboard.components import canvas
-
-    latent_dim = checkpoint.model_config.latent_dim
-    arrays = projections_for(checkpoint)
-    coords, rows, x_title, y_title = charts.map_axes(arrays, method, latent_dim)
-    return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, np.asarray(arrays["labels"])[rows],
-                            (x_title, y_title), charts.map_title(method, latent_dim))
+def test_files_missing(dataset: str) -> str | None:
+    """Why the test images are absent (one sentence), or None when their files are there; reads nothing."""
+    return captions.missing_test_files(dataset, data_key())
 
 
 @st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
@@ -375,69 +252,31 @@ def sprite_for(dataset: str) -> tuple[str, object]:
     return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
 
 
+@st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
+def _classifier(root: str, dataset: str, stamp: int):
+    from vae_core import store
+    from vae_core.classifier import load_classifier
 
-# --- traversals, class arithmetic and the encoded test set's exports (vae_core.figures, vae_core.exports) ---
-
-@st.cache_resource(max_entries=32, hash_funcs=BY_CHECKPOINT)
-def _class_means(checkpoint, data_dir: str):
-    from vae_core import exports, latent
-
-    arrays = projections_for(checkpoint)
-    if arrays is not None:
-        return latent.class_means(arrays["mu"], arrays["labels"])
-    split, _ = test_split(checkpoint.train_config.dataset)
-    if split is None:
-        return None
-    return latent.class_means(exports.encode_test_set(model_for(checkpoint), split.images)[0], split.labels)
+    try:
+        return load_classifier(Path(root), dataset, device="cpu")[0], None
+    except store.CheckpointError as error:
+        return None, str(error)
 
 
-def class_means_for(checkpoint):
-    """[10, D] mean posterior mean of each class over the test set (cached means, else the test images), or None."""
-    return _class_means(checkpoint, data_key())
+def classifier(dataset: str):
+    """(the classifier in eval mode, None) or (None, why not, naming the fix); loaded once per process.
 
-
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _traversal(checkpoint, data_dir: str, start: bytes, rows: int, columns: int):
-    from vae_core import figures, latent
-
-    order, scores, note = latent_order_for(checkpoint)
-    collapsed = points.collapsed_dims(checkpoint.model_config.latent_dim, metrics_for(checkpoint), scores)
-    ranking = latent.DimensionRanking(order, scores, frozenset(collapsed), note)
-    return figures.traversal(model_for(checkpoint), _point_from_key(start), ranking, rows, columns)
-
-
-def traversal_for(checkpoint, start, rows: int, columns: int):
-    """The decoded traversal (``vae_core.figures.Traversal``) of the ``rows`` most informative dims around start [D].
-
-    Rows follow ``latent_order_for`` and mark ``points.collapsed_dims``, as the explorer's sliders do.
+    Shared by every session: call it only through ``vae_core.classifier.predict_proba`` (no grad, no training).
     """
-    return _traversal(checkpoint, data_key(), _point_key(start), int(rows), int(columns))
+    from vae_core.classifier import classifier_name
+
+    root = checkpoint_root().resolve()
+    return _classifier(str(root), dataset, tables.folder_stamp(root / classifier_name(dataset)))
 
 
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CHECKPOINT)
-def _class_strip(checkpoint, data_dir: str, kind: str, first: int, last: int, steps: int, start: bytes,
-                 strength: float):
-    from vae_core import figures
+def classifier_key(dataset: str) -> tuple:
+    """Where the classifier of ``dataset`` comes from: part of the key of a result that reads it."""
+    from vae_core.classifier import classifier_name
 
-    means, model = class_means_for(checkpoint), model_for(checkpoint)
-    if kind == "morph":
-        return figures.morph_images(model, means, first, last, steps)
-    return figures.direction_images(model, _point_from_key(start), means, first, last, steps, strength)
-
-
-def class_strip(checkpoint, kind: str, first: int, last: int, steps: int, start=None, strength: float = 1.0):
-    """Decoded digits [steps, 28, 28]: a morph between two class means (``kind`` "morph"), or the class
-    direction from ``first`` to ``last`` added to start [D] ("direction"). Needs ``class_means_for``."""
-    key = b"" if start is None else _point_key(start)
-    return _class_strip(checkpoint, data_key(), kind, int(first), int(last), int(steps), key, float(strength))
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def job_curves_figure(losses: tuple[tuple[float, float], ...], epochs: int):
-    """A training job's curve, built once per completed epoch: the Train page redraws it every poll.
-
-    losses: (train, test) per completed epoch. Shared read-only, like every cached figure.
-    """
-    history = [{"epoch": epoch, "train_loss": train, "test_loss": test}
-               for epoch, (train, test) in enumerate(losses, 1)]
-    return charts.job_curves(history, epochs)
+    root = checkpoint_root().resolve()
+    return str(root), tables.folder_stamp(root / classifier_name(dataset))

@@ -123,15 +123,3 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
-
-
-def digit_and_reading(model, z, classifier, dataset: str) -> tuple[bytes, str | None]:
-    """z [D] -> (the decoded digit as a large PNG, the classifier's reading or None without a classifier).
-
-    One decode (~0.1 ms) and one classifier forward pass (~1 ms): cheap enough for every slider move.
-    """
-    from vae_core import explore
-
-    image = explore.decode(model, z.reshape(1, -1))[0]
-    png = explore.png_bytes(image, DIGIT_SCALE)
-    return png, captions.reading_of_image(image, classifier, dataset)

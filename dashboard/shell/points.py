@@ -112,15 +112,6 @@ def point_from_values(base, values: dict[int, float]):
     return z
 
 
-def clicked_point(event) -> tuple[float, float] | None:
-    """(x, y) of the first point a plotly selection event holds, else None."""
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
-    for point in points:
-        if "x" in point and "y" in point:
-            return float(point["x"]), float(point["y"])
-    return None
-
-
 def _first(data):
     """A point's customdata as the browser sends it: a number, a list, or {"0": number}."""
     if isinstance(data, dict):

@@ -140,37 +140,8 @@ def own_digit(checkpoint) -> list[float] | None:
     return None
 
 
-def sync_sliders(prefix: str, dims: list[int], base, signature: tuple) -> None:
-    """Put the sliders of ``dims`` at the base point [D] when the base changes or a slider is new.
-
-    Slider values live in session state under ``prefix + str(dim)``; they are only set here
-    (and by the plane's click callback), never passed as ``value=``, so a moved slider keeps
-    its value until the base point changes.
-    """
-    changed = st.session_state.get(prefix + "signature") != signature
-    for dim in dims:
-        key = f"{prefix}{dim}"
-        if changed or key not in st.session_state:
-            st.session_state[key] = points.clip_to_sliders(float(base[dim]))
-    st.session_state[prefix + "signature"] = signature
-
-
-def set_sliders_from_click(chart_key: str, prefix: str) -> None:
-    """Callback of the clickable 2-D plane: move the two sliders to the clicked point."""
-    point = points.clicked_point(st.session_state.get(chart_key))
-    if point is not None:
-        st.session_state[f"{prefix}0"] = points.clip_to_sliders(point[0])
-        st.session_state[f"{prefix}1"] = points.clip_to_sliders(point[1])
-
-
 def clamp_state(key: str, low: int, high: int) -> None:
     """Keep a remembered number inside the range of the model now chosen (sizes differ by model)."""
     value = st.session_state.get(key)
     if value is not None and not low <= value <= high:
         st.session_state[key] = min(high, max(low, value))
-
-
-def store_slider_values(prefix: str, values: dict[int, float] | None) -> None:
-    """Keep the values the browser reported as the sliders' values (the server path and captions read them)."""
-    for dim, value in (values or {}).items():
-        st.session_state[f"{prefix}{dim}"] = points.clip_to_sliders(value)

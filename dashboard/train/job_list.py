@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import cache, tables
+from dashboard.shell import charts, tables
 from dashboard.shell.queue import jobs_or_problem, start_workers
 from dashboard.train.state import JobListState
 from vae_core.jobs import ACTIVE, Job, JobQueue, QueueError, QueueFull, place_in_queue
@@ -66,7 +66,7 @@ def _running(job: Job, queue: JobQueue) -> None:
     st.progress(job.fraction_done, text=_progress_text(job))
     if job.history:
         losses = tuple((row["train_loss"], row["test_loss"]) for row in job.history)
-        st.plotly_chart(cache.job_curves_figure(losses, job.epochs), key=f"train_curve_{job.id}")
+        st.plotly_chart(job_curves_figure(losses, job.epochs), key=f"train_curve_{job.id}")
     st.caption(job.message)
     if job.cancel_requested:
         st.caption("Cancelling at the next step…")
@@ -125,10 +125,11 @@ def _panel(root: Path, polling: bool) -> None:
     queue = JobQueue(root)
     jobs, unreadable = jobs_or_problem(root)
     _rerun_app_when_changed(jobs, polling)
-    if problem or unreadable:
-        st.error(problem or unreadable)
+    standing = unreadable or problem
+    if standing and not (standing == problem and queue.exists()):  # the sidebar already says the workers' problem
+        st.error(standing)
     error = JobListState.get().take_error()
-    if error:
+    if error and error not in (problem, unreadable):  # a refused Train that says what the page already says
         st.error(error)
     if not jobs:
         st.caption("No jobs yet: choose a configuration above and press Train.")
@@ -150,3 +151,14 @@ def panel(root: Path, jobs: list[Job]) -> None:
     """
     polling = any(job.status in ACTIVE for job in jobs)
     st.fragment(_panel, run_every=POLL_SECONDS if polling else None)(root, polling)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def job_curves_figure(losses: tuple[tuple[float, float], ...], epochs: int):
+    """A training job's curve, built once per completed epoch: the page redraws it every poll.
+
+    losses: (train, test) per completed epoch. Shared read-only, like every cached figure.
+    """
+    history = [{"epoch": epoch, "train_loss": train, "test_loss": test}
+               for epoch, (train, test) in enumerate(losses, 1)]
+    return charts.job_curves(history, epochs)

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from dashboard.shell import cache, downloads, links, points, sidebar, ui
+from dashboard.shell import cache, downloads, points, sidebar, ui, view
+from dashboard.traversals import pictures
 from vae_core import exports
 from vae_core.classes import class_name, noun, with_article
 
@@ -18,29 +19,28 @@ total = points.test_count(split, arrays)
 st.title(f"Traversals: {label}")
 
 modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
-links.restore_traversals(modes, total)  # a shared link's start point, seed, digit and columns
-sidebar.keep_choice("traversals_start", modes)
 controls = st.columns([5, 2, 2, 3])
-mode = controls[0].radio("Start from", modes, horizontal=True, key="traversals_start",
+mode = controls[0].radio("Start from", modes, horizontal=True, key="start", bind="query-params",
                          format_func=lambda m: {points.BASE_MODES[0]: "Prior mean",
                                                 points.BASE_MODES[2]: f"Test {one}"}.get(m, m))
 seed, index = 0, 0
 if mode == points.BASE_MODES[1]:
-    seed = controls[1].number_input("Prior draw seed", min_value=0, value=0, step=1, key="traversals_seed")
+    seed = controls[1].number_input("Prior draw seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
+                                    key="seed", bind="query-params")
 elif mode == points.BASE_MODES[2]:
-    sidebar.clamp_state("traversals_index", 0, total - 1)
+    sidebar.clamp_state("digit", 0, total - 1)
     index = controls[1].number_input(f"Test {one} (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
-                                     step=1, key="traversals_index")
+                                     step=1, key="digit", bind="query-params")
     controls[1].caption(f"#{index} is {with_article(class_name(ctx.dataset, points.test_label(split, arrays, index)))}")
-columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="traversals_columns",
+columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="columns", bind="query-params",
                              help="Steps from -3 to +3; an odd count puts the start point in the middle column.")
+columns = view.insist("columns", columns, 9, lambda n: n % 2 == 1)  # the start point is the middle column
 show_all = latent_dim > ROWS_SHOWN and controls[3].toggle(f"Show all {latent_dim} dimensions",
-                                                          key="traversals_all")
+                                                          key="all", bind="query-params")
 rows = latent_dim if show_all or latent_dim <= ROWS_SHOWN else ROWS_SHOWN
-links.share_traversals(mode, int(seed), int(index), int(columns))
 
 start = points.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
-figure = cache.traversal_for(checkpoint, start, rows, columns)
+figure = pictures.traversal_for(checkpoint, start, rows, columns)
 hidden = latent_dim - rows
 collapsed_rows = len(figure.marked)
 st.markdown(
@@ -52,5 +52,7 @@ st.markdown(
 
 factor = 3 if rows <= ROWS_SHOWN else 2
 png = exports.rows_png(figure.images, figure.row_labels, figure.column_labels, figure.marked, factor=factor)
-ui.image(png)
+ui.image(png, alt=f"Traversal: {rows} rows, one per latent dimension, each varying it from -3 to +3 across "
+                  f"{columns} columns, the start point in the middle column"
+                  + (f"; {collapsed_rows} collapsed row(s) marked in amber" if collapsed_rows else ""))
 downloads.figure(f"{checkpoint.name}-traversal", png, lambda: exports.rows_gif(figure.images), "traversals")

@@ -5,11 +5,14 @@ import streamlit as st
 from dashboard.components import canvas
 from dashboard.shell import cache, captions, charts, images, links, points, sidebar, ui
 from dashboard.your_digit import own_digit
+from vae_core.classes import noun, with_article
 
 ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
-st.title(f"Your digit: {label}")
-st.markdown("Draw a digit on the black square, or upload a photo of one. It is prepared as MNIST's digits were "
+one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
+st.title(f"Your {one}: {label}")
+st.markdown(f"Draw {with_article(one)} on the black square, or upload a photo of one. It is prepared as MNIST's "
+            "digits were "
             "(scaled into a 20 x 20 box, centred by its centre of mass in 28 x 28), then this model encodes it, "
             "decodes its mean, and the classifier reads both.")
 
@@ -25,7 +28,8 @@ pad, result, where = st.columns([1.05, 1, 1.6], gap="medium")
 with pad:
     canvas.drawing("draw_pad", st.session_state.get("draw_pixels"), note="Draw with the mouse; let go to encode.",
                    on_change=lambda: remember("drawing"))
-    upload = st.file_uploader("…or upload a PNG or JPEG of a digit", type=["png", "jpg", "jpeg"], key="draw_upload",
+    upload = st.file_uploader(f"…or upload a PNG or JPEG of {with_article(one)}", type=["png", "jpg", "jpeg"],
+                              key="draw_upload",
                               on_change=lambda: remember("upload"))
 image, error = own_digit.prepared(st.session_state.get("draw_source", "drawing"), st.session_state.get("draw_pixels"),
                                   upload.getvalue() if upload is not None else None)
@@ -34,22 +38,24 @@ with result:
     if error:
         st.error(error)
     elif image is None:
-        st.info("Nothing to encode yet: draw a digit, or upload a picture of one.")
+        st.info(f"Nothing to encode yet: draw {with_article(one)}, or upload a picture of one.")
     else:
         model, reader = cache.model_for(checkpoint), cache.classifier(ctx.dataset)
         mu, decoded = own_digit.encode(model, image)
         mine, theirs = st.columns(2)
         with mine:
-            ui.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it")
-            ui.reading(captions.reading_of_image(image, reader[0], ctx.dataset), reader)
+            ui.image(images.grid_png(image[None], 1, 6), caption="As MNIST would store it",
+                     alt="Your digit as the model sees it: 28 by 28 grey pixels, centred as in MNIST")
+            ui.reading(ui.reading_of_image(image, reader[0], ctx.dataset), reader, ctx.dataset)
         with theirs:
-            ui.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean")
+            ui.image(images.grid_png(decoded[None], 1, 6), caption="Decoded from its mean",
+                     alt="Your digit encoded to its posterior mean and decoded again by the model")
             if reader[0] is not None:
-                st.markdown(captions.reading_of_image(decoded, reader[0], ctx.dataset))
+                st.markdown(ui.reading_of_image(decoded, reader[0], ctx.dataset))
         st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
         if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
                      help="Opens the Latent explorer with its sliders at this digit's mean."):
-            links.open_page("explorer/page.py", model=checkpoint.name, start=links.slug(points.OWN_DIGIT),
+            links.open_page("explorer/page.py", model=checkpoint.name, start=points.OWN_DIGIT,
                             at=links.point_text(mu))
 
 with where:
@@ -66,8 +72,10 @@ with where:
     star = None
     if mu is not None:
         x, y = own_digit.map_position(projection, mu)
-        star = {"x": x, "y": y, "label": "your digit"}
-    canvas.latent_map("draw_map", cache.map_points_for(checkpoint, method), captions.class_names(ctx.dataset),
-                      charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430, selectable=False,
-                      note=("The star is your digit's mean" if star else "A star will mark your digit's mean")
-                      + " among the test digits' means. Hover a dot to see its digit.")
+        star = {"x": x, "y": y, "label": f"your {one}"}
+    # keyed by model: a model switch mounts the new model's map, never the star on the old cloud
+    canvas.latent_map(f"draw_map_{checkpoint.name}", cache.map_points_for(checkpoint, method),
+                      captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
+                      selectable=False, model=checkpoint.name, method=method, label=label,
+                      note=(f"The star is your {one}'s mean" if star else f"A star will mark your {one}'s mean")
+                      + f" among the test {many}' means. Hover a dot to see its {one}.")

@@ -148,8 +148,6 @@ def test_row40_a_stray_lock_file_neither_breaks_pages_nor_stops_the_queue(monkey
 # ---------------------------------------------------------------- row 41: a queue error is shown once
 
 
-@pytest.mark.xfail(strict=True, reason="needs the Train page to show the sidebar's queue error only once "
-                                       "(dashboard/train/job_list.py, see tests/README.md row 41)")
 def test_row41_a_queue_error_is_shown_once_on_the_train_page(monkeypatch, root, fake_mnist_dir):
     queue = JobQueue(root)
     queue.path.parent.mkdir(parents=True)

@@ -1,0 +1,165 @@
+"""A view's state in a real browser, changed the way a person changes it.
+
+Each sequence (switch the model, open a copied address, go Back) must end where a fresh load
+of the address in the bar ends: same heading, same URL, and the components drawing the same
+data, as their root elements say (``data-model``, ``data-method``, ``data-points``,
+``data-fingerprint``). AppTest cannot see a component that keeps drawing old data; chromium can.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser_support import RunTracker, full_page_screenshot, screenshot_dir
+from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboard  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"
+Z5 = "mnist-z5-h400-e12-b128-lr0.001-s0"
+
+# What every component on the page says it draws: one {class, model, method, points, fingerprint, drawn} per view.
+DRAWN_JS = """() => [...document.querySelectorAll('*')].filter((e) => e.shadowRoot)
+  .flatMap((host) => [...host.shadowRoot.querySelectorAll('[data-model]')])
+  .filter((root) => root.getBoundingClientRect().width > 0)
+  .map((root) => ({view: root.className, model: root.dataset.model, method: root.dataset.method ?? '',
+                   points: root.dataset.points ?? '', fingerprint: root.dataset.fingerprint ?? '',
+                   drawn: root.dataset.drawn ?? ''}))"""
+# True once at least one component is on the page and every one of them has drawn what it was last given.
+ALL_DRAWN_JS = f"""(model) => {{
+  const views = ({DRAWN_JS})();
+  return views.length > 0 && views.every((v) => v.drawn !== '' && v.model.split(',').includes(model));
+}}"""
+
+
+def open_tab(browser, url: str) -> RunTracker:  # noqa: F811
+    """A fresh tab (a fresh Streamlit session) at ``url``, its first run drawn."""
+    tab = browser.new_context(viewport=VIEWPORT).new_page()
+    tracker = RunTracker(tab)
+    tab.goto(url)
+    tracker.wait_after(0, RUN_TIMEOUT_MS)
+    return tracker
+
+
+def close(tracker: RunTracker) -> None:
+    tracker.page.context.close()
+
+
+def heading(page: Page) -> str:
+    return page.get_by_test_id("stMain").locator("h1").first.inner_text()
+
+
+def settled_view(tracker: RunTracker, model: str) -> dict:
+    """Wait until the page is quiet and its components draw ``model``, then say what the page shows."""
+    page = tracker.page
+    tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
+    try:
+        page.wait_for_function(ALL_DRAWN_JS, arg=model, timeout=RUN_TIMEOUT_MS)
+    except Exception as error:  # say what the page draws instead of a bare timeout
+        raise AssertionError(f"the components never drew {model}: {page.evaluate(DRAWN_JS)}") from error
+    views = sorted(page.evaluate(DRAWN_JS), key=lambda v: v["view"])
+    return {"heading": heading(page), "query": parse_qs(urlparse(page.url).query), "path": urlparse(page.url).path,
+            "views": [{k: v for k, v in view.items() if k != "drawn"} for view in views]}
+
+
+def pick_model(tracker: RunTracker, latent_dim: int) -> None:
+    """Choose the MNIST MLP with beta 1 at ``latent_dim`` in the sidebar, as a person does."""
+    page = tracker.page
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    options = page.get_by_role("option").filter(has_text=re.compile(rf"(^|[ ,·]) ?z = {latent_dim}$"))
+    runs = tracker.finished
+    options.first.click()
+    tracker.wait_after(runs, RUN_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("path", ["latent-map", "your-digit", "explorer"])
+def test_a_model_switch_shows_what_a_fresh_load_of_the_new_address_shows(browser, dashboard, path):  # noqa: F811
+    first = open_tab(browser, f"{dashboard.url}/{path}?model={Z10}")
+    try:
+        before = settled_view(first, Z10)
+        pick_model(first, 5)
+        switched = settled_view(first, Z5)
+        full_page_screenshot(first.page, screenshot_dir(REPO) / f"switched-{path}.png")
+        address = first.page.url
+    finally:
+        close(first)
+    assert switched["query"]["model"] == [Z5] and switched["views"] != before["views"]
+    fresh = open_tab(browser, address)
+    try:
+        assert settled_view(fresh, Z5) == switched
+    finally:
+        close(fresh)
+
+
+def test_a_copied_explorer_address_brings_back_the_plane_axes(browser, dashboard):  # noqa: F811
+    first = open_tab(browser, f"{dashboard.url}/explorer?model={Z10}")
+    page = first.page
+    try:
+        settled_view(first, Z10)
+        main = page.get_by_test_id("stMain")
+        main.get_by_test_id("stSelectbox").filter(has_text="Plane: horizontal dimension").click()
+        chosen = page.get_by_role("option").nth(4)
+        name = chosen.inner_text()
+        runs = first.finished
+        chosen.click()
+        first.wait_after(runs, RUN_TIMEOUT_MS)
+        shown = settled_view(first, Z10)
+        address = page.url
+    finally:
+        close(first)
+    assert parse_qs(urlparse(address).query)["plane_x"] == [name]
+    second = open_tab(browser, address)
+    try:
+        box = second.page.get_by_test_id("stMain").get_by_role("combobox", name="Plane: horizontal dimension")
+        expect(box).to_have_value(name, timeout=RUN_TIMEOUT_MS)
+        assert settled_view(second, Z10) == shown
+    finally:
+        close(second)
+
+
+def visit(tracker: RunTracker, title: str) -> None:
+    """Click a page in the sidebar's navigation and wait for it to draw."""
+    runs = tracker.finished
+    tracker.page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    tracker.wait_after(runs, RUN_TIMEOUT_MS)
+    tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
+
+
+def test_back_and_forward_move_between_the_pages_seen(browser, dashboard):  # noqa: F811
+    tracker = open_tab(browser, f"{dashboard.url}/?model={Z10}")
+    page = tracker.page
+    try:
+        tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
+        start = page.evaluate("history.length")
+        visit(tracker, "Latent map")
+        visit(tracker, "Traversals")
+        assert page.evaluate("history.length") == start + 2  # one entry per page visit
+        expected = [("/latent-map", "Latent map of"), ("/", "VAE Latent Explorer")]
+        for path, title in expected:
+            page.go_back()
+            expect(page.get_by_test_id("stMain").locator("h1").first).to_contain_text(title, timeout=RUN_TIMEOUT_MS)
+            assert urlparse(page.url).path == path
+        page.go_forward()
+        expect(page.get_by_test_id("stMain").locator("h1").first).to_contain_text("Latent map of",
+                                                                                    timeout=RUN_TIMEOUT_MS)
+    finally:
+        close(tracker)
+
+
+def test_two_tabs_keep_their_own_model(browser, dashboard):  # noqa: F811
+    left = open_tab(browser, f"{dashboard.url}/latent-map?model={Z10}")
+    right = open_tab(browser, f"{dashboard.url}/latent-map?model={Z5}")
+    try:
+        right_view = settled_view(right, Z5)
+        settled_view(left, Z10)
+        pick_model(left, 2)
+        settled_view(left, "mnist-z2-h400-e12-b128-lr0.001-s0")
+        right.page.reload()
+        assert settled_view(right, Z5) == right_view
+    finally:
+        close(left)
+        close(right)
