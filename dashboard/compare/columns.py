@@ -53,13 +53,18 @@ def model_column(checkpoint, shared: Shared, sprites: dict) -> None:
     dataset, label = checkpoint.train_config.dataset, shared.labels[checkpoint.name]
     st.subheader(label)
     ui.image(cache.generated_grid_png(checkpoint, shared.seed, 16, shared.temperature, 4), width="stretch",
-             caption=f"16 samples, seed {shared.seed}")
+             caption=f"16 samples, seed {shared.seed}",
+             alt=f"16 images decoded by {label} from random latent vectors, seed {shared.seed}, temperature "
+                 f"{shared.temperature:.2f}, 4 per row")
     split, arrays = shared.splits[dataset], cache.projections_for(checkpoint)
     if shared.indices and len(shared.splits) > 1 and split is not None:
-        ui.image(images.test_images_png(split, shared.indices, 4, factor=2), width="stretch", caption="Originals")
+        ui.image(images.test_images_png(split, shared.indices, 4, factor=2), width="stretch", caption="Originals",
+                 alt=f"The {len(shared.indices)} test images that {label} reconstructs below, 4 per row")
     if shared.indices:
         png = images.decoded_means_png(cache.model_for(checkpoint), split, arrays, shared.indices, 4)
-        ui.image(png, width="stretch", caption="Reconstructions")
+        ui.image(png, width="stretch", caption="Reconstructions",
+                 alt=f"{label}'s reconstructions of the {len(shared.indices)} shared test images (decoded posterior "
+                     "means), 4 per row")
     if arrays is None:
         st.caption("No cached latent map (`vae-explorer project`).")
     elif not charts.map_cached(arrays, shared.method):

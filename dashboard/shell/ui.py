@@ -10,12 +10,16 @@ import streamlit as st
 from dashboard.shell import captions, points
 
 
-def image(png: bytes, caption: str | None = None, width: int | str = "content") -> None:
+def image(png: bytes, *, alt: str, caption: str | None = None, width: int | str = "content") -> None:
     """A PNG at its own pixel size (already upscaled by nearest neighbour, so it stays crisp).
 
-    ``output_format="PNG"`` matters: on "auto" Streamlit re-encodes grey images as JPEG.
+    ``alt`` is required and says what the picture shows ("40 digits decoded from random latent vectors,
+    seed 0"), for a screen reader and for anyone whose browser does not load it; a caption does not
+    replace it. ``output_format="PNG"`` matters: on "auto" Streamlit re-encodes grey images as JPEG.
     """
-    st.image(png, caption=caption, width=width, output_format="PNG")
+    if not alt.strip():
+        raise ValueError("an image needs alt text that says what it shows")
+    st.image(png, caption=caption, width=width, output_format="PNG", alt=alt)
 
 
 def reading_of_image(image, classifier, dataset: str) -> str | None:
