@@ -37,13 +37,13 @@ def test_the_sidebar_names_every_model_by_its_family(monkeypatch, family_root, e
 def test_compare_along_each_axis_holds_the_others(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data, "compare")
     assert column_titles(app) == ["z = 2", "z = 3"]  # latent sizes of the MLP, beta 1, MNIST
-    app.radio(key="compare_axis").set_value("beta").run()
+    app.radio(key="axis").set_value("beta").run()
     assert column_titles(app) == ["beta = 1", "beta = 4"]
-    app.radio(key="compare_axis").set_value("architecture").run()
+    app.radio(key="axis").set_value("architecture").run()
     assert column_titles(app) == ["MLP", "conv"]
     _, [(_, walk)] = live_components(app)
     assert [w["label"] for w in walk["walks"]] == ["MLP", "conv"]  # the page decodes both architectures
-    app.radio(key="compare_axis").set_value("data set").run()
+    app.radio(key="axis").set_value("data set").run()
     assert column_titles(app) == ["MNIST", "Fashion-MNIST"]
     assert not app.exception
     titles = [h.value for h in app.subheader]
@@ -52,10 +52,10 @@ def test_compare_along_each_axis_holds_the_others(monkeypatch, family_root, empt
 
 def test_compare_says_when_no_model_has_the_held_settings(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data, "compare")
-    app.radio(key="compare_axis").set_value("latent size").run()
-    app.selectbox(key="compare_hold_architecture").set_value("conv").run()
+    app.radio(key="axis").set_value("latent size").run()
+    app.selectbox(key="hold_architecture").set_value("conv").run()
     assert column_titles(app) == ["z = 2"]
-    app.selectbox(key="compare_hold_beta").set_value(4.0).run()
+    app.selectbox(key="hold_beta").set_value(4.0).run()
     assert column_titles(app) == [] and any("pick other settings" in i.value for i in app.info)
 
 

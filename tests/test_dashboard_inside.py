@@ -114,19 +114,19 @@ def test_latent_map_without_test_images_says_what_the_exports_need(monkeypatch, 
 
 def test_compare_draws_umap_maps_or_says_how_to_add_them(monkeypatch, umap_root, shipped_root, empty_data):
     app = open_app(monkeypatch, umap_root, empty_data, "compare")
-    app.radio(key="compare_map_method").set_value("UMAP").run()
+    app.radio(key="map").set_value("UMAP").run()
     assert not app.exception
     assert sum("No cached UMAP map" in c.value for c in app.caption) == 1  # z = 2 lacks it, z = 3 has it
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
-    app.radio(key="compare_map_method").set_value("UMAP").run()
+    app.radio(key="map").set_value("UMAP").run()
     assert not app.exception and not any("No cached UMAP map" in c.value for c in app.caption)
 
 
 def test_compare_offers_its_walk_as_png_and_gif(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
     assert downloads(app) == ["PNG", "GIF"]  # one row per latent size, or all of them moving at once
-    app.radio(key="compare_walk_kind").set_value("Along a random direction").run()
-    app.number_input(key="compare_walk_seed").set_value(5).run()
+    app.radio(key="walk").set_value("Along a random direction").run()
+    app.number_input(key="walk_seed").set_value(5).run()
     assert not app.exception and downloads(app) == ["PNG", "GIF"]
 
 

@@ -81,12 +81,12 @@ def test_a_fashion_test_item_is_named_by_its_class(monkeypatch, fashion_root, em
     labels = store.read_projections(checkpoint)["labels"]
     boot, pullover = (int(np.flatnonzero(labels == k)[0]) for k in (9, 2))
     app = open_app(monkeypatch, fashion_root, empty_data, "compare")
-    walk_kind = app.radio(key="compare_walk_kind")
+    walk_kind = app.radio(key="walk")
     assert list(walk_kind.options)[0] == "Between two test items"
     walk_kind.set_value(points.WALKS[0]).run()
-    app.number_input(key="compare_walk_from").set_value(boot).run()
-    app.number_input(key="compare_walk_to").set_value(pullover).run()
-    assert app.number_input(key="compare_walk_from").label == "From test item"
+    app.number_input(key="walk_from").set_value(boot).run()
+    app.number_input(key="walk_to").set_value(pullover).run()
+    assert app.number_input(key="walk_from").label == "From test item"
     _, [(_, walk)] = live_components(app)
     assert f"test item #{boot} (an ankle boot) to #{pullover} (a pullover)" in walk["note"], walk["note"]
 
@@ -134,10 +134,10 @@ def column_titles(app) -> list[str]:
 def test_compare_holds_epochs_and_seed_so_a_column_is_one_model(monkeypatch, epochs_root, empty_data):
     app = open_app(monkeypatch, epochs_root, empty_data, "compare")
     assert column_titles(app) == [f"z = {z}" for z in LATENT_SIZES]  # the 2-epoch, seed-0 family: eight columns
-    assert app.selectbox(key="compare_hold_epochs").value == 2
-    assert app.selectbox(key="compare_hold_seed").value == 0
-    assert [s.key for s in app.selectbox if s.key == "compare_hold_hidden_width"] == []  # all models are h16
-    assert list(app.selectbox(key="compare_hold_epochs").options) == ["1 epoch", "2 epochs"]
+    assert app.selectbox(key="hold_epochs").value == 2
+    assert app.selectbox(key="hold_seed").value == 0
+    assert [s.key for s in app.selectbox if s.key == "hold_hidden_width"] == []  # all models are h16
+    assert list(app.selectbox(key="hold_epochs").options) == ["1 epoch", "2 epochs"]
     maps = [json.loads(c.proto.json) for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
             and c.proto.WhichOneof("data") == "json"]
     assert [m["model"] for m in maps] == [c.name for c in sorted(
@@ -145,11 +145,11 @@ def test_compare_holds_epochs_and_seed_so_a_column_is_one_model(monkeypatch, epo
         key=lambda c: c.model_config.latent_dim)]  # one canvas map per column, keyed by its model
     assert all(m["compact"] and not m["legend"] for m in maps)
     assert not [c.key for c in app.get("plotly_chart") if c.key.startswith("compare_map")]  # no plotly map left
-    app.selectbox(key="compare_hold_epochs").set_value(1).run()
+    app.selectbox(key="hold_epochs").set_value(1).run()
     assert column_titles(app) == ["z = 2", "z = 3", "z = 4"]
     assert any("1 epoch" in m.value and "holding" in m.value for m in app.markdown)
-    app.selectbox(key="compare_hold_epochs").set_value(2).run()
-    app.selectbox(key="compare_hold_seed").set_value(1).run()
+    app.selectbox(key="hold_epochs").set_value(2).run()
+    app.selectbox(key="hold_seed").set_value(1).run()
     assert column_titles(app) == ["z = 2"]
     assert not app.exception
 

@@ -173,3 +173,15 @@ def test_bad_traversal_and_arithmetic_values_fall_back_to_defaults(monkeypatch, 
     arithmetic = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "arithmetic", query)
     assert arithmetic.slider(key="strength").value == 1.0
     assert arithmetic.slider(key="steps").value == 10
+
+
+def test_a_compare_address_reopens_its_axis_and_held_settings(monkeypatch, shipped_root, empty_data):
+    app = open_link(monkeypatch, shipped_root, empty_data, "compare", {"axis": "beta"})
+    assert app.radio(key="axis").value == "beta"
+    box = app.selectbox(key="hold_latent_size")
+    other = next(option for option in box.options if option != box.value)  # an option label, as the URL spells it
+    copy = open_link(monkeypatch, shipped_root, empty_data, "compare", {"axis": "beta", "hold_latent_size": other,
+                                                                        "seed": "3", "map": "PCA"})
+    assert copy.radio(key="axis").value == "beta" and copy.selectbox(key="hold_latent_size").format_func(
+        copy.selectbox(key="hold_latent_size").value) == other
+    assert copy.number_input(key="seed").value == 3 and copy.radio(key="map").value == "PCA"

@@ -189,8 +189,8 @@ def test_the_hover_plane_of_a_larger_model_uses_the_chosen_dimensions(monkeypatc
 def test_compare_walks_every_model_between_the_same_test_digits(monkeypatch, shipped_root, empty_data):
     models = default_columns(shipped(shipped_root))
     app = open_app(monkeypatch, shipped_root, empty_data, "compare")
-    app.number_input(key="compare_walk_from").set_value(3).run()
-    app.number_input(key="compare_walk_to").set_value(9).run()
+    app.number_input(key="walk_from").set_value(3).run()
+    app.number_input(key="walk_to").set_value(9).run()
     weights, [(_, data)] = live_components(app)
     assert sorted(parse_payload(w)[0]["id"] for w in weights) == sorted(c.name for c in models)
     assert [walk["model"] for walk in data["walks"]] == [c.name for c in models]
@@ -198,7 +198,7 @@ def test_compare_walks_every_model_between_the_same_test_digits(monkeypatch, shi
         mu = store.read_arrays_artifact(checkpoint, "projections.npz")["mu"]
         assert walk["start"] == pytest.approx(mu[3].tolist(), abs=1e-6)
         assert walk["end"] == pytest.approx(mu[9].tolist(), abs=1e-6)
-    app.radio(key="compare_walk_kind").set_value("Along a random direction").run()
+    app.radio(key="walk").set_value("Along a random direction").run()
     _, [(_, direction)] = live_components(app)
     for walk in direction["walks"]:
         start, end = np.asarray(walk["start"]), np.asarray(walk["end"])

@@ -20,10 +20,12 @@ st.markdown(f"What does the **{axis}** change? One column per {axis}, holding {a
             f"every column decodes the **same random seed** and reconstructs the **same test {many}**.")
 
 controls = st.columns(4)
-seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="compare_seed")
-temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="compare_temperature")
-pick = controls[2].number_input(f"Test {one} seed (shared)", min_value=0, value=0, step=1, key="compare_digits")
-method = controls[3].radio("Latent maps", ["t-SNE", "UMAP", "PCA"], horizontal=True, key="compare_map_method",
+seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="seed",
+                                bind="query-params")
+temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="temperature", bind="query-params")
+pick = controls[2].number_input(f"Test {one} seed (shared)", min_value=0, value=0, step=1, key="digits",
+                                bind="query-params")
+method = controls[3].radio("Latent maps", ["t-SNE", "UMAP", "PCA"], horizontal=True, key="map", bind="query-params",
                           help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
 splits = widgets.compare_test_splits(models)  # dataset -> test split or None

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.compare import axes
-from dashboard.shell import cache, captions, charts, points, sidebar
+from dashboard.shell import cache, captions, charts, points, sidebar, view
+
+AXIS_SHOWN_KEY = "compare_axis_shown"  # the axis the held settings were last chosen for
 
 
 def compare_axis(ctx) -> tuple[str, dict, list]:
@@ -18,22 +20,24 @@ def compare_axis(ctx) -> tuple[str, dict, list]:
     """
     pool = ctx.everything or ctx.checkpoints
     row = st.columns(len(axes.AXES))
-    axis = row[0].radio("Compare along", axes.AXES, key="compare_axis")
+    axis = row[0].radio("Compare along", axes.AXES, key="axis", bind="query-params")
     others = axes.held_settings(pool, axis)
-    keys = {other: f"compare_hold_{other.replace(' ', '_')}" for other in others}
-    moved = st.session_state.get("compare_axis_shown") != axis
-    for other, setting in axes.best_held(pool, axis, ctx.checkpoint).items():
-        if moved or keys[other] not in st.session_state:  # a setting the models began to differ in is new
-            st.session_state[keys[other]] = setting
-    st.session_state["compare_axis_shown"] = axis
+    best = axes.best_held(pool, axis, ctx.checkpoint)
+    keys = {other: f"hold_{other.replace(' ', '_')}" for other in others}  # widget keys and URL parameters
+    if st.session_state.get(AXIS_SHOWN_KEY) not in (None, axis):  # the reader changed the axis
+        for other in others:
+            st.session_state[keys[other]] = best[other]
+    st.session_state[AXIS_SHOWN_KEY] = axis
     extra = len(others) - (len(axes.AXES) - 1)
     places = row[1:] + (st.columns(len(axes.AXES))[1:1 + extra] if extra else [])
     held = {}
     for column, (other, key) in zip(places, keys.items(), strict=True):
         options = axes.options(pool, other)
-        sidebar.keep_choice(key, options)
-        held[other] = column.selectbox(f"Hold {other} at", options, key=key,
-                                       format_func=lambda v, other=other: axes.value_label(other, v))
+        view.keep_valid(key, options, best[other])
+        # the best setting is the widget's default, so the URL names a held setting only when it differs
+        held[other] = column.selectbox(f"Hold {other} at", options, index=options.index(best[other]), key=key,
+                                       format_func=lambda v, other=other: axes.value_label(other, v),
+                                       bind="query-params")
     return axis, held, axes.columns(pool, axis, held)
 
 
@@ -63,17 +67,18 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
 
     kind_column, detail_column = st.columns([2, 3])
     kinds = list(points.WALKS) if total else list(points.WALKS[1:])
-    sidebar.keep_choice("compare_walk_kind", kinds)
+    view.keep_valid("walk", kinds)
     many = image_noun(models, plural=True)
-    kind = kind_column.radio("Walk", kinds, horizontal=True, key="compare_walk_kind",
+    kind = kind_column.radio("Walk", kinds, horizontal=True, key="walk", bind="query-params",
                              format_func=lambda k: k.replace("test digits", f"test {many}"))
     if kind == points.WALKS[0]:
         ends = detail_column.columns(2)
-        for key in ("compare_walk_from", "compare_walk_to"):
+        for key in ("walk_from", "walk_to"):
             sidebar.clamp_state(key, 0, total - 1)
         one = image_noun(models)
-        first = ends[0].number_input(f"From test {one}", 0, total - 1, 0, key="compare_walk_from")
-        last = ends[1].number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key="compare_walk_to")
+        first = ends[0].number_input(f"From test {one}", 0, total - 1, 0, key="walk_from", bind="query-params")
+        last = ends[1].number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key="walk_to",
+                                         bind="query-params")
         lines = {c.name: points.test_means(cache.model_for(c), splits[c.train_config.dataset],
                                            cache.projections_for(c), [first, last]) for c in models}
         arrays, split = cache.projections_for(models[0]), splits[models[0].train_config.dataset]
@@ -81,7 +86,8 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
         note = captions.walk_between_note(first, last, points.test_label(split, arrays, first),
                                           points.test_label(split, arrays, last), models[0].train_config.dataset)
     else:
-        seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="compare_walk_seed"))
+        seed = int(detail_column.number_input("Direction seed", min_value=0, value=0, step=1, key="walk_seed",
+                                                        bind="query-params"))
         lines = {c.name: points.direction_line(c.model_config.latent_dim, seed) for c in models}
         detail, note = (seed,), captions.walk_direction_note(seed, points.WALK_RADIUS)
     live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in models})
