@@ -15,7 +15,6 @@ starting the app does not wait for them.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import streamlit as st
@@ -102,36 +101,6 @@ def per_checkpoint(*, shared: bool = False, reads_data: bool = False, **options)
 
 
 # --- the checkpoints, a model and its cached arrays -----------------------------------------------
-
-def _fingerprint(root: Path) -> tuple:
-    """Modification times of the root and of each checkpoint folder: a few stat calls tell when to rescan."""
-    if not root.is_dir():
-        return ()
-    entries = [("", root.stat().st_mtime_ns)]
-    for entry in os.scandir(root):
-        if entry.is_dir() and not entry.name.startswith("."):
-            entries.append((entry.name, entry.stat().st_mtime_ns))
-    return tuple(sorted(entries))
-
-
-@st.cache_resource(show_spinner="Reading checkpoints…", max_entries=4)
-def _scan(root: str, fingerprint: tuple):
-    from vae_core import store
-
-    return store.scan(Path(root))
-
-
-def scan_checkpoints():
-    """(root, checkpoints, problems, error): error is one sentence when the root cannot be read."""
-    from vae_core.store import CheckpointError
-
-    root = checkpoint_root()
-    try:
-        checkpoints, problems = _scan(str(root.resolve()), _fingerprint(root))
-    except (CheckpointError, OSError) as error:
-        return root, [], [], str(error)
-    return root, checkpoints, problems, None
-
 
 @per_checkpoint(shared=True, show_spinner="Loading model…", max_entries=32)
 def _model(checkpoint):

@@ -7,6 +7,7 @@ Pages read it back with ``context()`` or ``require_checkpoint()``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,38 @@ class AppContext:
         return tables.model_label(checkpoint, self.checkpoints)
 
 
+# --- the checkpoints: scanned again only when a folder in the root changed ---
+
+def _fingerprint(root: Path) -> tuple:
+    """Modification times of the root and of each checkpoint folder: a few stat calls tell when to rescan."""
+    if not root.is_dir():
+        return ()
+    entries = [("", root.stat().st_mtime_ns)]
+    for entry in os.scandir(root):
+        if entry.is_dir() and not entry.name.startswith("."):
+            entries.append((entry.name, entry.stat().st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+@st.cache_resource(show_spinner="Reading checkpoints…", max_entries=4)
+def _scan(root: str, fingerprint: tuple):
+    from vae_core import store
+
+    return store.scan(Path(root))
+
+
+def scan_checkpoints():
+    """(root, checkpoints, problems, error): error is one sentence when the root cannot be read."""
+    from vae_core.store import CheckpointError
+
+    root = cache.checkpoint_root()
+    try:
+        checkpoints, problems = _scan(str(root.resolve()), _fingerprint(root))
+    except (CheckpointError, OSError) as error:
+        return root, [], [], str(error)
+    return root, checkpoints, problems, None
+
+
 def keep_choice(key: str, options: list) -> None:
     """A remembered choice that is no longer offered (options differ by model) falls back to the first option."""
     if st.session_state.get(key) not in options:
@@ -44,7 +77,7 @@ def keep_choice(key: str, options: list) -> None:
 
 def sidebar() -> AppContext:
     """Dataset picker (only when several datasets have checkpoints) and model picker."""
-    root, checkpoints, problems, error = cache.scan_checkpoints()
+    root, checkpoints, problems, error = scan_checkpoints()
     if not checkpoints:
         st.sidebar.warning(f"No checkpoints in `{root}`.")
         context = AppContext(root=root, problems=problems, error=error)
