@@ -67,7 +67,8 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     [payload], _ = canvas_mounts(app)
     element, data = view(app, "map")
     assert len(data["points"]["rows"]) == 200 and data["points"]["rows"][:3] == [0, 1, 2]
-    assert data["axes"] == ["z[0] (posterior mean)", "z[1] (posterior mean)"] and data["selected"] == []
+    assert data["axes"] == ["z[0] (posterior mean)", "z[1] (posterior mean)"]
+    assert data["selection"] == [] and data["hidden"] == []
     assert data["selectable"]  # the page shows the selected digits
     header, sheet = sprite_image(payload)
     assert header == {"id": data["sprite"], "count": 200, "columns": 100} and sheet.shape == (2 * 28, 100 * 28)
@@ -81,10 +82,10 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     assert canvas_mounts(app)[0] == []  # the page holds the thumbnails: not sent again
 
     element, _ = view(app, "map")
-    browser_reports(app, element, {"selection": [7, 17]})
+    browser_reports(app, element, {"selection": [{"row": 7}, {"row": 17}]})  # a click, then a shift-click
     assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
-    assert view(app, "map")[1]["selected"] == [7, 17]  # the page rings them
+    assert view(app, "map")[1]["selection"] == [{"row": 7}, {"row": 17}]  # the page rings them
 
     app.radio(key="map").set_value("t-SNE").run()
     arrays = store.read_arrays_artifact(store.scan(tiny_checkpoint_root)[0][0], "projections.npz")
@@ -100,17 +101,21 @@ def test_without_the_test_images_the_map_has_no_thumbnails_and_says_why(monkeypa
     [note] = [i.value for i in app.info]
     assert note.startswith("Thumbnails") and "VAE_DATA_DIR" in note and "\n" not in note
     element, _ = view(app, "map")
-    browser_reports(app, element, {"selection": [3]})
+    browser_reports(app, element, {"selection": [{"row": 3}]})
     assert [i.captions[0] for i in app.image] == ["Decoded posterior means"]  # from the cached means
 
 
-def test_a_forged_selection_keeps_only_test_rows(monkeypatch, tiny_checkpoint_root, empty_data):
+def test_a_forged_selection_selects_only_test_rows_and_a_malformed_one_nothing(monkeypatch, tiny_checkpoint_root,
+                                                                                 empty_data):
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map")
     element, _ = view(app, "map")
-    browser_reports(app, element, {"selection": ["../x", -1, 10**12, True, 3.5, None, 3, 3, 199]})
+    browser_reports(app, element, {"selection": [{"row": 3}, {"row": 3}, {"row": 199}, {"row": 10**6}]})
     assert any(c.value.startswith("2 selected: #3 (3), #199 (9)") for c in app.caption)
-    browser_reports(app, element, {"selection": "everything"})
-    assert "Nothing selected yet." in [m.value for m in app.markdown]
+    for forged in ("everything", [{"row": 3}, "../x"], [{"row": -1}], [{"row": True}], [{"row": 3.5}],
+                   [{"box": [0, 0, "1", 1]}], [{"box": [1, 0, 0, 1]}], [{"lasso": [[0, 0], [1, 1]]}],
+                   [{"row": 3, "box": [0, 0, 1, 1]}], [{"row": 3}] * 9):
+        browser_reports(app, element, {"selection": forged})
+        assert "Nothing selected yet." in [m.value for m in app.markdown], forged
 
 
 def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tiny_checkpoint_root, empty_data):

@@ -5,8 +5,9 @@
 //   - data is bytes: a sprite sheet of test digits (a PNG with a small header), kept in a registry shared by
 //     every mount of this page, so the thumbnails travel once per browser session;
 //   - data is an object with view "map": a scatter of 2-D points coloured by class, with a legend that hides
-//     classes, hover thumbnails drawn from the sprite, a click, a dragged box or a lasso to select (reported to
-//     Python);
+//     classes, hover thumbnails drawn from the sprite, a click, a dragged box or a lasso to select. A selectable
+//     map reports its hidden classes and its selection as shapes in data coordinates ({box: [x0, y0, x1, y1]},
+//     {lasso: [[x, y], ...]}, {row: r}; shift adds a shape), and takes both back from its data (a shared link);
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only. The root of each view carries data attributes that say what it draws (data-model,
@@ -20,7 +21,9 @@ const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
 const DRAG_MIN = 4; // CSS pixels a press must move to be a box or lasso selection rather than a click
 const LASSO_STEP = 3; // CSS pixels between the lasso's recorded corners
-const MAX_REPORTED = 10000; // a selection reports at most this many rows: a whole test split (MAX_SELECTED)
+const MAX_PARTS = 8; // shapes in one selection: shift adds one, the oldest goes (canvas.py's MAX_PARTS)
+const MAX_CORNERS = 48; // a lasso's path is simplified to at most this many corners (canvas.py's MAX_CORNERS)
+const DIGITS = 4; // a shape's coordinates keep about this many significant digits of the plot's span
 const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
 const SELECT_MODES = [["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
 const THUMB = { full: 84, compact: 56 }; // CSS pixels of a thumbnail: 3 (2 on a compact map) per digit pixel
@@ -67,6 +70,33 @@ function insidePolygon(path, x, y) {
   return inside;
 }
 
+/** Distance from p to the segment a-b, in the units of the points. */
+function segmentDistance([px, py], [ax, ay], [bx, by]) {
+  const [dx, dy] = [bx - ax, by - ay];
+  const t = dx || dy ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy))) : 0;
+  return Math.hypot(px - ax - t * dx, py - ay - t * dy);
+}
+
+/** The corners of ``path`` that matter (Ramer-Douglas-Peucker): none of the dropped ones is over ``tolerance`` away. */
+function simplify(path, tolerance) {
+  const keep = new Uint8Array(path.length);
+  keep[0] = keep[path.length - 1] = 1;
+  const spans = [[0, path.length - 1]];
+  while (spans.length) {
+    const [a, b] = spans.pop();
+    let [far, farthest] = [-1, tolerance];
+    for (let i = a + 1; i < b; i++) {
+      const distance = segmentDistance(path[i], path[a], path[b]);
+      if (distance > farthest) [far, farthest] = [i, distance];
+    }
+    if (far >= 0) {
+      keep[far] = 1;
+      spans.push([a, far], [far, b]);
+    }
+  }
+  return path.filter((_, i) => keep[i]);
+}
+
 /** The box or lasso being dragged: translucent fill, thin outline. */
 function drawSelection(context, press) {
   context.fillStyle = "rgba(76, 110, 245, 0.12)";
@@ -91,6 +121,7 @@ class MapView {
   constructor(root, args) {
     this.args = args;
     this.hidden = new Set();
+    this.parts = []; // the selection's shapes, in data coordinates
     this.hover = -1;
     this.frame = 0;
     this.root = mountPoint(root, "vae-canvas map");
@@ -140,11 +171,22 @@ class MapView {
     if (boundsKey !== this.boundsKey) {
       this.boundsKey = boundsKey;
       this.bounds = bounds(this.x, this.y, data.marker);
+      const [x0, x1, y0, y1] = this.bounds;
+      this.decimals = Math.max(0, Math.min(6, DIGITS - Math.floor(Math.log10(Math.max(x1 - x0, y1 - y0)))));
+      this.background = null;
+    }
+    // The legend and the selection Python sends win when they differ from what it sent before (a link, a reset);
+    // otherwise the page keeps its own, which Python hears on the next report.
+    const given = JSON.stringify([data.hidden || [], data.selection || []]);
+    if (given !== this.given) {
+      this.given = given;
+      this.hidden = new Set(data.hidden || []);
+      this.parts = data.selection || [];
       this.background = null;
     }
     if (this.data && (this.data.compact !== data.compact || this.data.width !== data.width)) this.background = null;
     this.data = data;
-    this.select(data.selected || []);
+    this.select();
     this.heading.textContent = data.title;
     this.root.classList.toggle("compact", Boolean(data.compact));
     this.root.style.width = data.width ? `${data.width}px` : "";
@@ -226,6 +268,8 @@ class MapView {
   changedVisibility() {
     this.showChips();
     this.background = null;
+    this.select();
+    if (this.data.selectable) this.args.setStateValue("hidden", [...this.hidden].sort((a, b) => a - b));
     requestDraw(this);
   }
 
@@ -316,7 +360,7 @@ class MapView {
   }
 
   onDown(event) {
-    if (event.button !== 0 || !this.data.selectable) return;
+    if (event.button !== 0 || !this.data.selectable || !this.view) return;
     this.canvas.setPointerCapture(event.pointerId);
     const at = this.local(event);
     this.press = { from: at, to: at, path: [at], mode: this.mode, add: event.shiftKey || event.ctrlKey || event.metaKey };
@@ -329,50 +373,63 @@ class MapView {
     const [x, y] = this.local(event);
     press.path.push([x, y]);
     const moved = press.path.some(([px, py]) => Math.hypot(px - press.from[0], py - press.from[1]) >= DRAG_MIN);
-    let rows;
+    let part = null;
     if (moved) {
-      rows = press.mode === "lasso" ? this.inLasso(press.path) : this.inBox(press.from, [x, y]);
+      part = press.mode === "lasso" ? this.lassoPart(press.path) : this.boxPart(press.from, [x, y]);
     } else {
       const hit = this.nearest(x, y);
-      rows = hit < 0 ? [] : [this.rows[hit]];
+      if (hit >= 0) part = { row: this.rows[hit] };
     }
-    if (press.add) rows = [...this.selected, ...rows.filter((row) => !this.selected.has(row))];
-    this.select(rows);
-    this.args.setStateValue("selection", rows.slice(0, MAX_REPORTED));
+    if (press.add) this.parts = part ? [...this.parts, part].slice(-MAX_PARTS) : this.parts;
+    else this.parts = part ? [part] : [];
+    this.select();
+    this.args.setStateValue("selection", this.parts);
     requestDraw(this);
   }
 
-  inBox([ax, ay], [bx, by]) {
-    const [left, right, top, bottom] = [Math.min(ax, bx), Math.max(ax, bx), Math.min(ay, by), Math.max(ay, by)];
-    const rows = [];
-    for (let i = 0; i < this.px.length; i++) {
-      if (this.hidden.has(this.labels[i])) continue;
-      if (this.px[i] >= left && this.px[i] <= right && this.py[i] >= top && this.py[i] <= bottom) rows.push(this.rows[i]);
-    }
-    return rows;
+  /** A pixel of the canvas -> [x, y] in data coordinates, rounded to the plot's resolution (short in a URL). */
+  toData([px, py]) {
+    const round = (v) => Number(v.toFixed(this.decimals)) || 0; // no "-0"
+    return [round(this.view.fromX(px)), round(this.view.fromY(py))];
   }
 
-  /** Hold ``rows`` as the selection; the static layer fades the other points, so it is redrawn on a change. */
-  select(rows) {
+  boxPart([ax, ay], [bx, by]) {
+    const [x0, y1] = this.toData([Math.min(ax, bx), Math.min(ay, by)]);
+    const [x1, y0] = this.toData([Math.max(ax, bx), Math.max(ay, by)]);
+    return { box: [x0, y0, x1, y1] };
+  }
+
+  /** The drawn path with at most MAX_CORNERS corners, in data coordinates; null when less than a triangle. */
+  lassoPart(path) {
+    let corners = simplify(path, 0.5);
+    for (let tolerance = 1; corners.length > MAX_CORNERS; tolerance *= 2) corners = simplify(path, tolerance);
+    const lasso = corners.map((corner) => this.toData(corner))
+      .filter(([x, y], k, all) => k === 0 || x !== all[k - 1][0] || y !== all[k - 1][1]);
+    return lasso.length >= 3 ? { lasso } : null;
+  }
+
+  /** Whether the point ``i`` lies inside ``part``, in data coordinates (canvas.py's selected_rows does the same). */
+  inPart(part, i) {
+    const [x, y] = [this.x[i], this.y[i]];
+    if (part.box) return x >= part.box[0] && x <= part.box[2] && y >= part.box[1] && y <= part.box[3];
+    if (part.lasso) return insidePolygon(part.lasso, x, y);
+    return this.rows[i] === part.row;
+  }
+
+  /** The selection: rows of the visible points inside any part; the faded layer is redrawn when it changes. */
+  select() {
+    const rows = [];
+    if (this.parts.length) {
+      for (let i = 0; i < this.x.length; i++) {
+        if (!this.hidden.has(this.labels[i]) && this.parts.some((part) => this.inPart(part, i))) rows.push(this.rows[i]);
+      }
+    }
     const key = rows.join();
     if (key === this.selectedKey) return;
     this.selectedKey = key;
     this.selected = new Set(rows);
+    this.root.dataset.selected = String(rows.length);
     this.background = null;
-  }
-
-  /** Rows of the visible points inside the closed polygon ``path`` [[x, y], ...] (even-odd rule). */
-  inLasso(path) {
-    const xs = path.map(([x]) => x);
-    const ys = path.map(([, y]) => y);
-    const [left, right, top, bottom] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    const rows = [];
-    for (let i = 0; i < this.px.length; i++) {
-      const [x, y] = [this.px[i], this.py[i]];
-      if (x < left || x > right || y < top || y > bottom || this.hidden.has(this.labels[i])) continue;
-      if (insidePolygon(path, x, y)) rows.push(this.rows[i]);
-    }
-    return rows;
   }
 
   /** Place the thumbnail of the hovered digit beside the cursor (or hide it). */
@@ -440,8 +497,27 @@ class MapView {
       context.fill();
       context.stroke();
     }
+    this.drawParts(context, view);
     if (this.data.marker) drawMarker(context, view.toX(this.data.marker.x), view.toY(this.data.marker.y), this.data.marker.label);
     if (this.press) drawSelection(context, this.press);
+  }
+
+  /** The selection's boxes and lassos as thin dashed outlines: a restored selection shows its shapes. */
+  drawParts(context, view) {
+    context.save();
+    context.setLineDash([4, 3]);
+    context.lineWidth = 1;
+    context.strokeStyle = "rgba(59, 91, 219, 0.7)";
+    for (const part of this.parts) {
+      const corners = part.box ? [[part.box[0], part.box[1]], [part.box[2], part.box[1]], [part.box[2], part.box[3]],
+        [part.box[0], part.box[3]]] : part.lasso || [];
+      if (!corners.length) continue;
+      context.beginPath();
+      for (const [x, y] of corners) context.lineTo(view.toX(x), view.toY(y)); // the first lineTo starts the path
+      context.closePath();
+      context.stroke();
+    }
+    context.restore();
   }
 
   /** The static layer: axes with round ticks, axis titles and every visible point. */

@@ -2,8 +2,11 @@
 
 The map draws every projected test mean itself and shows the hovered digit's thumbnail at the
 cursor from a sprite sheet the page received once (``sprite_payload``), so hovering never waits
-for the server; a click, a dragged box or a lasso reports the selected test rows. The pad draws a digit
-with a soft pen and reports its 784 grey levels at the end of each stroke.
+for the server. A selectable map reports the classes hidden in its legend (``hidden``) and its selection
+(a click, a dragged box or a lasso; shift adds) as shapes in the map's data coordinates (``selection``,
+see ``selection_parts``), short enough for a URL; both come back in its data, so a page can restore
+them. The selected rows follow from the shapes, in Python (``selected_rows``) and in the page alike.
+The pad draws a digit with a soft pen and reports its 784 grey levels at the end of each stroke.
 The JS (canvas.js, on the shared base.js: see assets.py) evaluates no strings and fetches nothing.
 
 A map's root element says what it draws: ``data-model``, ``data-method``, ``data-points`` (how
@@ -29,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import struct
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,7 +47,9 @@ NAME = "vae_canvas"
 MAGIC = b"VAES"
 SPRITE_COLUMNS = 100  # digits per row of the sprite sheet: 10,000 test digits make a 2800 x 2800 PNG
 HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last reported
-MAX_SELECTED = 10_000  # the most rows a selection may hold: a whole test split (the JS reports no more)
+MAX_PARTS = 8  # shapes in one selection (shift adds one; the page keeps the last 8)
+MAX_CORNERS = 48  # corners of one lasso (the page simplifies a drawn path to at most this many)
+MAX_COORDINATE = 1e5  # a shape's coordinates lie within +-this (projections span tens of units)
 
 _component = assets.component(NAME, js="canvas.js", css="canvas.css")
 
@@ -118,29 +124,41 @@ def map_alt(points: MapPoints, label: str = "") -> str:
 
 def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *,
                sprite: str | None, note: str = "", marker: dict | None = None, height: int = 560,
-               selectable: bool = True, on_select=None, model: str = "", method: str = "", label: str = "",
-               title: str | None = None, alt: str | None = None, width: int | None = None,
-               compact: bool = False, legend: bool = True) -> list[int]:
-    """Mount the map; return the test rows selected in it (a click, a dragged box or a lasso), [] when none.
+               selectable: bool = True, selection: tuple = (), hidden: tuple[int, ...] = (), on_change=None,
+               model: str = "", method: str = "", label: str = "", title: str | None = None, alt: str | None = None,
+               width: int | None = None, compact: bool = False, legend: bool = True) -> list[int]:
+    """Mount the map; return the test rows of ``selection`` whose class is not ``hidden``, [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
     ``marker``: {"x", "y", "label"} drawn as a star (the reader's own digit).
     ``selectable``: False for a map whose page does nothing with a selection (no Box / Lasso buttons).
+    ``selection``, ``hidden``: shapes (``selection_parts``) and classes the map shows; where they differ from
+    what it was last given, the page takes them. A selectable map reports its own changes under the same
+    names (``reported``) and calls ``on_change`` before the rerun.
     ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
     name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).
     ``width``: CSS pixels (at most the column's); None fills the column. ``compact``: small margins,
     fonts and thumbnails for a grid of maps; ``legend``: False where the page shows one legend for all.
     """
-    selected = selected_rows(st.session_state.get(key), int(np.max(points.rows)) + 1 if len(points.rows) else 0)
     radius = (1.5 if compact else 2.0) if len(points.rows) <= 3000 else (1.0 if compact else 1.5)
+    callback = on_change or (lambda: None)
     _component(key=key, data={"view": "map", "key": key, "points": points.as_data(), "names": list(names),
                               "colors": list(colors), "axes": list(points.axes), "title": title or points.title,
                               "sprite": sprite, "note": note, "marker": marker, "height": height,
-                              "radius": radius, "selected": selected, "selectable": selectable,
-                              "model": model, "method": method, "alt": alt or map_alt(points, label),
-                              "width": width, "compact": compact, "legend": legend},
-               width=width or "stretch", on_selection_change=on_select or (lambda: None))
-    return selected
+                              "radius": radius, "selection": list(selection), "hidden": sorted(hidden),
+                              "selectable": selectable, "model": model, "method": method,
+                              "alt": alt or map_alt(points, label), "width": width, "compact": compact,
+                              "legend": legend},
+               width=width or "stretch", on_selection_change=callback, on_hidden_change=callback)
+    return selected_rows(points, selection, hidden)
+
+
+def reported(key: str, classes: int) -> tuple[tuple, tuple[int, ...]] | None:
+    """(selection, hidden) the map under ``key`` last reported, checked; None before its first report."""
+    state = st.session_state.get(key)
+    if not isinstance(state, dict) or not ({"selection", "hidden"} & set(state)):
+        return None
+    return selection_parts(state.get("selection")), hidden_classes(state.get("hidden"), classes)
 
 
 def map_tile(points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *, model: str, method: str,
@@ -156,18 +174,86 @@ def map_tile(points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...],
                compact=True, legend=False)
 
 
-def selected_rows(state, total: int) -> list[int]:
-    """The map's reported selection -> distinct test rows in [0, total), in the order reported."""
-    value = (state or {}).get("selection") if isinstance(state, dict) else None
+def hidden_classes(value, classes: int) -> tuple[int, ...]:
+    """Reported hidden classes -> distinct classes in [0, classes), sorted; anything else is dropped."""
     if not isinstance(value, list):
+        return ()
+    return tuple(sorted({k for k in value[:classes * 2] if _whole(k) and 0 <= k < classes}))
+
+
+def selection_parts(value) -> tuple:
+    """A reported selection -> its checked shapes, in data coordinates; () when any part is malformed.
+
+    A part is {"box": [x0, y0, x1, y1]} (x0 <= x1, y0 <= y1), {"lasso": [[x, y], ...]} (3 to
+    ``MAX_CORNERS`` corners) or {"row": r} (a clicked point's test row); at most ``MAX_PARTS`` of them.
+    """
+    if not isinstance(value, list) or len(value) > MAX_PARTS:
+        return ()
+    parts = []
+    for part in value:
+        checked = _part(part)
+        if checked is None:
+            return ()
+        parts.append(checked)
+    return tuple(parts)
+
+
+def _part(part) -> dict | None:
+    if not isinstance(part, dict) or len(part) != 1:
+        return None
+    (kind, at), = part.items()
+    if kind == "row":
+        return {"row": at} if _whole(at) and 0 <= at < 10**7 else None
+    if kind == "box" and isinstance(at, list) and len(at) == 4 and all(map(_coordinate, at)):
+        x0, y0, x1, y1 = (float(v) for v in at)
+        return {"box": [x0, y0, x1, y1]} if x0 <= x1 and y0 <= y1 else None
+    if (kind == "lasso" and isinstance(at, list) and 3 <= len(at) <= MAX_CORNERS
+            and all(isinstance(c, list) and len(c) == 2 and all(map(_coordinate, c)) for c in at)):
+        return {"lasso": [[float(x), float(y)] for x, y in at]}
+    return None
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _coordinate(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= MAX_COORDINATE)
+
+
+def selected_rows(points: MapPoints, selection, hidden=()) -> list[int]:
+    """Test rows of the points inside any part of ``selection`` whose class is not ``hidden``, in the map's order.
+
+    Computed on the coordinates the page draws (``as_data``'s rounding) with the page's arithmetic, so
+    the rows listed here are the points the page marks.
+    """
+    if not selection or not len(points.rows):
         return []
-    rows: list[int] = []
-    seen = set()
-    for item in value[:MAX_SELECTED]:
-        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < total and item not in seen:
-            rows.append(item)
-            seen.add(item)
-    return rows
+    x = np.round(np.asarray(points.x, dtype=np.float64), 4)
+    y = np.round(np.asarray(points.y, dtype=np.float64), 4)
+    rows = np.asarray(points.rows, dtype=np.int64)
+    inside = np.zeros(len(rows), dtype=bool)
+    for part in selection:
+        if "box" in part:
+            x0, y0, x1, y1 = part["box"]
+            inside |= (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        elif "lasso" in part:
+            inside |= _in_polygon(x, y, part["lasso"])
+        else:
+            inside |= rows == part["row"]
+    inside &= ~np.isin(np.asarray(points.labels), list(hidden))
+    return rows[inside].tolist()
+
+
+def _in_polygon(x: np.ndarray, y: np.ndarray, corners: list) -> np.ndarray:
+    """The even-odd rule, with the page's ``insidePolygon`` arithmetic (a ray to the right of each point)."""
+    inside = np.zeros(len(x), dtype=bool)
+    for (xi, yi), (xj, yj) in zip(corners, [corners[-1], *corners[:-1]], strict=True):
+        crosses = (yi > y) != (yj > y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inside ^= crosses & (x < (xj - xi) * (y - yi) / (yj - yi) + xi)
+    return inside
 
 
 def drawing(key: str, pixels: list | None, note: str = "", on_change=None) -> list | None:

@@ -18,9 +18,11 @@ st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; 
             "Click a class in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
             f"lasso (the buttons above the map choose; shift adds to the selection), to see the {many} beside the map.")
 
-shown = state.choose(ctx.checkpoint, help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test {many} and was "
-                     "computed once, when the model was cached; UMAP and PCA cover all of them. A 2-D latent "
-                     "space needs no PCA: its means are drawn in their own coordinates.")
+names = captions.class_names(ctx.dataset)
+shown = state.choose(ctx.checkpoint, len(names),
+                     help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test {many} and was computed once, "
+                     "when the model was cached; UMAP and PCA cover all of them. A 2-D latent space needs no PCA: "
+                     "its means are drawn in their own coordinates.")
 method = shown.method
 if not charts.map_cached(arrays, method):
     st.info(captions.missing_map_sentence(method, ctx.dataset))
@@ -32,9 +34,11 @@ with chart:
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
         sprite, payload = cache.sprite_for(ctx.dataset)
         canvas.send_sprite("latent_map_sprite", sprite, payload)
-    selected = canvas.latent_map(shown.component_key, cache.map_points_for(ctx.checkpoint, method),
-                                 captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, height=620,
-                                 model=shown.model, method=method, label=label)
+    # the legend and the selection come from the view (a link's, or what the map last reported)
+    selected = canvas.latent_map(shown.component_key, cache.map_points_for(ctx.checkpoint, method), names,
+                                 charts.DIGIT_COLORS, sprite=sprite, height=620, selection=shown.selection,
+                                 hidden=shown.hidden, on_change=shown.heard, model=shown.model, method=method,
+                                 label=label)
 indices = selected[:40]
 with detail:
     st.markdown(f"**Selected {many}**")  # the size of the chart title beside it

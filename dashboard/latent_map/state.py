@@ -1,32 +1,119 @@
-"""The Latent map's view: which projection is drawn, bound to the URL as ``map``."""
+"""The Latent map's view: the projection, the legend and the selection, and their URL form.
+
+Streamlit binds the projection picker to the URL (``map``). The canvas reports what Streamlit
+cannot bind, and ``dashboard.shell.links`` writes it by hand:
+
+- ``hide=3,8``: the classes hidden in the legend;
+- ``select=box:x0,y0,x1,y1``, ``select=lasso:x,y,x,y,...`` or ``select=row:17``: the selection as
+  shapes in the map's data coordinates (a clicked point by its test row); shapes added with
+  shift are joined by ``;``.
+
+Both belong to one projection of one model: they are kept per (model, projection), so another
+model or projection shows its own (none at first) and the URL follows. A link's ``select`` is
+taken only when the link's ``model`` and ``map`` are the ones drawn. A bad value is ignored whole.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from dashboard.shell import charts, view
+from dashboard.components import canvas
+from dashboard.shell import charts, links, view
 
 METHOD_KEY = "map"  # the widget's key and the URL parameter: ?map=t-SNE
+HIDE, SELECT = "hide", "select"  # the URL parameters we write (links.PAGE_PARAMS["latent-map"])
 
 
 @dataclass(frozen=True)
 class MapView:
-    """One model's map: its name and the projection shown (an option of ``charts.map_methods``)."""
+    """One model's map: its name, the projection shown, the classes hidden and the selection's shapes."""
 
     model: str
     method: str
+    classes: int = 10  # how many classes the legend lists
+    hidden: tuple[int, ...] = ()
+    selection: tuple = ()  # canvas.selection_parts: {"box": [...]}, {"lasso": [[x, y], ...]}, {"row": r}
 
     @property
     def component_key(self) -> str:
         """The canvas' key: a new model or projection mounts a new map, never the old points under a new title."""
         return f"latent_map_{self.model}_{self.method}"
 
+    @property
+    def store_key(self) -> str:
+        """Where this map's legend and selection are kept in session state."""
+        return f"latent_map_view_{self.model}_{self.method}"
 
-def choose(checkpoint, help_text: str) -> MapView:
-    """The projection picker for ``checkpoint`` -> the view (a link's ``map`` is taken when this model has it)."""
+    def url(self) -> dict[str, str | None]:
+        """The URL parameters of the legend and the selection (None: the parameter goes)."""
+        return {HIDE: ",".join(map(str, self.hidden)) or None, SELECT: selection_text(self.selection) or None}
+
+    def heard(self) -> None:
+        """The canvas' callback: keep what it reported (checked) as this map's legend and selection."""
+        report = canvas.reported(self.component_key, self.classes)
+        if report is not None:
+            st.session_state[self.store_key] = {"selection": report[0], "hidden": report[1]}
+
+
+def choose(checkpoint, classes: int, help_text: str) -> MapView:
+    """The projection picker for ``checkpoint`` -> the view, with a link's legend and selection taken in."""
+    linked = {name: st.query_params.get(name) for name in ("model", METHOD_KEY)}  # before the radio rewrites it
     methods = charts.map_methods(checkpoint.model_config.latent_dim)
     view.keep_valid(METHOD_KEY, methods)  # kept across models that offer it, like the URL's ``map``
     method = st.radio("Map", methods, horizontal=True, key=METHOD_KEY, help=help_text, bind="query-params")
-    return MapView(checkpoint.name, method)
+    shown = MapView(checkpoint.name, method, classes)
+    _take_link(shown, linked["model"] in (None, shown.model) and linked[METHOD_KEY] in (None, method)
+               and (linked[METHOD_KEY] is not None or method == methods[0]))
+    kept = st.session_state.get(shown.store_key, {})
+    shown = replace(shown, hidden=kept.get("hidden", ()), selection=kept.get("selection", ()))
+    links.share(**shown.url())
+    return shown
+
+
+def _take_link(shown: MapView, same_map: bool) -> None:
+    """A link's ``hide`` and (when it names this map) ``select`` become this map's, when they are valid."""
+    hide, select = links.requested(HIDE), links.requested(SELECT) if same_map else None
+    if hide is None and select is None:
+        return
+    kept = dict(st.session_state.get(shown.store_key, {}))
+    if hide is not None and re.fullmatch(r"[0-9]{1,2}(,[0-9]{1,2}){0,19}", hide):
+        kept["hidden"] = canvas.hidden_classes([int(k) for k in hide.split(",")], shown.classes)
+    if select is not None:
+        kept["selection"] = parse_selection(select)
+    st.session_state[shown.store_key] = kept
+
+
+def selection_text(parts) -> str:
+    """Shapes as the URL spells them: 'box:x0,y0,x1,y1', 'lasso:x,y,...' or 'row:r', joined by ';'."""
+    def shape(part: dict) -> str:
+        if "row" in part:
+            return f"row:{part['row']}"
+        kind, at = next(iter(part.items()))
+        flat = at if kind == "box" else [v for corner in at for v in corner]
+        return f"{kind}:{','.join(_number_text(v) for v in flat)}"
+
+    return ";".join(shape(part) for part in parts)
+
+
+def parse_selection(text: str) -> tuple:
+    """The URL's ``select`` -> checked shapes (``canvas.selection_parts``); () when any part is bad."""
+    parts = []
+    for piece in text.split(";")[:canvas.MAX_PARTS + 1]:
+        kind, _, rest = piece.partition(":")
+        if kind == "row":
+            parts.append({"row": int(rest)} if re.fullmatch(r"[0-9]{1,7}", rest) else None)
+            continue
+        numbers = links.numbers(rest) if kind in ("box", "lasso") else None
+        if numbers is None or (kind == "lasso" and len(numbers) % 2):
+            return ()
+        parts.append({kind: numbers if kind == "box" else [numbers[k:k + 2] for k in range(0, len(numbers), 2)]})
+    return canvas.selection_parts(parts)
+
+
+def _number_text(value: float) -> str:
+    """A coordinate, exact to the 6 decimals the page rounds to at most: '1.25', '-3', never '-0'."""
+    text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

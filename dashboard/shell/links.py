@@ -3,8 +3,9 @@
 The page is the URL's path (``st.navigation``'s url_path). Every widget of a view is bound to
 the URL by Streamlit (``bind="query-params"``, the key is the parameter's name), which ignores
 a value its widget does not offer. This module keeps the rest: the model (``model``, whose
-picker depends on the data set) and what the live explorer reports (its slider values ``z``
-and a whole start point ``at``). Every value read here is checked against what the app offers
+picker depends on the data set), what the live explorer reports (its slider values ``z``
+and a whole start point ``at``) and what the Latent map reports (its legend ``hide`` and its
+selection ``select``: ``dashboard.latent_map.state``). Every value read here is checked against what the app offers
 (a model the sidebar lists, finite numbers within range); anything else is ignored and the
 default stays (fault-matrix row 17). Nothing read from the URL is ever used as a path.
 
@@ -26,7 +27,8 @@ PUBLISHED_KEY = "links_published"  # {name: [values this session wrote into the 
 PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
-PAGE_PARAMS = {"explorer": ("at", "z")}  # the rest of every view is bound to its widgets by Streamlit
+# The rest of every view is bound to its widgets by Streamlit.
+PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select")}
 GLOBAL_PARAMS = ("model",)
 
 
@@ -135,6 +137,12 @@ def point_text(values) -> str:
 def values_text(values: dict[int, float]) -> str:
     """{dim: value} as the URL spells it: 'dim:value' pairs, comma-separated."""
     return ",".join(f"{dim}:{float(value):.2f}" for dim, value in values.items())
+
+
+def numbers(text: str) -> list[float] | None:
+    """Comma-separated finite numbers (as ``point_text`` writes them) -> floats; None when any part is not one."""
+    parsed = [_number(part) for part in text.split(",")]
+    return None if any(n is None for n in parsed) else parsed
 
 
 def _number(text: str) -> float | None:
