@@ -172,7 +172,7 @@ def test_base_point_from_a_test_digit_moves_the_sliders(monkeypatch, tiny_checkp
 def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_root, fake_mnist_dir):
     app = open_app(monkeypatch, tiny_checkpoint_root, fake_mnist_dir, "latent_map")
     assert "Nothing selected yet." in [m.value for m in app.markdown]
-    browser_reports(app, map_element(app), {"selection": [7, 17]})  # the map reports the test rows selected
+    browser_reports(app, map_element(app), {"selection": [{"row": 7}, {"row": 17}]})  # a click, a shift-click
     assert any(c.value.startswith("2 selected: #7 (7), #17 (7)") for c in app.caption)
     assert [i.captions[0] for i in app.image] == ["Originals", "Decoded posterior means"]
     app.radio(key="map").set_value("t-SNE").run()
