@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard.shell import tables
+from tests.streamlit_internals import chart_spec, component_bytes, component_views, send_component_state
 from vae_core import store
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -70,19 +71,13 @@ def unbundle(data: bytes) -> list[bytes]:
 
 def live_components(app: AppTest) -> tuple[list[bytes], list]:
     """([weights payload sent this run, one per model], [(element, data) of each view]) of the live decoder."""
-    mounts = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_live_decoder"]
-    weights = [p for c in mounts if c.proto.WhichOneof("data") == "bytes" for p in unbundle(c.proto.bytes)]
-    views = [(c, json.loads(c.proto.json)) for c in mounts if c.proto.WhichOneof("data") == "json"]
-    return weights, views
+    weights = [p for _, payload in component_bytes(app, "vae_live_decoder") for p in unbundle(payload)]
+    return weights, component_views(app, "vae_live_decoder")
 
 
 def browser_reports(app: AppTest, element, state: dict) -> AppTest:
     """Send the live view's state (what setStateValue sends from the page) and rerun, as the browser does."""
-    states = app._tree.get_widget_states()
-    widget = states.widgets.add()
-    widget.id = element.proto.id
-    widget.json_value = json.dumps(state)
-    app._run(states)
+    send_component_state(app, element, state)
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -102,7 +97,7 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     app.switch_page("training/page.py").run()
     assert len(app.get("plotly_chart")) == 4 and "nats" in app.caption[0].value
     assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
-    specs = {chart.key: json.loads(chart.proto.spec) for chart in app.get("plotly_chart")}
+    specs = {chart.key: chart_spec(chart) for chart in app.get("plotly_chart")}
     assert [t["name"] for t in specs["training_loss"]["data"]] == ["our train loss", "our test loss"]
     assert specs["training_seed_report"]["data"][0]["y"] == pytest.approx(list(tables.SEED_REPORT_LOSS))  # own axis
     split_layout = specs["training_split"]["layout"]
@@ -119,8 +114,7 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert not app.get("plotly_chart") and not app.toggle
     app.switch_page("compare/page.py").run()
     assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2", "z = 3"]
-    maps = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
-            and c.proto.WhichOneof("data") == "json"]
+    maps = component_views(app, "vae_canvas")
     assert len(maps) == 2 and len(app.get("plotly_chart")) == 2 and not app.exception  # canvas maps, two overlays
 
 
@@ -181,13 +175,13 @@ def test_selecting_map_points_shows_their_digits(monkeypatch, tiny_checkpoint_ro
 
 def map_element(app: AppTest):
     """The latent map: our canvas component's map view (drawn in the page)."""
-    [element] = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
-                 and c.proto.WhichOneof("data") == "json" and json.loads(c.proto.json)["view"] == "map"]
+    [element] = [element for element, data in component_views(app, "vae_canvas") if data["view"] == "map"]
     return element
 
 
 def map_data(app: AppTest) -> dict:
-    return json.loads(map_element(app).proto.json)
+    [data] = [data for _, data in component_views(app, "vae_canvas") if data["view"] == "map"]
+    return data
 
 
 def map_title(app: AppTest) -> str:

@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw
 from dashboard.components import canvas
 from dashboard.shell import points
 from dashboard.your_digit import own_digit
+from tests.streamlit_internals import component_bytes, component_views
 from tests.test_dashboard import browser_reports, choose_model, live_components, open_app
 from vae_core import digits, store
 from vae_core.data import load_split
@@ -26,10 +27,8 @@ from vae_core.data import load_split
 
 def canvas_mounts(app) -> tuple[list[bytes], list]:
     """([sprite payloads sent this run], [(element, data) of each view]) of the canvas component."""
-    mounts = [c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"]
-    sprites = [c.proto.bytes for c in mounts if c.proto.WhichOneof("data") == "bytes" and c.proto.bytes]
-    views = [(c, json.loads(c.proto.json)) for c in mounts if c.proto.WhichOneof("data") == "json"]
-    return sprites, views
+    sprites = [payload for _, payload in component_bytes(app, "vae_canvas") if payload]
+    return sprites, component_views(app, "vae_canvas")
 
 
 def view(app, kind: str):
@@ -76,8 +75,7 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     tile = sheet[28:56, 7 * 28:8 * 28]  # digit 107: row 1, column 7
     assert np.abs(tile.astype(int) - np.rint(test.images[107].numpy().reshape(28, 28) * 255)).max() <= 1
 
-    sprite_mount = next(c for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
-                        and c.proto.WhichOneof("data") == "bytes")
+    sprite_mount = next(element for element, _ in component_bytes(app, "vae_canvas"))
     browser_reports(app, sprite_mount, {"held": [data["sprite"]]})
     assert canvas_mounts(app)[0] == []  # the page holds the thumbnails: not sent again
 

@@ -7,7 +7,6 @@ neither, so its pages must say what is missing and keep working.
 from __future__ import annotations
 
 import io
-import json
 import re
 import shutil
 from pathlib import Path
@@ -18,6 +17,7 @@ import torch
 from PIL import Image
 
 from dashboard.shell import captions, images, points
+from tests.streamlit_internals import chart_spec
 from tests.test_dashboard import (
     choose_model,
     default_columns,
@@ -36,7 +36,7 @@ READING = re.compile(r"Looks like an? \*\*(\d)\*\* \((\d+)%\)")
 
 def metric_charts(app) -> dict[str, dict]:
     """Title -> plotly JSON of the charts drawn under 'Metrics against latent size'."""
-    specs = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    specs = [chart_spec(chart) for chart in app.get("plotly_chart")]
     labels = {label for _, label, _ in evaluate.SUMMARY_METRICS}
     return {spec["layout"]["title"]["text"]: spec for spec in specs
             if spec["layout"].get("title", {}).get("text") in labels}

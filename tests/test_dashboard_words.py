@@ -7,7 +7,6 @@ when the family mostly trained longer; Compare holds epochs and seed, so a colum
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
 
 import numpy as np
@@ -15,6 +14,7 @@ import pytest
 
 from dashboard.shell import captions, points, tables
 from tests.conftest import write_tiny_checkpoint
+from tests.streamlit_internals import component_views
 from tests.test_dashboard import live_components, open_app
 from vae_core import store
 from vae_core.classes import class_names, noun, with_article
@@ -138,8 +138,7 @@ def test_compare_holds_epochs_and_seed_so_a_column_is_one_model(monkeypatch, epo
     assert app.selectbox(key="hold_seed").value == 0
     assert [s.key for s in app.selectbox if s.key == "hold_hidden_width"] == []  # all models are h16
     assert list(app.selectbox(key="hold_epochs").options) == ["1 epoch", "2 epochs"]
-    maps = [json.loads(c.proto.json) for c in app.get("bidi_component") if c.proto.component_name == "vae_canvas"
-            and c.proto.WhichOneof("data") == "json"]
+    maps = [data for _, data in component_views(app, "vae_canvas")]
     assert [m["model"] for m in maps] == [c.name for c in sorted(
         (c for c in store.scan(epochs_root)[0] if (c.train_config.epochs, c.train_config.seed) == (2, 0)),
         key=lambda c: c.model_config.latent_dim)]  # one canvas map per column, keyed by its model

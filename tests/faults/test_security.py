@@ -23,6 +23,7 @@ from tests.faults.conftest import (
     open_app,
     wait_for,
 )
+from tests.streamlit_internals import send_widget_string
 from vae_core import store
 
 # ---------------------------------------------------------------- exposure: pickles, the network
@@ -178,14 +179,7 @@ def _forge_widget_value(app, widget, value: str):
 
     AppTest only lets a selectbox pick one of its options, so the message is built directly.
     """
-    states = app._tree.get_widget_states()
-    for state in states.widgets:
-        if state.id == widget.id:
-            state.string_value = value
-            break
-    else:
-        pytest.fail("widget not found in the widget states")
-    app._run(states)
+    send_widget_string(app, widget, value)
     assert not app.exception, [e.value for e in app.exception]
     return app
 
