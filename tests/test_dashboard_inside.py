@@ -16,7 +16,7 @@ Z50 = "mnist-z50-h400-e12-b128-lr0.001-s0"
 
 
 def downloads(app) -> list[str]:
-    return [element.proto.label for element in app.get("download_button")]
+    return [element.label for element in app.download_button]
 
 
 def markdown_text(app) -> str:

@@ -141,8 +141,8 @@ def test_a_running_job_shows_progress_loss_eta_and_its_curve_and_can_be_cancelle
     job_id = running_job(root, fake_mnist_dir)
     app = open_train_page(monkeypatch, root, fake_mnist_dir)
     (bar,) = app.get("progress")
-    assert bar.proto.value == 50  # 1.5 of 3 epochs
-    assert bar.proto.text == "epoch 2 of 3 · step 5 of 10 · running loss 250.50 nats · about 6 s left"
+    assert bar.value == 50  # 1.5 of 3 epochs
+    assert bar.text == "epoch 2 of 3 · step 5 of 10 · running loss 250.50 nats · about 6 s left"
     assert len(app.get("plotly_chart")) == 1
     app.button(key=f"train_cancel_{job_id}").click().run()
     assert JobQueue(root).job(job_id).cancel_requested
