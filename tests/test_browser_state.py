@@ -24,16 +24,28 @@ Z5 = "mnist-z5-h400-e12-b128-lr0.001-s0"
 
 # What every component on the page says it draws: one {class, model, method, points, fingerprint, drawn} per view.
 DRAWN_JS = """() => [...document.querySelectorAll('*')].filter((e) => e.shadowRoot)
-  .flatMap((host) => [...host.shadowRoot.querySelectorAll('[data-model]')])
+  .flatMap((host) => [...host.shadowRoot.querySelectorAll('[data-view][data-model]')])
   .filter((root) => root.getBoundingClientRect().width > 0)
   .map((root) => ({view: root.className, model: root.dataset.model, method: root.dataset.method ?? '',
                    points: root.dataset.points ?? '', fingerprint: root.dataset.fingerprint ?? '',
                    drawn: root.dataset.drawn ?? ''}))"""
-# True once at least one component is on the page and every one of them has drawn what it was last given.
-ALL_DRAWN_JS = f"""(model) => {{
+# True once every component on the page (none on some pages) has drawn what it was last given, for ``model``.
+ALL_DRAWN_JS = f"""([model, some]) => {{
   const views = ({DRAWN_JS})();
-  return views.length > 0 && views.every((v) => v.drawn !== '' && v.model.split(',').includes(model));
+  const ours = some ? views.some((v) => v.model.split(',').includes(model)) : views.length === 0;
+  return ours && views.every((v) => v.drawn !== '');
 }}"""
+# What the page shows besides the components: its images (Streamlit's media URLs name their bytes) and its text.
+PAGE_JS = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return {images: [...main.querySelectorAll('img')].map((i) => new URL(i.src).pathname),
+          text: main.innerText};
+}"""
+# Pages that show the chosen model, by URL path: what our components draw there ("none"; "model": the chosen
+# model only; "family": every model compared beside it, so a switch within the family keeps them).
+MODEL_PAGES = {"training": "none", "generate": "none", "reconstruct": "none", "latent-map": "model",
+               "explorer": "model", "traversals": "none", "arithmetic": "none", "your-digit": "model",
+               "compare": "family"}
 
 
 def open_tab(browser, url: str) -> RunTracker:  # noqa: F811
@@ -53,17 +65,17 @@ def heading(page: Page) -> str:
     return page.get_by_test_id("stMain").locator("h1").first.inner_text()
 
 
-def settled_view(tracker: RunTracker, model: str) -> dict:
-    """Wait until the page is quiet and its components draw ``model``, then say what the page shows."""
+def settled_view(tracker: RunTracker, model: str, components: bool = True) -> dict:
+    """Wait until the page is quiet and its components (if it has any) draw ``model``; then say what it shows."""
     page = tracker.page
     tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
     try:
-        page.wait_for_function(ALL_DRAWN_JS, arg=model, timeout=RUN_TIMEOUT_MS)
+        page.wait_for_function(ALL_DRAWN_JS, arg=[model, components], timeout=RUN_TIMEOUT_MS)
     except Exception as error:  # say what the page draws instead of a bare timeout
         raise AssertionError(f"the components never drew {model}: {page.evaluate(DRAWN_JS)}") from error
-    views = sorted(page.evaluate(DRAWN_JS), key=lambda v: v["view"])
+    views = sorted(page.evaluate(DRAWN_JS), key=lambda v: (v["view"], v["model"], v["method"]))
     return {"heading": heading(page), "query": parse_qs(urlparse(page.url).query), "path": urlparse(page.url).path,
-            "views": [{k: v for k, v in view.items() if k != "drawn"} for view in views]}
+            "views": [{k: v for k, v in view.items() if k != "drawn"} for view in views], **page.evaluate(PAGE_JS)}
 
 
 def pick_model(tracker: RunTracker, latent_dim: int) -> None:
@@ -76,21 +88,25 @@ def pick_model(tracker: RunTracker, latent_dim: int) -> None:
     tracker.wait_after(runs, RUN_TIMEOUT_MS)
 
 
-@pytest.mark.parametrize("path", ["latent-map", "your-digit", "explorer"])
+@pytest.mark.parametrize("path", list(MODEL_PAGES))
 def test_a_model_switch_shows_what_a_fresh_load_of_the_new_address_shows(browser, dashboard, path):  # noqa: F811
     first = open_tab(browser, f"{dashboard.url}/{path}?model={Z10}")
     try:
-        before = settled_view(first, Z10)
+        drawn = MODEL_PAGES[path] != "none"  # a component of ours draws the model here
+        before = settled_view(first, Z10, drawn)
         pick_model(first, 5)
-        switched = settled_view(first, Z5)
+        switched = settled_view(first, Z5, drawn)
         full_page_screenshot(first.page, screenshot_dir(REPO) / f"switched-{path}.png")
         address = first.page.url
     finally:
         close(first)
-    assert switched["query"]["model"] == [Z5] and switched["views"] != before["views"]
+    assert switched["query"]["model"] == [Z5]
+    if MODEL_PAGES[path] != "family":  # Compare shows the whole family either way
+        assert switched["text"] != before["text"]
+        assert switched["views"] != before["views"] or MODEL_PAGES[path] == "none"
     fresh = open_tab(browser, address)
     try:
-        assert settled_view(fresh, Z5) == switched
+        assert settled_view(fresh, Z5, drawn) == switched
     finally:
         close(fresh)
 
