@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import streamlit_internals
 from tests.faults.conftest import (
     APP,
     APP_TIMEOUT,
@@ -62,7 +63,6 @@ def test_row11_two_train_processes_for_one_config(root, fake_mnist_dir, tmp_path
 def test_streamlit_config_compiles_scripts_without_magic():
     """Magic is off (see row 19), and no page or the router loses anything by it: nothing it would show."""
     import tomllib
-    from streamlit.runtime.scriptrunner import magic
 
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["runner"]["magicEnabled"] is False
@@ -70,9 +70,7 @@ def test_streamlit_config_compiles_scripts_without_magic():
     assert len(scripts) > 5
     for script in scripts:
         code = script.read_text(encoding="utf-8")
-        with_magic = magic.add_magic(code, str(script))
-        with_magic.body = [node for node in with_magic.body  # magic's own import of its helpers
-                           if not (isinstance(node, ast.Import) and node.names[0].asname == "__streamlitmagic__")]
+        with_magic = streamlit_internals.with_magic(code, str(script))
         assert ast.dump(with_magic) == ast.dump(ast.parse(code, str(script))), f"{script.name} relies on magic"
 
 
@@ -97,7 +95,7 @@ def _session(number: int) -> list[str]:
 
 
 @pytest.fixture
-def one_runtime_for_all_sessions(monkeypatch):
+def one_runtime_for_all_sessions():
     """One Streamlit runtime shared by concurrent AppTest sessions, as a server has.
 
     ``AppTest.run`` installs a fresh mock runtime in the process-global ``Runtime._instance``
@@ -109,28 +107,11 @@ def one_runtime_for_all_sessions(monkeypatch):
     of every session (a server compiles each once, under its script cache's lock), so sessions
     compile at once far more often than a server's first visitors do.
     """
-    from unittest.mock import MagicMock
-
-    import streamlit.testing.v1.app_test as app_test
     import tomllib
-    from streamlit.runtime import Runtime
-    from streamlit.runtime.caching.storage.dummy_cache_storage import MemoryCacheStorageManager
-    from streamlit.testing.v1.util import patch_config_options
 
-    runtime = MagicMock(spec=Runtime)
-    runtime.media_file_mgr = app_test.MediaFileManager(app_test.MemoryMediaFileStorage("/mock/media"))
-    runtime.dataframe_source_mgr = app_test.DataframeSourceManager()
-    runtime.cache_storage_manager = MemoryCacheStorageManager()
-    runtime.bidi_component_registry = app_test.BidiComponentManager()
-
-    class StandIn:
-        _instance = None
-
-    monkeypatch.setattr(app_test, "Runtime", StandIn)
-    monkeypatch.setattr(Runtime, "_instance", runtime)
     runner = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8")).get("runner", {})
     options = {"global.appTest": True, **{f"runner.{name}": value for name, value in runner.items()}}
-    with patch_config_options(options):  # nested per-run patches then restore these
+    with streamlit_internals.one_runtime_for_all_sessions(options):  # nested per-run patches then restore these
         yield
 
 
