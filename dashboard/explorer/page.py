@@ -20,8 +20,8 @@ prefix = state.slider_prefix(checkpoint.name)
 st.title(f"Latent explorer: {label}")
 
 state.on_model(checkpoint.name)  # another model's dimension pickers go back to their defaults
-links.restore_explorer(checkpoint)  # a shared link's start point given as a whole vector ("at")
-own = sidebar.own_digit(checkpoint)
+state.remember_own_digit(checkpoint, links.requested_start(latent_dim))  # a link's whole start point ("at")
+own = state.own_digit(checkpoint)
 mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, ctx.dataset, own is not None)
 links.share_explorer(mode, own)
 base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)

@@ -22,6 +22,7 @@ START, SEED, DIGIT, SHOWN = "start", "seed", "digit", "shown"
 PLANE_X, PLANE_Y, GRID_X, GRID_Y = "plane_x", "plane_y", "grid_x", "grid_y"
 PER_MODEL = (SHOWN, PLANE_X, PLANE_Y, GRID_X, GRID_Y)  # dimensions of one model: reset on a model switch
 SHOWN_DEFAULT = 8  # sliders shown at first, most informative first
+OWN_DIGIT_KEY = "explorer_own_digit"  # {"model": name, "mu": [D]}: a start at the reader's own digit
 
 
 @dataclass(frozen=True)
@@ -75,3 +76,17 @@ def store_slider_values(prefix: str, values: dict[int, float] | None) -> None:
     """Keep the values the browser reported as the sliders' values (the server path and captions read them)."""
     for dim, value in (values or {}).items():
         st.session_state[f"{prefix}{dim}"] = points.clip_to_sliders(value)
+
+
+def remember_own_digit(checkpoint, mu: list[float] | None) -> None:
+    """Keep ``mu`` [D] (a link's ``at``, from Your digit's "Explore from here") as this model's own-digit start."""
+    if mu is not None:
+        st.session_state[OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": list(mu)}
+
+
+def own_digit(checkpoint) -> list[float] | None:
+    """The mean [D] of the digit the Your digit page encoded with ``checkpoint``, else None."""
+    own = st.session_state.get(OWN_DIGIT_KEY)
+    if isinstance(own, dict) and own.get("model") == checkpoint.name:
+        return list(own["mu"])
+    return None

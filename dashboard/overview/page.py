@@ -40,5 +40,5 @@ else:
                "their reconstructions.")
 
 if ctx.problems:
-    st.warning("Skipped checkpoint folders:\n\n" + "\n".join(
+    st.warning("Skipped checkpoint folders and files:\n\n" + "\n".join(
         f"- `{problem.path.name}`: {problem.message}" for problem in ctx.problems))

@@ -174,22 +174,6 @@ def nearest_caption(distances: np.ndarray, metrics: dict | None, dataset: str = 
         text += (f" For reference (metrics.json): reconstructions of test {noun(dataset, True)} lie {recon:.2f} "
                  f"from theirs, test {noun(dataset, True)} {test:.2f}; samples much closer than that would be copies.")
     return text
-
-
-def reading_of(model, z, classifier, dataset: str) -> str | None:
-    """Moved to ``ui.reading_of`` (a text module runs no model); kept until the explorer calls it there."""
-    from dashboard.shell import ui
-
-    return ui.reading_of(model, z, classifier, dataset)
-
-
-def reading_of_image(image, classifier, dataset: str) -> str | None:
-    """Moved to ``ui.reading_of_image``; kept until the Your digit page calls it there."""
-    from dashboard.shell import ui
-
-    return ui.reading_of_image(image, classifier, dataset)
-
-
 def numbered(index: int, label: int | None, dataset: str) -> str:
     """'#4 (an ankle boot)', '#7 (a 7)', or '#7' when the class is unknown."""
     return f"#{index}" + ("" if label is None else f" ({with_article(class_names(dataset)[int(label)])})")

@@ -160,14 +160,11 @@ def restore(key: str, value) -> None:
 
 # --- the Latent explorer's start point given as a whole vector (Your digit's "Explore from here") ---
 
-def restore_explorer(checkpoint) -> None:
-    """Before the explorer's widgets: a link's start point [D] ("at") becomes this model's own-digit start."""
-    from dashboard.shell import points, sidebar
+def requested_start(latent_dim: int) -> list[float] | None:
+    """A link's whole start point [D] ("at"), finite and within twice the sliders' range, else None."""
+    from dashboard.shell import points
 
-    latent_dim = checkpoint.model_config.latent_dim
-    at = requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
-    if at is not None:
-        st.session_state[sidebar.OWN_DIGIT_KEY] = {"model": checkpoint.name, "mu": at}
+    return requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
 
 
 def share_explorer(mode: str, own) -> None:

@@ -18,7 +18,6 @@ from dashboard.shell import cache, captions, links, points, tables
 CONTEXT_KEY = "app_context"
 DATASET_KEY = "app_dataset"
 MODEL_KEY = "app_model"
-OWN_DIGIT_KEY = "explorer_own_digit"  # {"model": name, "mu": [D]}: the explorer's start at the reader's own digit
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,8 @@ def sidebar() -> AppContext:
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
         links.share(model=st.session_state[MODEL_KEY])
     if problems:
-        st.sidebar.warning(f"{len(problems)} folder(s) in the checkpoint directory were skipped: see Overview.")
+        st.sidebar.warning(f"{len(problems)} folder(s) or file(s) in the checkpoint directory were skipped: "
+                           "see Overview.")
     _resume_training_queue(root)
     st.session_state[CONTEXT_KEY] = context
     return context
@@ -163,14 +163,6 @@ def test_data(ctx: AppContext, what: str):
                 f"model's cached means cover {len(arrays['mu'])}; point VAE_DATA_DIR at the data it was trained on.")
         split = None
     return split, arrays
-
-
-def own_digit(checkpoint) -> list[float] | None:
-    """The mean [D] of the digit the Your digit page encoded with ``checkpoint``, else None."""
-    own = st.session_state.get(OWN_DIGIT_KEY)
-    if isinstance(own, dict) and own.get("model") == checkpoint.name:
-        return list(own["mu"])
-    return None
 
 
 def clamp_state(key: str, low: int, high: int) -> None:
