@@ -1,9 +1,9 @@
 """Helpers for the real-browser test: a `streamlit run` server and a headless chromium.
 
 "The rerun caused by my click has finished" is read from the app's own websocket:
-`RunTracker` decodes the server's ForwardMsg frames and counts `script_finished`
-messages. A fixed sleep is too short on a busy machine and too long on an idle one, and
-the `data-test-script-state` attribute on the page can skip a running -> notRunning
+`RunTracker` decodes the server's frames (`read_frame`, tests/streamlit_internals.py) and
+counts the runs they say finished. A fixed sleep is too short on a busy machine and too long
+on an idle one, and the `data-test-script-state` attribute on the page can skip a running -> notRunning
 flip when the browser handles both messages in one render.
 """
 
@@ -21,7 +21,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, Playwright, WebSocket, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from tests.streamlit_internals import read_frame
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -178,17 +179,11 @@ class RunTracker:
     def _on_frame(self, payload: bytes | str) -> None:
         if isinstance(payload, str):
             return
-        message = ForwardMsg.FromString(payload)
-        if message.WhichOneof("type") == "delta" and message.delta.new_element.HasField("bidi_component"):
-            component = message.delta.new_element.bidi_component
-            if component.WhichOneof("data") == "bytes" and component.bytes:
-                self.weights_sent.append(len(component.bytes))
-        if message.WhichOneof("type") != "script_finished":
-            return
-        if message.script_finished == ForwardMsg.FINISHED_WITH_COMPILE_ERROR:
-            self.compile_errors += 1
-        if message.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
-            self.finished += 1
+        frame = read_frame(payload)
+        if frame.component_bytes:
+            self.weights_sent.append(frame.component_bytes)
+        self.compile_errors += frame.compile_error
+        self.finished += frame.run_finished
 
     def wait_quiet(self, quiet_ms: float, timeout_ms: float) -> None:
         """Wait until no run has finished for ``quiet_ms`` and the page has drawn the last one:
