@@ -9,7 +9,7 @@ data, as their root elements say (``data-model``, ``data-method``, ``data-points
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -19,8 +19,9 @@ from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboar
 
 pytestmark = pytest.mark.browser
 
-Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"
+Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"  # folder names: what the components' data attributes say
 Z5 = "mnist-z5-h400-e12-b128-lr0.001-s0"
+LABEL = {Z10: "MNIST · MLP, z = 10", Z5: "MNIST · MLP, z = 5"}  # what the model picker and the address say
 
 # What every component on the page says it draws: one {class, model, method, points, fingerprint, drawn} per view.
 DRAWN_JS = """() => [...document.querySelectorAll('*')].filter((e) => e.shadowRoot)
@@ -90,7 +91,7 @@ def pick_model(tracker: RunTracker, latent_dim: int) -> None:
 
 @pytest.mark.parametrize("path", list(MODEL_PAGES))
 def test_a_model_switch_shows_what_a_fresh_load_of_the_new_address_shows(browser, dashboard, path):  # noqa: F811
-    first = open_tab(browser, f"{dashboard.url}/{path}?model={Z10}")
+    first = open_tab(browser, f"{dashboard.url}/{path}?model={quote(LABEL[Z10])}")
     try:
         drawn = MODEL_PAGES[path] != "none"  # a component of ours draws the model here
         before = settled_view(first, Z10, drawn)
@@ -100,7 +101,7 @@ def test_a_model_switch_shows_what_a_fresh_load_of_the_new_address_shows(browser
         address = first.page.url
     finally:
         close(first)
-    assert switched["query"]["model"] == [Z5]
+    assert switched["query"]["model"] == [LABEL[Z5]]
     if MODEL_PAGES[path] != "family":  # Compare shows the whole family either way
         assert switched["text"] != before["text"]
         assert switched["views"] != before["views"] or MODEL_PAGES[path] == "none"
@@ -112,7 +113,7 @@ def test_a_model_switch_shows_what_a_fresh_load_of_the_new_address_shows(browser
 
 
 def test_a_copied_explorer_address_brings_back_the_plane_axes(browser, dashboard):  # noqa: F811
-    first = open_tab(browser, f"{dashboard.url}/explorer?model={Z10}")
+    first = open_tab(browser, f"{dashboard.url}/explorer?model={quote(LABEL[Z10])}")
     page = first.page
     try:
         settled_view(first, Z10)
@@ -146,7 +147,7 @@ def visit(tracker: RunTracker, title: str) -> None:
 
 
 def test_back_and_forward_move_between_the_pages_seen(browser, dashboard):  # noqa: F811
-    tracker = open_tab(browser, f"{dashboard.url}/?model={Z10}")
+    tracker = open_tab(browser, f"{dashboard.url}/?model={quote(LABEL[Z10])}")
     page = tracker.page
     try:
         tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
@@ -167,8 +168,8 @@ def test_back_and_forward_move_between_the_pages_seen(browser, dashboard):  # no
 
 
 def test_two_tabs_keep_their_own_model(browser, dashboard):  # noqa: F811
-    left = open_tab(browser, f"{dashboard.url}/latent-map?model={Z10}")
-    right = open_tab(browser, f"{dashboard.url}/latent-map?model={Z5}")
+    left = open_tab(browser, f"{dashboard.url}/latent-map?model={quote(LABEL[Z10])}")
+    right = open_tab(browser, f"{dashboard.url}/latent-map?model={quote(LABEL[Z5])}")
     try:
         right_view = settled_view(right, Z5)
         settled_view(left, Z10)

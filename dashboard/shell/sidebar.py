@@ -13,11 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import cache, captions, links, points, tables
+from dashboard.shell import cache, captions, links, points, tables, view
 
 CONTEXT_KEY = "app_context"
-DATASET_KEY = "app_dataset"
-MODEL_KEY = "app_model"
+DATASET_KEY = "dataset"  # the pickers' widget keys, and their URL parameters (bind="query-params")
+MODEL_KEY = "model"
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,27 @@ def scan_checkpoints():
     return root, checkpoints, problems, None
 
 
+def _take_linked_model(checkpoints) -> None:
+    """The URL's ``model`` when it is not the one the picker shows (an opened link, Your digit's "Explore from
+    here"), named by its label (as the picker writes it) or its folder name: its data set and itself, before
+    the pickers are drawn. Only a listed model is taken; anything else leaves the picker (fault-matrix row 17).
+    """
+    wanted = st.query_params.get(MODEL_KEY)
+    if not isinstance(wanted, str) or len(wanted) > links.MAX_LENGTH:
+        return
+    named = {}  # name and label -> (data set, name)
+    for dataset in tables.datasets(checkpoints):
+        mine = [c for c in checkpoints if c.train_config.dataset == dataset]
+        for checkpoint in mine:
+            named[checkpoint.name] = named[tables.model_label(checkpoint, mine)] = (dataset, checkpoint.name)
+    current = st.session_state.get(MODEL_KEY)
+    if wanted not in named or named[wanted][1] == current:
+        return
+    dataset, name = named[wanted]
+    st.session_state[DATASET_KEY] = dataset
+    st.session_state[MODEL_KEY] = name
+
+
 def keep_choice(key: str, options: list) -> None:
     """A remembered choice that is no longer offered (options differ by model) falls back to the first option."""
     if st.session_state.get(key) not in options:
@@ -82,24 +103,19 @@ def sidebar() -> AppContext:
         context = AppContext(root=root, problems=problems, error=error)
     else:
         names = tables.datasets(checkpoints)
-        wanted = links.requested_choice("model", [c.name for c in checkpoints])  # only a listed name is taken
-        if wanted is not None:
-            st.session_state[DATASET_KEY] = next(c.train_config.dataset for c in checkpoints if c.name == wanted)
-            st.session_state[MODEL_KEY] = wanted
-        keep_choice(DATASET_KEY, names)
-        if len(names) > 1:
-            st.sidebar.selectbox("Dataset", names, key=DATASET_KEY)
-        dataset = st.session_state[DATASET_KEY]
+        _take_linked_model(checkpoints)  # an address's model, its data set first
+        view.keep_valid(DATASET_KEY, names)
+        dataset = st.sidebar.selectbox("Dataset", names, key=DATASET_KEY, bind="query-params") \
+            if len(names) > 1 else names[0]
         mine = [c for c in checkpoints if c.train_config.dataset == dataset]
         by_name = {c.name: c for c in mine}
-        keep_choice(MODEL_KEY, list(by_name))
-        st.sidebar.selectbox("Model", list(by_name), key=MODEL_KEY,
-                             format_func=lambda name: tables.model_label(by_name[name], mine),
-                             help="Every page shows this model; Compare puts it beside others.")
-        context = AppContext(root, mine, problems, dataset, by_name[st.session_state[MODEL_KEY]],
-                             everything=checkpoints)
+        view.keep_valid(MODEL_KEY, list(by_name))
+        # bound to the URL as the model's label ("MNIST · z = 10"): the picker survives every page change
+        chosen = st.sidebar.selectbox("Model", list(by_name), key=MODEL_KEY, bind="query-params",
+                                      format_func=lambda name: tables.model_label(by_name[name], mine),
+                                      help="Every page shows this model; Compare puts it beside others.")
+        context = AppContext(root, mine, problems, dataset, by_name[chosen], everything=checkpoints)
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
-        links.share(model=st.session_state[MODEL_KEY])
     if problems:
         st.sidebar.warning(f"{len(problems)} folder(s) or file(s) in the checkpoint directory were skipped: "
                            "see Overview.")
