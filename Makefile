@@ -30,10 +30,10 @@ FLOOR_STAMP := $(FLOOR)/.installed-stamp
 $(FLOOR_STAMP): pyproject.toml tools/floor_constraints.py
 	test -x $(FLOOR)/bin/python || $(PYTHON) -m venv $(FLOOR)
 	$(FLOOR)/bin/python -m pip install --quiet --upgrade pip
-	$(FLOOR)/bin/python tools/floor_constraints.py --extra test > $(FLOOR)/constraints.txt
-	$(FLOOR)/bin/python -m pip install --quiet -c $(FLOOR)/constraints.txt -e '.[test]'
+	$(FLOOR)/bin/python tools/floor_constraints.py --extra test --extra ray > $(FLOOR)/constraints.txt
+	$(FLOOR)/bin/python -m pip install --quiet -c $(FLOOR)/constraints.txt -e '.[test,ray]'
 	$(FLOOR)/bin/python -m pip check
-	$(FLOOR)/bin/python tools/floor_constraints.py --extra test --check
+	$(FLOOR)/bin/python tools/floor_constraints.py --extra test --extra ray --check
 	touch $(FLOOR_STAMP)
 
 test-floor: $(FLOOR_STAMP)
