@@ -306,12 +306,12 @@ def test_a_reported_slider_moves_the_point_for_every_shipped_model(monkeypatch, 
     app = open_app(monkeypatch, shipped_root, empty_data, "explorer")
     for dataset in dict.fromkeys(c.train_config.dataset for c in shipped(shipped_root)):
         if len(app.sidebar.selectbox) > 1:  # the data set picker appears with two data sets
-            app.sidebar.selectbox(key="app_dataset").set_value(dataset).run()
-        box = app.sidebar.selectbox(key="app_model")
+            app.sidebar.selectbox(key="dataset").set_value(dataset).run()
+        box = app.sidebar.selectbox(key="model")
         labels = list(box.options)
         assert len(labels) == len([c for c in shipped(shipped_root) if c.train_config.dataset == dataset])
         for index, label in enumerate(labels):
-            app.sidebar.selectbox(key="app_model").select_index(index).run()
+            app.sidebar.selectbox(key="model").select_index(index).run()
             assert app.title[0].value.endswith(label), (app.title[0].value, label)
             latent_dim = int(label.split("z = ")[1].split(",")[0])
             assert len(slider_values(app)) == min(latent_dim, 8)

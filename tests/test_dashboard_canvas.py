@@ -189,11 +189,11 @@ def test_the_canvas_js_evaluates_no_strings_and_fetches_nothing():
 def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "your_digit")
     pixels, seen = stroke_pixels(), []
-    for dataset in app.sidebar.selectbox(key="app_dataset").options if len(app.sidebar.selectbox) > 1 else [None]:
+    for dataset in app.sidebar.selectbox(key="dataset").options if len(app.sidebar.selectbox) > 1 else [None]:
         if dataset is not None:
-            app.sidebar.selectbox(key="app_dataset").set_value(dataset).run()
-        for index, label in enumerate(app.sidebar.selectbox(key="app_model").options):
-            app.sidebar.selectbox(key="app_model").select_index(index).run()
+            app.sidebar.selectbox(key="dataset").set_value(dataset).run()
+        for index, label in enumerate(app.sidebar.selectbox(key="model").options):
+            app.sidebar.selectbox(key="model").select_index(index).run()
             browser_reports(app, view(app, "draw")[0], {"pixels": pixels})
             assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"], label
             marker = view(app, "map")[1]["marker"]

@@ -25,7 +25,7 @@ def column_titles(app) -> list[str]:
 
 def test_the_sidebar_names_every_model_by_its_family(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data)
-    box = app.sidebar.selectbox(key="app_model")
+    box = app.sidebar.selectbox(key="model")
     labels = list(box.options)  # AppTest holds the formatted labels
     assert labels == ["MNIST · MLP, z = 2", "MNIST · MLP, z = 2, beta = 4", "MNIST · MLP, z = 3", "MNIST · conv, z = 2"]
     for page in PAGES[1:]:
@@ -61,7 +61,7 @@ def test_compare_says_when_no_model_has_the_held_settings(monkeypatch, family_ro
 
 def test_the_explorer_of_a_conv_model_decodes_it_in_the_page(monkeypatch, family_root, empty_data):
     app = open_app(monkeypatch, family_root, empty_data, "explorer")
-    box = app.sidebar.selectbox(key="app_model")
+    box = app.sidebar.selectbox(key="model")
     box.select_index(list(box.options).index("MNIST · conv, z = 2")).run()
     weights, [(_, view)] = live_components(app)
     assert not app.exception and len(weights) == 1 and view["model"].startswith("mnist-conv-z2")

@@ -24,7 +24,7 @@ def markdown_text(app) -> str:
 
 
 def choose_model(app, name: str):
-    app.sidebar.selectbox(key="app_model").set_value(name).run()
+    app.sidebar.selectbox(key="model").set_value(name).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -165,7 +165,7 @@ def test_no_dashboard_module_imports_umap_or_numba():
 
 def test_fashion_mnist_pages_name_the_classes(monkeypatch, shipped_root, empty_data):
     app = open_app(monkeypatch, shipped_root, empty_data, "arithmetic")
-    app.sidebar.selectbox(key="app_dataset").set_value("fashion-mnist").run()
+    app.sidebar.selectbox(key="dataset").set_value("fashion-mnist").run()
     assert not app.exception and app.title[0].value.startswith("Class arithmetic")
     box = app.selectbox(key="morph_from")
     assert box.options[0] == "T-shirt" and box.value == 3  # dress

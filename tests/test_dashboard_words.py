@@ -155,7 +155,7 @@ def test_compare_holds_epochs_and_seed_so_a_column_is_one_model(monkeypatch, epo
 
 def test_compare_starts_on_the_largest_group_from_a_one_epoch_model(monkeypatch, epochs_root, empty_data):
     app = open_app(monkeypatch, epochs_root, empty_data)
-    box = app.sidebar.selectbox(key="app_model")
+    box = app.sidebar.selectbox(key="model")
     box.select_index(list(box.options).index("MNIST · z = 3 (1 epoch)")).run()
     app.switch_page("compare/page.py").run()
     assert column_titles(app) == [f"z = {z}" for z in LATENT_SIZES]

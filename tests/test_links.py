@@ -56,18 +56,17 @@ def test_an_explorer_address_reopens_its_view(monkeypatch, tiny_checkpoint_root,
     assert app.selectbox(key="plane_x").value == 2 and live_view(app)[1]["plane"]["x"] == 2
     dims, z = live_view(app)[1]["dims"], {1: 1.5, 2: -2.25}
     assert set(dims) & set(z) and all(slider_values(app)[str(d)] == z[d] for d in dims if d in z)
-    assert app.query_params["model"] == query["model"] and app.query_params["start"] == query["start"]
+    assert app.query_params["start"] == query["start"]  # the model's picker writes its label in the browser
 
 
 def test_the_live_point_and_the_model_are_written_into_the_address(monkeypatch, tiny_checkpoint_root, empty_data):
     app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "explorer"), 3)
-    assert app.query_params["model"] == "mnist-z3-h16-e2-b32-lr0.001-s0"
     assert app.title[0].value.endswith("z = 3")  # the model written into the URL is not read back as a request
     dims = live_view(app)[1]["dims"]
     report_point(app, {dims[0]: 1.5, dims[1]: -2.25})
     assert app.query_params["z"].startswith(f"{dims[0]}:1.50,{dims[1]}:-2.25")
     app.switch_page("generate/page.py").run()
-    assert set(app.query_params) == {"model"}  # the explorer's parameters went with its page
+    assert not {"z", "at", "start"} & set(app.query_params)  # the explorer's parameters went with its page
     assert app.title[0].value.endswith("z = 3")
 
 
@@ -126,7 +125,6 @@ def test_bad_values_in_an_address_fall_back_to_the_defaults(monkeypatch, tiny_ch
     assert app.title[0].value == "Latent explorer: MNIST · z = 2"
     assert app.radio(key="start").value == "Origin"
     assert slider_values(app) == {"0": 0.0, "1": 0.0}
-    assert app.query_params["model"] == "mnist-z2-h16-e2-b32-lr0.001-s0"
     assert "z" not in query or app.query_params["z"] == "0:0.00,1:0.00"  # the address is rewritten to the view
 
 
@@ -147,7 +145,7 @@ def test_a_traversals_address_reopens_the_same_figure(monkeypatch, tiny_checkpoi
     app.radio(key="start").set_value(points.BASE_MODES[1]).run()
     app.number_input(key="seed").set_value(7).run()
     app.slider(key="columns").set_value(5).run()
-    query = {"model": app.query_params["model"], "start": points.BASE_MODES[1], "seed": "7", "columns": "5"}
+    query = {"model": "MNIST · z = 2", "start": points.BASE_MODES[1], "seed": "7", "columns": "5"}
     copy = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "traversals", query)
     assert copy.radio(key="start").value == points.BASE_MODES[1]
     assert (copy.number_input(key="seed").value, copy.slider(key="columns").value) == (7, 5)

@@ -19,7 +19,7 @@ st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; 
             f"lasso (the buttons above the map choose; shift adds to the selection), to see the {many} beside the map.")
 
 names = captions.class_names(ctx.dataset)
-shown = state.choose(ctx.checkpoint, len(names),
+shown = state.choose(ctx.checkpoint, len(names), label=label,
                      help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test {many} and was computed once, "
                      "when the model was cached; UMAP and PCA cover all of them. A 2-D latent space needs no PCA: "
                      "its means are drawn in their own coordinates.")

@@ -58,14 +58,15 @@ class MapView:
             st.session_state[self.store_key] = {"selection": report[0], "hidden": report[1]}
 
 
-def choose(checkpoint, classes: int, help_text: str) -> MapView:
-    """The projection picker for ``checkpoint`` -> the view, with a link's legend and selection taken in."""
+def choose(checkpoint, classes: int, help_text: str, label: str = "") -> MapView:
+    """The projection picker for ``checkpoint`` (named ``label`` in the address) -> the view, with a link's
+    legend and selection taken in."""
     linked = {name: st.query_params.get(name) for name in ("model", METHOD_KEY)}  # before the radio rewrites it
     methods = charts.map_methods(checkpoint.model_config.latent_dim)
     view.keep_valid(METHOD_KEY, methods)  # kept across models that offer it, like the URL's ``map``
     method = st.radio("Map", methods, horizontal=True, key=METHOD_KEY, help=help_text, bind="query-params")
     shown = MapView(checkpoint.name, method, classes)
-    _take_link(shown, linked["model"] in (None, shown.model) and linked[METHOD_KEY] in (None, method)
+    _take_link(shown, linked["model"] in (None, shown.model, label) and linked[METHOD_KEY] in (None, method)
                and (linked[METHOD_KEY] is not None or method == methods[0]))
     kept = st.session_state.get(shown.store_key, {})
     shown = replace(shown, hidden=kept.get("hidden", ()), selection=kept.get("selection", ()))

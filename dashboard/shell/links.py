@@ -44,7 +44,6 @@ def requested(name: str) -> str | None:
 
 def share(**values: str | None) -> None:
     """Write these parameters into the URL (None removes one); only the ones that changed are sent."""
-    published = st.session_state.setdefault(PUBLISHED_KEY, {})
     for name, value in values.items():
         if value is None:
             if name in st.query_params:
@@ -52,18 +51,25 @@ def share(**values: str | None) -> None:
             continue
         if st.query_params.get(name) != value:
             st.query_params[name] = value
-        written = published.setdefault(name, [])
-        if value in written:
-            written.remove(value)
-        written.append(value)
-        del written[:-PUBLISHED_KEPT]
+        shown(name, value)
+
+
+def shown(name: str, value: str) -> None:
+    """Remember that this session showed ``value`` for ``name`` (written by us, or by a widget bound to it):
+    the address carrying it later is an echo, not a request."""
+    published = st.session_state.setdefault(PUBLISHED_KEY, {})
+    written = published.setdefault(name, [])
+    if value in written:
+        written.remove(value)
+    written.append(value)
+    del written[:-PUBLISHED_KEPT]
 
 
 def open_page(page: str, **values: str) -> None:
     """Switch to ``page`` as a link with these parameters would open it.
 
-    ``st.switch_page`` reruns without the widgets' values (the sidebar would fall back to its first
-    model), so the view travels in the URL and the next run reads it as a request.
+    The sidebar's pickers keep the model (bound to the URL, kept for the session); the page's own
+    view travels in the URL and the next run reads it as a request.
     """
     published = st.session_state.setdefault(PUBLISHED_KEY, {})
     for name in values:

@@ -73,8 +73,8 @@ def _take_linked_model(checkpoints) -> None:
     here"), named by its label (as the picker writes it) or its folder name: its data set and itself, before
     the pickers are drawn. Only a listed model is taken; anything else leaves the picker (fault-matrix row 17).
     """
-    wanted = st.query_params.get(MODEL_KEY)
-    if not isinstance(wanted, str) or len(wanted) > links.MAX_LENGTH:
+    wanted = links.requested(MODEL_KEY)  # a label the picker showed in this session is an echo, not a request
+    if wanted is None:
         return
     named = {}  # name and label -> (data set, name)
     for dataset in tables.datasets(checkpoints):
@@ -105,15 +105,18 @@ def sidebar() -> AppContext:
         names = tables.datasets(checkpoints)
         _take_linked_model(checkpoints)  # an address's model, its data set first
         view.keep_valid(DATASET_KEY, names)
-        dataset = st.sidebar.selectbox("Dataset", names, key=DATASET_KEY, bind="query-params") \
+        dataset = st.sidebar.selectbox("Dataset", names, key=DATASET_KEY, bind="query-params",
+                                       persist_state="session") \
             if len(names) > 1 else names[0]
         mine = [c for c in checkpoints if c.train_config.dataset == dataset]
         by_name = {c.name: c for c in mine}
         view.keep_valid(MODEL_KEY, list(by_name))
         # bound to the URL as the model's label ("MNIST · z = 10"): the picker survives every page change
         chosen = st.sidebar.selectbox("Model", list(by_name), key=MODEL_KEY, bind="query-params",
+                                      persist_state="session",
                                       format_func=lambda name: tables.model_label(by_name[name], mine),
                                       help="Every page shows this model; Compare puts it beside others.")
+        links.shown(MODEL_KEY, tables.model_label(by_name[chosen], mine))
         context = AppContext(root, mine, problems, dataset, by_name[chosen], everything=checkpoints)
         st.sidebar.caption(f"{len(checkpoints)} checkpoint(s) in `{root}`")
     if problems:

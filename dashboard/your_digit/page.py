@@ -55,7 +55,7 @@ with result:
         st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
         if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
                      help="Opens the Latent explorer with its sliders at this digit's mean."):
-            links.open_page("explorer/page.py", model=label, start=points.OWN_DIGIT,
+            links.open_page("explorer/page.py", start=points.OWN_DIGIT,
                             at=links.point_text(mu))
 
 with where:

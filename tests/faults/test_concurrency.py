@@ -31,6 +31,7 @@ from tests.faults.conftest import (
     train_argv,
     wait_for,
 )
+from tests.test_dashboard import explorer_view, point_caption, report_point
 from vae_core import store
 
 # ---------------------------------------------------------------- row 11: two train processes
@@ -75,7 +76,7 @@ def test_streamlit_config_compiles_scripts_without_magic():
 
 
 def _session(number: int) -> list[str]:
-    """One user: open the explorer, pick a model, move a slider twice; returns the digit image URLs."""
+    """One user: open the explorer, pick a model, move a slider twice; returns the point captions the server wrote."""
     from streamlit.testing.v1 import AppTest
 
     def ran(app):
@@ -85,13 +86,12 @@ def _session(number: int) -> list[str]:
     app = ran(AppTest.from_file(APP, default_timeout=APP_TIMEOUT).run())
     ran(app.switch_page("explorer/page.py").run())
     box = app.sidebar.selectbox[-1]
-    app = ran(box.select_index(box.options.index(f"z = {LATENTS[number % len(LATENTS)]}")).run())
-    ran(app.toggle(key="explorer_live").set_value(False).run())  # the server path: each value decoded here
-    urls = []
-    for value in (-2.0, 2.0):
-        ran([s for s in app.slider if s.label.startswith("z[")][0].set_value(value).run())
-        urls += [i.value[0] for i in app.image if i.captions and i.captions[0].startswith("Decoded digit")]
-    return urls
+    app = ran(box.select_index(box.options.index(f"MNIST · z = {LATENTS[number % len(LATENTS)]}")).run())
+    captions = []
+    for value in (-2.0, 2.0):  # the page reports a slider's value on release; the server hears it
+        ran(report_point(app, {explorer_view(app)[1]["dims"][0]: value}))
+        captions.append(point_caption(app))
+    return captions
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_row19_twenty_concurrent_sessions(monkeypatch, five_models, empty_data, 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
     print(f"20 sessions in {seconds:.1f} s; RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB, "
           f"peak RSS of the test process {peak / 2**20:.0f} MiB; model loads {dict(loads)}")
-    assert all(len(urls) == 2 and urls[0] != urls[1] for urls in results)  # every slider move redrew
+    assert all(len(heard) == 2 and heard[0] != heard[1] for heard in results)  # every report was heard
     assert sorted(loads) == sorted(c.name for c in store.scan(five_models)[0])
     assert set(loads.values()) == {1}, loads  # each model loaded once, shared by all sessions
     assert after - before < 400 * 2**20 and peak < 3 * 2**30
