@@ -262,7 +262,7 @@ def test_the_browser_decodes_every_shipped_model_as_the_server_does(app, shipped
     assert walk.count() == 2
     full_page_screenshot(page, screenshot_dir(REPO) / "compare-architectures.png")
     compare_along(app, "latent size")
-    choose(app, "Hold data set at", "fashion-mnist")
+    choose(app, "Hold data set at", "Fashion-MNIST")
     wait_for_weights(page, [c.name for c in checkpoints])
     for seed, checkpoint in enumerate(checkpoints):
         model = store.load_model(checkpoint, device="cpu")

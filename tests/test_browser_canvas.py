@@ -217,8 +217,8 @@ def test_a_dragged_box_or_lasso_selects_the_points_inside_it(browser, dashboard)
 
 
 def test_a_copied_address_opens_the_same_view_in_a_fresh_tab(browser, dashboard):  # noqa: F811
-    first = open_tab(browser, f"{dashboard.url}/explorer?model=mnist-z10-h400-e12-b128-lr0.001-s0"
-                              "&start=random-prior-draw&seed=3&shown=4")
+    first = open_tab(browser, f"{dashboard.url}/explorer?model=MNIST+%C2%B7+MLP%2C+z+%3D+10"
+                              "&start=Random+prior+draw&seed=3&shown=4")
     page = first.page
     try:
         assert heading(page).endswith("MLP, z = 10")

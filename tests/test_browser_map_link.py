@@ -20,7 +20,7 @@ from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboar
 
 pytestmark = pytest.mark.browser
 
-Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"
+Z10 = "MNIST+%C2%B7+MLP%2C+z+%3D+10"  # the model picker's label, as the address spells it
 HIDDEN = (3, 8)
 MAP_SELECTION_JS = "() => [...[...globalThis.__vaeCanvas.maps][0].selected].sort((a, b) => a - b)"
 CAPTION = re.compile(r"^\d+ selected: #")
