@@ -95,7 +95,7 @@ def test_a_digit_drawn_with_the_mouse_is_reconstructed_read_and_opens_the_explor
         app.wait_after(runs, RUN_TIMEOUT_MS)
         expect(main.locator("h1").first).to_have_text(re.compile(r"^Latent explorer"), timeout=RUN_TIMEOUT_MS)
         query = parse_qs(urlparse(page.url).query)
-        assert query["start"] == ["your-digit"] and len(query["at"][0].split(",")) == 2  # the default model: z = 2
+        assert query["start"] == ["Your digit"] and len(query["at"][0].split(",")) == 2  # the default model: z = 2
         expect(main.get_by_role("radio", name="Your digit")).to_be_checked(timeout=RUN_TIMEOUT_MS)
         full_page_screenshot(page, screenshot_dir(REPO) / "your-digit-explored.png")
     finally:
