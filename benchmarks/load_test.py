@@ -31,7 +31,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, LIVE_DIGIT_HASH_JS, StreamlitServer  # noqa: E402
 
-PAGES = ("", "training", "generate", "reconstruct", "latent-map", "explorer", "compare")
+PAGES = ("explorer", "", "training", "generate", "reconstruct", "latent-map", "compare")  # explorer first: its keys
 WAIT_MS = 60_000
 SETTLED_JS = """() => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state')
   === 'notRunning' && document.querySelectorAll('[data-testid="stSkeleton"]').length === 0"""

@@ -257,7 +257,9 @@ def test_eight_small_maps_fit_a_row_with_whole_titles_fitted_ticks_and_thumbnail
 
         tile = page.locator(".vae-canvas.map canvas.map").nth(3)
         box = tile.bounding_box()
-        x, y = page.evaluate("(row) => [...globalThis.__vaeCanvas.maps][3].screenPoint(row)", 0)
+        # the fourth tile on the page, whatever order the maps registered in
+        x, y = tile.evaluate("(canvas) => [...globalThis.__vaeCanvas.maps].find((m) => m.canvas === canvas)"
+                             ".screenPoint(0)")
         page.mouse.move(x, y)
         thumb = page.locator(".vae-canvas.map .thumb").nth(3)
         thumb.wait_for(state="visible", timeout=5000)
