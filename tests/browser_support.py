@@ -180,7 +180,7 @@ class RunTracker:
         if isinstance(payload, str):
             return
         frame = read_frame(payload)
-        if frame.component_bytes:
+        if frame.component_bytes and frame.component == "vae_live_decoder":  # not the maps' sprite sheets
             self.weights_sent.append(frame.component_bytes)
         self.compile_errors += frame.compile_error
         self.finished += frame.run_finished

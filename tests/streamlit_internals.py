@@ -146,6 +146,7 @@ class Frame(NamedTuple):
     run_finished: bool  # a script run (page or fragment) ended, not cut short for a rerun
     compile_error: bool  # ...because the script does not compile
     component_bytes: int  # size of the bytes sent to a new component element (0 when none)
+    component: str = ""  # that component's name (its sprite sheets and weights both travel as bytes)
 
 
 def read_frame(payload: bytes) -> Frame:
@@ -154,10 +155,12 @@ def read_frame(payload: bytes) -> Frame:
 
     message = ForwardMsg.FromString(payload)
     kind = message.WhichOneof("type")
-    size = 0
+    size, name = 0, ""
     if kind == "delta" and message.delta.new_element.HasField("bidi_component"):
         component = message.delta.new_element.bidi_component
         size = len(component.bytes) if component.WhichOneof("data") == "bytes" else 0
+        name = component.component_name
     status = message.script_finished if kind == "script_finished" else None
     return Frame(run_finished=status is not None and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN,
-                 compile_error=status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR, component_bytes=size)
+                 compile_error=status == ForwardMsg.FINISHED_WITH_COMPILE_ERROR, component_bytes=size,
+                 component=name)

@@ -104,10 +104,11 @@ def test_websocket_frames_are_read():
         message = ForwardMsg(**fields)
         return message.SerializeToString()
 
-    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_SUCCESSFULLY)) == (True, False, 0)
-    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_WITH_COMPILE_ERROR)) == (True, True, 0)
-    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_EARLY_FOR_RERUN)) == (False, False, 0)
+    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_SUCCESSFULLY)) == (True, False, 0, "")
+    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_WITH_COMPILE_ERROR)) == (True, True, 0, "")
+    assert internals.read_frame(frame(script_finished=ForwardMsg.FINISHED_EARLY_FOR_RERUN)) == (False, False, 0, "")
     sent = ForwardMsg()
     sent.delta.new_element.bidi_component.bytes = b"\x00" * 5
-    assert internals.read_frame(sent.SerializeToString()) == (False, False, 5)
-    assert internals.read_frame(frame(page_info_changed={})) == (False, False, 0)
+    sent.delta.new_element.bidi_component.component_name = "vae_live_decoder"
+    assert internals.read_frame(sent.SerializeToString()) == (False, False, 5, "vae_live_decoder")
+    assert internals.read_frame(frame(page_info_changed={})) == (False, False, 0, "")
