@@ -28,11 +28,12 @@ def digit_png(model, z, factor: int = DIGIT_SCALE) -> bytes:
 
 
 def grid_png(images, columns: int, factor: int = GRID_SCALE) -> bytes:
-    """images [N, 28, 28] in [0, 1] -> one tiled PNG."""
-    from vae_core import explore
+    """images [N, 28, 28] in [0, 1] -> one tiled PNG (``vae_core.exports.grid_png``), at most MAX_IMAGE_WIDTH wide."""
+    from vae_core import exports
 
-    grid = explore.tile(images, columns)
-    return explore.png_bytes(grid, max(1, min(factor, MAX_IMAGE_WIDTH // grid.shape[1])))
+    images = np.asarray(images)
+    width = min(columns, len(images)) * images.shape[-1]
+    return exports.grid_png(images, columns, max(1, min(factor, MAX_IMAGE_WIDTH // max(width, 1))))
 
 
 def generated_grid_png(model, seed: int, count: int, temperature: float, columns: int,
