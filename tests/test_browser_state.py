@@ -12,10 +12,11 @@ import re
 from urllib.parse import parse_qs, quote, urlparse
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.browser_support import RunTracker, full_page_screenshot, screenshot_dir
-from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboard  # noqa: F401
+from tests.test_browser import REPO, RUN_TIMEOUT_MS, browser, dashboard  # noqa: F401
+from tests.test_browser_canvas import close, heading, open_tab
 
 pytestmark = pytest.mark.browser
 
@@ -47,23 +48,6 @@ PAGE_JS = """() => {
 MODEL_PAGES = {"training": "none", "generate": "none", "reconstruct": "none", "latent-map": "model",
                "explorer": "model", "traversals": "none", "arithmetic": "none", "your-digit": "model",
                "compare": "family"}
-
-
-def open_tab(browser, url: str) -> RunTracker:  # noqa: F811
-    """A fresh tab (a fresh Streamlit session) at ``url``, its first run drawn."""
-    tab = browser.new_context(viewport=VIEWPORT).new_page()
-    tracker = RunTracker(tab)
-    tab.goto(url)
-    tracker.wait_after(0, RUN_TIMEOUT_MS)
-    return tracker
-
-
-def close(tracker: RunTracker) -> None:
-    tracker.page.context.close()
-
-
-def heading(page: Page) -> str:
-    return page.get_by_test_id("stMain").locator("h1").first.inner_text()
 
 
 def settled_view(tracker: RunTracker, model: str, components: bool = True) -> dict:
