@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dashboard.shell import captions, charts, images, points, tables
+from dashboard.shell import captions, images, points, tables
 from vae_core import store
 
 
@@ -58,13 +58,6 @@ def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
 def test_model_labels_tell_apart_models_of_the_same_size(tiny):
     assert tables.model_label(tiny[0], tiny) == "MNIST · z = 2"
     assert tables.model_label(tiny[0], [tiny[0], tiny[0]]).startswith("MNIST · z = 2 (2 epochs")
-
-
-def test_selected_test_indices_accept_every_customdata_form():
-    event = {"selection": {"points": [{"customdata": 5}, {"customdata": {"0": 9}}, {"customdata": [5]},
-                                      {"x": 1.0, "y": 2.0}]}}
-    assert points.selected_test_indices(event) == [5, 9]
-    assert points.selected_test_indices(None) == []
 
 
 def test_clip_to_sliders_snaps_to_the_slider_grid():
@@ -147,29 +140,3 @@ def test_seed_drop_compares_fractions_not_numbers(tiny):
     assert tables.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
     change = tables.relative_drop(ours)
     assert f"our test loss {'fell' if change >= 0 else 'rose'} by {abs(change):.0%}" in sentence
-
-
-def test_latent_map_has_one_trace_per_digit_with_test_rows(tiny):
-    arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
-    figure = charts.latent_map(arrays, "t-SNE", 3)
-    assert [trace.name for trace in figure.data] == [str(d) for d in range(10)]
-    assert [trace.marker.color for trace in figure.data] == list(charts.DIGIT_COLORS)
-    rows = np.concatenate([np.asarray(trace.customdata) for trace in figure.data])
-    assert sorted(rows.tolist()) == sorted(arrays["tsne_index"].tolist())
-    small = charts.latent_map(arrays, "PCA", 3, max_points=50)
-    assert sum(len(trace.x) for trace in small.data) <= 50
-
-
-def test_small_maps_have_short_axis_titles_and_a_2d_space_keeps_its_aspect(tiny):
-    arrays = store.read_arrays_artifact(tiny[1], store.PROJECTIONS_FILE)
-    small = charts.latent_map(arrays, "PCA", 3, max_points=50, height=280)
-    assert small.layout.xaxis.title.text == f"PC 1 ({arrays['pca_explained'][0]:.0%})"  # fits under 175 px
-    assert small.layout.yaxis.scaleanchor == "x"  # a narrow panel does not stretch the map upwards
-    assert charts.latent_map(arrays, "PCA", 3).layout.yaxis.scaleanchor is None  # the full-page map fills its area
-    plane = store.read_arrays_artifact(tiny[0], store.PROJECTIONS_FILE)
-    for figure in (charts.latent_map(plane, "PCA", 2, max_points=50),
-                   charts.latent_map(plane, "Latent coordinates", 2)):
-        assert figure.layout.xaxis.title.text.startswith("z[0]")
-        assert figure.layout.yaxis.scaleanchor == "x" and figure.layout.yaxis.scaleratio == 1
-    assert charts.map_methods(2) == ["Latent coordinates", "t-SNE", "UMAP"]
-    assert charts.map_methods(5) == ["PCA", "t-SNE", "UMAP"]

@@ -206,76 +206,23 @@ def _latent_axes(method: str, latent_dim: int) -> bool:
     return method not in NEIGHBOUR_MAPS and latent_dim == 2
 
 
-def _map_axes(arrays: dict, method: str, latent_dim: int,
-              short: bool = False) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(coordinates [M, 2], test rows [M], x title, y title) of one projection.
-
-    ``short`` titles fit a small side-by-side map (about 175 px wide).
-    """
+def map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray, str, str]:
+    """(coordinates [M, 2], test rows [M], x title, y title) of one cached projection."""
     if method == "t-SNE":
         return arrays["tsne"], arrays["tsne_index"], "t-SNE 1", "t-SNE 2"
     if method == "UMAP":
         return arrays["umap"], np.arange(len(arrays["umap"])), "UMAP 1", "UMAP 2"
     index = np.arange(len(arrays["pca"]))
     if latent_dim == 2:  # PCA of a 2-D space would only rotate it: show the latent axes themselves
-        names = ("z[0]", "z[1]") if short else ("z[0] (posterior mean)", "z[1] (posterior mean)")
-        return np.asarray(arrays["mu"], dtype=np.float32), index, *names
+        return np.asarray(arrays["mu"], dtype=np.float32), index, "z[0] (posterior mean)", "z[1] (posterior mean)"
     share = arrays["pca_explained"]
-    suffix = "" if short else " of variance"
-    return arrays["pca"], index, f"PC 1 ({share[0]:.0%}{suffix})", f"PC 2 ({share[1]:.0%}{suffix})"
-
-
-def map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray, str, str]:
-    """(coordinates [M, 2], test rows [M], x title, y title) of one projection, for maps drawn in the page."""
-    return _map_axes(arrays, method, latent_dim)
+    return arrays["pca"], index, f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%} of variance)"
 
 
 def map_title(method: str, latent_dim: int) -> str:
     if _latent_axes(method, latent_dim):
         return "Test-set means in the 2-D latent space (no projection needed)"
     return f"{method} of the test-set means (z = {latent_dim})"
-
-
-def latent_map(arrays: dict, method: str, latent_dim: int, max_points: int | None = None,
-               height: int = 620, show_legend: bool = True, title: str | None = None,
-               names: tuple[str, ...] | None = None) -> go.Figure:
-    """Test-set means projected to 2-D, one trace per digit (the legend toggles digits).
-
-    Each point's customdata is its row in the test set, so a selection names test digits.
-    ``max_points`` keeps a fixed evenly spread subset, for small side-by-side maps.
-    """
-    small = max_points is not None
-    coords, rows, x_title, y_title = _map_axes(arrays, method, latent_dim, short=small)
-    labels = np.asarray(arrays["labels"])[rows]
-    keep = np.arange(len(rows))
-    if max_points and len(keep) > max_points:
-        keep = keep[:: -(-len(keep) // max_points)]
-    figure = go.Figure()
-    names = names or tuple(str(k) for k in range(10))  # the class of each label: digits, or clothes
-    for digit in range(10):
-        chosen = keep[labels[keep] == digit]
-        figure.add_scattergl(
-            x=coords[chosen, 0], y=coords[chosen, 1], mode="markers", name=names[digit],
-            marker={"color": DIGIT_COLORS[digit], "size": 3 if small else 4, "opacity": 0.7},
-            customdata=rows[chosen].tolist(),  # plain ints: the browser sends back each point's test row
-            hovertemplate=f"{names[digit]}<br>test image #%{{customdata}}<extra></extra>")
-    if title is None:
-        title = f"{method} of the test-set means (z = {latent_dim})"
-        if _latent_axes(method, latent_dim):
-            title = "Test-set means in the 2-D latent space (no projection needed)"
-    _layout(figure, title, x_title, y_title, height)
-    figure.update_layout(legend={"orientation": "v", "y": 1, "title": {"text": "digit" if names[0] == "0" else "class"},
-                                 "itemsizing": "constant"}, showlegend=show_legend)
-    if small:  # a side-by-side map: room for the points, axis titles that fit under them
-        figure.update_layout(margin={"l": 40, "r": 5, "t": 32, "b": 44}, font={"size": 12},
-                             title={"font": {"size": 14}})
-    if small or _latent_axes(method, latent_dim):
-        # Both axes are in the same units (latent coordinates, PCA scores, t-SNE units): one unit is as
-        # long across as up, so a narrow side-by-side panel does not stretch the map upwards.
-        # "domain" shrinks the drawing area to keep the ratio instead of stretching an axis range.
-        figure.update_xaxes(constrain="domain")
-        figure.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top")
-    return figure
 
 
 def job_curves(history: list[dict], epochs: int, height: int = 260) -> go.Figure:

@@ -88,27 +88,6 @@ def keep_only(url_path: str) -> None:
         del st.query_params[name]
 
 
-def slug(text: str) -> str:
-    """'Latent coordinates' -> 'latent-coordinates': how an option is spelled in the URL."""
-    return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-")
-
-
-def requested_choice(name: str, options: list) -> object | None:
-    """The option the URL requests for ``name`` (spelled as it is, or as its slug), else None."""
-    value = requested(name)
-    spelled = {slug(option): option for option in options} | {str(option): option for option in options}
-    return spelled.get(value) if value is not None else None
-
-
-def requested_int(name: str, low: int, high: int) -> int | None:
-    """A whole number in [low, high] requested for ``name``, else None."""
-    value = requested(name)
-    if value is None or not re.fullmatch(r"[0-9]{1,12}", value):
-        return None
-    number = int(value)
-    return number if low <= number <= high else None
-
-
 def requested_point(name: str, length: int, bound: float) -> list[float] | None:
     """``length`` comma-separated finite numbers within +-``bound`` requested for ``name``, else None."""
     value = requested(name)
@@ -156,12 +135,6 @@ def _number(text: str) -> float | None:
         return None
     number = float(text)
     return number if math.isfinite(number) else None
-
-
-def restore(key: str, value) -> None:
-    """Put a requested value into a widget's state before the widget is drawn (None: keep the state)."""
-    if value is not None:
-        st.session_state[key] = value
 
 
 # --- the Latent explorer's start point given as a whole vector (Your digit's "Explore from here") ---

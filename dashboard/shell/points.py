@@ -112,26 +112,6 @@ def point_from_values(base, values: dict[int, float]):
     return z
 
 
-def _first(data):
-    """A point's customdata as the browser sends it: a number, a list, or {"0": number}."""
-    if isinstance(data, dict):
-        return data.get("0", next(iter(data.values()), None))
-    if isinstance(data, (list, tuple)):
-        return data[0] if data else None
-    return data
-
-
-def selected_test_indices(event, limit: int = 40) -> list[int]:
-    """Test-set rows of the selected map points (their customdata), in selection order."""
-    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else []
-    indices: list[int] = []
-    for point in points:
-        value = _first(point.get("customdata"))
-        if isinstance(value, (int, float)) and int(value) not in indices:
-            indices.append(int(value))
-    return indices[:limit]
-
-
 def sample_indices(total: int, count: int, seed: int) -> list[int]:
     """``count`` distinct test rows drawn with ``seed`` (the same for every model)."""
     rng = np.random.default_rng(seed)

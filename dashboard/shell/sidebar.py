@@ -89,12 +89,6 @@ def _take_linked_model(checkpoints) -> None:
     st.session_state[MODEL_KEY] = name
 
 
-def keep_choice(key: str, options: list) -> None:
-    """A remembered choice that is no longer offered (options differ by model) falls back to the first option."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
-
-
 def sidebar() -> AppContext:
     """Dataset picker (only when several datasets have checkpoints) and model picker."""
     root, checkpoints, problems, error = scan_checkpoints()

@@ -23,13 +23,6 @@ def model_changed(view: str, model: str) -> bool:
     return before is not None and before != model
 
 
-def reset(defaults: dict[str, object]) -> None:
-    """Put widgets back to their defaults before they are drawn (a bound one drops its URL parameter)."""
-    for key, value in defaults.items():
-        if key in st.session_state:
-            st.session_state[key] = value
-
-
 def keep_valid(key: str, options: list, default=None) -> None:
     """A remembered choice that this model does not offer goes back to ``default`` (else the first option)."""
     if key in st.session_state and st.session_state[key] not in options:
