@@ -137,6 +137,24 @@ class StreamlitServer:
             os.killpg(self.process.pid, signal.SIGKILL)
 
 
+@contextlib.contextmanager
+def running_server(script: Path, log_dir: Path, env: dict[str, str]):
+    """A `streamlit run` of ``script`` that answers its health check, stopped afterwards; a test fails with
+    the server's own words when it never comes up."""
+    import pytest
+
+    server = StreamlitServer(script, log_dir, env)
+    try:
+        server.wait_healthy(timeout_s=60)
+    except RuntimeError as error:
+        server.stop()
+        pytest.fail(str(error))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 def launch_chromium(playwright: Playwright) -> Browser:
     """Debian's chromium, headless, with background networking off (Playwright's own builds are not used)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -25,6 +25,7 @@ from tests.browser_support import (
     StreamlitServer,
     full_page_screenshot,
     launch_chromium,
+    running_server,
     screenshot_dir,
 )
 from tests.conftest import missing_prerequisite
@@ -56,14 +57,8 @@ VIEWPORT = {"width": 1400, "height": 900}
 def dashboard(shipped_root, tmp_path_factory) -> StreamlitServer:
     """`streamlit run dashboard/app.py` on the shipped checkpoints; VAE_DATA_DIR is passed through."""
     env = {**os.environ, "VAE_CHECKPOINT_DIR": str(shipped_root)}
-    server = StreamlitServer(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env)
-    try:
-        server.wait_healthy(timeout_s=60)
-    except RuntimeError as error:
-        server.stop()
-        pytest.fail(str(error))
-    yield server
-    server.stop()
+    with running_server(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser_support import RunTracker, StreamlitServer, full_page_screenshot, screenshot_dir
+from tests.browser_support import RunTracker, StreamlitServer, full_page_screenshot, running_server, screenshot_dir
 from tests.conftest import write_tiny_checkpoint
 from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, assert_page_healthy, browser  # noqa: F401
 from tests.test_dashboard_words import LATENT_SIZES, resave
@@ -57,14 +57,8 @@ def eight_models(tmp_path_factory, tiny_data) -> Path:
 def compare_server(eight_models, tmp_path_factory) -> StreamlitServer:
     data = tmp_path_factory.mktemp("no-data")  # no test images: the maps come from the cached means
     env = {**os.environ, "VAE_CHECKPOINT_DIR": str(eight_models), "VAE_DATA_DIR": str(data)}
-    server = StreamlitServer(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env)
-    try:
-        server.wait_healthy(timeout_s=60)
-    except RuntimeError as error:
-        server.stop()
-        pytest.fail(str(error))
-    yield server
-    server.stop()
+    with running_server(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env) as server:
+        yield server
 
 
 def drawn_maps(page: Page) -> list[dict]:

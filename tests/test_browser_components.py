@@ -17,7 +17,7 @@ from itertools import pairwise
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser_support import RunTracker, StreamlitServer, full_page_screenshot, screenshot_dir
+from tests.browser_support import RunTracker, StreamlitServer, full_page_screenshot, running_server, screenshot_dir
 from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboard  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -192,14 +192,8 @@ def harness(shipped_root, tmp_path_factory) -> StreamlitServer:
     (folder / "pages").mkdir()
     script = folder / "pages" / "harness.py"
     script.write_text(HARNESS)
-    server = StreamlitServer(script, folder, {**os.environ, "VAE_CHECKPOINT_DIR": str(shipped_root)})
-    try:
-        server.wait_healthy(timeout_s=60)
-    except RuntimeError as error:
-        server.stop()
-        pytest.fail(str(error))
-    yield server
-    server.stop()
+    with running_server(script, folder, {**os.environ, "VAE_CHECKPOINT_DIR": str(shipped_root)}) as server:
+        yield server
 
 
 def test_a_switched_map_draws_what_a_fresh_load_of_that_model_draws(browser, harness):  # noqa: F811

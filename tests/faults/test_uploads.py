@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser_support import CHROMIUM, RunTracker, StreamlitServer, launch_chromium
+from tests.browser_support import CHROMIUM, RunTracker, launch_chromium, running_server
 from tests.conftest import missing_prerequisite
 from tests.hostile_uploads import GROWTH_BOUND_MB, HOSTILE, MB, Hostile, TreeRss, upload
 
@@ -29,14 +29,8 @@ def server(shipped_root, tmp_path_factory):
     if not CHROMIUM.exists():
         missing_prerequisite(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
     env = {**os.environ, "VAE_CHECKPOINT_DIR": str(shipped_root)}
-    server = StreamlitServer(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env)
-    try:
-        server.wait_healthy(timeout_s=60)
-    except RuntimeError as error:
-        server.stop()
-        pytest.fail(str(error))
-    yield server
-    server.stop()
+    with running_server(REPO / "dashboard" / "app.py", tmp_path_factory.mktemp("streamlit"), env) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
