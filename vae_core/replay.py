@@ -49,7 +49,7 @@ IMAGE_SIDE = 28
 CLASSES = 10
 MAX_TEST_IMAGES = 10_000
 TENSOR_PREFIX = "replay."  # keys in a resume point's safetensors
-ARRAYS = ("epochs", "index", "labels", "coords", "grids")
+ARRAYS = ("latent_dim", "epochs", "index", "labels", "coords", "grids")
 FIX = "retrain it with `vae-explorer train --force` to record its replay again"
 
 
@@ -158,10 +158,11 @@ class ReplayRecorder:
                           .astype(np.uint8))
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """What ``replay.npz`` holds: epochs [E+1] int16, index [M] int32, labels [M] uint8,
-        coords [E+1, M, 2] float16, grids [E+1, 64, 28, 28] uint8."""
+        """What ``replay.npz`` holds: latent_dim [] int16 (the model's), epochs [E+1] int16, index [M] int32,
+        labels [M] uint8, coords [E+1, M, 2] float16, grids [E+1, 64, 28, 28] uint8."""
         count = len(self.index)
-        return {"epochs": np.arange(self.epochs_recorded, dtype=np.int16),
+        return {"latent_dim": np.array(self.latent_dim, dtype=np.int16),
+                "epochs": np.arange(self.epochs_recorded, dtype=np.int16),
                 "index": self.index.astype(np.int32), "labels": self.labels.astype(np.uint8),
                 "coords": np.stack(self.coords) if self.coords else np.zeros((0, count, 2), np.float16),
                 "grids": (np.stack(self.grids) if self.grids
@@ -172,7 +173,7 @@ class ReplayRecorder:
         import torch
 
         return {TENSOR_PREFIX + name: torch.from_numpy(np.ascontiguousarray(array))
-                for name, array in self.arrays().items() if name != "labels"}
+                for name, array in self.arrays().items() if name in ("index", "coords", "grids")}
 
     @classmethod
     def from_tensors(cls, tensors: dict[str, torch.Tensor], model_config: ModelConfig, train_config: TrainConfig,
@@ -225,7 +226,7 @@ class ReplayRecorder:
 # --- reading a replay back: every header bounded before any member is inflated -----------------------
 
 def _most_values(name: str, epochs: int) -> int:
-    return {"epochs": epochs + 1, "index": MAX_TEST_IMAGES, "labels": MAX_TEST_IMAGES,
+    return {"latent_dim": 1, "epochs": epochs + 1, "index": MAX_TEST_IMAGES, "labels": MAX_TEST_IMAGES,
             "coords": (epochs + 1) * MAX_TEST_IMAGES * 2,
             "grids": (epochs + 1) * GRID_COUNT * IMAGE_SIDE * IMAGE_SIDE}[name]
 
@@ -244,13 +245,13 @@ def _headers(handle: BinaryIO, epochs: int) -> dict[str, ArrayHeader]:
             raise HeaderError(f"declares {header.count:,} values in {name} but its zip entry holds "
                               f"{header.stored_bytes:,} bytes of data")
         headers[name] = header
-    kinds = {"epochs": "iu", "index": "iu", "labels": "iu", "coords": "f", "grids": "u"}
+    kinds = {"latent_dim": "iu", "epochs": "iu", "index": "iu", "labels": "iu", "coords": "f", "grids": "u"}
     for name, header in headers.items():
         wide = header.dtype.itemsize > (1 if name == "grids" else 4)  # what save writes, or float32 at most
         if header.dtype.kind not in kinds[name] or wide:
             raise HeaderError(f"holds {name} as {header.dtype}")
     rows, count = headers["epochs"].shape, headers["index"].shape
-    expected = {"epochs": rows, "labels": count, "coords": (*rows, *count, 2),
+    expected = {"latent_dim": (), "epochs": rows, "labels": count, "coords": (*rows, *count, 2),
                 "grids": (*rows, GRID_COUNT, IMAGE_SIDE, IMAGE_SIDE)}
     if len(rows) != 1 or len(count) != 1 or not rows[0]:
         raise HeaderError(f"holds epochs of shape {rows} and index of shape {count}")
@@ -260,7 +261,9 @@ def _headers(handle: BinaryIO, epochs: int) -> dict[str, ArrayHeader]:
     return headers
 
 
-def _check_values(arrays: dict[str, np.ndarray]) -> None:
+def _check_values(arrays: dict[str, np.ndarray], latent_dim: int) -> None:
+    if int(arrays["latent_dim"]) != latent_dim:
+        raise HeaderError(f"was recorded for latent size {int(arrays['latent_dim'])}, not this model's {latent_dim}")
     if not np.array_equal(arrays["epochs"], np.arange(len(arrays["epochs"]))):
         raise HeaderError("holds epochs that do not count 0, 1, 2, ...")
     if not np.isfinite(arrays["coords"]).all():
@@ -271,10 +274,10 @@ def _check_values(arrays: dict[str, np.ndarray]) -> None:
         raise HeaderError("holds test rows outside the test set")
 
 
-def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS) -> Replay | None:
+def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS, fix: str = FIX) -> Replay | None:
     """The replay in ``file`` for a model of ``latent_dim`` trained for at most ``epochs``, None when absent.
 
-    A file that breaks a bound raises ``store.CheckpointError``: one line naming the file and the fix.
+    A file that breaks a bound raises ``store.CheckpointError``: one line naming the file and ``fix``.
     """
     import zipfile
     import zlib
@@ -282,20 +285,20 @@ def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS) -> R
     from .store import CheckpointError
 
     if not 1 <= latent_dim <= MAX_LATENT_DIM:
-        raise CheckpointError(f"{file}: a replay of latent size {latent_dim} cannot exist: {FIX}")
+        raise CheckpointError(f"{file}: a replay of latent size {latent_dim} cannot exist: {fix}")
     try:
         with open(file, "rb") as handle:
             _headers(handle, epochs)
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in ARRAYS}
-        _check_values(arrays)
+        _check_values(arrays, latent_dim)
     except FileNotFoundError:
         return None
     except HeaderError as error:
-        raise CheckpointError(f"{file} {error}: {FIX}") from error
+        raise CheckpointError(f"{file} {error}: {fix}") from error
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise CheckpointError(f"{file} is not a readable replay ({reason(error)}): {FIX}") from error
+        raise CheckpointError(f"{file} is not a readable replay ({reason(error)}): {fix}") from error
     return Replay(arrays["epochs"].astype(np.int64), arrays["index"].astype(np.int64),
                   arrays["labels"].astype(np.int64), arrays["coords"].astype(np.float32),
                   arrays["grids"].astype(np.uint8), latent_dim)
@@ -311,8 +314,30 @@ def load_replay(checkpoint_or_path: Checkpoint | str | os.PathLike, latent_dim: 
         file = Path(checkpoint_or_path)
         return read_replay_file(file if file.suffix == ".npz" else file / REPLAY_FILE, latent_dim, epochs)
     checkpoint = checkpoint_or_path
+    fix = f"retrain it with `{retrain_command(checkpoint.model_config, checkpoint.train_config)}` to record it again"
     return read_replay_file(checkpoint.path / REPLAY_FILE, checkpoint.model_config.latent_dim,
-                            checkpoint.train_config.epochs)
+                            checkpoint.train_config.epochs, fix)
+
+
+def retrain_command(model_config: ModelConfig, train_config: TrainConfig) -> str:
+    """The `vae-explorer train ... --force` line that trains this config again, its replay recorded."""
+    defaults, flags = TrainConfig(), [f"--latent-dims {model_config.latent_dim}"]
+    if model_config.architecture != "mlp":
+        flags.append(f"--arch {model_config.architecture}")
+    elif model_config.hidden_dim != ModelConfig(latent_dim=1).hidden_dim:
+        flags.append(f"--hidden-dim {model_config.hidden_dim}")
+    for field in ("dataset", "epochs", "batch_size", "lr", "seed", "beta"):
+        value = getattr(train_config, field)
+        if value != getattr(defaults, field):
+            flags.append(f"--{field.replace('_', '-')} {value:g}" if isinstance(value, float)
+                         else f"--{field.replace('_', '-')} {value}")
+    return f"vae-explorer train {' '.join(flags)} --force"
+
+
+def missing_note(checkpoint: Checkpoint) -> str:
+    """The one line for a model without a replay, naming the fix."""
+    return (f"{checkpoint.name} was trained before replays were recorded: "
+            f"`{retrain_command(checkpoint.model_config, checkpoint.train_config)}` records one")
 
 
 def aligned(replay: Replay, scale: bool = True) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""`vae-explorer export`: one model's encoded test set (CSV, TensorBoard projector) or a figure (PNG, GIF).
+"""`vae-explorer export`: one model's encoded test set (CSV, TensorBoard projector), a figure (PNG, GIF),
+or its training replay (GIF: the latent map and the samples, one frame per epoch).
 
 The same files the dashboard's download buttons give. Heavy modules are imported when a
 command runs, so the parser (which reads ``EXPORTS`` from here) stays quick.
@@ -26,6 +27,7 @@ EXPORTS = {
     "morph": (".png", (".png", ".gif")),
     "add-direction": (".png", (".png", ".gif")),
     "interpolation": (".png", (".png", ".gif")),
+    "replay": (".gif", (".gif",)),
 }
 
 
@@ -54,9 +56,12 @@ def run_export(args: argparse.Namespace) -> int:
     checkpoint = store.read_checkpoint(path)
     output = output_path(checkpoint.name, args.what, args.output)
     started = time.perf_counter()
-    from ..runs import DataCache  # torch: imported when an export runs, not when the parser is built
+    if args.what == "replay":  # recorded during training: no model, no data set
+        written = _write_payload(output, lambda: _replay(checkpoint))
+    else:
+        from ..runs import DataCache  # torch: imported when an export runs, not when the parser is built
 
-    written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir))
+        written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir))
     say(f"{checkpoint.name}: {args.what} written to {written} ({time.perf_counter() - started:.2f} s)")
     return 0
 
@@ -86,6 +91,32 @@ def _write(checkpoint, args: argparse.Namespace, output: Path, data: DataCache) 
     except SaveError as error:
         reason = getattr(error.__cause__, "strerror", None) or error
         raise exports.ExportError(f"cannot write {output} ({reason}): pass another --output") from error
+    return output
+
+
+def _replay(checkpoint) -> bytes:
+    """The replay GIF of a checkpoint; ``ExportError`` naming the retrain when it has none."""
+    from ..exports import ExportError
+    from ..replay import load_replay, missing_note, replay_gif
+
+    replay = load_replay(checkpoint)
+    if replay is None:
+        raise ExportError(missing_note(checkpoint))
+    return replay_gif(replay, checkpoint.history)
+
+
+def _write_payload(output: Path, build) -> Path:
+    """Write ``build()``'s bytes to ``output`` atomically; a folder that cannot take them is one line."""
+    from ..atomic import SaveError, check_writable, write_file_atomic
+    from ..exports import ExportError
+
+    try:
+        check_writable(output.parent, output)
+        payload = build()
+        write_file_atomic(output, lambda path: path.write_bytes(payload))
+    except SaveError as error:
+        reason = getattr(error.__cause__, "strerror", None) or error
+        raise ExportError(f"cannot write {output} ({reason}): pass another --output") from error
     return output
 
 
