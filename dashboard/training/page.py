@@ -1,8 +1,10 @@
-"""Training: loss curves of the chosen model, all sizes overlaid, the seed report's numbers on their own axis."""
+"""Training: loss curves of the chosen model, its replay, all sizes overlaid, the seed report's numbers apart."""
 
 import streamlit as st
 
 from dashboard.shell import charts, sidebar, tables
+from dashboard.training import replay
+from vae_core.classes import class_names
 
 ctx = sidebar.require_checkpoint()
 checkpoint = ctx.checkpoint
@@ -17,6 +19,8 @@ with left:
 with right:
     st.plotly_chart(charts.loss_split(checkpoint.history, f"Reconstruction and KL terms ({label})"),
                     key="training_split")
+
+replay.show(checkpoint, class_names(checkpoint.train_config.dataset))
 
 left, right = st.columns(2)
 with left:
