@@ -254,3 +254,26 @@ def test_training_page_plays_the_replay_and_says_when_there_is_none(monkeypatch,
     assert not [s for s in app.slider if s.label == "Epoch"]
     assert any("trained before replays were recorded" in c.value for c in app.caption)
     assert "training_replay_map" not in {chart.key for chart in app.get("plotly_chart")}
+
+
+def test_a_job_cards_map_grows_with_the_replay_file_and_a_bad_file_shows_none(tmp_path, splits):
+    from dashboard.shell.replay_view import job_replay_map
+
+    train, test = splits
+    model_config = ModelConfig(latent_dim=4, hidden_dim=16)
+    recorder = ReplayRecorder.for_run(model_config, TINY_TRAIN, test)
+    state = new_training_state(model_config, TINY_TRAIN, CPU)
+    growing = tmp_path / ".replay-job.npz"
+    assert job_replay_map(growing, 4) is None  # nothing recorded yet
+    recorder.record(state.model, 0)
+    recorder.save(growing)
+    assert job_replay_map(growing, 4).layout.title.text == "epoch 0"
+    train_vae(model_config, dataclasses.replace(TINY_TRAIN, epochs=1), train, test, device=CPU, state=state)
+    recorder.record(state.model, 1)
+    recorder.save(growing)
+    figure = job_replay_map(growing, 4)
+    assert figure.layout.title.text == "epoch 1" and len(figure.data) == 10
+    assert sum(len(trace.x) for trace in figure.data) == 200
+    assert job_replay_map(growing, 3) is None  # another model's file: no map, no error
+    growing.write_bytes(b"not a zip")
+    assert job_replay_map(growing, 4) is None
