@@ -164,3 +164,21 @@ def test_two_tabs_keep_their_own_model(browser, dashboard):  # noqa: F811
     finally:
         close(left)
         close(right)
+
+
+def test_a_link_naming_the_model_by_its_folder_keeps_the_model_in_the_address(browser, dashboard):  # noqa: F811
+    """An older link names the model by its folder; the page opens that model and the address then names it by
+    its label (as the picker writes it), so a link copied from the bar still opens the same model."""
+    tracker = open_tab(browser, f"{dashboard.url}/latent-map?model={Z10}&map=t-SNE")
+    try:
+        shown = settled_view(tracker, Z10)
+        address = tracker.page.url
+    finally:
+        close(tracker)
+    assert shown["query"].get("model") == [LABEL[Z10]], address
+    assert shown["query"].get("map") == ["t-SNE"], address  # the rest of the address stays
+    fresh = open_tab(browser, address)
+    try:
+        assert settled_view(fresh, Z10) == shown
+    finally:
+        close(fresh)

@@ -68,25 +68,49 @@ def scan_checkpoints():
     return root, checkpoints, problems, None
 
 
-def _take_linked_model(checkpoints) -> None:
+def _take_linked_model(checkpoints) -> str | None:
     """The URL's ``model`` when it is not the one the picker shows (an opened link, Your digit's "Explore from
     here"), named by its label (as the picker writes it) or its folder name: its data set and itself, before
     the pickers are drawn. Only a listed model is taken; anything else leaves the picker (fault-matrix row 17).
+
+    Returns the model's label when the link named it by its folder (an older link), else None.
     """
     wanted = links.requested(MODEL_KEY)  # a label the picker showed in this session is an echo, not a request
     if wanted is None:
-        return
-    named = {}  # name and label -> (data set, name)
+        return None
+    named, labels = {}, {}  # name and label -> (data set, name); name -> label
     for dataset in tables.datasets(checkpoints):
         mine = [c for c in checkpoints if c.train_config.dataset == dataset]
         for checkpoint in mine:
-            named[checkpoint.name] = named[tables.model_label(checkpoint, mine)] = (dataset, checkpoint.name)
-    current = st.session_state.get(MODEL_KEY)
-    if wanted not in named or named[wanted][1] == current:
-        return
+            labels[checkpoint.name] = tables.model_label(checkpoint, mine)
+            named[checkpoint.name] = named[labels[checkpoint.name]] = (dataset, checkpoint.name)
+    if wanted not in named:
+        return None
     dataset, name = named[wanted]
-    st.session_state[DATASET_KEY] = dataset
-    st.session_state[MODEL_KEY] = name
+    if name != st.session_state.get(MODEL_KEY):
+        st.session_state[DATASET_KEY] = dataset
+        st.session_state[MODEL_KEY] = name
+    if wanted != name:
+        return None
+    links.shown(MODEL_KEY, name)  # rewritten once (``relabel``); Back to the old address is not a new request
+    return labels[name]
+
+
+def relabel(label: str) -> None:
+    """An address that named the model by its folder opens again with its label (as the picker writes it).
+
+    Streamlit drops a value its bound picker does not offer from the address, and writes a value set by code
+    only on a later run, so a link copied from the bar would lose the model. The page is found as the router
+    names it (``dashboard/<slice>/page.py`` at ``/<slice with dashes>``; Overview at ``/``).
+    """
+    from urllib.parse import urlparse
+
+    if st.context.url is None:  # no browser (AppTest): nothing to copy a link from
+        return
+    url_path = urlparse(st.context.url).path.rstrip("/").split("/")[-1]
+    page = f"{url_path.replace('-', '_') or 'overview'}/page.py"
+    if (Path(__file__).resolve().parent.parent / page).is_file():
+        st.switch_page(page, query_params={**st.query_params.to_dict(), MODEL_KEY: label})
 
 
 def sidebar() -> AppContext:
@@ -97,7 +121,10 @@ def sidebar() -> AppContext:
         context = AppContext(root=root, problems=problems, error=error)
     else:
         names = tables.datasets(checkpoints)
-        _take_linked_model(checkpoints)  # an address's model, its data set first
+        fresh = MODEL_KEY not in st.session_state  # this session's first run: the picker is not bound yet
+        older = _take_linked_model(checkpoints)  # an address's model, its data set first
+        if older is not None and fresh:
+            relabel(older)
         view.keep_valid(DATASET_KEY, names)
         dataset = st.sidebar.selectbox("Dataset", names, key=DATASET_KEY, bind="query-params",
                                        persist_state="session") \
