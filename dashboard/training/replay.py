@@ -37,7 +37,7 @@ def loss_with_cursor(history: list[dict], epoch: int, last_epoch: int):
     figure.add_vline(x=epoch, line={"color": "#d62728", "width": 2, "dash": "dash"},
                      annotation={"text": f"epoch {epoch}", "font": {"color": "#b01f1f"}})
     figure.update_xaxes(range=[-0.4, last_epoch + 0.4], dtick=max(1, last_epoch // 12))
-    figure.update_layout(height=300, margin={"l": 60, "r": 20, "t": 20, "b": 40})
+    figure.update_layout(height=260, margin={"l": 60, "r": 10, "t": 20, "b": 40})
     return figure
 
 
@@ -91,9 +91,9 @@ def _frames(checkpoint, view: ReplayView, playing: bool, names: tuple[str, ...])
     with left:
         st.plotly_chart(replay_view.replay_map(found["coords"][epoch], replay.labels, found["ranges"], names,
                                                title=replay_view.map_title(replay.latent_dim),
-                                               latent_axes=replay.latent_axes),
+                                               latent_axes=replay.latent_axes, height=520),
                         key="training_replay_map")
     with right:
         st.image(images.grid_png(replay.grids[epoch] / 255.0, 8, factor=2),
                  caption="Decoded from 64 fixed draws of the prior, the same at every epoch")
-    st.plotly_chart(loss_with_cursor(checkpoint.history, epoch, view.last_epoch), key="training_replay_loss")
+        st.plotly_chart(loss_with_cursor(checkpoint.history, epoch, view.last_epoch), key="training_replay_loss")
