@@ -100,7 +100,7 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
                    [label_of(c) for c in models], [lines[c.name] for c in models])
 
 
-@st.cache_resource(max_entries=8, hash_funcs=cache.BY_CHECKPOINT)
+@st.cache_resource(max_entries=8, hash_funcs=cache.HASH_FUNCS)
 def metric_figures(checkpoints: list, labels: tuple[str, ...], axis: str = "latent size") -> list:
     """[(label, what better means, shared plotly Figure)] of every metric against ``axis`` (see ``axes``)."""
     names = dict(zip((str(c.path) for c in checkpoints), labels, strict=True))

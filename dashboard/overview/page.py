@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.shell import cache, sidebar, tables
+from dashboard.shell import cache, captions, sidebar, tables
 
 ctx = sidebar.context()
 st.title("VAE Latent Explorer")
@@ -31,7 +31,7 @@ else:
     st.caption(tables.LOSS_DEFINITION)
 
 st.subheader("Data")
-reason = cache.test_files_missing(ctx.dataset or "mnist")
+reason = captions.missing_test_files(ctx.dataset or "mnist", cache.data_key())  # a stat, no read
 if reason is not None:
     st.info(f"Originals are hidden on Reconstruct, Latent map and Compare, and everything else works from "
             f"the checkpoints, because {reason[0].lower()}{reason[1:]}.")

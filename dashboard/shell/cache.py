@@ -2,50 +2,34 @@
 
 ``per_checkpoint`` keys a cached function by the checkpoint's folder and modification time
 (every write into a checkpoint is a rename inside its folder, so a retrained or re-projected
-model is never served stale), by ``$VAE_DATA_DIR`` when the function reads the data set, and
-hashes latent points (tensors) by their float32 bytes. Slices keep their own cached functions
-beside their pages; their bodies call ``vae_core`` and compose nothing themselves.
-
-``shared=True`` results (models, projections, payloads) are one object for every session,
-returned without copying: callers treat them as read-only, and models are used in eval mode
-under ``torch.no_grad()`` only. Heavy modules are imported inside the functions so that
-starting the app does not wait for them.
+model is never served stale), by ``$VAE_DATA_DIR`` when it reads the data set, and hashes latent
+points (tensors) by their float32 bytes. Slices keep their cached functions beside their pages;
+the bodies call ``vae_core`` and compose nothing themselves. ``shared=True`` results are one
+object for every session: read-only, models in eval mode under ``torch.no_grad()`` only.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 from pathlib import Path
 
 import streamlit as st
 
 from dashboard.shell import captions, charts, points, tables
 
-_torch_configured = False
 
-
+@functools.cache
 def _configure_torch() -> None:
-    """One intra-op thread for torch in the dashboard process, set where the app first imports torch.
+    """One intra-op thread for torch: the sessions' forward passes are tiny (one digit, one reading), so
+    threads only add synchronisation; parallelism comes from the sessions."""
+    import torch
 
-    Every session shares this process and its forward passes are tiny (one decoded digit, one
-    classifier reading per slider release): splitting them across threads only adds
-    synchronisation, and on a busy machine a 2-thread forward of one image waits for a core.
-    Parallelism comes from the sessions.
-    """
-    global _torch_configured
-    if not _torch_configured:
-        import torch
-
-        torch.set_num_threads(1)
-        _torch_configured = True
+    torch.set_num_threads(1)
 
 
 def checkpoint_root() -> Path:
-    """$VAE_CHECKPOINT_DIR, else ./checkpoints (read on every run so tests can point it elsewhere).
-
-    Every run starts here (the sidebar scans the checkpoints) before any page loads a model,
-    so this is where the dashboard's torch settings are made.
-    """
+    """$VAE_CHECKPOINT_DIR, else ./checkpoints, read on every run; every run starts here, so torch is set up here."""
     _configure_torch()
     from vae_core.store import resolve_checkpoint_dir
 
@@ -59,27 +43,15 @@ def data_key() -> str:
     return str(resolve_data_dir().resolve())
 
 
-def checkpoint_key(checkpoint) -> tuple[str, int]:
-    """What a cached result of one checkpoint depends on: its folder and the folder's modification time."""
-    return str(checkpoint.path), tables.weights_stamp(checkpoint)
-
-
-def point_key(z) -> bytes:
-    """A latent point [D] (tensor) as its float32 bytes: one bytes object hashes faster than D floats."""
-    return z.detach().to("cpu").float().numpy().tobytes()
-
-
-# Streamlit hashes these argument types by these keys (type names, so torch is not imported here).
-HASH_FUNCS = {"vae_core.store.Checkpoint": checkpoint_key, "torch.Tensor": point_key}
-BY_CHECKPOINT = HASH_FUNCS
+# Streamlit hashes these argument types by these keys (type names, so torch is not imported here): a
+# checkpoint by its folder and the folder's modification time, a latent point [D] by its float32 bytes.
+HASH_FUNCS = {"vae_core.store.Checkpoint": lambda c: (str(c.path), tables.weights_stamp(c)),
+              "torch.Tensor": lambda z: z.detach().to("cpu").float().numpy().tobytes()}
 
 
 def per_checkpoint(*, shared: bool = False, reads_data: bool = False, **options):
-    """Cache ``fn(checkpoint, *args)`` per checkpoint (folder + mtime), and per $VAE_DATA_DIR when ``reads_data``.
-
-    ``shared``: ``st.cache_resource`` (one object for every session) instead of ``st.cache_data``
-    (a copy per call). ``options`` go to the Streamlit decorator (``max_entries``, ``show_spinner``).
-    """
+    """Cache ``fn(checkpoint, *args)`` per checkpoint (folder + mtime), and per $VAE_DATA_DIR when ``reads_data``;
+    ``shared``: ``st.cache_resource`` (one object for all sessions), else ``st.cache_data`` (a copy per call)."""
     decorator = st.cache_resource if shared else st.cache_data
 
     def wrap(fn):
@@ -100,21 +72,16 @@ def per_checkpoint(*, shared: bool = False, reads_data: bool = False, **options)
     return wrap
 
 
-# --- the checkpoints, a model and its cached arrays -----------------------------------------------
-
 @per_checkpoint(shared=True, show_spinner="Loading model…", max_entries=32)
 def _model(checkpoint):
-    from vae_core import store
+    from vae_core.store import load_model
 
-    return store.load_model(checkpoint, device="cpu")
+    return load_model(checkpoint, device="cpu")
 
 
 def model_for(checkpoint):
-    """The VAE of one checkpoint, on CPU in eval mode, loaded once per process.
-
-    Listing reads headers only, so weights that cannot be used (NaN, a shape the header hid)
-    are found here: the page says so in one line and stops; other pages and models keep working.
-    """
+    """The VAE of one checkpoint, on CPU in eval mode, loaded once per process; weights that cannot be used
+    (NaN, a shape the header hid) stop this page with one line, and other pages keep working."""
     from vae_core.store import CheckpointError
 
     try:
@@ -151,9 +118,9 @@ def latent_order_for(checkpoint):
 @per_checkpoint()
 def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
     """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
-    from dashboard.shell import images
+    from dashboard.shell.images import generated_grid_png as grid
 
-    return images.generated_grid_png(model_for(checkpoint), seed, count, temperature, columns)
+    return grid(model_for(checkpoint), seed, count, temperature, columns)
 
 
 @per_checkpoint(shared=True, max_entries=32)
@@ -167,18 +134,13 @@ def decoder_weights_for(checkpoint) -> bytes:
 @per_checkpoint(shared=True)
 def map_points_for(checkpoint, method: str):
     """The points of one cached projection as the canvas draws them (shared: do not mutate)."""
-    import numpy as np
+    from dashboard.components.canvas import MapPoints
 
-    from dashboard.components import canvas
+    arrays, latent_dim = projections_for(checkpoint), checkpoint.model_config.latent_dim
+    coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
+    return MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
+                     charts.map_title(method, latent_dim))
 
-    latent_dim = checkpoint.model_config.latent_dim
-    arrays = projections_for(checkpoint)
-    coords, rows, x_title, y_title = charts.map_axes(arrays, method, latent_dim)
-    return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, np.asarray(arrays["labels"])[rows],
-                            (x_title, y_title), charts.map_title(method, latent_dim))
-
-
-# --- the data set and the classifier -------------------------------------------------------------
 
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
 def _test_split(dataset: str, data_dir: str):
@@ -199,11 +161,6 @@ def test_split(dataset: str):
     return _test_split(dataset, data_key())
 
 
-def test_files_missing(dataset: str) -> str | None:
-    """Why the test images are absent (one sentence), or None when their files are there; reads nothing."""
-    return captions.missing_test_files(dataset, data_key())
-
-
 @st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
 def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
     from dashboard.components import canvas
@@ -214,15 +171,13 @@ def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
 
 def sprite_for(dataset: str) -> tuple[str, object]:
     """(the id of the test set's sprite sheet, a function returning its payload, built once per process)."""
-    import hashlib
-
     data_dir = data_key()
     sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
     return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)
-def _classifier(root: str, dataset: str, stamp: int):
+def _classifier(root: str, stamp: int, dataset: str):
     from vae_core import store
     from vae_core.classifier import load_classifier
 
@@ -233,18 +188,13 @@ def _classifier(root: str, dataset: str, stamp: int):
 
 
 def classifier(dataset: str):
-    """(the classifier in eval mode, None) or (None, why not, naming the fix); loaded once per process.
-
-    Shared by every session: call it only through ``vae_core.classifier.predict_proba`` (no grad, no training).
-    """
-    from vae_core.classifier import classifier_name
-
-    root = checkpoint_root().resolve()
-    return _classifier(str(root), dataset, tables.folder_stamp(root / classifier_name(dataset)))
+    """(the classifier in eval mode, None) or (None, why not, naming the fix); loaded once per process and
+    shared: call it only through ``vae_core.classifier.predict_proba`` (no grad, no training)."""
+    return _classifier(*classifier_key(dataset), dataset)
 
 
-def classifier_key(dataset: str) -> tuple:
-    """Where the classifier of ``dataset`` comes from: part of the key of a result that reads it."""
+def classifier_key(dataset: str) -> tuple[str, int]:
+    """Where the classifier of ``dataset`` comes from (folder root, stamp): part of the key of what reads it."""
     from vae_core.classifier import classifier_name
 
     root = checkpoint_root().resolve()

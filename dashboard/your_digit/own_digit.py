@@ -62,7 +62,7 @@ def map_position(projection: np.ndarray, mu: np.ndarray) -> tuple[float, float]:
     return float(x), float(y)
 
 
-@st.cache_resource(max_entries=32, hash_funcs=cache.BY_CHECKPOINT)
+@st.cache_resource(max_entries=32, hash_funcs=cache.HASH_FUNCS)
 def map_projection_for(checkpoint):
     """The affine map from a latent mean [D] to the PCA map's coordinates of ``checkpoint``, built once."""
     return map_projection(cache.projections_for(checkpoint), checkpoint.model_config.latent_dim)
