@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard.generate import pictures
+from dashboard.generate import pictures, state
 from dashboard.shell import cache, captions, sidebar, ui
 from vae_core.classes import noun
 
@@ -14,17 +14,10 @@ st.markdown(f"Each {one} is the decoder's mean image for one random latent vecto
 
 controls, picture = st.columns([1, 3])
 with controls:
-    seed = st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed", bind="query-params")
-    count = st.slider(f"Number of {many}", 1, 100, 40, key="count", bind="query-params")
-    temperature = st.slider("Temperature (prior std scale)", 0.1, 2.0, 1.0, 0.05, key="temperature",
-                            bind="query-params")
-    columns = st.slider(f"{many.capitalize()} per row", 4, 20, 10, key="columns", bind="query-params")
-    labelled = st.toggle("Classifier labels", key="labels", bind="query-params",
-                         help=f"Write the {one} classifier's guess and its probability under each sample.")
-    nearest = st.toggle("Nearest training image", key="nearest", bind="query-params",
-                        help="Show under each sample the training image closest to it in pixel space.")
-reader = cache.classifier(ctx.dataset) if labelled else (None, None)  # (classifier, why absent)
-_, distances, data_note = (pictures.nearest_training(ctx.checkpoint, seed, count, temperature) if nearest
+    shown = state.controls(one, many)
+seed, count, temperature, columns = shown.seed, shown.count, shown.temperature, shown.columns
+reader = cache.classifier(ctx.dataset) if shown.labels else (None, None)  # (classifier, why absent)
+_, distances, data_note = (pictures.nearest_training(ctx.checkpoint, seed, count, temperature) if shown.nearest
                            else (None, None, None))
 labelled, nearest = reader[0] is not None, distances is not None
 if labelled or nearest:

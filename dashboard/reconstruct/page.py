@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.reconstruct import state
 from dashboard.shell import cache, downloads, images, points, sidebar, ui
 from vae_core.classes import noun, with_article
 
@@ -17,10 +18,8 @@ if total == 0:
 
 controls, pictures = st.columns([1, 3])
 with controls:
-    count = st.slider(f"Number of test {many}", 5, 50, 20, step=5, key="count", bind="query-params")
-    seed = st.number_input(f"Seed for picking test {many}", min_value=0, value=0, step=1, key="seed",
-                           bind="query-params")
-    columns = st.slider(f"{many.capitalize()} per row", 5, 25, 10, key="columns", bind="query-params")
+    shown = state.controls(many)
+count, seed, columns = shown.count, shown.seed, shown.columns
 indices = points.sample_indices(total, count, int(seed))
 model = cache.model_for(ctx.checkpoint)
 with pictures:

@@ -2,12 +2,10 @@
 
 import streamlit as st
 
-from dashboard.shell import cache, downloads, points, sidebar, ui, view
-from dashboard.traversals import pictures
+from dashboard.shell import cache, downloads, points, sidebar, ui
+from dashboard.traversals import pictures, state
 from vae_core import exports
 from vae_core.classes import class_name, noun, with_article
-
-ROWS_SHOWN = 10  # beyond this, rows wait behind "show all" so a z = 50 figure stays readable
 
 ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
@@ -18,28 +16,11 @@ split, _ = cache.test_split(ctx.dataset)
 total = points.test_count(split, arrays)
 st.title(f"Traversals: {label}")
 
-modes = list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])
-controls = st.columns([5, 2, 2, 3])
-mode = controls[0].radio("Start from", modes, horizontal=True, key="start", bind="query-params",
-                         format_func=lambda m: {points.BASE_MODES[0]: "Prior mean",
-                                                points.BASE_MODES[2]: f"Test {one}"}.get(m, m))
-seed, index = 0, 0
-if mode == points.BASE_MODES[1]:
-    seed = controls[1].number_input("Prior draw seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
-                                    key="seed", bind="query-params")
-elif mode == points.BASE_MODES[2]:
-    sidebar.clamp_state("digit", 0, total - 1)
-    index = controls[1].number_input(f"Test {one} (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
-                                     step=1, key="digit", bind="query-params")
-    controls[1].caption(f"#{index} is {with_article(class_name(ctx.dataset, points.test_label(split, arrays, index)))}")
-columns = controls[2].slider("Columns", 3, 15, 9, step=2, key="columns", bind="query-params",
-                             help="Steps from -3 to +3; an odd count puts the start point in the middle column.")
-columns = view.insist("columns", columns, 9, lambda n: n % 2 == 1)  # the start point is the middle column
-show_all = latent_dim > ROWS_SHOWN and controls[3].toggle(f"Show all {latent_dim} dimensions",
-                                                          key="all", bind="query-params")
-rows = latent_dim if show_all or latent_dim <= ROWS_SHOWN else ROWS_SHOWN
+shown = state.controls(latent_dim, total, one, lambda index: f"#{index} is "
+                      + with_article(class_name(ctx.dataset, points.test_label(split, arrays, index))))
+rows, columns = shown.rows, shown.columns
 
-start = points.base_point(mode, latent_dim, int(seed), int(index), model, split, arrays)
+start = points.base_point(shown.mode, latent_dim, shown.seed, shown.index, model, split, arrays)
 figure = pictures.traversal_for(checkpoint, start, rows, columns)
 hidden = latent_dim - rows
 collapsed_rows = len(figure.marked)
@@ -50,7 +31,7 @@ st.markdown(
        "them changes nothing." if collapsed_rows else "")
     + (f" The {hidden} less informative dimension(s) are hidden: turn on *Show all*." if hidden else ""))
 
-factor = 3 if rows <= ROWS_SHOWN else 2
+factor = 3 if rows <= state.ROWS_SHOWN else 2
 png = exports.rows_png(figure.images, figure.row_labels, figure.column_labels, figure.marked, factor=factor)
 ui.image(png, alt=f"Traversal: {rows} rows, one per latent dimension, each varying it from -3 to +3 across "
                   f"{columns} columns, the start point in the middle column"
