@@ -3,8 +3,8 @@ added to one test image."""
 
 import streamlit as st
 
-from dashboard.arithmetic import pictures
-from dashboard.shell import cache, captions, downloads, images, points, sidebar, ui, view
+from dashboard.arithmetic import pictures, state
+from dashboard.shell import cache, captions, downloads, images, points, sidebar, ui
 from vae_core import exports, figures
 from vae_core.classes import noun, with_article
 
@@ -30,22 +30,6 @@ ui.image(png, alt=f"One image per class, labelled {', '.join(names)}: the decode
 downloads.figure(f"{checkpoint.name}-class-means", png, None, "arithmetic_means")
 
 
-def class_pair(prefix: str, defaults: tuple[int, int], columns) -> tuple[int, int]:
-    """Two class pickers side by side, bound to the URL as ``<prefix>_from`` and ``<prefix>_to`` -> (a, b)."""
-    picked = []
-    for column, text, default in zip(columns, ("From class", "To class"), defaults, strict=True):
-        key = f"{prefix}_{text.split()[0].lower()}"
-        view.keep_valid(key, present, default)  # a class this model's test set lacks
-        picked.append(column.selectbox(text, present, index=present.index(default), key=key,
-                                       format_func=lambda k: names[k], bind="query-params"))
-    return int(picked[0]), int(picked[1])
-
-
-def default_pair(first: int, last: int) -> tuple[int, int]:
-    """The classes first shown (a pair whose mix reads well on MNIST), or the first and last present."""
-    return (first, last) if first in present and last in present else (present[0], present[-1])
-
-
 def strip(decoded, labels, name: str, key: str, alt: str) -> None:
     """A strip of decoded images [N, 28, 28] with its PNG and GIF downloads; ``alt`` says what it shows."""
     picture = exports.strip_png(decoded, labels, factor=3)
@@ -54,9 +38,8 @@ def strip(decoded, labels, name: str, key: str, alt: str) -> None:
 
 
 st.subheader("Morph from one class to another")
-controls = st.columns(3)
-first, last = class_pair("morph", default_pair(3, 8), controls[:2])
-steps = controls[2].slider("Steps", 3, 15, 10, key="steps", bind="query-params")
+morph = state.morph_controls(present, names)
+first, last, steps = morph.first, morph.last, morph.steps
 digits = pictures.morph(checkpoint, first, last, steps)
 strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph",
       alt=f"{steps} images decoded along the line from the mean of class {names[first]} to that of class {names[last]}")
@@ -67,13 +50,8 @@ if not total:
     st.stop()
 st.markdown(f"Take one test {one}'s mean and add the difference between two class means: the {one} keeps its "
             "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
-controls = st.columns(4)
-sidebar.clamp_state("digit", 0, total - 1)
-index = controls[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key="digit", bind="query-params")
-first, last = class_pair("direction", default_pair(7, 1), controls[1:3])
-strength = controls[3].slider("Strength", 0.25, 2.0, 1.0, 0.25, key="strength", bind="query-params",
-                              help=f"How much of the direction the last {one} gets; 1 moves it as far as the "
-                                   "class means are apart.")
+chosen = state.direction_controls(present, names, total, one)
+index, first, last, strength = chosen.index, chosen.first, chosen.last, chosen.strength
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
     ui.image(images.test_images_png(split, [index], 1, factor=3),
