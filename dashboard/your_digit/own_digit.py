@@ -10,8 +10,6 @@ import streamlit as st
 
 from dashboard.shell import cache
 
-SOURCES = ("drawing", "upload")
-
 
 def prepared(source: str, pixels, upload: bytes | None) -> tuple[np.ndarray | None, str | None]:
     """(the digit [28, 28] in [0, 1] prepared as MNIST's, None) or (None, a one-sentence error) or (None, None).

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.components import canvas
 from dashboard.shell import cache, captions, charts, images, links, points, sidebar, ui
-from dashboard.your_digit import own_digit
+from dashboard.your_digit import own_digit, state
 from vae_core.classes import noun, with_article
 
 ctx = sidebar.require_checkpoint()
@@ -16,23 +16,10 @@ st.markdown(f"Draw {with_article(one)} on the black square, or upload a photo of
             "(scaled into a 20 x 20 box, centred by its centre of mass in 28 x 28), then this model encodes it, "
             "decodes its mean, and the classifier reads both.")
 
-
-def remember(source: str) -> None:
-    """The last thing the reader did (a stroke or an upload) decides which digit the page shows."""
-    st.session_state["draw_source"] = source
-    if source == "drawing":
-        st.session_state["draw_pixels"] = (st.session_state.get("draw_pad") or {}).get("pixels")
-
-
 pad, result, where = st.columns([1.05, 1, 1.6], gap="medium")
 with pad:
-    canvas.drawing("draw_pad", st.session_state.get("draw_pixels"), note="Draw with the mouse; let go to encode.",
-                   on_change=lambda: remember("drawing"))
-    upload = st.file_uploader(f"…or upload a PNG or JPEG of {with_article(one)}", type=["png", "jpg", "jpeg"],
-                              key="draw_upload",
-                              on_change=lambda: remember("upload"))
-image, error = own_digit.prepared(st.session_state.get("draw_source", "drawing"), st.session_state.get("draw_pixels"),
-                                  upload.getvalue() if upload is not None else None)
+    given = state.controls(f"…or upload a PNG or JPEG of {with_article(one)}")
+image, error = own_digit.prepared(given.source, given.pixels, given.upload)
 mu = None
 with result:
     if error:
