@@ -23,7 +23,8 @@ HISTORY_SLACK_BYTES = 4096
 MAX_TEST_IMAGES = 10_000  # the test split of MNIST and of Fashion-MNIST; a smaller test folder gives fewer rows
 CLASSES = 10
 MAX_ITEM_BYTES = 8  # float64 or int64, the widest type an array of the maps may have
-PROJECTION_ARRAYS = ("mu", "labels", "pca", "pca_explained", "tsne", "tsne_index")  # "umap" is optional
+PROJECTION_ARRAYS = ("mu", "labels", "pca", "pca_explained")  # the quick maps: every file has them
+TSNE_ARRAYS = ("tsne", "tsne_index")  # added later (the slow map): both or neither; "umap" is optional too
 _FLOATS = ("mu", "pca", "pca_explained", "tsne", "umap")
 _INTEGERS = ("labels", "tsne_index")
 
@@ -50,12 +51,16 @@ def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int) -> Arra
     return header
 
 
-def _open_projections(handle: BinaryIO) -> NpzDirectory:
+def _open_projections(handle: BinaryIO) -> tuple[NpzDirectory, tuple[str, ...]]:
+    """The zip directory and the names of the maps it must hold: the quick ones, and t-SNE's pair
+    when the file has t-SNE (written before t-SNE is computed, it has neither of the two)."""
     directory = NpzDirectory(handle)
-    missing = [name for name in PROJECTION_ARRAYS if name not in directory.sizes]
+    has_tsne = any(name in directory.sizes for name in TSNE_ARRAYS)
+    names = PROJECTION_ARRAYS + (TSNE_ARRAYS if has_tsne else ())
+    missing = [name for name in names if name not in directory.sizes]
     if missing:
         raise HeaderError(f"lacks {', '.join(missing)}")
-    return directory
+    return directory, names
 
 
 def projection_sizes(handle: BinaryIO, latent_dim: int) -> None:
@@ -64,14 +69,14 @@ def projection_sizes(handle: BinaryIO, latent_dim: int) -> None:
     The zip directory and two .npy headers per file keep `vae-explorer list` quick over
     hundreds of checkpoints; ``projection_headers`` checks the rest before anything is read.
     """
-    directory = _open_projections(handle)
+    directory, names = _open_projections(handle)
     mu, labels = (_bounded_header(directory, name, latent_dim) for name in ("mu", "labels"))
     if len(mu.shape) != 2 or mu.shape[1] != latent_dim:
         raise HeaderError(f"holds mu of shape {mu.shape}, but the model's latent size is {latent_dim}")
     if labels.shape != (mu.shape[0],):
         raise HeaderError(f"holds labels of shape {labels.shape} for the {mu.shape[0]:,} rows of mu "
                           f"(expected {(mu.shape[0],)})")
-    for name in PROJECTION_ARRAYS:
+    for name in names:
         most = _most_values(name, latent_dim) * MAX_ITEM_BYTES + MAX_NPY_HEADER
         if directory.sizes[name] > most:
             raise HeaderError(f"declares {directory.sizes[name]:,} bytes in {name} "
@@ -85,8 +90,8 @@ def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHead
     is refused before a byte of it is decompressed. An unusable ``umap`` is left out (the map is
     then offered as not computed), as before this check existed.
     """
-    directory = _open_projections(handle)
-    arrays = {name: _bounded_header(directory, name, latent_dim) for name in PROJECTION_ARRAYS}
+    directory, names = _open_projections(handle)
+    arrays = {name: _bounded_header(directory, name, latent_dim) for name in names}
     _check_kinds(arrays)
     _check_shapes(arrays, latent_dim)
     if "umap" in directory.sizes:
@@ -100,7 +105,7 @@ def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHead
 
 
 def _check_kinds(arrays: dict[str, ArrayHeader]) -> None:
-    for name in PROJECTION_ARRAYS:
+    for name in arrays:
         kind = arrays[name].dtype.kind
         if (name in _FLOATS and kind != "f") or (name in _INTEGERS and kind not in "iu"):
             wanted = "floating-point numbers" if name in _FLOATS else "integers"
@@ -111,9 +116,11 @@ def _check_shapes(arrays: dict[str, ArrayHeader], latent_dim: int) -> None:
     mu = arrays["mu"].shape
     if len(mu) != 2 or mu[1] != latent_dim:
         raise HeaderError(f"holds mu of shape {mu}, but the model's latent size is {latent_dim}")
-    rows, sampled = mu[0], arrays["tsne_index"].shape[0] if arrays["tsne_index"].shape else 0
-    expected = {"labels": (rows,), "pca": (rows, 2), "pca_explained": (2,), "tsne": (sampled, 2),
-                "tsne_index": (sampled,)}
+    rows, expected = mu[0], {"labels": (mu[0],), "pca": (mu[0], 2), "pca_explained": (2,)}
+    sampled = 0
+    if "tsne_index" in arrays:
+        sampled = arrays["tsne_index"].shape[0] if arrays["tsne_index"].shape else 0
+        expected.update(tsne=(sampled, 2), tsne_index=(sampled,))
     for name, shape in expected.items():
         if arrays[name].shape != shape:
             raise HeaderError(f"holds {name} of shape {arrays[name].shape} for the {rows:,} rows of mu "
@@ -129,7 +136,7 @@ def check_projection_values(arrays: dict[str, np.ndarray]) -> None:
             raise HeaderError(f"holds NaN or inf values in {name}")
     if len(arrays["labels"]) and not (arrays["labels"].min() >= 0 and arrays["labels"].max() < CLASSES):
         raise HeaderError(f"holds labels outside 0-{CLASSES - 1}")
-    rows, index = len(arrays["mu"]), arrays["tsne_index"]
+    rows, index = len(arrays["mu"]), arrays.get("tsne_index", np.zeros(0, np.int32))
     if len(index) and not (index.min() >= 0 and index.max() < rows):
         raise HeaderError(f"holds tsne_index values outside the {rows:,} test digits")
 

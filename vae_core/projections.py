@@ -1,20 +1,27 @@
 """2-D maps of the encoded test set, computed once per checkpoint and cached beside it.
 
-PCA of all test means takes well under a second; t-SNE of the default 5,000 of them takes
-tens of seconds per model on two cores (``tsne_description`` says what decides its cost), and
-UMAP of all of them a few seconds once numba has compiled it, which costs tens of seconds in
-every new process. So neither runs inside a dashboard rerun (the app never imports umap):
-``vae-explorer project`` (and ``train``) writes ``projections.npz``, prints the time each
-slow map took, and the app reads the file.
+The maps come in stages, so a model can be explored before its slow maps exist:
+``quick_maps`` encodes the test set and maps it with PCA (well under a second); ``add_tsne``
+and ``add_umap`` then add the slow maps (seconds each, ``tsne_description`` says what decides
+t-SNE's cost), each from the cached float16 means alone, so a map added later is the map that
+computing everything at once gives. Neither slow map runs inside a dashboard rerun (the app
+never imports umap): ``vae-explorer project`` (and ``train``, and the worker) write
+``projections.npz``, report the time each slow map took, and the app reads the file.
 
-UMAP arrived after the first files were written: its arrays are optional, a file without
-them still loads, and ``add_umap`` completes such a file from its cached means alone.
+A file may hold PCA alone, PCA and t-SNE (as files written before UMAP existed), or all
+three; ``has_tsne`` and ``has_umap`` say which.
+
+numba compiles UMAP's kernels in each new process unless its on-disk cache is used:
+``_use_numba_cache`` points ``NUMBA_CACHE_DIR`` at the user's cache folder before umap is
+imported, so the compile is paid once per machine (and per numba/umap version).
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,28 +48,64 @@ def encode_means(model: VariationalAutoencoder, images: torch.Tensor) -> torch.T
 
 
 def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """points [N, D] -> (coordinates [N, 2], explained variance ratio [2]); D = 1 pads a zero."""
-    from sklearn.decomposition import PCA
+    """points [N, D] -> (coordinates [N, 2], explained variance ratio [2]); D = 1 pads a zero.
 
+    An SVD in numpy, not sklearn's PCA: importing sklearn.decomposition would cost more than the
+    whole quick stage. Each axis's sign is fixed as sklearn fixes it (its largest loading positive).
+    """
     if points.shape[1] == 1:
         return np.hstack([points, np.zeros_like(points)]), np.array([1.0, 0.0])
-    pca = PCA(n_components=2, random_state=0).fit(points)
-    return pca.transform(points), pca.explained_variance_ratio_
+    centred = points - points.mean(axis=0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    axes = axes[:2] * np.sign(axes[:2][np.arange(2), np.abs(axes[:2]).argmax(axis=1)])[:, None]
+    variance = singular ** 2
+    total = variance.sum()
+    explained = variance[:2] / total if total > 0 else np.zeros(2)
+    return centred @ axes.T, explained
 
 
-def tsne_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
-    """points [M, D] -> t-SNE coordinates [M, 2] (sklearn, PCA init, the settings above)."""
+def tsne_2d(points: np.ndarray, seed: int = 0, progress: Callable[[float], None] | None = None) -> np.ndarray:
+    """points [M, D] -> t-SNE coordinates [M, 2] (sklearn, PCA init, the settings in ``defaults``).
+
+    sklearn reports no progress while it optimises: ``progress`` hears 0 when it starts and 1 when it is done.
+    """
     from sklearn.manifold import TSNE
 
+    if progress is not None:
+        progress(0.0)
     tsne = TSNE(n_components=2, init="pca", learning_rate="auto", perplexity=TSNE_PERPLEXITY, random_state=seed)
     iterations = "max_iter" if "max_iter" in tsne.get_params() else "n_iter"  # renamed in scikit-learn 1.5
-    return tsne.set_params(**{iterations: TSNE_ITERATIONS}).fit_transform(points)
+    coordinates = tsne.set_params(**{iterations: TSNE_ITERATIONS}).fit_transform(points)
+    if progress is not None:
+        progress(1.0)
+    return coordinates
+
+
+def numba_cache_dir() -> Path:
+    """Where numba keeps UMAP's compiled kernels: ``$NUMBA_CACHE_DIR`` when set, otherwise
+    ``vae-explorer/numba`` in the user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``;
+    ``%LOCALAPPDATA%`` on Windows)."""
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or (os.name == "nt" and os.environ.get("LOCALAPPDATA"))
+    return Path(base or Path.home() / ".cache") / "vae-explorer" / "numba"
+
+
+def _use_numba_cache() -> None:
+    """Point numba's on-disk cache at ``numba_cache_dir()``; numba reads it once, when it is first
+    imported, so this runs before umap is. Without it numba tries the folder beside umap's source
+    (often read-only in an installed environment) and compiles again in every process."""
+    import sys
+
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_CACHE_DIR", str(numba_cache_dir()))
 
 
 def umap_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
     """points [N, D] -> UMAP coordinates [N, 2] (umap-learn; seeded, hence single-threaded and repeatable)."""
     import warnings
 
+    _use_numba_cache()
     import umap
 
     reducer = umap.UMAP(n_components=2, n_neighbors=min(UMAP_NEIGHBOURS, len(points) - 1), random_state=seed,
@@ -83,38 +126,60 @@ def add_umap(arrays: dict[str, np.ndarray], seed: int = 0,
     started = time.perf_counter()
     coordinates = umap_2d(np.asarray(arrays["mu"], dtype=np.float32), seed)
     if report is not None:
-        note = "" if _umap_compiled else " (the first in this process: includes numba's compile)"
+        note = "" if _umap_compiled else " (the first in this process: includes loading or compiling numba's kernels)"
         report(f"UMAP of {len(coordinates):,} test means: {time.perf_counter() - started:.1f} s{note}")
     _umap_compiled = True
     return {**arrays, "umap": coordinates.astype(np.float32)}
 
 
-def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
-                        seed: int = 0, report: Callable[[str], None] | None = None,
-                        umap: bool = True) -> dict[str, np.ndarray]:
-    """Encode the whole test set; PCA and UMAP of all means, t-SNE of a fixed random subset.
+def tsne_subset(rows: int, tsne_points: int = DEFAULT_TSNE_POINTS, seed: int = 0) -> np.ndarray:
+    """The sorted rows of the test set that t-SNE maps: a fixed random subset of ``tsne_points``."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(rows, size=min(tsne_points, rows), replace=False)).astype(np.int32)
 
-    Returns arrays: mu [N, D] float16 (enough to decode and to place points), labels [N],
-    pca [N, 2], pca_explained [2], tsne [M, 2], tsne_index [M] (rows of the test set), umap [N, 2].
-    ``report`` hears the measured times, e.g. "t-SNE of 5,000 test means: 21.4 s".
-    ``umap=False`` leaves UMAP out (as in a file written before UMAP was added).
+
+def add_tsne(arrays: dict[str, np.ndarray], tsne_points: int = DEFAULT_TSNE_POINTS, seed: int = 0,
+             report: Callable[[str], None] | None = None,
+             progress: Callable[[float], None] | None = None) -> dict[str, np.ndarray]:
+    """The projections plus ``tsne`` [M, 2] float32 and ``tsne_index`` [M] (rows of the test set).
+
+    Like ``add_umap``, it maps the cached float16 means, so t-SNE added later is the t-SNE that
+    ``compute_projections`` gives. ``report`` hears the measured time; ``progress`` hears the
+    fraction of the optimisation done (0 to 1) as it goes.
+    """
+    subset = tsne_subset(len(arrays["mu"]), tsne_points, seed)
+    started = time.perf_counter()
+    coordinates = tsne_2d(np.asarray(arrays["mu"], dtype=np.float64)[subset], seed, progress)
+    if report is not None:
+        report(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
+    return {**arrays, "tsne": coordinates.astype(np.float32), "tsne_index": subset}
+
+
+def quick_maps(model: VariationalAutoencoder, test_split: Split) -> dict[str, np.ndarray]:
+    """Encode the whole test set and map it with PCA: what a model needs to be explored at once.
+
+    Returns arrays: mu [N, D] float16 (enough to decode and to place points; the slow maps are
+    computed from it), labels [N] int8, pca [N, 2] float32, pca_explained [2] float32.
     """
     mu = encode_means(model, test_split.images).numpy()
     pca, explained = pca_2d(mu.astype(np.float64))
-    rng = np.random.default_rng(seed)
-    subset = np.sort(rng.choice(len(mu), size=min(tsne_points, len(mu)), replace=False))
-    started = time.perf_counter()
-    tsne = tsne_2d(mu[subset].astype(np.float64), seed)
-    if report is not None:
-        report(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
-    arrays = {
+    return {
         "mu": mu.astype(np.float16),
         "labels": test_split.labels.numpy().astype(np.int8),
         "pca": pca.astype(np.float32),
         "pca_explained": explained.astype(np.float32),
-        "tsne": tsne.astype(np.float32),
-        "tsne_index": subset.astype(np.int32),
     }
+
+
+def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
+                        seed: int = 0, report: Callable[[str], None] | None = None,
+                        umap: bool = True) -> dict[str, np.ndarray]:
+    """Every map at once: ``quick_maps``, then ``add_tsne`` (a fixed random subset of
+    ``tsne_points`` means), then ``add_umap`` (all of them) unless ``umap=False`` (as in a file
+    written before UMAP was added). ``report`` hears the measured times,
+    e.g. "t-SNE of 5,000 test means: 9.4 s".
+    """
+    arrays = add_tsne(quick_maps(model, test_split), tsne_points, seed, report)
     return add_umap(arrays, seed, report) if umap else arrays
 
 
@@ -127,13 +192,18 @@ def load_projections(checkpoint: Checkpoint) -> dict[str, np.ndarray] | None:
     the file and the fix, and computing the maps again replaces it).
 
     Each array is bounded by its header before it is inflated (``store.read_projections``).
-    ``umap`` is absent from files written before UMAP was added (see ``has_umap``), and from
-    files whose UMAP is not a map of these means.
+    ``tsne`` and ``tsne_index`` are absent from a file written before t-SNE was done (see
+    ``has_tsne``); ``umap`` from files written before UMAP was added or done (see ``has_umap``),
+    and from files whose UMAP is not a map of these means.
     """
     try:
         return read_projections(checkpoint)
     except CheckpointError:
         return None
+
+
+def has_tsne(arrays: dict[str, np.ndarray] | None) -> bool:
+    return arrays is not None and "tsne" in arrays
 
 
 def has_umap(arrays: dict[str, np.ndarray] | None) -> bool:
