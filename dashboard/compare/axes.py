@@ -43,6 +43,14 @@ def value_label(axis: str, setting) -> str:
     return str(setting)
 
 
+def image_noun(checkpoints, plural: bool = False) -> str:
+    """What the columns' images are: 'digit(s)' or 'item(s)' for one data set, 'image(s)' across several."""
+    from vae_core.classes import noun
+
+    datasets = {value(c, "data set") for c in checkpoints}
+    return noun(datasets.pop() if len(datasets) == 1 else "", plural)
+
+
 def held_settings(checkpoints, axis: str) -> list[str]:
     """The settings to hold fixed: the other axes, and the run settings in which ``checkpoints`` differ."""
     varied = [s for s in RUN_SETTINGS if len({value(c, s) for c in checkpoints}) > 1]

@@ -5,32 +5,25 @@ The columns wrap into rows (``columns.PER_ROW``), so eight latent sizes or more 
 
 import streamlit as st
 
-from dashboard.compare import axes, columns, widgets
+from dashboard.compare import axes, columns, state, widgets
 from dashboard.shell import cache, captions, charts, images, points, sidebar, tables, ui
 
 ctx = sidebar.require_checkpoint()
 st.title("Compare models")
-axis, held, models = widgets.compare_axis(ctx)
+pool = ctx.everything or ctx.checkpoints
+shown = state.controls(pool, ctx.checkpoint)
+axis, models = shown.axis, shown.models(pool)
 if not models:
-    st.info(f"No model has {axes.summary(axis, held)}: pick other settings to hold fixed.")
+    st.info(f"No model has {shown.summary()}: pick other settings to hold fixed.")
     st.stop()
 label = {c.name: axes.column_label(c, axis, models) for c in models}
-one, many = widgets.image_noun(models), widgets.image_noun(models, plural=True)
-st.markdown(f"What does the **{axis}** change? One column per {axis}, holding {axes.summary(axis, held)}; "
+many = axes.image_noun(models, plural=True)
+st.markdown(f"What does the **{axis}** change? One column per {axis}, holding {shown.summary()}; "
             f"every column decodes the **same random seed** and reconstructs the **same test {many}**.")
-
-controls = st.columns(4)
-seed = controls[0].number_input("Generation seed (shared)", min_value=0, value=0, step=1, key="seed",
-                                bind="query-params")
-temperature = controls[1].slider("Temperature", 0.1, 2.0, 1.0, 0.05, key="temperature", bind="query-params")
-pick = controls[2].number_input(f"Test {one} seed (shared)", min_value=0, value=0, step=1, key="digits",
-                                bind="query-params")
-method = controls[3].radio("Latent maps", ["t-SNE", "UMAP", "PCA"], horizontal=True, key="map", bind="query-params",
-                          help="z = 2 needs no PCA: its map shows the two latent coordinates as they are.")
 
 splits = widgets.compare_test_splits(models)  # dataset -> test split or None
 totals = [points.test_count(splits[c.train_config.dataset], cache.projections_for(c)) for c in models]
-indices = points.sample_indices(min(totals), 8, int(pick)) if min(totals) else []
+indices = points.sample_indices(min(totals), 8, shown.digits) if min(totals) else []
 one_dataset = len(splits) == 1
 if one_dataset and next(iter(splits.values())) is not None and indices:
     ui.image(images.test_images_png(next(iter(splits.values())), indices, 8, factor=2),
@@ -41,7 +34,7 @@ if one_dataset and next(iter(splits.values())) is not None and indices:
 st.subheader(f"Walk through every {axis}")
 widgets.latent_walk(models, lambda c: label[c.name], splits, min(totals))
 
-columns.grid(models, columns.Shared(int(seed), float(temperature), indices, method, splits, label))
+columns.grid(models, columns.Shared(shown.seed, shown.temperature, indices, shown.method, splits, label))
 
 names = captions.class_names(next(iter(splits))) if one_dataset else None  # several data sets: class numbers
 st.markdown(charts.digit_legend_html(names), unsafe_allow_html=True)
