@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.shell import cache, captions, charts, images, ui
+from dashboard.shell import cache, captions, charts, images, map_wait, ui
 
 PER_ROW = 4  # columns per row: a small map, a 4 x 4 sample grid and its titles fit at this width
 
@@ -68,10 +68,21 @@ def model_column(checkpoint, shared: Shared, sprites: dict) -> None:
     if arrays is None:
         st.caption("No cached latent map (`vae-explorer project`).")
     elif not charts.map_cached(arrays, shared.method):
-        st.caption(captions.missing_map_sentence(shared.method, dataset))
+        missing_map(checkpoint, shared.method, dataset)
     else:
         as_is = shared.method == "PCA" and checkpoint.model_config.latent_dim == 2
         canvas.map_tile(cache.map_points_for(checkpoint, shared.method), captions.class_names(dataset),
                         charts.DIGIT_COLORS, model=checkpoint.name, method=shared.method, label=label,
                         sprite=sprites[dataset], height=240,
                         title="2-D means, as they are" if as_is else f"{shared.method} of the test means")
+
+
+def missing_map(checkpoint, method: str, dataset: str) -> None:
+    """A column whose model lacks ``method``'s map (a new model's t-SNE and UMAP follow its quick maps): one
+    short line, or, while a process computes it, its progress until it lands and the page draws it."""
+    from vae_core.map_progress import map_status
+
+    if map_status(checkpoint.path.parent, checkpoint.name) is None:
+        st.caption(f"No cached {method} map yet (`vae-explorer project --dataset {dataset}`).")
+    else:
+        map_wait.missing_map(checkpoint, method, dataset)
