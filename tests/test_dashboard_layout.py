@@ -11,7 +11,7 @@ import pytest
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"
 VIEWS = {"generate": "GenerateView", "reconstruct": "ReconstructView", "traversals": "TraversalView",
-         "arithmetic": "Direction", "your_digit": "DigitSource", "latent_map": "MapView",
+         "arithmetic": "ArithmeticView", "your_digit": "DigitSource", "latent_map": "MapView",
          "compare": "CompareView"}
 SLICES = sorted(p.parent.name for p in DASHBOARD.glob("*/page.py"))
 

@@ -38,20 +38,25 @@ def strip(decoded, labels, name: str, key: str, alt: str) -> None:
 
 
 st.subheader("Morph from one class to another")
-morph = state.morph_controls(present, names)
-first, last, steps = morph.first, morph.last, morph.steps
-digits = pictures.morph(checkpoint, first, last, steps)
-strip(digits, figures.morph_labels(steps, first, last, names), f"morph-{first}-{last}", "arithmetic_morph",
-      alt=f"{steps} images decoded along the line from the mean of class {names[first]} to that of class {names[last]}")
-
+morph_controls, morph_strip = st.container(), st.container()
 st.subheader(f"Add a class direction to {with_article(one)}")
-if not total:
+if total:
+    st.markdown(f"Take one test {one}'s mean and add the difference between two class means: the {one} keeps its "
+                "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
+else:
     st.info(f"This needs a test {one}: this model's cached means (`vae-explorer project`) or VAE_DATA_DIR.")
+shown = state.controls(present, names, total, one, morph_controls, st.container())  # each section's own widgets
+
+first, last, steps = shown.morph.first, shown.morph.last, shown.morph.steps
+with morph_strip:
+    strip(pictures.morph(checkpoint, first, last, steps), figures.morph_labels(steps, first, last, names),
+          f"morph-{first}-{last}", "arithmetic_morph",
+          alt=f"{steps} images decoded along the line from the mean of class {names[first]} to that of class "
+              f"{names[last]}")
+if shown.direction is None:
     st.stop()
-st.markdown(f"Take one test {one}'s mean and add the difference between two class means: the {one} keeps its "
-            "style (slant, thickness) while its class moves towards the other, if the latent space is that tidy.")
-chosen = state.direction_controls(present, names, total, one)
-index, first, last, strength = chosen.index, chosen.first, chosen.last, chosen.strength
+index, first, last, strength = (shown.direction.index, shown.direction.first, shown.direction.last,
+                                shown.direction.strength)
 start = points.test_means(model, split, arrays, [index])[0]
 if split is not None and points.split_matches(split, arrays):
     ui.image(images.test_images_png(split, [index], 1, factor=3),

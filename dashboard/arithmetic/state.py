@@ -1,4 +1,5 @@
-"""Class arithmetic's view state: the morph's two classes and steps, and the class direction added to a test image.
+"""Class arithmetic's view state: the morph's two classes and steps, and the class direction added to a test image,
+as one ``ArithmeticView``.
 
 Bound to the URL by Streamlit (``bind="query-params"``; the keys are the parameters' names, kept
 as older links spell them). What belongs to a model is checked against it on every run: a class
@@ -36,6 +37,14 @@ class Direction:
     strength: float
 
 
+@dataclass(frozen=True)
+class ArithmeticView:
+    """The page's view: the morph, and the class direction (None when the model has no test image to move)."""
+
+    morph: Morph
+    direction: Direction | None
+
+
 def default_pair(prefix: str, present: list[int]) -> tuple[int, int]:
     """The classes first shown, or the first and last present when the model's test set lacks one."""
     first, last = DEFAULT_PAIRS[prefix]
@@ -53,15 +62,26 @@ def class_pair(prefix: str, present: list[int], names, places) -> tuple[int, int
     return int(picked[0]), int(picked[1])
 
 
-def morph_controls(present: list[int], names) -> Morph:
+def controls(present: list[int], names, total: int, one: str, morph_place, direction_place) -> ArithmeticView:
+    """The bound widgets, each section's in its place (a container the page laid out): ``present`` are the classes
+    the model's test set has, ``names`` their names; ``total`` test images can be picked (0: no direction
+    controls), ``one`` names one ('digit', 'item')."""
+    with morph_place:
+        morph = _morph_controls(present, names)
+    if not total:
+        return ArithmeticView(morph, None)
+    with direction_place:
+        return ArithmeticView(morph, _direction_controls(present, names, total, one))
+
+
+def _morph_controls(present: list[int], names) -> Morph:
     places = st.columns(3)
     first, last = class_pair(MORPH, present, names, places[:2])
     steps = places[2].slider("Steps", *STEPS_RANGE, STEPS_DEFAULT, key=STEPS, bind="query-params")
     return Morph(first, last, int(steps))
 
 
-def direction_controls(present: list[int], names, total: int, one: str) -> Direction:
-    """``total`` test images can be picked (at least one); ``one`` names one ('digit', 'item')."""
+def _direction_controls(present: list[int], names, total: int, one: str) -> Direction:
     places = st.columns(4)
     sidebar.clamp_state(DIGIT, 0, total - 1)  # another model's test set may be smaller
     index = places[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key=DIGIT,
