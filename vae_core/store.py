@@ -5,7 +5,7 @@ Layout of one checkpoint, a directory named by ``run_name``::
     model.safetensors   weights only (never a pickle)
     config.json         format version, model + training config, versions
     history.json        one row per epoch (see ``train.EpochRecord``)
-    projections.npz     optional: PCA / t-SNE of the encoded test set
+    projections.npz     optional: PCA, then t-SNE and UMAP, of the encoded test set
     metrics.json        optional: results of ``vae-explorer evaluate``
 
 Names starting with '.' are work files (temporary builds, locks, resume points)
@@ -489,7 +489,9 @@ def read_projections(checkpoint: Checkpoint) -> dict | None:
     """The cached maps of ``checkpoint``, None when absent; ``CheckpointError`` when they break a bound.
 
     Every array is checked against the model's latent size and the test set's size from its header
-    before it is inflated, then for finite values and indices inside the test set.
+    before it is inflated, then for finite values and indices inside the test set. The quick maps
+    (mu, labels, pca, pca_explained) are always there; t-SNE (tsne with its tsne_index, both or
+    neither) and umap are absent until they have been computed.
     """
     try:
         with open(checkpoint.path / PROJECTIONS_FILE, "rb") as handle:
