@@ -88,6 +88,7 @@ class StreamlitServer:
     """`streamlit run <script>` on 127.0.0.1:<free port>, its output kept in log files."""
 
     def __init__(self, script: Path, log_dir: Path, env: dict[str, str]):
+        self.checkpoint_dir = env.get("VAE_CHECKPOINT_DIR")  # whose Train workers ``stop`` ends too
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path, self.stderr_path = log_dir / "streamlit.out", log_dir / "streamlit.err"
@@ -135,6 +136,35 @@ class StreamlitServer:
                 self.process.wait(timeout=10)
         with contextlib.suppress(ProcessLookupError):  # the group is empty when nothing was left
             os.killpg(self.process.pid, signal.SIGKILL)
+        if self.checkpoint_dir:  # its Train workers run in sessions of their own: ended here, not left behind
+            stop_workers(Path(self.checkpoint_dir))
+
+    def kill_group(self) -> None:
+        """SIGKILL to the server's whole process group, as when its terminal is killed; the server is gone."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+
+def worker_pids(checkpoint_dir: Path) -> list[int]:
+    """The `vae-explorer worker` processes of ``checkpoint_dir`` (the Train page starts them detached)."""
+    wanted = ["-m", "vae_core", "worker", "--checkpoint-dir", str(checkpoint_dir)]
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdecimal():
+            try:
+                arguments = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+            except OSError:
+                continue
+            if any(arguments[k:k + len(wanted)] == wanted for k in range(len(arguments))):
+                pids.append(int(entry.name))
+    return pids
+
+
+def stop_workers(checkpoint_dir: Path) -> None:
+    """SIGKILL the Train workers of ``checkpoint_dir`` that a test's server started."""
+    for pid in worker_pids(checkpoint_dir):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @contextlib.contextmanager

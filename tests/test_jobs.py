@@ -13,8 +13,16 @@ import pytest
 from tests.conftest import wait_for, write_fake_mnist
 from vae_core import store
 from vae_core.config import ModelConfig, TrainConfig
-from vae_core.jobs import MAX_QUEUED, JobQueue, QueueFull, place_in_queue
-from vae_core.worker import fail_dead_workers_jobs, live_slots, max_workers, run_job, run_worker, take_slot
+from vae_core.jobs import MAX_QUEUED, MAX_RECOVERIES, JobQueue, QueueFull, place_in_queue
+from vae_core.worker import (
+    live_slots,
+    max_workers,
+    recover_dead_workers_jobs,
+    run_job,
+    run_worker,
+    spawn_workers,
+    take_slot,
+)
 
 MODEL = ModelConfig(latent_dim=2, hidden_dim=16)
 TRAIN = TrainConfig(epochs=3, batch_size=32)
@@ -159,24 +167,66 @@ def long_job_in_a_worker(queue: JobQueue, tmp_path: Path, epochs_done: int):
 
 
 @pytest.mark.slow
-def test_a_killed_worker_fails_its_job_with_its_last_line_and_retry_resumes(queue, tmp_path, capsys):
+def test_the_next_worker_resumes_the_job_of_a_killed_worker(queue, tmp_path):
+    """Only CLI workers (VAE_TRAIN_WORKERS=0 on the server): no page marks the job, the next worker resumes it."""
     job, worker, data, model_config, train_config = long_job_in_a_worker(queue, tmp_path, epochs_done=2)
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     last_line = queue.job(job.id).message
-    failed = fail_dead_workers_jobs(queue.root)
-    assert [j.id for j in failed] == [job.id]
-    failed_job = queue.job(job.id)
-    assert failed_job.status == "failed"
-    assert failed_job.message == f"the worker process died; last log line: {last_line}"
+    assert queue.job(job.id).status == "running"  # nobody has looked yet
     kept = store.resume_epochs(queue.root, job.name)
     assert kept >= 2
 
-    queue.submit(model_config, train_config, str(data), maps=False)  # Retry
-    assert run_job(queue, queue.claim(0)) == "done"
-    lines = capsys.readouterr().out.splitlines()  # the job's log lines, as worker.log keeps them
-    assert f"{job.name}: resuming after epoch {kept}" in lines
-    assert len(queue.job(job.id).history) == 40
+    restarted = subprocess.run([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(queue.root)],
+                               capture_output=True, text=True, timeout=300)
+    assert restarted.returncode == 0, restarted.stderr
+    assert f"job {job.id} {job.name} lost its worker; it resumes" in restarted.stdout
+    assert f"{job.name}: resuming after epoch {kept}" in restarted.stdout
+    finished = queue.job(job.id)
+    assert finished.status == "done" and finished.recoveries == 1
+    assert len(finished.history) == 40
+    assert last_line  # what it said before it died was kept as the recovery's note until the resume
+
+
+def test_a_job_whose_worker_keeps_dying_fails_instead_of_looping(queue, tmp_path):
+    job, _ = queue.submit(ModelConfig(latent_dim=2, hidden_dim=16), TrainConfig(epochs=1), str(tmp_path))
+    for attempt in range(MAX_RECOVERIES + 1):
+        claimed = queue.claim(7)  # slot 7: no process holds it, so the worker counts as dead
+        queue.log(claimed.id, f"epoch 1 of 1, attempt {attempt}")
+        recovered = recover_dead_workers_jobs(queue.root)
+        assert [j.id for j in recovered] == [job.id]
+    failed = queue.job(job.id)
+    assert failed.status == "failed"
+    assert failed.message == (f"its worker died {MAX_RECOVERIES + 1} times; last log line: epoch 1 of 1, "
+                              f"attempt {MAX_RECOVERIES}")
+
+
+def test_a_worker_without_a_free_slot_says_so_in_one_line(queue, tmp_path, monkeypatch):
+    held = take_slot(queue.root, 1)
+    try:
+        ended = subprocess.run([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(queue.root)],
+                               capture_output=True, text=True, timeout=120,
+                               env={**os.environ, "VAE_TRAIN_WORKERS": "1"})
+    finally:
+        held[1].release()
+    assert ended.returncode == 0
+    lines = ended.stderr.strip().splitlines()
+    assert len(lines) == 1 and "all 1 worker slot(s)" in lines[0] and "are busy" in lines[0]
+
+
+def test_the_dashboards_worker_runs_in_a_session_of_its_own(queue, tmp_path, monkeypatch):
+    """Killing the server's process group (or closing its terminal) must not kill the worker."""
+    queue.submit(ModelConfig(latent_dim=2, hidden_dim=16), TrainConfig(epochs=1), str(tmp_path / "no-data"))
+    started: list = []
+    real_popen = subprocess.Popen
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    assert spawn_workers(queue.root) == 1
+    process = started[0]
+    try:
+        assert os.getpgid(process.pid) != os.getpgid(0)
+        assert os.getsid(process.pid) == process.pid  # the leader of a new session: no controlling terminal
+    finally:
+        process.wait(timeout=120)
 
 
 @pytest.mark.slow

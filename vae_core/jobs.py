@@ -9,9 +9,11 @@ session or a restarted server sees the same queue.
     job, note = queue.submit(model_config, train_config, data_dir)
     queue.jobs()  # every job, for the page
 
-Statuses: queued -> running -> done | failed | cancelled. An interrupted worker (Ctrl-C,
-SIGTERM) puts its job back in the queue; a worker that vanished is found by
-``worker.fail_dead_workers_jobs`` and its job marked failed with its last log line.
+Statuses: queued -> running -> done | failed | cancelled; a running job's ``phase`` says whether
+it trains, computes its slow maps (its model is already saved and usable) or its metrics. An
+interrupted worker (Ctrl-C, SIGTERM) puts its job back in the queue; a worker that vanished is
+found by any worker that starts, or by the page (``worker.recover_dead_workers_jobs``), and its
+job queued again to resume from its last completed epoch.
 Torch-free: the page imports it on every run.
 """
 
@@ -59,6 +61,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
 """
+# Columns added after the first queues were written: a queue file from before gains them on open.
+_ADDED_COLUMNS = {
+    "phase": "TEXT NOT NULL DEFAULT 'training'",  # training -> maps -> metrics (see PHASES)
+    "phase_fraction": "REAL",  # how far the phase's current step is, in [0, 1]; NULL: unknown
+    "recoveries": "INTEGER NOT NULL DEFAULT 0",  # times a starting worker resumed it after its worker died
+}
+PHASES = ("training", "maps", "metrics")
+MAX_RECOVERIES = 2  # a job that keeps killing its worker (out of memory) fails instead of looping
 
 
 class QueueFull(RuntimeError):
@@ -92,6 +102,14 @@ class Job:
     history: list[dict] = field(default_factory=list, repr=False)
     message: str = ""
     cancel_requested: bool = False
+    phase: str = "training"
+    phase_fraction: float | None = None
+    recoveries: int = 0
+
+    @property
+    def explorable(self) -> bool:
+        """Whether its model is saved and usable: training is over, the slow maps may still follow."""
+        return self.status == "done" or (self.status == "running" and self.phase != "training")
 
     @property
     def epochs(self) -> int:
@@ -132,6 +150,14 @@ def _row_to_job(row: sqlite3.Row) -> Job:
 def _job_by_id(db: sqlite3.Connection, job_id: int) -> Job | None:
     row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
     return None if row is None else _row_to_job(row)
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Give a queue written by an older version the columns added since (``_ADDED_COLUMNS``)."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+    for name, declaration in _ADDED_COLUMNS.items():
+        if name not in present:
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
 
 
 def queue_dir(root: Path) -> Path:
@@ -183,6 +209,7 @@ class JobQueue:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.executescript(_SCHEMA)
+            _add_missing_columns(connection)
             yield connection
         except (sqlite3.Error, ValueError, TypeError, KeyError) as error:  # ValueError: ConfigError, bad JSON
             raise self._unusable(error) from error
@@ -235,7 +262,7 @@ class JobQueue:
             now = time.time()
             if latest is not None and latest["status"] in ("failed", "cancelled"):
                 db.execute("UPDATE jobs SET status = 'queued', queued_at = ?, started_at = NULL, "
-                           "finished_at = NULL, cancel_requested = 0, data_dir = ?, maps = ?, "
+                           "finished_at = NULL, cancel_requested = 0, data_dir = ?, maps = ?, recoveries = 0, "
                            "message = 'queued again' WHERE id = ?", (now, str(data_dir), maps, latest["id"]))
                 job_id, note = latest["id"], "queued again"
             else:
@@ -285,7 +312,8 @@ class JobQueue:
             if row is None:
                 return None
             db.execute("UPDATE jobs SET status = 'running', worker_slot = ?, started_at = ?, finished_at = NULL, "
-                       "cancel_requested = 0, step_seconds = NULL, message = 'starting' WHERE id = ?",
+                       "cancel_requested = 0, step_seconds = NULL, phase = 'training', phase_fraction = NULL, "
+                       "message = 'starting' WHERE id = ?",
                        (slot, time.time(), row["id"]))
             return _job_by_id(db, row["id"])
 
@@ -303,6 +331,12 @@ class JobQueue:
             db.execute("UPDATE jobs SET history = ?, message = ? WHERE id = ?",
                        (json.dumps(history), message, job_id))
 
+    def report_phase(self, job_id: int, phase: str, message: str, fraction: float | None = None) -> None:
+        """A running job's phase after training (``PHASES``), its step in words and how far that step is."""
+        with self._connect() as db:
+            db.execute("UPDATE jobs SET phase = ?, phase_fraction = ?, message = ? WHERE id = ?",
+                       (phase, fraction, message, job_id))
+
     def log(self, job_id: int, message: str) -> None:
         """The job's last log line (shown on the page, and kept when its worker dies)."""
         with self._connect() as db:
@@ -315,20 +349,29 @@ class JobQueue:
             db.execute("UPDATE jobs SET status = ?, message = ?, finished_at = ?, cancel_requested = 0, "
                        "worker_slot = NULL WHERE id = ?", (status, message, finished, job_id))
 
-    def fail_orphans(self, live_slots: set[int], checked_at: float) -> list[Job]:
-        """Mark failed the running jobs whose worker slot was not held at ``checked_at``; returns them.
+    def recover_orphans(self, live_slots: set[int], checked_at: float) -> list[Job]:
+        """Running jobs whose worker slot was not held at ``checked_at``: their worker died. Returns them.
 
+        Each goes back to the head of the queue, to resume from its last completed epoch, unless
+        it has already been recovered ``MAX_RECOVERIES`` times: then it fails with its last log line.
         Jobs claimed after ``checked_at`` are left alone: their worker took its slot after the check.
         """
+        now = time.time()
         with self._transaction() as db:
             rows = db.execute("SELECT * FROM jobs WHERE status = 'running' AND started_at < ?",
                               (checked_at,)).fetchall()
             orphans = [row for row in rows if row["worker_slot"] not in live_slots]
             for row in orphans:
                 last = row["message"] or "no log line"
-                db.execute("UPDATE jobs SET status = 'failed', finished_at = ?, worker_slot = NULL, message = ? "
-                           "WHERE id = ?", (time.time(), f"the worker process died; last log line: {last}",
-                                            row["id"]))
+                if row["recoveries"] >= MAX_RECOVERIES:
+                    db.execute("UPDATE jobs SET status = 'failed', finished_at = ?, worker_slot = NULL, message = ? "
+                               "WHERE id = ?", (now, f"its worker died {row['recoveries'] + 1} times; last log line: "
+                                                     f"{last}", row["id"]))
+                else:
+                    db.execute("UPDATE jobs SET status = 'queued', queued_at = ?, started_at = NULL, "
+                               "worker_slot = NULL, recoveries = recoveries + 1, message = ? WHERE id = ?",
+                               (row["queued_at"], f"its worker died; it resumes from its last completed epoch "
+                                                  f"(last log line: {last})", row["id"]))
         return [_row_to_job(row) for row in orphans]
 
 

@@ -26,11 +26,13 @@ from . import store
 from .atomic import check_writable, translated_errors
 from .config import ModelConfig, TrainConfig
 from .data import Split, load_split
+from .replay import ReplayRecorder
 from .train import (
     StepCallback,
     TrainingDiverged,
     TrainingState,
     history_as_dicts,
+    new_training_state,
     state_from_tensors,
     state_to_tensors,
     train_vae,
@@ -99,45 +101,69 @@ class Run:
     force: bool = False
     report: Report = field(default=to_stderr, repr=False)
 
-    def resume_state(self, device: torch.device) -> TrainingState | None:
-        """The state after the last completed epoch of an earlier run, or None (none, forced, unreadable)."""
+    def resume_state(self, device: torch.device,
+                     test_split: Split) -> tuple[TrainingState | None, ReplayRecorder | None]:
+        """The state after the last completed epoch of an earlier run and its replay so far, or (None, None).
+
+        (None, None): no resume point, forced, or unreadable. A resume point written before replays
+        were recorded resumes without one: (state, None).
+        """
         saved = None if self.force else store.load_resume_point(self.root, self.name)
         if saved is None:
-            return None
+            return None, None
         tensors, meta = saved
         try:
             state = state_from_tensors(tensors, meta, self.model_config, self.train_config, device)
         except (KeyError, RuntimeError, TypeError, ValueError):
             self.report(f"{self.name}: resume point unreadable, starting from epoch 1")
-            return None
+            return None, None
         self.report(f"{self.name}: resuming after epoch {state.epochs_done}")
-        return state
+        try:
+            recorder = ReplayRecorder.from_tensors(tensors, self.model_config, self.train_config, test_split)
+        except ValueError:
+            self.report(f"{self.name}: its resume point has no replay of the earlier epochs; it trains without one")
+            return state, None
+        return state, recorder
 
-    def save_resume_point(self, state: TrainingState) -> None:
+    def save_resume_point(self, state: TrainingState, recorder: ReplayRecorder | None) -> None:
         tensors, meta = state_to_tensors(state)
-        store.save_resume_point(self.root, self.name, tensors, meta)
+        store.save_resume_point(self.root, self.name, tensors | (recorder.to_tensors() if recorder else {}), meta)
 
     def train(self, train_split: Split, test_split: Split, device: torch.device,
               on_step: StepCallback | None = None,
-              on_epoch: Callable[[TrainingState], None] | None = None) -> store.Checkpoint:
+              on_epoch: Callable[[TrainingState], None] | None = None,
+              partial_replay: Path | None = None) -> store.Checkpoint:
         """Train from the resume point (or from scratch), save atomically, drop the resume point.
 
+        Each epoch (and the initialisation) is recorded into the model's replay (``replay.npz``).
         ``on_epoch(state)`` runs after each epoch's resume point is saved (the dashboard's worker
-        reports the growing history there).
+        reports the growing history there); ``partial_replay``: where the replay so far is written
+        after each epoch too (the Train page's card draws it).
         """
+        state, recorder = self.resume_state(device, test_split)
+        if state is None:
+            state = new_training_state(self.model_config, self.train_config, device)
+            recorder = ReplayRecorder.for_run(self.model_config, self.train_config, test_split)
+            recorder.record(state.model, 0)  # the initialisation: where every replay starts
 
         def epoch_done(state: TrainingState) -> None:
-            self.save_resume_point(state)
+            if recorder is not None:
+                recorder.record(state.model, state.epochs_done)
+                if partial_replay is not None:
+                    recorder.save(partial_replay)
+            self.save_resume_point(state, recorder)
             if on_epoch is not None:
                 on_epoch(state)
 
         try:
             state = train_vae(self.model_config, self.train_config, train_split, test_split, device=device,
-                              state=self.resume_state(device), on_step=on_step, on_epoch=epoch_done)
+                              state=state, on_step=on_step, on_epoch=epoch_done)
         except TrainingDiverged as error:
             raise TrainingDiverged(f"{self.name}: {error}; {kept_note(self.root, self.name)}") from error
         checkpoint = store.save_checkpoint(self.root, state.model, self.train_config,
                                            history_as_dicts(state.history), device=str(device))
+        if recorder is not None:
+            recorder.save(checkpoint.path)
         store.clear_resume_point(self.root, self.name)
         return checkpoint
 
@@ -160,41 +186,73 @@ def open_run(root: Path, model_config: ModelConfig, train_config: TrainConfig, f
 
 def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: bool = False,
                        device: str | None = None, tsne_points: int | None = None,
-                       report: Report = to_stderr) -> None:
-    """Compute and cache the maps unless cached; ``tsne_points`` given: unless cached with that many.
+                       report: Report = to_stderr, slow: bool = True) -> None:
+    """Cache the maps that are missing: the quick ones first, then (``slow``) t-SNE and UMAP.
 
-    A file cached before UMAP existed only gains UMAP, mapped from its cached means: no test
-    images, no model and no t-SNE again.
+    The quick maps (the test set's means and their PCA) take under a second and are saved at
+    once: from then on every page can use the model. t-SNE and UMAP follow, each saved as soon as
+    it is done and computed from the cached means (no test images, no model), while a
+    ``MapWork`` lock tells the pages what is being computed. ``tsne_points`` given: a t-SNE of
+    another size is redone.
     """
-    from .projections import (
-        DEFAULT_TSNE_POINTS,
-        add_umap,
-        compute_projections,
-        has_umap,
-        load_projections,
-        save_projections,
-        tsne_description,
-    )
+    from .map_progress import MapWork
+    from .projections import has_tsne, load_projections
+
+    cached = None if force else load_projections(checkpoint)
+    if cached is not None and tsne_points is not None and has_tsne(cached) \
+            and len(cached["tsne_index"]) != min(tsne_points, len(cached["labels"])):
+        cached = {key: value for key, value in cached.items() if key not in ("tsne", "tsne_index")}
+    if cached is None:
+        cached = _quick_maps(checkpoint, data, device, report)
+    if not slow:
+        return
+    with MapWork(checkpoint.path.parent, checkpoint.name) as work:
+        if work.busy:
+            report(f"{checkpoint.name}: another process is computing its t-SNE and UMAP; leaving them to it")
+            return
+        _slow_maps(checkpoint, cached, tsne_points, work, report)
+
+
+def _check_writable(checkpoint: store.Checkpoint) -> None:
+    """A read-only folder is reported before the work, not after it."""
+    check_writable(checkpoint.path, checkpoint.path / store.PROJECTIONS_FILE)
+
+
+def _quick_maps(checkpoint: store.Checkpoint, data: DataCache, device: str | None, report: Report) -> dict:
+    """Encode the test set, take its PCA, save both: the model is explorable from here on."""
+    from .projections import quick_maps, save_projections
     from .train import pick_device
+
+    _check_writable(checkpoint)
+    model = store.load_model(checkpoint, pick_device(device))
+    arrays = quick_maps(model, data.split(False))
+    save_projections(checkpoint, arrays)
+    report(f"{checkpoint.name}: PCA of {len(arrays['labels']):,} test means saved: the model is explorable")
+    return arrays
+
+
+def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report) -> None:
+    """Add t-SNE, then UMAP, to the cached means, saving each as it lands; ``work`` tells the pages."""
+    import time
+
+    from .map_progress import record_time
+    from .projections import DEFAULT_TSNE_POINTS, add_tsne, add_umap, has_tsne, has_umap, save_projections
 
     def say(line: str) -> None:
         report(f"{checkpoint.name}: {line}")
 
-    def check_writable_first() -> None:  # a read-only folder is reported before minutes of t-SNE, not after
-        check_writable(checkpoint.path, checkpoint.path / store.PROJECTIONS_FILE)
-
-    cached = None if force else load_projections(checkpoint)
-    if cached is not None and (tsne_points is None
-                               or len(cached["tsne_index"]) == min(tsne_points, len(cached["labels"]))):
-        if not has_umap(cached):
-            check_writable_first()
-            say(f"adding UMAP of the {len(cached['labels']):,} cached test means")
-            save_projections(checkpoint, add_umap(cached, checkpoint.train_config.seed, report=say))
-        return
-    check_writable_first()
-    test = data.split(False)
-    points = min(tsne_points or DEFAULT_TSNE_POINTS, len(test.labels))
-    say(f"PCA of {len(test.labels):,} test means, then t-SNE of {tsne_description(points)}, then UMAP of all of them")
-    model = store.load_model(checkpoint, pick_device(device))
-    arrays = compute_projections(model, test, tsne_points=points, seed=checkpoint.train_config.seed, report=say)
-    save_projections(checkpoint, arrays)
+    seed, root = checkpoint.train_config.seed, checkpoint.path.parent
+    if not has_tsne(arrays):
+        _check_writable(checkpoint)
+        work.step("t-SNE", 0.0)
+        started = time.perf_counter()
+        arrays = add_tsne(arrays, tsne_points or DEFAULT_TSNE_POINTS, seed, report=say,
+                          progress=lambda fraction: work.step("t-SNE", fraction))
+        save_projections(checkpoint, arrays)
+        record_time(root, "t-SNE", time.perf_counter() - started)
+    if not has_umap(arrays):
+        _check_writable(checkpoint)
+        work.step("UMAP")
+        started = time.perf_counter()
+        save_projections(checkpoint, add_umap(arrays, seed, report=say))
+        record_time(root, "UMAP", time.perf_counter() - started)

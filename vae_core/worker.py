@@ -1,12 +1,19 @@
 """The process that trains the dashboard's queued jobs, one after another, through ``runs.open_run``.
 
-The Train page starts it (``spawn_workers``) as ``vae-explorer worker``; it holds one worker
-slot (a lock file under ``.jobs``) for its whole life, so any process can tell a live worker
-from a dead one, and exits when the queue is empty. Training is the CLI's: the same lock,
-resume point, atomic save and latent maps, so a job runs at the CLI's speed.
+The Train page starts it (``spawn_workers``) as ``vae-explorer worker``, in a session of its
+own: it belongs to no terminal and no process group of the server's, so a server killed with
+its group, or a closed terminal, leaves it training. It holds one worker slot (a lock file under
+``.jobs``) for its whole life, so any process can tell a live worker from a dead one, and exits
+when the queue is empty. Training is the CLI's: the same lock, resume point, atomic save and
+latent maps, so a job runs at the CLI's speed.
 
-Ctrl-C or SIGTERM (a server stopped from its terminal) gives the job back to the queue; its
-completed epochs are its resume point, and the next worker continues from there.
+A job goes through three phases: training; then its quick maps are saved (the model is usable
+on every page) and t-SNE and UMAP follow; then its metrics (``evaluate``'s core set) when the
+data set's classifier is stored. A worker that starts first queues again any job whose worker
+died (its slot is free, yet it is marked running): it resumes from its last completed epoch.
+
+SIGTERM or Ctrl-C gives the job back to the queue; its completed epochs are its resume point,
+and the next worker continues from there.
 """
 
 from __future__ import annotations
@@ -90,13 +97,13 @@ def take_slot(root: Path, count: int):
     return None
 
 
-def fail_dead_workers_jobs(root: Path) -> list[Job]:
-    """Running jobs whose worker is gone (killed, out of memory) become failed, with their last log line."""
+def recover_dead_workers_jobs(root: Path) -> list[Job]:
+    """Running jobs whose worker is gone (killed, out of memory) go back to the queue, to resume."""
     queue = JobQueue(root)
     if not queue.exists():
         return []
     checked_at = time.time()
-    return queue.fail_orphans(live_slots(root), checked_at)
+    return queue.recover_orphans(live_slots(root), checked_at)
 
 
 def spawn_workers(root: Path) -> int:
@@ -111,9 +118,15 @@ def spawn_workers(root: Path) -> int:
         with open(queue_dir(root) / "worker.log", "ab") as log:
             _started.append(subprocess.Popen(
                 [sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True))
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
+                start_new_session=True))  # not in the server's process group: killing that leaves it running
         started += 1
     return started
+
+
+def partial_replay_path(root: Path, job_id: int) -> Path:
+    """Where a running job's replay so far is written after each epoch, for its card on the Train page."""
+    return queue_dir(root) / f"replay-{job_id}.npz"
 
 
 class _Progress:
@@ -146,7 +159,7 @@ class _Progress:
 
 
 def _train(queue: JobQueue, job: Job, device: str | None) -> str:
-    """Train (or reuse) the job's config and cache its latent maps; returns the closing log line."""
+    """Train (or reuse) the job's config, then cache its maps and metrics; returns the closing log line."""
     from .runs import DataCache, ensure_projections, open_run
     from .train import pick_device
 
@@ -161,13 +174,46 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
         else:
             progress = _Progress(queue, job)
             checkpoint = run.train(data.split(True), data.split(False), pick_device(device),
-                                   on_step=progress.on_step, on_epoch=progress.on_epoch)
+                                   on_step=progress.on_step, on_epoch=progress.on_epoch,
+                                   partial_replay=partial_replay_path(queue.root, job.id))
+            partial_replay_path(queue.root, job.id).unlink(missing_ok=True)  # the model's own replay.npz now
             closing = (f"trained, test loss {checkpoint.final['test_loss']:.2f} nats "
                        f"({checkpoint.train_seconds:.1f} s)")
-    if job.maps:
-        report(f"{job.name}: computing the latent maps")
-        ensure_projections(checkpoint, data, device=device)
-    return closing
+    queue.report_phase(job.id, "maps", f"{job.name}: saved; computing its latent maps")
+    ensure_projections(checkpoint, data, device=device, report=report, slow=job.maps)  # PCA first, always
+    metrics_note = _metrics(queue, job, checkpoint, data, device) if job.maps else ""
+    return closing + (f"; {metrics_note}" if metrics_note else "")
+
+
+def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) -> str:
+    """Compute ``evaluate``'s metrics of a new model, so Compare's charts include it; a note for the log."""
+    import time as clock
+
+    from . import store
+    from .classifier import classifier_name, load_classifier
+    from .evaluate import build_reference, evaluate_checkpoint, load_metrics
+    from .map_progress import record_time
+
+    if load_metrics(checkpoint) is not None:
+        return ""
+    try:
+        classifier, _ = load_classifier(queue.root, job.train_config.dataset)
+    except store.CheckpointError:
+        return f"no metrics: no {classifier_name(job.train_config.dataset)} here (`vae-explorer train-classifier`)"
+    queue.report_phase(job.id, "metrics", f"{job.name}: computing its metrics")
+    started = clock.perf_counter()
+    key = (job.train_config.dataset, job.data_dir)
+    if key not in _REFERENCES:  # the classifier's view of the data set: the same for every model of it
+        _REFERENCES.clear()
+        _REFERENCES[key] = build_reference(data.split(True), data.split(False), classifier,
+                                           classifier_name(job.train_config.dataset))
+    evaluate_checkpoint(checkpoint, _REFERENCES[key], device=device or "cpu")
+    seconds = clock.perf_counter() - started
+    record_time(queue.root, "metrics", seconds)
+    return f"metrics in {seconds:.0f} s"
+
+
+_REFERENCES: dict = {}  # one data set's evaluation reference, kept while this worker runs its jobs
 
 
 def run_job(queue: JobQueue, job: Job, device: str | None = None) -> str:
@@ -203,13 +249,22 @@ def _interrupt(signum, frame) -> None:
 
 
 def run_worker(root: Path, count: int | None = None, device: str | None = None) -> int:
-    """Hold a free worker slot and run waiting jobs until none is left; 0 when all slots are busy too."""
-    slot = take_slot(root, max_workers() if count is None else count)
+    """Hold a free worker slot, resume dead workers' jobs, run waiting jobs until none is left.
+
+    0 when all slots are busy too (it says so in one line: the busy workers run the queue).
+    """
+    slots = max_workers() if count is None else count
+    recovered = recover_dead_workers_jobs(root)  # before taking a slot: a slot this process holds looks alive
+    slot = take_slot(root, slots)
     if slot is None:
+        print(f"vae-explorer worker: all {slots} worker slot(s) of {queue_dir(root)} are busy, so the running "
+              f"worker(s) take the queue; set {WORKERS_ENV} to run more at once", file=sys.stderr, flush=True)
         return 0
     number, lock = slot
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped server's worker leaves its job resumable
     queue = JobQueue(root)
+    for job in recovered:
+        print(f"worker {number}: job {job.id} {job.name} lost its worker; it resumes", flush=True)
     try:
         while (job := queue.claim(number)) is not None:
             print(f"worker {number} (pid {os.getpid()}): job {job.id} {job.name}", flush=True)

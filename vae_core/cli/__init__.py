@@ -66,8 +66,11 @@ def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) 
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--force", action="store_true", help="retrain even when cached")
-    parser.add_argument("--no-projections", action="store_true",
-                        help="skip the PCA / t-SNE / UMAP maps, tens of seconds per model (later: `project`)")
+    parser.add_argument("--maps", choices=("now", "later", "none"), default="now",
+                        help="now (default): save the model with its PCA map, then compute t-SNE and UMAP; "
+                             "later: only the PCA map (the model is explorable; `project` adds t-SNE and UMAP); "
+                             "none: no maps")
+    parser.add_argument("--no-projections", action="store_true", help="the same as --maps none")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -139,7 +142,7 @@ def _add_project_command(commands) -> None:
                     f"t-SNE of a fixed random subset, the slow step. t-SNE's cost is set by: "
                     f"{tsne_description()}: tens of seconds per model on two cores; each run prints the time it "
                     "took. The maps are cached in projections.npz beside each checkpoint; `train` computes them "
-                    "after training unless --no-projections.")
+                    "after training unless --maps later or --maps none.")
     _add_common(project)
     project.add_argument("--tsne-points", type=_more_than(TSNE_PERPLEXITY), metavar="N",
                          help=f"test means that t-SNE maps (default {DEFAULT_TSNE_POINTS}, at most the test set); "

@@ -70,6 +70,10 @@ def run_train(args: argparse.Namespace) -> int:
             name = store.run_name(model_config, train_config)
             say(f"{name}: interrupted, no partial checkpoint was written; {kept_note(checkpoint_root(args), name)}")
             return 130
-        if not args.no_projections:
-            ensure_projections(checkpoint, data, force=args.force, device=args.device)
+        maps = "none" if args.no_projections else args.maps
+        if maps != "none":  # the quick maps (PCA) first: the model is explorable before t-SNE starts
+            ensure_projections(checkpoint, data, force=args.force, device=args.device, slow=maps == "now")
+            if maps == "later":
+                say(f"{checkpoint.name}: t-SNE and UMAP left for later: run `vae-explorer project --dataset "
+                    f"{checkpoint.train_config.dataset}`")
     return 0
