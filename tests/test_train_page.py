@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard.train.form import seconds_per_epoch
 from tests.conftest import TINY_TRAIN
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.jobs import MAX_QUEUED, JobQueue
+from vae_core.map_progress import record_time
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 120
@@ -79,10 +82,36 @@ def test_each_combination_says_cached_or_how_long_it_will_train(monkeypatch, roo
     app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="2 4")
     found = plans(app)
     assert found["z = 2"] == "cached, will be reused"
-    assert found["z = 4"].startswith("will train, about ")
-    # The estimate comes from the stored model nearest in width, batch and then latent size: z = 3.
-    assert "on this machine (2 epochs at " in found["z = 4"] and "from z = 3, h16" in found["z = 4"]
+    assert found["z = 4"].startswith("will train: about ")
+    # The estimate is the median epoch of the stored models nearest in width, batch and then latent size.
+    assert "training (2 epochs at " in found["z = 4"]
+    assert "the median epoch of 2 stored model(s): z = 3, z = 2" in found["z = 4"]
+    assert found["z = 4"].endswith("explorable as soon as training ends")
     assert not app.button(key="train_submit").disabled
+
+
+def test_the_plan_adds_the_maps_and_metrics_as_timed_on_this_machine(monkeypatch, root, fake_mnist_dir):
+    app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="4")
+    app.checkbox(key="train_maps").set_value(True).run()
+    assert "then its maps and metrics (not yet timed on this machine)" in plans(app)["z = 4"]
+    for step, seconds in (("t-SNE", 6.0), ("UMAP", 3.0), ("metrics", 5.0), ("t-SNE", 90.0), ("t-SNE", 7.0)):
+        record_time(root, step, seconds)  # one slow t-SNE among three: the median (7 s) is what counts
+    app.run()
+    assert "training (2 epochs at " in plans(app)["z = 4"]
+    assert ", then about 15 s of maps and metrics; explorable as soon as training ends" in plans(app)["z = 4"]
+
+
+def test_one_slow_run_does_not_skew_the_epoch_estimate():
+    def stored(latent: int, seconds: list[float]):
+        history = [{"seconds": s} for s in seconds]
+        return SimpleNamespace(model_config=ModelConfig(latent_dim=latent), train_config=TrainConfig(),
+                               history=history)
+
+    usual = [stored(2, [1.3, 1.4, 1.5]), stored(5, [1.4, 1.3, 1.6]), stored(10, [1.5, 1.4, 1.3])]
+    slow = stored(3, [17.0, 16.0, 18.0])  # the nearest in latent size, trained on a busy machine
+    per_epoch, source = seconds_per_epoch(usual + [slow], ModelConfig(latent_dim=3), TrainConfig())
+    assert 1.3 <= per_epoch <= 1.6
+    assert source.startswith("the median epoch of 4 stored model(s): z = 3")
 
 
 def test_train_queues_only_what_needs_training_and_a_second_press_adds_nothing(monkeypatch, root, fake_mnist_dir):
@@ -149,12 +178,28 @@ def test_a_running_job_shows_progress_loss_eta_and_its_curve_and_can_be_cancelle
     assert "Cancelling at the next step…" in [c.value for c in app.caption]
 
 
-def test_a_job_whose_worker_died_is_failed_with_its_last_line_and_retry_queues_it_again(monkeypatch, root,
-                                                                                      fake_mnist_dir):
+def test_a_job_whose_worker_died_waits_again_to_resume_with_its_last_line(monkeypatch, root, fake_mnist_dir):
     job_id = running_job(root, fake_mnist_dir)  # no worker holds slot 0
     app = open_train_page(monkeypatch, root, fake_mnist_dir)
-    assert ("the worker process died; last log line: epoch 1 of 3: train loss 300.00, test loss 290.00 nats"
-            in errors(app))
+    job = JobQueue(root).job(job_id)
+    assert job.status == "queued" and job.recoveries == 1
+    assert ("its worker died; it resumes from its last completed epoch (last log line: epoch 1 of 3: train loss "
+            "300.00, test loss 290.00 nats)") in [c.value for c in app.caption]
+    cards = [m.value for m in app.markdown if m.value.startswith("**mnist · z = 4")]
+    assert cards == [cards[0]] and cards[0].endswith("waiting, place 1 in the queue"), cards
+
+
+def test_a_job_whose_worker_keeps_dying_fails_with_its_last_line_and_retry_queues_it_again(monkeypatch, root,
+                                                                                         fake_mnist_dir):
+    from vae_core.jobs import MAX_RECOVERIES
+
+    job_id = running_job(root, fake_mnist_dir)  # no worker holds slot 0
+    queue = JobQueue(root)
+    with queue._transaction() as db:  # it has been resumed as often as the queue allows
+        db.execute("UPDATE jobs SET recoveries = ? WHERE id = ?", (MAX_RECOVERIES, job_id))
+    app = open_train_page(monkeypatch, root, fake_mnist_dir)
+    assert (f"its worker died {MAX_RECOVERIES + 1} times; last log line: epoch 1 of 3: train loss 300.00, "
+            "test loss 290.00 nats") in errors(app)
     fill(app, latent="4", epochs=3, batch=128)
     app.button(key=f"train_retry_{job_id}").click().run()
     assert JobQueue(root).job(job_id).status == "queued"
@@ -194,3 +239,27 @@ def test_the_job_lists_state_sees_a_second_finish_of_a_job_that_was_trained_agai
     assert state.newly_finished([job("done", 200.0)])
     state.error = "the queue already holds 20 waiting jobs"
     assert state.take_error() == "the queue already holds 20 waiting jobs" and state.take_error() is None
+
+
+def test_a_job_past_training_shows_its_maps_as_their_own_step_and_opens_in_the_explorer(monkeypatch, root,
+                                                                                       fake_mnist_dir):
+    from vae_core import worker
+    from vae_core.map_progress import MapWork
+
+    monkeypatch.setattr(worker, "live_slots", lambda root: {0})  # its worker is alive
+    job_id = running_job(root, fake_mnist_dir)
+    queue = JobQueue(root)
+    name = queue.job(job_id).name
+    queue.report_history(job_id, [{"epoch": e, "train_loss": 300.0, "test_loss": 290.0, "seconds": 1.0}
+                                  for e in (1, 2, 3)], "epoch 3 of 3")
+    queue.report_phase(job_id, "maps", f"{name}: saved; computing its latent maps")
+    with MapWork(root, name) as work:  # what the worker holds while it computes the slow maps
+        work.step("t-SNE", 0.5)
+        app = open_train_page(monkeypatch, root, fake_mnist_dir)
+    (bar,) = app.get("progress")
+    assert bar.value == 25  # half of t-SNE, the first of two slow maps
+    assert bar.text == "Maps: t-SNE: computing, 50% (PCA ready; then UMAP, then metrics)"
+    assert any(m.value.startswith(":material/check: Trained: 3 epochs, test loss 290.00 nats. It can be explored")
+               for m in app.markdown)
+    assert not [b for b in app.button if b.key == f"train_cancel_{job_id}"]  # the model is saved: nothing to cancel
+    assert app.button(key=f"train_open_{job_id}").label == "Open in the explorer"

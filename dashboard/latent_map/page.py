@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.components import canvas
 from dashboard.latent_map import state
-from dashboard.shell import cache, captions, charts, downloads, images, points, sidebar, ui
+from dashboard.shell import cache, captions, charts, downloads, images, map_wait, points, sidebar, ui
 from vae_core.classes import class_name, noun
 
 ctx = sidebar.require_checkpoint()
@@ -19,13 +19,14 @@ st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; 
             f"lasso (the buttons above the map choose; shift adds to the selection), to see the {many} beside the map.")
 
 names = captions.class_names(ctx.dataset)
+tsne_count = f"{len(arrays['tsne_index']):,}" if "tsne_index" in arrays else "a sample of the"
 shown = state.choose(ctx.checkpoint, len(names), label=label,
-                     help_text=f"t-SNE covers {len(arrays['tsne_index']):,} test {many} and was computed once, "
+                     help_text=f"t-SNE covers {tsne_count} test {many} and was computed once, "
                      "when the model was cached; UMAP and PCA cover all of them. A 2-D latent space needs no PCA: "
                      "its means are drawn in their own coordinates.")
 method = shown.method
 if not charts.map_cached(arrays, method):
-    st.info(captions.missing_map_sentence(method, ctx.dataset))
+    map_wait.missing_map(ctx.checkpoint, method, ctx.dataset)  # computing: shown when it lands, no reload
     st.stop()
 chart, detail = st.columns([3, 1])
 with chart:

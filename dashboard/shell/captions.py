@@ -50,9 +50,9 @@ def missing_data_sentence(reason: str | None, what: str) -> str:
 
 
 def missing_map_sentence(method: str, dataset: str) -> str:
-    """Why a projection is not drawn: its map was cached before it existed (UMAP), and the command that adds it."""
+    """Why a projection is not drawn while nothing computes it, and the command that adds it."""
     return (f"No cached {method} map for this model yet: `vae-explorer project --dataset {dataset}` adds it from the "
-            "cached means (no test images needed; about ten seconds per model), then reload.")
+            "cached means (no test images needed), and this page shows it when it is done.")
 
 
 def dim_label(dim: int, scores) -> str:

@@ -197,8 +197,9 @@ def map_methods(latent_dim: int) -> list[str]:
 
 
 def map_cached(arrays: dict, method: str) -> bool:
-    """Whether the projections hold ``method``'s map: UMAP is absent from files cached before it existed."""
-    return method != "UMAP" or "umap" in arrays
+    """Whether the projections hold ``method``'s map: t-SNE and UMAP follow a new model's quick maps, and
+    UMAP is absent from files cached before it existed."""
+    return {"UMAP": "umap", "t-SNE": "tsne"}.get(method, "pca") in arrays
 
 
 def _latent_axes(method: str, latent_dim: int) -> bool:

@@ -8,11 +8,11 @@ from vae_core.jobs import Job, JobQueue, QueueError
 
 
 def start_workers(root: Path) -> str | None:
-    """Fail the jobs of dead workers, start workers for waiting jobs; the problem in one line, or None."""
+    """Queue again the jobs of dead workers, start workers for waiting jobs; the problem in one line, or None."""
     from vae_core import worker
 
     try:
-        worker.fail_dead_workers_jobs(root)
+        worker.recover_dead_workers_jobs(root)
         worker.spawn_workers(root)
     except (ValueError, OSError, QueueError) as error:
         return str(error)

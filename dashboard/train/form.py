@@ -116,13 +116,16 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
 
 
 def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig) -> tuple[float, str] | None:
-    """(estimated seconds per epoch, from which stored model) for a config; None with nothing to go by.
+    """(estimated seconds per epoch, from which stored models) for a config; None with nothing to go by.
 
-    The stored model of the same architecture closest in hidden width, batch size, then latent size (trained on
-    the data at hand, on this machine) gives its mean epoch time; an MLP's time scales with its
-    hidden width (its matmuls dominate).
+    The stored models of the same architecture nearest in hidden width, batch size, then latent size
+    (trained on the data at hand, on this machine) give their epoch times; an MLP's time scales with
+    its hidden width (its matmuls dominate). The median over the epochs of up to ``COMPARABLE`` of
+    them: one run slowed by a busy machine does not move it.
     """
-    same = [c for c in checkpoints if c.model_config.architecture == model_config.architecture]
+    import statistics
+
+    same = [c for c in checkpoints if c.model_config.architecture == model_config.architecture and c.history]
     if not same:
         return None
 
@@ -133,14 +136,27 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
         other_data = c.train_config.dataset != train_config.dataset
         return hidden * (model_config.architecture == "mlp") + batch + 0.1 * other_data + 0.01 * latent
 
-    nearest = min(same, key=distance)
-    seconds = sum(row["seconds"] for row in nearest.history) / len(nearest.history)
-    if model_config.architecture == "mlp":
-        seconds *= model_config.hidden_dim / nearest.model_config.hidden_dim
-    return seconds, f"z = {nearest.model_config.latent_dim}, h{nearest.model_config.hidden_dim}"
+    nearest = sorted(same, key=distance)[:COMPARABLE]
+    seconds = []
+    for c in nearest:
+        scale = model_config.hidden_dim / c.model_config.hidden_dim if model_config.architecture == "mlp" else 1.0
+        seconds += [row["seconds"] * scale for row in c.history]
+    sources = ", ".join(f"z = {c.model_config.latent_dim}" for c in nearest)
+    return statistics.median(seconds), f"the median epoch of {len(nearest)} stored model(s): {sources}"
 
 
-def _plan(ctx, jobs, model_config, train_config, name) -> tuple[str, bool]:
+COMPARABLE = 5  # stored models whose epochs the estimate takes the median of
+
+
+def maps_seconds(root: Path) -> tuple[float, bool]:
+    """(typical seconds of a new model's maps and metrics on this machine, whether every step was timed here)."""
+    from vae_core.map_progress import typical_seconds
+
+    steps = [typical_seconds(root, step) for step in ("t-SNE", "UMAP", "metrics")]
+    return sum(s for s in steps if s is not None), all(s is not None for s in steps)
+
+
+def _plan(ctx, jobs, model_config, train_config, name, maps: bool = True) -> tuple[str, bool]:
     from vae_core import store
     from vae_core.jobs import place_in_queue
 
@@ -158,8 +174,13 @@ def _plan(ctx, jobs, model_config, train_config, name) -> tuple[str, bool]:
     if estimate is None:
         return f"{start}, {left} epochs (no stored epoch times on this machine to estimate from)", True
     per_epoch, source = estimate
-    return (f"{start}, about {_duration(left * per_epoch)} on this machine ({left} epochs at "
-            f"{per_epoch:.2g} s, from {source}), then its latent maps"), True
+    plan = (f"{start}: about {_duration(left * per_epoch)} training ({left} epochs at {per_epoch:.2g} s, "
+            f"{source})")
+    if maps:
+        after, timed = maps_seconds(ctx.root)
+        plan += (f", then about {_duration(after)} of maps and metrics" if timed
+                 else ", then its maps and metrics (not yet timed on this machine)")
+    return plan + "; explorable as soon as training ends", True
 
 
 def _duration(seconds: float) -> str:
@@ -168,7 +189,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
-def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
+def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination], str | None]:
     """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
     from vae_core.data import raw_folder, split_files_present, split_size
     from vae_core.store import run_name
@@ -186,7 +207,7 @@ def form(ctx, jobs, data_dir: Path) -> tuple[list[Combination], str | None]:
         train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                    lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
         name = run_name(model_config, train_config)
-        plan, trains = _plan(ctx, jobs, model_config, train_config, name)
+        plan, trains = _plan(ctx, jobs, model_config, train_config, name, maps)
         combinations.append(Combination(model_config, train_config, name, plan, trains))
     if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
         folder = raw_folder(dataset, data_dir)

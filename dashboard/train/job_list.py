@@ -14,10 +14,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import charts, tables
+from dashboard.shell import charts, links, replay_view, tables
 from dashboard.shell.queue import jobs_or_problem, start_workers
 from dashboard.train.state import JobListState
+from vae_core.classes import class_names
 from vae_core.jobs import ACTIVE, Job, JobQueue, QueueError, QueueFull, place_in_queue
+from vae_core.worker import partial_replay_path
 
 POLL_SECONDS = 1.0
 FINISHED_SHOWN = 10
@@ -63,21 +65,58 @@ def _progress_text(job: Job) -> str:
 
 
 def _running(job: Job, queue: JobQueue) -> None:
-    st.progress(job.fraction_done, text=_progress_text(job))
+    if job.phase == "training":
+        st.progress(job.fraction_done, text=_progress_text(job))
+    else:
+        _after_training(job, queue.root)
+    growing = replay_view.job_replay_map(partial_replay_path(queue.root, job.id), job.model_config.latent_dim,
+                                         tuple(class_names(job.train_config.dataset)))
+    curve, forming = st.columns([3, 2]) if growing is not None else (st.container(), None)
     if job.history:
         losses = tuple((row["train_loss"], row["test_loss"]) for row in job.history)
-        st.plotly_chart(job_curves_figure(losses, job.epochs), key=f"train_curve_{job.id}")
+        curve.plotly_chart(job_curves_figure(losses, job.epochs), key=f"train_curve_{job.id}")
+    if forming is not None:  # the latent space forming, one picture per epoch (the model's replay so far)
+        forming.plotly_chart(growing, key=f"train_replay_{job.id}", config={"displayModeBar": False})
     st.caption(job.message)
     if job.cancel_requested:
         st.caption("Cancelling at the next step…")
-    else:
+    elif job.phase == "training":
         st.button("Cancel", key=f"train_cancel_{job.id}", on_click=queue.cancel, args=(job.id,),
                   help="Stops it; its completed epochs stay as a resume point, and Train continues from there.")
+
+
+def _after_training(job: Job, root: Path) -> None:
+    """The phase after training as its own step: the model is saved and open-able; maps, then metrics, follow."""
+    from vae_core.map_progress import map_status
+
+    last = job.history[-1] if job.history else None
+    st.markdown(f":material/check: Trained: {job.epochs} epochs"
+                + (f", test loss {last['test_loss']:.2f} nats" if last else "") + ". It can be explored now.")
+    status = map_status(root, job.name) if job.phase == "maps" else None
+    if job.phase == "metrics":
+        st.progress(1.0, text="Maps done · metrics: computing")
+    elif status is None:
+        st.progress(0.0, text="Maps: starting")
+    else:
+        steps = ("t-SNE", "UMAP")
+        done = steps.index(status.step) if status.step in steps else 0
+        fraction = (done + (status.fraction or 0.0)) / len(steps)
+        st.progress(fraction, text=f"Maps: {status.words()} (PCA ready; then "
+                                   f"{'UMAP, then metrics' if done == 0 else 'metrics'})")
+    _open_button(job)
+
+
+def _open_button(job: Job) -> None:
+    """'Open in the explorer': the Latent explorer with this job's model chosen."""
+    if st.button("Open in the explorer", key=f"train_open_{job.id}", icon=":material/tune:",
+                 help="The Latent explorer with this model: sliders that decode as you move them."):
+        links.open_page("explorer/page.py", model=job.name)
 
 
 def _finished(job: Job, queue: JobQueue) -> None:
     if job.status == "done":
         st.success(job.message, icon=":material/check_circle:")
+        _open_button(job)
         return
     if job.status == "failed":
         st.error(job.message, icon=":material/error:")

@@ -14,14 +14,16 @@ st.markdown("Pick a configuration; each latent size becomes one job. Jobs train 
 
 data_dir = resolve_data_dir()
 jobs, _ = queue.jobs_or_problem(ctx.root)  # the job list says why when the queue cannot be read
-combinations, blocked = form.form(ctx, jobs, data_dir)
+maps = st.session_state.get("train_maps", True)  # drawn below the plan it changes
+combinations, blocked = form.form(ctx, jobs, data_dir, maps)
 for combination in combinations:
     st.markdown(f"- **z = {combination.model_config.latent_dim}**: {combination.plan}")
 if blocked and combinations:
     st.warning(blocked, icon=":material/folder_off:")
-maps = st.checkbox("Compute the latent maps after training", value=True, key="train_maps",
-                   help="PCA, t-SNE and UMAP of the test set for the Latent map and Compare pages: about a minute "
-                        "per model on two cores (the CLI's `project` computes them later too).")
+st.checkbox("Compute the t-SNE and UMAP maps and the metrics after training", value=True, key="train_maps",
+            help="The model is saved with its PCA map and usable at once; t-SNE, UMAP (for the Latent map and "
+                 "Compare) and the metrics follow in the background. The CLI's `project` and `evaluate` compute "
+                 "them later too.")
 st.button("Train", type="primary", disabled=bool(blocked) or not any(c.trains for c in combinations),
           key="train_submit", on_click=job_list.submit, args=(ctx.root, combinations, data_dir, maps))
 

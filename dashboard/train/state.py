@@ -23,7 +23,7 @@ class JobListState:
     error: str | None = None  # a refused submission (full queue, unusable queue), shown once above the list
     # (id, finished_at) of the finished jobs at the last look; None before the first. Train again and Retry
     # reuse a job's id, so the finish time tells a second finish of one job from the first.
-    finished_seen: frozenset[tuple[int, float | None]] | None = None
+    finished_seen: frozenset[tuple[int, float | str | None]] | None = None
 
     @classmethod
     def get(cls) -> JobListState:
@@ -38,7 +38,11 @@ class JobListState:
         return error
 
     def newly_finished(self, jobs: list[Job]) -> bool:
-        """Whether a job finished since the last look (not on the first look); remembers this look."""
+        """Whether a job finished, or its model became explorable, since the last look (not on the first look).
+
+        Both change the models every page lists; remembers this look.
+        """
         finished = frozenset((job.id, job.finished_at) for job in jobs if job.status not in ACTIVE)
+        finished |= {(job.id, "explorable") for job in jobs if job.status == "running" and job.explorable}
         seen, self.finished_seen = self.finished_seen, finished
         return seen is not None and bool(finished - seen)
