@@ -51,7 +51,7 @@ def test_a_column_whose_map_is_being_computed_shows_its_progress(monkeypatch, qu
         app = open_app(monkeypatch, quick_maps_root, empty_data, "compare")
         assert not column_captions(app)
         [bar] = app.get("progress")
-        assert bar.proto.text.startswith("t-SNE: computing, 40%")  # AppTest has no public progress element
+        assert bar.text.startswith("t-SNE: computing, 40%")
     assert [v["model"] for v in map_views(app)] == [name(quick_maps_root, 2)]
 
 
@@ -61,3 +61,20 @@ def map_views(app) -> list[dict]:
 
 def name(root, latent_dim: int) -> str:
     return next(c.name for c in store.scan(root)[0] if c.model_config.latent_dim == latent_dim)
+
+
+def test_the_latent_map_follows_a_t_sne_being_computed_and_says_how_to_add_one_nobody_computes(
+        monkeypatch, quick_maps_root, empty_data):
+    app = open_app(monkeypatch, quick_maps_root, empty_data, "latent_map")
+    app.sidebar.selectbox(key="model").set_value(name(quick_maps_root, 3)).run()
+    app.radio(key="map").set_value("t-SNE").run()
+    assert not app.exception
+    assert [i.value for i in app.info] == ["No cached t-SNE map for this model yet: `vae-explorer project --dataset "
+                                           "mnist` adds it from the cached means (no test images needed), and this "
+                                           "page shows it when it is done."]
+    with MapWork(quick_maps_root, name(quick_maps_root, 3)) as work:
+        work.step("t-SNE", 0.25)
+        app.run()
+        [bar] = app.get("progress")
+        assert bar.text.startswith("t-SNE: computing, 25%") and "appears here when it is done" in bar.text
+    assert not map_views(app)  # no stale map of another projection meanwhile

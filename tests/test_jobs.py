@@ -15,6 +15,7 @@ from vae_core import store
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.jobs import MAX_QUEUED, MAX_RECOVERIES, JobQueue, QueueFull, place_in_queue
 from vae_core.worker import (
+    IDLE_SECONDS,
     live_slots,
     max_workers,
     recover_dead_workers_jobs,
@@ -225,8 +226,25 @@ def test_the_dashboards_worker_runs_in_a_session_of_its_own(queue, tmp_path, mon
     try:
         assert os.getpgid(process.pid) != os.getpgid(0)
         assert os.getsid(process.pid) == process.pid  # the leader of a new session: no controlling terminal
+        assert process.args[-2:] == ["--idle", str(IDLE_SECONDS)]  # it waits for the next job, warm
     finally:
-        process.wait(timeout=120)
+        process.kill()
+        process.wait(timeout=30)
+
+
+def test_an_idle_worker_takes_a_job_queued_after_it_started(queue, tmp_path):
+    data = write_fake_mnist(tmp_path / "data")
+    worker = subprocess.Popen([sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(queue.root),
+                               "--idle", "60"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: live_slots(queue.root) == {0}, 60, "the worker to take its slot")
+        job, _ = queue.submit(MODEL, TRAIN, str(data), maps=False)
+        finished = wait_for(lambda: (j := queue.job(job.id)).status == "done" and j, 120, "the job to be done")
+        assert len(finished.history) == TRAIN.epochs
+        assert worker.poll() is None  # still waiting for the next one
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
 
 
 @pytest.mark.slow

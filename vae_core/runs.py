@@ -236,7 +236,15 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
     import time
 
     from .map_progress import record_time
-    from .projections import DEFAULT_TSNE_POINTS, add_tsne, add_umap, has_tsne, has_umap, save_projections
+    from .projections import (
+        DEFAULT_TSNE_POINTS,
+        add_tsne,
+        add_umap,
+        has_tsne,
+        has_umap,
+        save_projections,
+        tsne_description,
+    )
 
     def say(line: str) -> None:
         report(f"{checkpoint.name}: {line}")
@@ -244,6 +252,9 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
     seed, root = checkpoint.train_config.seed, checkpoint.path.parent
     if not has_tsne(arrays):
         _check_writable(checkpoint)
+        points = min(tsne_points or DEFAULT_TSNE_POINTS, len(arrays["labels"]))
+        say(f"t-SNE of {tsne_description(points)}" + ("" if has_umap(arrays) else
+                                                      f", then UMAP of all {len(arrays['labels']):,} test means"))
         work.step("t-SNE", 0.0)
         started = time.perf_counter()
         arrays = add_tsne(arrays, tsne_points or DEFAULT_TSNE_POINTS, seed, report=say,

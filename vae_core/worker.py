@@ -31,6 +31,8 @@ from .jobs import Job, JobQueue, check_queue_dir, queue_dir
 
 WORKERS_ENV = "VAE_TRAIN_WORKERS"
 DEFAULT_WORKERS = 1  # one training at a time: two on a 2-core machine each run at half speed
+IDLE_SECONDS = 600  # how long the dashboard's worker waits for the next job: it stays warm for a Train session
+IDLE_POLL = 1.0  # seconds between looks at an empty queue
 REPORT_EVERY = 0.5  # seconds between progress writes: cheap for the worker, often enough for the page
 _started: list[subprocess.Popen] = []  # this process's workers, polled so finished ones are reaped
 
@@ -117,7 +119,8 @@ def spawn_workers(root: Path) -> int:
     for _ in range(min(waiting, free)):
         with open(queue_dir(root) / "worker.log", "ab") as log:
             _started.append(subprocess.Popen(
-                [sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root)],
+                [sys.executable, "-m", "vae_core", "worker", "--checkpoint-dir", str(root), "--idle",
+                 str(IDLE_SECONDS)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True))  # not in the server's process group: killing that leaves it running
         started += 1
@@ -244,11 +247,19 @@ def run_job(queue: JobQueue, job: Job, device: str | None = None) -> str:
     return "done"
 
 
+def _next_job(queue: JobQueue, slot: int, idle_seconds: float) -> Job | None:
+    """The next waiting job, waiting up to ``idle_seconds`` for one to be queued; None when none came."""
+    deadline = time.monotonic() + idle_seconds
+    while (job := queue.claim(slot)) is None and time.monotonic() < deadline:
+        time.sleep(IDLE_POLL)
+    return job
+
+
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def run_worker(root: Path, count: int | None = None, device: str | None = None) -> int:
+def run_worker(root: Path, count: int | None = None, device: str | None = None, idle_seconds: float = 0.0) -> int:
     """Hold a free worker slot, resume dead workers' jobs, run waiting jobs until none is left.
 
     0 when all slots are busy too (it says so in one line: the busy workers run the queue).
@@ -266,7 +277,7 @@ def run_worker(root: Path, count: int | None = None, device: str | None = None) 
     for job in recovered:
         print(f"worker {number}: job {job.id} {job.name} lost its worker; it resumes", flush=True)
     try:
-        while (job := queue.claim(number)) is not None:
+        while (job := _next_job(queue, number, idle_seconds)) is not None:
             print(f"worker {number} (pid {os.getpid()}): job {job.id} {job.name}", flush=True)
             run_job(queue, job, device)
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.shell import cache, charts, images, replay_view
+from dashboard.shell import cache, charts, images, replay_view, ui
 from dashboard.shell import view as shell_view
 from dashboard.training.state import PLAY_SECONDS, ReplayView
 
@@ -94,6 +94,7 @@ def _frames(checkpoint, view: ReplayView, playing: bool, names: tuple[str, ...])
                                                latent_axes=replay.latent_axes, height=520),
                         key="training_replay_map")
     with right:
-        st.image(images.grid_png(replay.grids[epoch] / 255.0, 8, factor=2),
-                 caption="Decoded from 64 fixed draws of the prior, the same at every epoch")
+        ui.image(images.grid_png(replay.grids[epoch] / 255.0, 8, factor=2),
+                 caption="Decoded from 64 fixed draws of the prior, the same at every epoch",
+                 alt=f"An 8 by 8 grid of images decoded at epoch {epoch} from 64 fixed draws of the prior")
         st.plotly_chart(loss_with_cursor(checkpoint.history, epoch, view.last_epoch), key="training_replay_loss")

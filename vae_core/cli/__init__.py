@@ -109,6 +109,9 @@ def _add_worker_command(commands) -> None:
     worker.add_argument("--workers", type=int, metavar="N",
                         help="worker slots on this machine (default $VAE_TRAIN_WORKERS, else 1)")
     worker.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    worker.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
+                        help="wait this long for a new job before exiting when the queue is empty (default 0); a "
+                             "worker that stays keeps UMAP's compiled code and the data warm for the next job")
     worker.set_defaults(handler=_lazy("vae_core.cli.worker", "run_worker_command"))
 
 

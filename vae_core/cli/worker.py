@@ -9,4 +9,4 @@ from .common import checkpoint_root
 
 
 def run_worker_command(args: argparse.Namespace) -> int:
-    return run_worker(checkpoint_root(args), count=args.workers, device=args.device)
+    return run_worker(checkpoint_root(args), count=args.workers, device=args.device, idle_seconds=args.idle)
