@@ -1,4 +1,4 @@
-"""Defaults of the slow steps, in a module that imports nothing heavy.
+"""Defaults of the slow steps and thresholds the pages share, in a module that imports nothing heavy.
 
 The CLI builds its help from these without importing torch, so `vae-explorer --help`
 starts at once; the modules that do the work (projections, classifier, evaluate)
@@ -17,6 +17,9 @@ CLASSIFIER_BATCH_SIZE = 64  # twice the steps of 128 per epoch: +0.1 point at eq
 IW_SAMPLES = 100  # importance samples per test image for the NLL estimate
 PRIOR_SAMPLES = 10_000  # prior samples judged by the classifier
 EVALUATION_SEED = 0
+
+KL_COLLAPSED = 0.01  # nats: a dimension whose average KL is below this is unused (when metrics.json has no flags)
+UNSURE = 0.6  # a classifier's top probability below which a reading also names the runner-up
 
 
 def tsne_description(points: int = DEFAULT_TSNE_POINTS) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard.shell import sidebar, view
+from dashboard.shell import view
 
 MORPH, DIRECTION = "morph", "direction"  # the class pairs' key prefixes: morph_from, morph_to, direction_...
 STEPS, DIGIT, STRENGTH = "steps", "digit", "strength"
@@ -83,7 +83,7 @@ def _morph_controls(present: list[int], names) -> Morph:
 
 def _direction_controls(present: list[int], names, total: int, one: str) -> Direction:
     places = st.columns(4)
-    sidebar.clamp_state(DIGIT, 0, total - 1)  # another model's test set may be smaller
+    view.clamp_state(DIGIT, 0, total - 1)  # another model's test set may be smaller
     index = places[0].number_input(f"Test {one} (0 to {total - 1})", 0, total - 1, 0, key=DIGIT,
                                    bind="query-params")
     first, last = class_pair(DIRECTION, present, names, places[1:3])

@@ -52,7 +52,7 @@ def model_column(checkpoint, shared: Shared, sprites: dict) -> None:
     """One model's column: its title, 16 samples, the originals (several data sets) and reconstructions, its map."""
     dataset, label = checkpoint.train_config.dataset, shared.labels[checkpoint.name]
     st.subheader(label)
-    ui.image(cache.generated_grid_png(checkpoint, shared.seed, 16, shared.temperature, 4), width="stretch",
+    ui.image(images.generated_grid_png_for(checkpoint, shared.seed, 16, shared.temperature, 4), width="stretch",
              caption=f"16 samples, seed {shared.seed}",
              alt=f"16 images decoded by {label} from random latent vectors, seed {shared.seed}, temperature "
                  f"{shared.temperature:.2f}, 4 per row")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.compare import axes
-from dashboard.shell import points, sidebar, view
+from dashboard.shell import points, view
 
 AXIS, SEED, TEMPERATURE, DIGITS, METHOD = "axis", "seed", "temperature", "digits", "map"
 HOLD = "hold_{}"  # a held setting's key: hold_latent_size, hold_data_set, ...
@@ -131,7 +131,7 @@ def walk_controls(total: int, one: str, many: str) -> Walk:
         return Walk(kind, (0, 0), int(seed))
     ends = detail_place.columns(2)
     for key in (WALK_FROM, WALK_TO):
-        sidebar.clamp_state(key, 0, total - 1)  # the smallest test set shown may have shrunk
+        view.clamp_state(key, 0, total - 1)  # the smallest test set shown may have shrunk
     first = ends[0].number_input(f"From test {one}", 0, total - 1, 0, key=WALK_FROM, bind="query-params")
     last = ends[1].number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key=WALK_TO, bind="query-params")
     return Walk(kind, (int(first), int(last)), 0)

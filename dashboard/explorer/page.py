@@ -4,7 +4,7 @@
 import streamlit as st
 
 from dashboard.explorer import pictures, state, widgets
-from dashboard.shell import cache, captions, downloads, links, points, sidebar, ui
+from dashboard.shell import cache, captions, downloads, links, points, sidebar, ui, view
 from vae_core.classes import class_name, noun, with_article
 
 ctx = sidebar.require_checkpoint()
@@ -65,7 +65,7 @@ if not total:
 ends, strip = st.columns([1, 3])
 with ends:
     for key in ("from", "to"):
-        sidebar.clamp_state(key, 0, total - 1)
+        view.clamp_state(key, 0, total - 1)
     first = st.number_input(f"From test {one}", 0, total - 1, 0, key="from", bind="query-params")
     last = st.number_input(f"To test {one}", 0, total - 1, min(1, total - 1), key="to", bind="query-params")
     steps = st.slider("Steps", 3, 20, 10, key="steps", bind="query-params")

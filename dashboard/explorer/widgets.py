@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.explorer import pictures, state
-from dashboard.shell import captions, links, points, sidebar, ui
+from dashboard.shell import captions, links, points, ui, view
 from vae_core.classes import class_name, noun, with_article
 
 
@@ -30,7 +30,7 @@ def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own
                 seed = st.number_input("Prior draw seed", min_value=0, max_value=2**31 - 1, step=1, key=state.SEED,
                                        bind="query-params")
             elif mode == points.BASE_MODES[2]:
-                sidebar.clamp_state(state.DIGIT, 0, total - 1)
+                view.clamp_state(state.DIGIT, 0, total - 1)
                 index = st.number_input(f"Test {noun(dataset)} (0 to {total - 1})", min_value=0, max_value=total - 1,
                                         step=1, key=state.DIGIT, bind="query-params")
                 named = with_article(class_name(dataset, points.test_label(split, arrays, index)))

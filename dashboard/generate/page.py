@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.generate import pictures, state
-from dashboard.shell import cache, captions, sidebar, ui
+from dashboard.shell import cache, captions, images, sidebar, ui
 from vae_core.classes import noun
 
 ctx = sidebar.require_checkpoint()
@@ -23,7 +23,7 @@ labelled, nearest = reader[0] is not None, distances is not None
 if labelled or nearest:
     png = pictures.annotated_grid_png(ctx.checkpoint, seed, count, temperature, columns, labelled, nearest)
 else:
-    png = cache.generated_grid_png(ctx.checkpoint, seed, count, temperature, columns)
+    png = images.generated_grid_png_for(ctx.checkpoint, seed, count, temperature, columns)
 with picture:
     if reader[1]:
         st.info(captions.classifier_missing_sentence(reader[1], ctx.dataset))

@@ -115,14 +115,6 @@ def latent_order_for(checkpoint):
     return points.latent_order(model_for(checkpoint), projections_for(checkpoint), split, metrics_for(checkpoint))
 
 
-@per_checkpoint()
-def generated_grid_png(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
-    """PNG of ``count`` digits decoded from prior draws (same seed, same latent draws)."""
-    from dashboard.shell.images import generated_grid_png as grid
-
-    return grid(model_for(checkpoint), seed, count, temperature, columns)
-
-
 @per_checkpoint(shared=True, max_entries=32)
 def decoder_weights_for(checkpoint) -> bytes:
     """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dashboard.shell import points
 from vae_core.classes import class_names, noun, with_article
+from vae_core.defaults import KL_COLLAPSED, UNSURE
 
 __all__ = ["class_names"]  # re-exported: the map pages name their classes through captions
 
 TRAIN_HINT = "vae-explorer train --latent-dims 2 5 10 20 50"
 EVALUATE_HINT = "vae-explorer evaluate"
 CLASSIFIER_HINT = "vae-explorer train-classifier"
-UNSURE = 0.6  # below this top probability the reading also names the runner-up
 
 
 
@@ -122,7 +121,7 @@ def collapsed_note(collapsed: set[int], latent_dim: int, from_metrics: bool) -> 
     if not collapsed:
         return None
     test = ("its posterior mean varies by at most 0.01 over the test set (metrics.json)" if from_metrics
-            else f"its average KL is below {points.KL_COLLAPSED} nats")
+            else f"its average KL is below {KL_COLLAPSED} nats")
     return (f"{len(collapsed)} of {latent_dim} dimensions are collapsed ({test}): the decoder ignores them, "
             "so their sliders change little.")
 

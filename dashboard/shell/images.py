@@ -10,7 +10,8 @@ import io
 
 import numpy as np
 
-from dashboard.shell import captions, points
+from dashboard.shell import cache, points
+from vae_core.defaults import UNSURE
 
 DIGIT_SCALE = 10  # one decoded digit: 28 px -> 280 px
 GRID_SCALE = 3  # grids of many digits
@@ -38,10 +39,17 @@ def grid_png(images, columns: int, factor: int = GRID_SCALE) -> bytes:
 
 def generated_grid_png(model, seed: int, count: int, temperature: float, columns: int,
                        factor: int = GRID_SCALE) -> bytes:
+    """PNG of ``count`` images decoded from prior draws of ``model`` (same seed, same latent draws)."""
     from vae_core import explore
 
     z = explore.prior_samples(model.config.latent_dim, count, seed, temperature)
     return grid_png(explore.decode(model, z), columns, factor)
+
+
+@cache.per_checkpoint()
+def generated_grid_png_for(checkpoint, seed: int, count: int, temperature: float, columns: int) -> bytes:
+    """``generated_grid_png`` of a checkpoint's model, cached per checkpoint and arguments."""
+    return generated_grid_png(cache.model_for(checkpoint), seed, count, temperature, columns)
 
 
 def manifold_png(model, base: tuple, dims: tuple[int, int], steps: int, factor: int = 2) -> bytes:
@@ -109,7 +117,7 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
         texts = []
         if labels is not None:
             name, probability = labels[index]
-            sure = probability >= captions.UNSURE
+            sure = probability >= UNSURE
             texts.append([(name, (255, 255, 255) if sure else AMBER, bold),
                           (f"  {probability:.0%}", (170, 170, 170) if sure else AMBER, font)])
         if partner_notes is not None:

@@ -15,7 +15,7 @@ BASE_MODES = ("Origin", "Random prior draw", "Test digit")
 OWN_DIGIT = "Your digit"  # a fourth start point, offered once the Your digit page has encoded one for this model
 WALKS = ("Between two test digits", "Along a random direction")
 WALK_RADIUS = 3.0  # a random-direction walk spans -3 to +3 prior standard deviations
-KL_COLLAPSED = 0.01  # nats: the fallback test when metrics.json has no active-unit flags
+from vae_core.defaults import KL_COLLAPSED  # noqa: E402  (the fallback test when metrics.json has no flags)
 
 
 def split_matches(split, arrays: dict | None) -> bool:

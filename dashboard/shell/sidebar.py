@@ -203,10 +203,3 @@ def test_data(ctx: AppContext, what: str):
                 f"model's cached means cover {len(arrays['mu'])}; point VAE_DATA_DIR at the data it was trained on.")
         split = None
     return split, arrays
-
-
-def clamp_state(key: str, low: int, high: int) -> None:
-    """Keep a remembered number inside the range of the model now chosen (sizes differ by model)."""
-    value = st.session_state.get(key)
-    if value is not None and not low <= value <= high:
-        st.session_state[key] = min(high, max(low, value))

@@ -46,3 +46,10 @@ def apply_pending() -> None:
     """At the start of a run, before any widget: put the values ``insist`` asked for into their widgets."""
     for key, value in st.session_state.pop(PENDING_KEY, {}).items():
         st.session_state[key] = value
+
+
+def clamp_state(key: str, low: int, high: int) -> None:
+    """Keep a remembered number inside the range of the model now chosen (sizes differ by model)."""
+    value = st.session_state.get(key)
+    if value is not None and not low <= value <= high:
+        st.session_state[key] = min(high, max(low, value))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from dashboard.shell import points, sidebar, view
+from dashboard.shell import points, view
 
 START, SEED, DIGIT, COLUMNS, ALL = "start", "seed", "digit", "columns", "all"
 COLUMNS_RANGE, COLUMNS_DEFAULT = (3, 15), 9  # odd: steps from -3 to +3 with the start point in the middle
@@ -41,7 +41,7 @@ def controls(latent_dim: int, total: int, one: str, describe) -> TraversalView:
         seed = place[1].number_input("Prior draw seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
                                      key=SEED, bind="query-params")
     elif mode == points.BASE_MODES[2]:
-        sidebar.clamp_state(DIGIT, 0, total - 1)  # another model's test set may be smaller
+        view.clamp_state(DIGIT, 0, total - 1)  # another model's test set may be smaller
         index = place[1].number_input(f"Test {one} (0 to {total - 1})", min_value=0, max_value=total - 1, value=0,
                                       step=1, key=DIGIT, bind="query-params")
         place[1].caption(describe(int(index)))
