@@ -7,11 +7,14 @@ feature slice: ``dashboard/<slice>/page.py`` lays it out, its siblings hold its 
 
 from pathlib import Path
 
+import pandas  # noqa: F401  (see below)
 import streamlit as st
 
 from dashboard.shell import links, sidebar, view  # the installed package (pip install -e .), not this file's folder
 
 SLICES = Path(__file__).resolve().parent
+# pandas is imported whole by the first run, before any page: plotly looks it up in sys.modules when it
+# converts a figure, and two sessions drawing their first charts at once could find it half-imported.
 
 
 def page(slice_name: str, title: str, icon: str, url_path: str | None = None, default: bool = False) -> st.Page:

@@ -34,8 +34,8 @@ class MapStatus:
     started: float  # time.time() when this step began
 
     def words(self) -> str:
-        """'t-SNE: computing, 40 %' or 't-SNE: computing'."""
-        share = f", {self.fraction:.0%}" if self.fraction is not None else ""
+        """'t-SNE: computing, 40 %', or 't-SNE: computing' when its progress is not known (or not begun)."""
+        share = f", {self.fraction:.0%}" if self.fraction else ""
         return f"{self.step}: computing{share}"
 
 

@@ -77,6 +77,18 @@ def open_page(page: str, **values: str) -> None:
     st.switch_page(page, query_params=values)
 
 
+def open_model(page: str, name: str, dataset: str) -> None:
+    """Switch to ``page`` showing the model ``name`` of ``dataset`` (the Train page's "Open in the explorer").
+
+    The sidebar's pickers are bound to the URL, so the model cannot travel as a parameter: the
+    pickers take it from ``view``'s pending values at the start of the next run, before they are drawn.
+    """
+    from dashboard.shell import view
+
+    st.session_state.setdefault(view.PENDING_KEY, {}).update({"dataset": dataset, "model": name})
+    st.switch_page(page)
+
+
 def keep_only(url_path: str) -> None:
     """Drop the parameters we write for other pages (they would describe a view this page does not have).
 

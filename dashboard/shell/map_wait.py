@@ -19,7 +19,7 @@ POLL_SECONDS = 1.0
 
 def missing_map(checkpoint, method: str, dataset: str) -> None:
     """Say why ``method``'s map of ``checkpoint`` is not drawn; while it is computed, its progress."""
-    from vae_core.map_progress import map_status
+    from vae_core.map_progress import map_status, typical_seconds
 
     root = checkpoint.path.parent
     if map_status(root, checkpoint.name) is None:
@@ -33,7 +33,10 @@ def missing_map(checkpoint, method: str, dataset: str) -> None:
         if status is None or tables.weights_stamp(checkpoint) != stamp:  # saved (or given up): draw the page anew
             st.rerun(scope="app")
         seconds = time.time() - status.started
-        st.progress(status.fraction or 0.0,
-                    text=f"{status.words()} ({seconds:.0f} s so far): the {method} map appears here when it is done")
+        typical = typical_seconds(root, status.step)  # t-SNE reports no progress: the usual time here stands in
+        share = status.fraction or (min(0.95, seconds / typical) if typical else 0.0)
+        usual = f", usually about {typical:.0f} s here" if typical else ""
+        st.progress(share, text=f"{status.words()} ({seconds:.0f} s so far{usual}): the {method} map appears here "
+                                "when it is done")
 
     progress()

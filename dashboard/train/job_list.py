@@ -110,7 +110,7 @@ def _open_button(job: Job) -> None:
     """'Open in the explorer': the Latent explorer with this job's model chosen."""
     if st.button("Open in the explorer", key=f"train_open_{job.id}", icon=":material/tune:",
                  help="The Latent explorer with this model: sliders that decode as you move them."):
-        links.open_page("explorer/page.py", model=job.name)
+        links.open_model("explorer/page.py", job.name, job.train_config.dataset)
 
 
 def _finished(job: Job, queue: JobQueue) -> None:
