@@ -99,13 +99,16 @@ def take_slot(root: Path, count: int):
     return None
 
 
-def recover_dead_workers_jobs(root: Path) -> list[Job]:
-    """Running jobs whose worker is gone (killed, out of memory) go back to the queue, to resume."""
+def recover_dead_workers_jobs(root: Path, own_slot: int | None = None) -> list[Job]:
+    """Running jobs whose worker is gone (killed, out of memory) go back to the queue, to resume.
+
+    ``own_slot``: the slot the calling worker holds, so any job still marked with it lost its worker.
+    """
     queue = JobQueue(root)
     if not queue.exists():
         return []
     checked_at = time.time()
-    return queue.recover_orphans(live_slots(root), checked_at)
+    return queue.recover_orphans(live_slots(root) - {own_slot}, checked_at)
 
 
 def spawn_workers(root: Path) -> int:
@@ -265,7 +268,6 @@ def run_worker(root: Path, count: int | None = None, device: str | None = None, 
     0 when all slots are busy too (it says so in one line: the busy workers run the queue).
     """
     slots = max_workers() if count is None else count
-    recovered = recover_dead_workers_jobs(root)  # before taking a slot: a slot this process holds looks alive
     slot = take_slot(root, slots)
     if slot is None:
         print(f"vae-explorer worker: all {slots} worker slot(s) of {queue_dir(root)} are busy, so the running "
@@ -274,7 +276,7 @@ def run_worker(root: Path, count: int | None = None, device: str | None = None, 
     number, lock = slot
     signal.signal(signal.SIGTERM, _interrupt)  # a stopped server's worker leaves its job resumable
     queue = JobQueue(root)
-    for job in recovered:
+    for job in recover_dead_workers_jobs(root, own_slot=number):
         print(f"worker {number}: job {job.id} {job.name} lost its worker; it resumes", flush=True)
     try:
         while (job := _next_job(queue, number, idle_seconds)) is not None:

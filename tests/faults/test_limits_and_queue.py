@@ -142,7 +142,7 @@ def test_row40_a_stray_lock_file_neither_breaks_pages_nor_stops_the_queue(monkey
     monkeypatch.setattr(worker.subprocess, "Popen", _FakeWorker)
     _FakeWorker.started.clear()
     assert worker.spawn_workers(root) == 1  # the queued job still gets its worker
-    assert _FakeWorker.started[0][-3:] == ["worker", "--checkpoint-dir", str(root)]
+    assert _FakeWorker.started[0][-5:] == ["worker", "--checkpoint-dir", str(root), "--idle", str(worker.IDLE_SECONDS)]
 
 
 # ---------------------------------------------------------------- row 41: a queue error is shown once
