@@ -42,13 +42,8 @@ def _most_values(name: str, latent_dim: int) -> int:
 
 
 def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int) -> ArrayHeader:
-    header = directory.header(name)
-    if header.count > _most_values(name, latent_dim):
-        raise HeaderError(f"declares {header.count:,} values in {name} for at most {MAX_TEST_IMAGES:,} test digits")
-    if not header.consistent:
-        raise HeaderError(f"declares {header.count:,} values in {name} but its zip entry holds "
-                          f"{header.stored_bytes:,} bytes of data")
-    return header
+    most = _most_values(name, latent_dim)
+    return directory.bounded_header(name, most, f" for at most {MAX_TEST_IMAGES:,} test digits")
 
 
 def _open_projections(handle: BinaryIO) -> tuple[NpzDirectory, tuple[str, ...]]:

@@ -229,3 +229,14 @@ class NpzDirectory:
         if dtype.hasobject:
             raise HeaderError(f"holds {name} as Python objects, which are never unpickled")
         return ArrayHeader(tuple(shape), dtype, member.file_size - header_bytes)
+
+    def bounded_header(self, name: str, most: int, bound: str) -> ArrayHeader:
+        """``header(name)``, refused when it declares more than ``most`` values (``bound`` ends the message
+        with whose limit: ' for at most 10,000 test digits') or when its zip entry holds other than it declares."""
+        header = self.header(name)
+        if header.count > most:
+            raise HeaderError(f"declares {header.count:,} values in {name}{bound}")
+        if not header.consistent:
+            raise HeaderError(f"declares {header.count:,} values in {name} but its zip entry holds "
+                              f"{header.stored_bytes:,} bytes of data")
+        return header

@@ -236,15 +236,8 @@ def _headers(handle: BinaryIO, epochs: int) -> dict[str, ArrayHeader]:
     missing = [name for name in ARRAYS if name not in directory.sizes]
     if missing:
         raise HeaderError(f"lacks {', '.join(missing)}: it is not a replay")
-    headers = {}
-    for name in ARRAYS:
-        header = directory.header(name)
-        if header.count > _most_values(name, epochs):
-            raise HeaderError(f"declares {header.count:,} values in {name}, more than {epochs} epochs can hold")
-        if not header.consistent:
-            raise HeaderError(f"declares {header.count:,} values in {name} but its zip entry holds "
-                              f"{header.stored_bytes:,} bytes of data")
-        headers[name] = header
+    headers = {name: directory.bounded_header(name, _most_values(name, epochs), f", more than {epochs} epochs can hold")
+               for name in ARRAYS}
     kinds = {"latent_dim": "iu", "epochs": "iu", "index": "iu", "labels": "iu", "coords": "f", "grids": "u"}
     for name, header in headers.items():
         wide = header.dtype.itemsize > (1 if name == "grids" else 4)  # what save writes, or float32 at most
