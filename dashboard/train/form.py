@@ -156,7 +156,8 @@ def maps_seconds(root: Path) -> tuple[float, bool]:
     return sum(s for s in steps if s is not None), all(s is not None for s in steps)
 
 
-def _plan(ctx, jobs, model_config, train_config, name, maps: bool = True) -> tuple[str, bool]:
+def _plan(ctx, jobs, model_config, train_config, name, after: tuple[float, bool] | None) -> tuple[str, bool]:
+    """One combination's plan; ``after``: ``maps_seconds`` when its maps follow, else None."""
     from vae_core import store
     from vae_core.jobs import place_in_queue
 
@@ -176,9 +177,9 @@ def _plan(ctx, jobs, model_config, train_config, name, maps: bool = True) -> tup
     per_epoch, source = estimate
     plan = (f"{start}: about {_duration(left * per_epoch)} training ({left} epochs at {per_epoch:.2g} s, "
             f"{source})")
-    if maps:
-        after, timed = maps_seconds(ctx.root)
-        plan += (f", then about {_duration(after)} of maps and metrics" if timed
+    if after is not None:
+        seconds, timed = after
+        plan += (f", then about {_duration(seconds)} of maps and metrics" if timed
                  else ", then its maps and metrics (not yet timed on this machine)")
     return plan + "; explorable as soon as training ends", True
 
@@ -201,13 +202,14 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     if not ok:
         return [], "fix the fields marked above"
     combinations = []
+    after = maps_seconds(ctx.root) if maps else None  # the timings file, read once per run
     for latent_dim in sizes:
         model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=int(values["hidden_dim"]),
                                    architecture=values["architecture"])
         train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                    lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
         name = run_name(model_config, train_config)
-        plan, trains = _plan(ctx, jobs, model_config, train_config, name, maps)
+        plan, trains = _plan(ctx, jobs, model_config, train_config, name, after)
         combinations.append(Combination(model_config, train_config, name, plan, trains))
     if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
         folder = raw_folder(dataset, data_dir)
