@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import missing_prerequisite, wait_for, write_fake_mnist
+from tests.test_train_browser import open_train_page
 from vae_core import store
 from vae_core.jobs import JobQueue
 
@@ -51,8 +52,7 @@ def replay_epoch(page) -> int:
 
 def queue_a_job(page, url: str) -> None:
     """z = 2, EPOCHS epochs, batch 16, maps on (the default)."""
-    page.goto(f"{url}/train")
-    page.get_by_role("heading", name="Train new models").wait_for(timeout=90_000)
+    open_train_page(page, url)
     latent = page.get_by_role("textbox", name="Latent sizes")
     latent.fill("2")
     latent.press("Enter")
