@@ -120,8 +120,13 @@ def test_a_job_becomes_explorable_at_once_and_its_maps_follow_without_a_reload(t
 
             opener.click()
             page.wait_for_url(re.compile(r"/explorer\?"), timeout=30_000)
-            wait_for(lambda: any(m["model"] == job.name for m in page.evaluate(MAPS_JS)), 60,
-                     "the explorer to draw the new model")
+            try:  # the worker computes UMAP meanwhile: on a busy 2-core host the first run can take a while
+                wait_for(lambda: any(m["model"] == job.name for m in page.evaluate(MAPS_JS)), 120,
+                         "the explorer to draw the new model")
+            except AssertionError as error:
+                raise AssertionError(f"{error}; the page says: {page.inner_text('body')[:1500]!r}") from None
+            finally:
+                support.full_page_screenshot(page, shots / "train-opened-in-explorer.png")
             assert "z = 2" in page.locator("h1").first.inner_text()  # the page is titled by the new model
             wait_for(lambda: queue.job(job.id).status == "done", 300, "the job to end")
             assert queue.job(job.id).message.startswith("trained, test loss")
