@@ -30,26 +30,27 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.shell import cache, captions, charts
+from dashboard.shell import cache, captions, charts, payloads
 from vae_core import store
 
 st.set_page_config(layout="wide")
 models = [c for c in store.scan(Path(os.environ["VAE_CHECKPOINT_DIR"]))[0] if c.train_config.dataset == "mnist"]
 names = [c.name for c in models]
-sprite, payload = cache.sprite_for("mnist")
+sprite, payload = payloads.sprite_for("mnist")
 canvas.send_sprite("harness_sprite", sprite, payload)
 label = lambda c: f"MNIST {c.model_config.architecture}, z = {c.model_config.latent_dim} ({c.name})"
 if st.query_params.get("view") == "grid":
     for checkpoint, column in zip(models[:8], st.columns(8)):
         with column:
-            canvas.map_tile(cache.map_points_for(checkpoint, "PCA"), captions.class_names("mnist"), charts.DIGIT_COLORS,
+            canvas.map_tile(payloads.map_points_for(checkpoint, "PCA"), captions.class_names("mnist"),
+                            charts.DIGIT_COLORS,
                             model=checkpoint.name, method="PCA", label=label(checkpoint), sprite=sprite, height=200,
                             title=f"PCA of the test-set means of {label(checkpoint)}")
 else:
     wanted = st.query_params.get("model")
     name = st.radio("Model", names, index=names.index(wanted) if wanted in names else 0, key="model")
     checkpoint = models[names.index(name)]
-    canvas.latent_map("harness_map", cache.map_points_for(checkpoint, "PCA"), captions.class_names("mnist"),
+    canvas.latent_map("harness_map", payloads.map_points_for(checkpoint, "PCA"), captions.class_names("mnist"),
                       charts.DIGIT_COLORS, sprite=sprite, height=420, model=name, method="PCA", label=label(checkpoint))
 '''
 

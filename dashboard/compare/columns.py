@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.shell import cache, captions, charts, images, map_wait, ui
+from dashboard.shell import cache, captions, charts, images, map_wait, payloads, ui
 
 PER_ROW = 4  # columns per row: a small map, a 4 x 4 sample grid and its titles fit at this width
 
@@ -43,7 +43,7 @@ def send_sprites(splits: dict) -> dict:
     sprites = dict.fromkeys(splits)
     for dataset, split in splits.items():
         if split is not None:
-            sprites[dataset], payload = cache.sprite_for(dataset)
+            sprites[dataset], payload = payloads.sprite_for(dataset)
             canvas.send_sprite(f"compare_sprite_{dataset}", sprites[dataset], payload)
     return sprites
 
@@ -71,7 +71,7 @@ def model_column(checkpoint, shared: Shared, sprites: dict) -> None:
         missing_map(checkpoint, shared.method, dataset)
     else:
         as_is = shared.method == "PCA" and checkpoint.model_config.latent_dim == 2
-        canvas.map_tile(cache.map_points_for(checkpoint, shared.method), captions.class_names(dataset),
+        canvas.map_tile(payloads.map_points_for(checkpoint, shared.method), captions.class_names(dataset),
                         charts.DIGIT_COLORS, model=checkpoint.name, method=shared.method, label=label,
                         sprite=sprites[dataset], height=240,
                         title="2-D means, as they are" if as_is else f"{shared.method} of the test means")

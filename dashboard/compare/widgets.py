@@ -6,7 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.compare import axes, state
-from dashboard.shell import cache, captions, charts, downloads, points
+from dashboard.components import live_decoder
+from dashboard.shell import cache, captions, charts, downloads, payloads, points
 
 
 def compare_test_splits(models: list) -> dict:
@@ -21,8 +22,6 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
 
     A fragment: its controls and the position it reports rerun only the walk, not the whole page.
     """
-    from dashboard.components import live_decoder
-
     walk = state.walk_controls(total, axes.image_noun(models), axes.image_noun(models, plural=True))
     if walk.between:
         first, last = walk.ends
@@ -34,7 +33,7 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     else:
         lines = {c.name: points.direction_line(c.model_config.latent_dim, walk.seed) for c in models}
         note = captions.walk_direction_note(walk.seed, points.WALK_RADIUS)
-    live_decoder.send_weights("compare_walk_weights", {c.name: cache.decoder_weights_for(c) for c in models})
+    live_decoder.send_weights("compare_walk_weights", {c.name: payloads.decoder_weights_for(c) for c in models})
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in models]
     live_decoder.walk("compare_walk", walks, repr((walk.kind, walk.detail, [c.name for c in models])), note)

@@ -16,11 +16,11 @@ projection so that a new model's points always replace the old::
 
     sprite = None
     if split is not None:  # the thumbnails, sent once per browser session
-        sprite, payload = cache.sprite_for(dataset)
+        sprite, payload = payloads.sprite_for(dataset)
         canvas.send_sprite("compare_sprite", sprite, payload)
     for checkpoint, column in zip(models, st.columns(len(models))):
         with column:
-            canvas.map_tile(cache.map_points_for(checkpoint, method), captions.class_names(dataset),
+            canvas.map_tile(payloads.map_points_for(checkpoint, method), captions.class_names(dataset),
                             charts.DIGIT_COLORS, model=checkpoint.name, method=method,
                             label=label[checkpoint.name], sprite=sprite, height=240)
 

@@ -1,4 +1,4 @@
-"""The explorer's cached pictures: the manifold grid, the interpolation strip, the plane's test means."""
+"""The explorer's cached pictures: the manifold grid, the interpolation strip."""
 
 from __future__ import annotations
 
@@ -21,12 +21,3 @@ def interpolation_png(checkpoint, first: int, last: int, steps: int, factor: int
     start, end = points.test_means(model, split, arrays, [int(first), int(last)])
     return images.interpolation_png(model, start, end, int(steps), int(factor))
 
-
-@per_checkpoint()
-def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], list[float], list[int]]:
-    """(x, y, label) of the test means the live plane draws behind ``dims``: built once, not on every rerun."""
-    from dashboard.components import live_decoder
-
-    arrays = cache.projections_for(checkpoint)
-    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
-    return live_decoder.plane_points(mu, labels, dims)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.explorer import pictures, state
-from dashboard.shell import captions, links, points, ui, view
+from dashboard.components import live_decoder
+from dashboard.explorer import state
+from dashboard.shell import captions, charts, links, payloads, points, ui, view
 from vae_core.classes import class_name, noun, with_article
 
 
@@ -71,31 +72,24 @@ def plane_axes(order: list[int], latent_dim: int) -> tuple[int, int]:
 
 def live_plane(checkpoint, dims: tuple[int, int]):
     """The live view's hover plane over ``dims``, with the cached test means behind it."""
-    from dashboard.components import live_decoder
-
     held = "" if checkpoint.model_config.latent_dim <= 2 else "; the other dimensions stay where the sliders put them"
     note = (f"Move over the plane to decode z[{dims[0]}], z[{dims[1]}] under the cursor{held}. "
             f"Click to pin the point on the sliders. Dots: test {noun(checkpoint.train_config.dataset, plural=True)}' "
             "means, coloured by class.")
-    return live_decoder.Plane(dims[0], dims[1], *pictures.plane_points_for(checkpoint, dims), note)
+    return live_decoder.Plane(dims[0], dims[1], *payloads.plane_points_for(checkpoint, dims), note)
 
 
 @st.fragment
 def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], prefix: str, signature: str, plane,
                  reader, dataset: str) -> None:
     """The live path: the page decodes while a slider or the pointer moves; this fragment reruns on release."""
-    from dashboard.components import live_decoder
-    from dashboard.shell import cache
-
-    live_decoder.send_weights("explorer_live_weights", {checkpoint.name: cache.decoder_weights_for(checkpoint)})
+    live_decoder.send_weights("explorer_live_weights", {checkpoint.name: payloads.decoder_weights_for(checkpoint)})
     values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}
     reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
                                      dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
     state.store_slider_values(prefix, reported)
     links.share(z=links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims}))
     if plane is not None:
-        from dashboard.shell import charts
-
         st.markdown(charts.digit_legend_html(captions.class_names(dataset)), unsafe_allow_html=True)
     z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
     st.caption(captions.point_caption(z, dims, dataset)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.components import canvas
 from dashboard.latent_map import state
-from dashboard.shell import cache, captions, charts, downloads, images, map_wait, points, sidebar, ui
+from dashboard.shell import cache, captions, charts, downloads, images, map_wait, payloads, points, sidebar, ui
 from vae_core.classes import class_name, noun
 
 ctx = sidebar.require_checkpoint()
@@ -33,10 +33,10 @@ with chart:
     split, _ = sidebar.test_data(ctx, f"Thumbnails of the {many} under the cursor and originals of selected ones")
     sprite = None
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
-        sprite, payload = cache.sprite_for(ctx.dataset)
+        sprite, payload = payloads.sprite_for(ctx.dataset)
         canvas.send_sprite("latent_map_sprite", sprite, payload)
     # the legend and the selection come from the view (a link's, or what the map last reported)
-    selected = canvas.latent_map(shown.component_key, cache.map_points_for(ctx.checkpoint, method), names,
+    selected = canvas.latent_map(shown.component_key, payloads.map_points_for(ctx.checkpoint, method), names,
                                  charts.DIGIT_COLORS, sprite=sprite, height=620, selection=shown.selection,
                                  hidden=shown.hidden, on_change=shown.heard, model=shown.model, method=method,
                                  label=label)

@@ -11,12 +11,11 @@ object for every session: read-only, models in eval mode under ``torch.no_grad()
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import captions, charts, points, tables
+from dashboard.shell import captions, points, tables
 
 
 @functools.cache
@@ -115,28 +114,9 @@ def latent_order_for(checkpoint):
     return points.latent_order(model_for(checkpoint), projections_for(checkpoint), split, metrics_for(checkpoint))
 
 
-@per_checkpoint(shared=True, max_entries=32)
-def decoder_weights_for(checkpoint) -> bytes:
-    """The checkpoint's decoder weights as the live decoder's binary payload (built once per process)."""
-    from dashboard.components import live_decoder
-
-    return live_decoder.weights_payload(model_for(checkpoint), checkpoint.name)
-
-
-@per_checkpoint(shared=True)
-def map_points_for(checkpoint, method: str):
-    """The points of one cached projection as the canvas draws them (shared: do not mutate)."""
-    from dashboard.components.canvas import MapPoints
-
-    arrays, latent_dim = projections_for(checkpoint), checkpoint.model_config.latent_dim
-    coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
-    return MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
-                     charts.map_title(method, latent_dim))
-
-
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
-def _test_split(dataset: str, data_dir: str):
-    """(Split, None) or (None, the one-sentence reason). Never downloads from inside the app."""
+def test_split_in(dataset: str, data_dir: str):
+    """(Split, None) or (None, the one-sentence reason) from ``data_dir``. Never downloads from inside the app."""
     reason = captions.missing_test_files(dataset, data_dir)
     if reason is not None:
         return None, reason
@@ -150,22 +130,7 @@ def _test_split(dataset: str, data_dir: str):
 
 def test_split(dataset: str):
     """The test split of ``dataset`` from $VAE_DATA_DIR (or ./data), or (None, reason)."""
-    return _test_split(dataset, data_key())
-
-
-@st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
-def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
-    from dashboard.components import canvas
-
-    split, _ = _test_split(dataset, data_dir)
-    return None if split is None else canvas.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
-
-
-def sprite_for(dataset: str) -> tuple[str, object]:
-    """(the id of the test set's sprite sheet, a function returning its payload, built once per process)."""
-    data_dir = data_key()
-    sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
-    return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
+    return test_split_in(dataset, data_key())
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)

@@ -23,6 +23,8 @@ import re
 
 import streamlit as st
 
+from dashboard.shell import points, view
+
 PUBLISHED_KEY = "links_published"  # {name: [values this session wrote into the URL, oldest first]}
 PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
@@ -83,8 +85,6 @@ def open_model(page: str, name: str, dataset: str) -> None:
     The sidebar's pickers are bound to the URL, so the model cannot travel as a parameter: the
     pickers take it from ``view``'s pending values at the start of the next run, before they are drawn.
     """
-    from dashboard.shell import view
-
     st.session_state.setdefault(view.PENDING_KEY, {}).update({"dataset": dataset, "model": name})
     st.switch_page(page)
 
@@ -153,13 +153,9 @@ def _number(text: str) -> float | None:
 
 def requested_start(latent_dim: int) -> list[float] | None:
     """A link's whole start point [D] ("at"), finite and within twice the sliders' range, else None."""
-    from dashboard.shell import points
-
     return requested_point("at", latent_dim, 2 * max(abs(v) for v in points.SLIDER_RANGE))
 
 
 def share_explorer(mode: str, own) -> None:
     """Write the whole start point into the URL when it is the reader's own digit (Streamlit binds the rest)."""
-    from dashboard.shell import points
-
     share(at=point_text(own) if mode == points.OWN_DIGIT and own is not None else None)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.shell import cache, captions, links, points, tables, view
+from dashboard.shell import cache, captions, links, points, queue, tables, view
 
 CONTEXT_KEY = "app_context"
 DATASET_KEY = "dataset"  # the pickers' widget keys, and their URL parameters (bind="query-params")
@@ -153,9 +153,7 @@ def _resume_training_queue(root: Path) -> None:
     from vae_core.jobs import JobQueue
 
     if JobQueue(root).exists():
-        from dashboard.shell.queue import start_workers
-
-        problem = start_workers(root)
+        problem = queue.start_workers(root)
         if problem:
             st.sidebar.error(problem)
 

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.shell import cache, captions, charts, images, links, points, sidebar, ui
+from dashboard.shell import cache, captions, charts, images, links, payloads, points, sidebar, ui
 from dashboard.your_digit import own_digit, state
 from vae_core.classes import noun, with_article
 
@@ -54,14 +54,14 @@ with where:
     split, _ = cache.test_split(ctx.dataset)
     sprite = None
     if points.split_matches(split, arrays):
-        sprite, payload = cache.sprite_for(ctx.dataset)
+        sprite, payload = payloads.sprite_for(ctx.dataset)
         canvas.send_sprite("draw_sprite", sprite, payload)
     star = None
     if mu is not None:
         x, y = own_digit.map_position(projection, mu)
         star = {"x": x, "y": y, "label": f"your {one}"}
     # keyed by model: a model switch mounts the new model's map, never the star on the old cloud
-    canvas.latent_map(f"draw_map_{checkpoint.name}", cache.map_points_for(checkpoint, method),
+    canvas.latent_map(f"draw_map_{checkpoint.name}", payloads.map_points_for(checkpoint, method),
                       captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
                       selectable=False, model=checkpoint.name, method=method, label=label,
                       note=(f"The star is your {one}'s mean" if star else f"A star will mark your {one}'s mean")

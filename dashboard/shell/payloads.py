@@ -1,0 +1,52 @@
+"""What our components are fed, built once per model (or test set) and shared by every session.
+
+The components (``dashboard/components``) draw; the cache (``cache.py``) loads. This module joins the
+two: the decoder's weights for the live decoder, a projection's points and the test set's sprite
+sheet for the canvas, the plane's test means for the explorer. Results are shared: do not mutate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import streamlit as st
+
+from dashboard.components import canvas, live_decoder
+from dashboard.shell import cache, charts
+from dashboard.shell.cache import per_checkpoint
+
+
+@per_checkpoint(shared=True, max_entries=32)
+def decoder_weights_for(checkpoint) -> bytes:
+    """The checkpoint's decoder weights as the live decoder's binary payload."""
+    return live_decoder.weights_payload(cache.model_for(checkpoint), checkpoint.name)
+
+
+@per_checkpoint(shared=True)
+def map_points_for(checkpoint, method: str) -> canvas.MapPoints:
+    """The points of one cached projection as the canvas draws them."""
+    arrays, latent_dim = cache.projections_for(checkpoint), checkpoint.model_config.latent_dim
+    coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
+    return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
+                            charts.map_title(method, latent_dim))
+
+
+@per_checkpoint()
+def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], list[float], list[int]]:
+    """(x, y, label) of the test means the live plane draws behind ``dims``: built once, not on every rerun."""
+    arrays = cache.projections_for(checkpoint)
+    mu, labels = (None, None) if arrays is None else (arrays["mu"], arrays["labels"])
+    return live_decoder.plane_points(mu, labels, dims)
+
+
+@st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
+def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
+    split, _ = cache.test_split_in(dataset, data_dir)
+    return None if split is None else canvas.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
+
+
+def sprite_for(dataset: str) -> tuple[str, object]:
+    """(the id of the test set's sprite sheet, a function returning its payload, built once per process)."""
+    data_dir = cache.data_key()
+    sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
+    return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
