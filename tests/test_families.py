@@ -70,7 +70,7 @@ def test_a_conv_model_trains_saves_and_loads(tmp_path, tiny_data):
                                        with_projections=False)
     assert checkpoint.name == "mnist-conv-z2-e2-b32-lr0.001-s0"
     config = json.loads((checkpoint.path / "config.json").read_text())
-    assert config["format_version"] == FORMAT_VERSION == 2 and config["model"]["architecture"] == "conv"
+    assert config["format_version"] == FORMAT_VERSION == 3 and config["model"]["architecture"] == "conv"
     model = store.load_model(store.read_checkpoint(checkpoint.path))
     assert type(model) is ConvVAE
     stored = checkpoint.final["test_loss"]
@@ -108,6 +108,16 @@ def test_a_version_1_checkpoint_loads_through_the_migration(tmp_path, tiny_data)
     assert torch.equal(store.load_model(migrated).decode(torch.ones(1, 2)), before)
 
 
+def test_a_version_2_checkpoint_loads_as_one_trained_here(tmp_path, tiny_data):
+    checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
+    path = checkpoint.path / "config.json"
+    data = json.loads(path.read_text())
+    del data["source"]
+    path.write_text(json.dumps({**data, "format_version": 2}))
+    migrated = store.read_checkpoint(checkpoint.path)
+    assert migrated.source is None and not migrated.imported and migrated.history == checkpoint.history
+
+
 def test_the_shipped_checkpoints_load_whatever_their_version(shipped_root):
     checkpoints, problems = store.scan(shipped_root)
     assert checkpoints and problems == []
@@ -115,7 +125,7 @@ def test_the_shipped_checkpoints_load_whatever_their_version(shipped_root):
     assert versions <= {1, 2}
 
 
-@pytest.mark.parametrize("version", [3, 0, "2", None])
+@pytest.mark.parametrize("version", [FORMAT_VERSION + 1, 0, "2", None])
 def test_unknown_or_newer_versions_are_refused_with_the_fix(tmp_path, tiny_data, version):
     checkpoint = write_tiny_checkpoint(tmp_path, *tiny_data, with_projections=False)
     path = checkpoint.path / "config.json"

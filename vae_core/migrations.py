@@ -3,6 +3,9 @@
 Version 1: model {latent_dim, hidden_dim, input_dim}, train {dataset, epochs, batch_size, lr, seed};
            every model was the MLP trained on the plain negative ELBO.
 Version 2: model gains ``architecture`` ("mlp" | "conv"), train gains ``beta`` (the KL weight).
+Version 3: gains ``source``: null for a model trained here, else where its weights came from
+           ({kind: "import", format, file, sha256, imported, ...}: ``vae-explorer import``); an
+           imported model has no history.json.
 
 A migration takes the parsed config.json of version N and returns version N + 1; reading
 applies them in order, so a version-1 checkpoint (the shipped ones, and every user's) loads
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 AUXILIARY_FORMAT_VERSION = 1  # the digit classifiers' config.json; unchanged since version 1
 
 
@@ -28,7 +31,12 @@ def _v1_to_v2(data: dict) -> dict:
     return migrated
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+def _v2_to_v3(data: dict) -> dict:
+    """Version 2 only knew models trained here: say so explicitly."""
+    return {**data, "format_version": 3, "source": None}
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 class FormatError(ValueError):

@@ -3,10 +3,14 @@
 Layout of one checkpoint, a directory named by ``run_name``::
 
     model.safetensors   weights only (never a pickle)
-    config.json         format version, model + training config, versions
-    history.json        one row per epoch (see ``train.EpochRecord``)
+    config.json         format version, model + training config, versions, source
+    history.json        one row per epoch (see ``train.EpochRecord``); absent for an imported model
     projections.npz     optional: PCA, then t-SNE and UMAP, of the encoded test set
     metrics.json        optional: results of ``vae-explorer evaluate``
+
+An imported model (``vae-explorer import``: weights trained elsewhere) says where it came
+from in config.json's ``source`` and has no history.json: ``Checkpoint.imported`` is True,
+its ``history`` empty and its ``final`` None.
 
 Names starting with '.' are work files (temporary builds, locks, resume points)
 and are never listed as checkpoints.
@@ -63,6 +67,7 @@ HISTORY_KEYS = ("epoch", "train_loss", "train_recon", "train_kl",
                 "test_loss", "test_recon", "test_kl", "seconds")
 STALE_TEMP_SECONDS = 600  # a save renames its temporary file within seconds; an older one is a killed save's
 RESUME_META_MAX_BYTES = 4 << 20  # state.json: a config and up to config.MAX_EPOCHS history rows
+SOURCE_KEYS = ("kind", "format", "file", "sha256", "imported")  # an import record's fields; each a string
 
 
 class CheckpointError(RuntimeError):
@@ -76,17 +81,24 @@ class Checkpoint:
     path: Path
     model_config: ModelConfig
     train_config: TrainConfig
-    history: list[dict] = field(repr=False)
+    history: list[dict] = field(repr=False)  # empty for an imported model
     info: dict = field(repr=False, default_factory=dict)  # versions, device, created
+    source: dict | None = field(repr=False, default=None)  # None: trained here; else the import record
 
     @property
     def name(self) -> str:
         return self.path.name
 
     @property
-    def final(self) -> dict:
-        """The last epoch's history row."""
-        return self.history[-1]
+    def imported(self) -> bool:
+        """Whether the weights were trained elsewhere and imported (``vae-explorer import``): no history then."""
+        return self.source is not None
+
+    @property
+    def final(self) -> dict | None:
+        """The last epoch's history row; None for an imported model, which has none
+        (its test loss is ``metrics.json``'s ``elbo``, see ``vae_core.evaluate``)."""
+        return self.history[-1] if self.history else None
 
     @property
     def train_seconds(self) -> float:
@@ -152,7 +164,19 @@ def _read_json(path: Path, max_bytes: int, bound: str = "") -> object:
         raise CheckpointError(f"{path} {error}: retrain with --force") from error
 
 
-def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
+def _parse_source(file: Path, source: object) -> dict | None:
+    """config.json's ``source``: None for a model trained here, else an import record (``SOURCE_KEYS``)."""
+    if source is None:
+        return None
+    valid = (isinstance(source, dict) and source.get("kind") == "import"
+             and all(isinstance(source.get(key), str) for key in SOURCE_KEYS))
+    if not valid:
+        raise CheckpointError(f"{file}: source must be null or an import record with {', '.join(SOURCE_KEYS)}: "
+                              "import the model again with `vae-explorer import --force`")
+    return source
+
+
+def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict, dict | None]:
     data = _read_json(path / CONFIG_FILE, checks.CONFIG_MAX_BYTES)
     if not isinstance(data, dict):
         raise CheckpointError(f"{path / CONFIG_FILE} is not a JSON object: retrain with --force")
@@ -165,7 +189,7 @@ def _parse_config(path: Path) -> tuple[ModelConfig, TrainConfig, dict]:
         train_config = config_from_dict(TrainConfig, data.get("train"))
     except (ConfigError, TypeError) as error:
         raise CheckpointError(f"{path / CONFIG_FILE}: {error}; retrain with --force") from error
-    return model_config, train_config, data.get("info", {})
+    return model_config, train_config, data.get("info", {}), _parse_source(path / CONFIG_FILE, data.get("source"))
 
 
 def _parse_history(path: Path, epochs: int) -> list[dict]:
@@ -202,8 +226,9 @@ def read_checkpoint(path: Path) -> Checkpoint:
 def _read_checkpoint(path: Path) -> Checkpoint:
     if not (path / MODEL_FILE).is_file():
         raise CheckpointError(f"{path / MODEL_FILE} is missing: retrain with `vae-explorer train --force`")
-    model_config, train_config, info = _parse_config(path)
-    checkpoint = Checkpoint(path, model_config, train_config, _parse_history(path, train_config.epochs), info)
+    model_config, train_config, info, source = _parse_config(path)
+    history = [] if source is not None else _parse_history(path, train_config.epochs)  # imported: none kept
+    checkpoint = Checkpoint(path, model_config, train_config, history, info, source)
     _checked_header(checkpoint)  # names, shapes and extent from the header; values are read by load_model
     return checkpoint
 
@@ -340,6 +365,11 @@ def cache_problems(checkpoint: Checkpoint) -> list[str]:
     return problems
 
 
+def holds_auxiliary(path: Path) -> bool:
+    """Whether ``path`` is an auxiliary model's folder (e.g. the digit classifier), not a VAE's."""
+    return _auxiliary_config(path) is not None
+
+
 def _auxiliary_config(path: Path) -> dict | None:
     """The config.json of an auxiliary model directory, or None for anything else (VAE or broken)."""
     try:
@@ -405,20 +435,43 @@ def _info(device: str) -> dict:
 def save_checkpoint(root: Path, model: VariationalAutoencoder, train_config: TrainConfig,
                     history: list[dict], device: str = "cpu") -> Checkpoint:
     """Write a checkpoint directory atomically and return it, re-read from disk."""
-    weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     if not all(math.isfinite(row["test_loss"]) for row in history):
         raise CheckpointError("refusing to save a model whose history has NaN or inf losses")
-    config = {"format_version": FORMAT_VERSION, "model": to_dict(model.config),
-              "train": to_dict(train_config), "info": _info(device)}
+    target = root / run_name(model.config, train_config)
+    _write_checkpoint(target, model, _config(model, train_config, device, None), history)
+    return read_checkpoint(target)
+
+
+def save_imported(root: Path, name: str, model: VariationalAutoencoder, train_config: TrainConfig,
+                  source: dict) -> Checkpoint:
+    """Write the checkpoint ``root/name`` of weights trained elsewhere atomically: weights and config.json
+    (whose ``source`` is the import record, see ``SOURCE_KEYS``), no history.json; return it, re-read.
+
+    An existing ``root/name`` is replaced: the caller holds ``lock_for(root, name)`` and has decided it may.
+    """
+    target = checkpoint_path(root, name)
+    _parse_source(target / CONFIG_FILE, source)  # what is written must read back
+    _write_checkpoint(target, model, _config(model, train_config, "cpu", source), None)
+    return read_checkpoint(target)
+
+
+def _config(model: VariationalAutoencoder, train_config: TrainConfig, device: str, source: dict | None) -> dict:
+    """config.json of a VAE checkpoint in the current format version."""
+    return {"format_version": FORMAT_VERSION, "model": to_dict(model.config), "train": to_dict(train_config),
+            "info": _info(device), "source": source}
+
+
+def _write_checkpoint(target: Path, model: VariationalAutoencoder, config: dict, history: list[dict] | None) -> None:
+    """Swap in the directory ``target``: weights, config.json, and history.json unless ``history`` is None."""
+    weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
 
     def write(directory: Path) -> None:
         _save_weights(weights, directory / MODEL_FILE)
         _write_json(directory / CONFIG_FILE, config)
-        _write_json(directory / HISTORY_FILE, history)
+        if history is not None:
+            _write_json(directory / HISTORY_FILE, history)
 
-    target = root / run_name(model.config, train_config)
     write_dir_atomic(target, write)
-    return read_checkpoint(target)
 
 
 def _umask() -> int:
