@@ -14,9 +14,10 @@ def expected_errors() -> tuple[type[Exception], ...]:
     from .config import ConfigError
     from .data import DataUnavailableError
     from .exports import ExportError
+    from .importing import ImportRefused
     from .jobs import QueueError
     from .store import CheckpointError
     from .train import TrainingDiverged
 
     return (ConfigError, DataUnavailableError, CheckpointError, SaveError, TrainingDiverged, ExportError,
-            QueueError)
+            QueueError, ImportRefused)

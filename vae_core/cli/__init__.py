@@ -2,7 +2,7 @@
 
 Each command group lives in a module of this package and is imported only when it runs:
 ``train`` (train), ``sweep`` (sweep), ``listing`` (list), ``checkpoints`` (project, download), ``export``,
-``evaluate`` (evaluate, train-classifier); ``common`` holds what they share.
+``evaluate`` (evaluate, train-classifier), ``importing`` (import); ``common`` holds what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
 exit status 130 after saying what was kept (a second Ctrl-C stops it at once, quietly, also 130).
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_lazy("vae_core.cli.listing", "run_list"))
 
     _add_project_command(commands)
+    _add_import_command(commands)
     _add_export_command(commands)
     _add_sweep_command(commands)
 
@@ -153,6 +154,28 @@ def _add_project_command(commands) -> None:
     project.add_argument("--force", action="store_true", help="recompute even when cached")
     project.add_argument("--device")
     project.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_project"))
+
+
+def _add_import_command(commands) -> None:
+    importing = commands.add_parser(
+        "import", help="make a VAE trained by the pytorch/examples tutorial (vae/main.py) a checkpoint here",
+        description="Read a state_dict saved by torch.save(model.state_dict(), PATH) (.pt, .pth) or safetensors "
+                    "(.safetensors) with the tutorial's keys fc1, fc21, fc22, fc3, fc4, loaded with "
+                    "torch.load(weights_only=True) only; write it as a checkpoint (no training history) and "
+                    "compute its PCA map, its test loss and metrics (as `evaluate`) and its t-SNE and UMAP maps.")
+    importing.add_argument("path", help="the .pt, .pth or .safetensors file")
+    importing.add_argument("--name", help="the checkpoint's folder name (default DATASET-zZ-hH-imported-SHA256[:8])")
+    _add_common(importing)
+    importing.add_argument("--force", action="store_true", help="replace a checkpoint folder of that name")
+    importing.add_argument("--maps", choices=("now", "later", "none"), default="now",
+                           help="now (default): the PCA map, then t-SNE and UMAP after the metrics; later: only the "
+                                "PCA map (`project` adds the rest); none: no maps")
+    importing.add_argument("--iw-samples", type=int, default=IW_SAMPLES,
+                           help="importance samples per test image for the NLL estimate (as `evaluate`)")
+    importing.add_argument("--samples", type=int, default=PRIOR_SAMPLES,
+                           help="prior samples judged by the classifier (as `evaluate`)")
+    importing.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    importing.set_defaults(handler=_lazy("vae_core.cli.importing", "run_import"))
 
 
 def _add_export_command(commands) -> None:
