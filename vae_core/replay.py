@@ -328,7 +328,9 @@ def retrain_command(model_config: ModelConfig, train_config: TrainConfig) -> str
 
 
 def missing_note(checkpoint: Checkpoint) -> str:
-    """The one line for a model without a replay, naming the fix."""
+    """The one line for a model without a replay, naming the fix (an imported model has no training to replay)."""
+    if checkpoint.imported:
+        return f"{checkpoint.name} was imported (`vae-explorer import`): it has no training here to replay"
     return (f"{checkpoint.name} was trained before replays were recorded: "
             f"`{retrain_command(checkpoint.model_config, checkpoint.train_config)}` records one")
 

@@ -3,25 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from .. import store
 from .common import checkpoint_root, print_json, say
 
 
+def test_losses(checkpoint: store.Checkpoint) -> dict[str, float | None]:
+    """test_loss, test_recon, test_kl: the last epoch's; for an imported model (no history) metrics.json's
+    ``elbo`` when `evaluate` has run, else None."""
+    if checkpoint.final is not None:
+        return {key: round(checkpoint.final[key], 3) for key in ("test_loss", "test_recon", "test_kl")}
+    metrics = store.read_json_artifact(checkpoint, store.METRICS_FILE)
+    elbo = metrics.get("elbo") if isinstance(metrics, dict) else None
+    elbo = elbo if isinstance(elbo, dict) else {}
+    values = {f"test_{term}": elbo.get(key) for term, key in (("loss", "loss"), ("recon", "recon"), ("kl", "kl"))}
+    return {key: round(value, 3) if _finite(value) else None for key, value in values.items()}
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def summary_row(checkpoint: store.Checkpoint) -> dict:
-    final = checkpoint.final
+    """One checkpoint as `list` shows it; an imported one has no epochs or training time (None)."""
+    imported = checkpoint.imported
     return {
         "name": checkpoint.name,
         "dataset": checkpoint.train_config.dataset,
         "architecture": checkpoint.model_config.architecture,
         "latent_dim": checkpoint.model_config.latent_dim,
         "beta": checkpoint.train_config.beta,
-        "epochs": checkpoint.train_config.epochs,
-        "test_loss": round(final["test_loss"], 3),
-        "test_recon": round(final["test_recon"], 3),
-        "test_kl": round(final["test_kl"], 3),
-        "train_seconds": round(checkpoint.train_seconds, 1),
+        "epochs": None if imported else checkpoint.train_config.epochs,
+        **test_losses(checkpoint),
+        "train_seconds": None if imported else round(checkpoint.train_seconds, 1),
+        "imported": imported,
     }
+
+
+def _cell(value: float | int | None, width: int, digits: int = 2) -> str:
+    if value is None:
+        return f"{'-':>{width}}"
+    return f"{value:>{width}}" if isinstance(value, int) else f"{value:>{width}.{digits}f}"
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -39,8 +62,9 @@ def run_list(args: argparse.Namespace) -> int:
               f"{'KL':>8}{'train s':>9}  name")
         for row in rows:
             print(f"{row['dataset']:<14}{row['architecture']:<6}{row['latent_dim']:>7}{row['beta']:>6g}"
-                  f"{row['epochs']:>7}{row['test_loss']:>11.2f}{row['test_recon']:>9.2f}{row['test_kl']:>8.2f}"
-                  f"{row['train_seconds']:>9.1f}  {row['name']}")
+                  f"{_cell(row['epochs'], 7)}{_cell(row['test_loss'], 11)}{_cell(row['test_recon'], 9)}"
+                  f"{_cell(row['test_kl'], 8)}{_cell(row['train_seconds'], 9, 1)}  {row['name']}"
+                  + ("  (imported)" if row["imported"] else ""))
     for problem in problems:
         say(f"skipped {problem.path.name}: {problem.message}")
     return 0
