@@ -93,6 +93,8 @@ def plain_negative_elbo(model: tutorial.VAE, data_dir: Path, k: int) -> float:
     return total / len(images)
 
 
+@pytest.mark.mnist
+@pytest.mark.slow
 def test_a_state_dict_from_the_tutorial_loop_is_listed_with_its_test_loss_and_maps(
         trained, mnist_dir, root, shipped_root, tmp_path, capsys):
     file = tmp_path / "vae.pt"
@@ -112,6 +114,7 @@ def test_a_state_dict_from_the_tutorial_loop_is_listed_with_its_test_loss_and_ma
         assert step in err
 
 
+@pytest.mark.mnist
 def test_the_same_from_safetensors_without_a_classifier_says_what_evaluate_needs(
         trained, mnist_dir, root, tmp_path, capsys):
     file = tmp_path / "vae.safetensors"
