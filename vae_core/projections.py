@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .data import Split
-from .defaults import DEFAULT_TSNE_POINTS, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
+from .defaults import DEFAULT_TSNE_POINTS, TSNE_ANGLE, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
 from .models import VariationalAutoencoder
 from .store import PROJECTIONS_FILE, Checkpoint, CheckpointError, read_projections, write_arrays_artifact
 
@@ -76,7 +76,8 @@ def tsne_2d(points: np.ndarray, seed: int = 0, progress: Callable[[float], None]
 
     if progress is not None:
         progress(0.0)
-    tsne = TSNE(n_components=2, init="pca", learning_rate="auto", perplexity=TSNE_PERPLEXITY, random_state=seed)
+    tsne = TSNE(n_components=2, init="pca", learning_rate="auto", perplexity=TSNE_PERPLEXITY, angle=TSNE_ANGLE,
+                random_state=seed)
     iterations = "max_iter" if "max_iter" in tsne.get_params() else "n_iter"  # renamed in scikit-learn 1.5
     coordinates = tsne.set_params(**{iterations: TSNE_ITERATIONS}).fit_transform(points)
     if progress is not None:
