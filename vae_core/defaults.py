@@ -27,4 +27,5 @@ UNSURE = 0.6  # a classifier's top probability below which a reading also names 
 
 def tsne_description(points: int = DEFAULT_TSNE_POINTS) -> str:
     """The settings that decide how long t-SNE takes, in words."""
-    return f"{points:,} points, perplexity {TSNE_PERPLEXITY:g}, {TSNE_ITERATIONS:,} iterations (Barnes-Hut, angle {TSNE_ANGLE:g})"
+    return (f"{points:,} points, perplexity {TSNE_PERPLEXITY:g}, {TSNE_ITERATIONS:,} iterations "
+            f"(Barnes-Hut, angle {TSNE_ANGLE:g})")
