@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard.shell import tables
+from dashboard.training import seed_report
 from tests.streamlit_internals import chart_spec, component_bytes, component_views, send_component_state
 from vae_core import store
 
@@ -99,7 +99,7 @@ def test_every_page_renders_for_the_tiny_models(monkeypatch, tiny_checkpoint_roo
     assert app.dataframe[0].value["seed report (as printed)"].iloc[0] == pytest.approx(544.472)
     specs = {chart.key: chart_spec(chart) for chart in app.get("plotly_chart")}
     assert [t["name"] for t in specs["training_loss"]["data"]] == ["our train loss", "our test loss"]
-    assert specs["training_seed_report"]["data"][0]["y"] == pytest.approx(list(tables.SEED_REPORT_LOSS))  # own axis
+    assert specs["training_seed_report"]["data"][0]["y"] == pytest.approx(list(seed_report.SEED_REPORT_LOSS))  # own
     split_layout = specs["training_split"]["layout"]
     assert split_layout["yaxis"]["rangemode"] == split_layout["yaxis2"]["rangemode"] == "tozero"
     app.switch_page("generate/page.py").run()

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from dashboard.shell import captions, images, points, tables
+from dashboard.training import seed_report
 from vae_core import store
 
 
@@ -48,7 +49,7 @@ def test_metrics_json_adds_the_evaluation_columns(tiny_data, tmp_path):
 
 
 def test_seed_comparison_puts_the_report_beside_our_epochs(tiny):
-    frame = tables.seed_comparison_frame(tiny[0])
+    frame = seed_report.seed_comparison_frame(tiny[0])
     assert len(frame) == 12  # the report has 12 epochs, the tiny model 2
     assert frame.loc[12, "seed report (as printed)"] == pytest.approx(320.234)
     assert frame.loc[1, "ours: test (nats)"] == pytest.approx(tiny[0].history[0]["test_loss"])
@@ -134,9 +135,9 @@ def test_metrics_display_has_a_row_per_metric_in_its_own_format(tiny_data, tmp_p
 
 
 def test_seed_drop_compares_fractions_not_numbers(tiny):
-    sentence = tables.seed_drop_sentence(tiny[0])
+    sentence = seed_report.seed_drop_sentence(tiny[0])
     assert "the report's loss fell by 41% (544.5 to 320.2)" in sentence  # (544.472 - 320.234) / 544.472
     ours = [row["test_loss"] for row in tiny[0].history]
-    assert tables.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
-    change = tables.relative_drop(ours)
+    assert seed_report.relative_drop(ours) == pytest.approx((ours[0] - ours[-1]) / ours[0])
+    change = seed_report.relative_drop(ours)
     assert f"our test loss {'fell' if change >= 0 else 'rose'} by {abs(change):.0%}" in sentence

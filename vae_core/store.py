@@ -538,6 +538,22 @@ def _projection_headers(checkpoint: Checkpoint) -> None:
         raise _projections_error(checkpoint, error) from error
 
 
+def final_test_losses(checkpoint: Checkpoint) -> dict[str, float | None]:
+    """test_loss, test_recon, test_kl: the last epoch's; for an imported model (no history) metrics.json's
+    ``elbo`` when `evaluate` has run, else None."""
+    if checkpoint.final is not None:
+        return {key: checkpoint.final[key] for key in ("test_loss", "test_recon", "test_kl")}
+    metrics = read_json_artifact(checkpoint, METRICS_FILE)
+    elbo = metrics.get("elbo") if isinstance(metrics, dict) else None
+    elbo = elbo if isinstance(elbo, dict) else {}
+    values = {f"test_{term}": elbo.get(key) for term, key in (("loss", "loss"), ("recon", "recon"), ("kl", "kl"))}
+    return {key: value if _finite_number(value) else None for key, value in values.items()}
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def read_projections(checkpoint: Checkpoint) -> dict | None:
     """The cached maps of ``checkpoint``, None when absent; ``CheckpointError`` when they break a bound.
 

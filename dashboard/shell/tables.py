@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 
-# The seed report's "Epochs / Loss" table (Results and Discussion), as printed there.
-SEED_REPORT_LOSS = (544.472, 418.784, 371.340, 350.623, 341.861, 337.413,
-                    331.953, 329.167, 326.386, 323.614, 322.446, 320.234)
 LOSS_DEFINITION = (
     "Our loss is the per-image negative ELBO in nats: the Bernoulli cross-entropy summed over "
     "the 784 pixels plus the analytic KL divergence to N(0, I); the seed report does not say "
@@ -76,6 +73,8 @@ def _settings(checkpoint, siblings) -> str:
     if train.beta != 1:
         parts.append(f"beta = {train.beta:g}")
     text = ", ".join(parts)
+    if checkpoint.imported:  # trained elsewhere: its recorded epochs are the tutorial's assumed defaults
+        return f"{text} (imported)"
     usual = family_epochs(checkpoint, siblings)
     return text if train.epochs == usual else f"{text} ({_epochs(train.epochs)})"
 
@@ -85,7 +84,9 @@ def family_epochs(checkpoint, siblings) -> int:
     from collections import Counter
 
     key = _family(checkpoint)
-    counts = Counter(c.train_config.epochs for c in [*siblings, checkpoint] if _family(c) == key)
+    counts = Counter(c.train_config.epochs for c in [*siblings, checkpoint] if _family(c) == key and not c.imported)
+    if not counts:
+        return checkpoint.train_config.epochs
     return max(counts, key=lambda epochs: (counts[epochs], epochs))
 
 
@@ -102,6 +103,9 @@ def _telling_apart(checkpoint, clash: list) -> str:
     all of them ('12 epochs, h400, seed 0') when none differs."""
     def settings(c) -> dict:
         train = c.train_config
+        if c.imported:
+            return {"epochs": f"from {c.source['file']}", "hidden": f"h{c.model_config.hidden_dim}",
+                    "seed": c.source["sha256"][:8], "lr": "", "batch": ""}
         return {"epochs": _epochs(train.epochs), "hidden": f"h{c.model_config.hidden_dim}",
                 "seed": f"seed {train.seed}", "lr": f"lr {train.lr:g}", "batch": f"batch {train.batch_size}"}
 
@@ -113,6 +117,8 @@ def _telling_apart(checkpoint, clash: list) -> str:
 def run_details(checkpoint) -> str:
     """'12 epochs, h400, seed 0': what tells apart two models whose labels would otherwise be the same."""
     config = checkpoint.train_config
+    if checkpoint.imported:
+        return f"imported from {checkpoint.source['file']}, h{checkpoint.model_config.hidden_dim}"
     return f"{config.epochs} epochs, h{checkpoint.model_config.hidden_dim}, seed {config.seed}"
 
 
@@ -120,33 +126,46 @@ def summary_frame(checkpoints):
     """One row per checkpoint: dataset, latent size, epochs, final test loss and its split, time."""
     import pandas as pd
 
-    rows = [{
-        "dataset": c.train_config.dataset,
-        "architecture": ARCHITECTURE_NAMES.get(c.model_config.architecture, c.model_config.architecture),
-        "latent size": c.model_config.latent_dim,
-        "beta": c.train_config.beta,
-        "epochs": c.train_config.epochs,
-        "test loss (nats)": c.final["test_loss"],
-        "recon (nats)": c.final["test_recon"],
-        "KL (nats)": c.final["test_kl"],
-        "training time (s)": c.train_seconds,
-        "maps cached": (c.path / "projections.npz").is_file(),
-        "name": c.name,
-    } for c in checkpoints]
+    from vae_core.store import final_test_losses
+
+    rows = []
+    for c in checkpoints:
+        losses = final_test_losses(c)  # an imported model's: metrics.json's, once evaluated
+        rows.append({
+            "dataset": c.train_config.dataset,
+            "architecture": ARCHITECTURE_NAMES.get(c.model_config.architecture, c.model_config.architecture),
+            "latent size": c.model_config.latent_dim,
+            "beta": None if c.imported else c.train_config.beta,
+            "epochs": None if c.imported else c.train_config.epochs,  # not ours to know
+            "test loss (nats)": losses["test_loss"],
+            "recon (nats)": losses["test_recon"],
+            "KL (nats)": losses["test_kl"],
+            "training time (s)": None if c.imported else c.train_seconds,
+            "maps cached": (c.path / "projections.npz").is_file(),
+            "name": c.name,
+        })
     return pd.DataFrame(rows)
 
 
 def _final(key: str):
-    return lambda checkpoint: checkpoint.final[key]
+    """The last epoch's ``key``; an imported model's test terms from metrics.json (None before evaluate)."""
+    def value(checkpoint):
+        from vae_core.store import final_test_losses
+
+        if checkpoint.final is not None:
+            return checkpoint.final[key]
+        return final_test_losses(checkpoint).get(key)
+
+    return value
 
 
-# (column label, function of a checkpoint): from history.json, so every checkpoint has them.
+# (column label, function of a checkpoint): from history.json (an imported model: metrics.json, or empty).
 METRIC_COLUMNS = (
     ("test loss (nats)", _final("test_loss")),
     ("test recon (nats)", _final("test_recon")),
     ("test KL (nats)", _final("test_kl")),
     ("train loss (nats)", _final("train_loss")),
-    ("training time (s)", lambda c: c.train_seconds),
+    ("training time (s)", lambda c: None if c.imported else c.train_seconds),
 )
 # Headline metrics of metrics.json that the history does not already give (see vae_core.evaluate).
 SKIPPED_EVALUATION_METRICS = ("elbo.loss", "elbo.recon", "elbo.kl")
@@ -246,32 +265,13 @@ def history_frame(checkpoint):
     return pd.DataFrame(checkpoint.history)
 
 
-def relative_drop(values) -> float:
-    """How much a loss fell from its first to its last value, as a fraction of the first (scale-free)."""
-    return (values[0] - values[-1]) / values[0]
+def imported_sentence(checkpoint) -> str:
+    """What the Training page says of a model trained elsewhere: where it came from, and why no curves."""
+    from vae_core.store import final_test_losses
 
-
-def seed_drop_sentence(checkpoint) -> str:
-    """The one comparison that does not need the report's scale: how much each loss fell over training."""
-    ours = [row["test_loss"] for row in checkpoint.history]
-    drop = relative_drop(ours)
-    return (f"Over its {len(SEED_REPORT_LOSS)} epochs the report's loss fell by "
-            f"{relative_drop(SEED_REPORT_LOSS):.0%} ({SEED_REPORT_LOSS[0]:.1f} to {SEED_REPORT_LOSS[-1]:.1f}); "
-            f"over {len(ours)} epochs our test loss {'fell' if drop >= 0 else 'rose'} by {abs(drop):.0%} "
-            f"({ours[0]:.1f} to {ours[-1]:.1f} nats). The two fractions are comparable only if the losses "
-            "differ by a constant factor, which the report does not say.")
-
-
-def seed_comparison_frame(checkpoint):
-    """Per epoch: the seed report's printed loss beside our train and test loss (nats)."""
-    import pandas as pd
-
-    epochs = max(len(SEED_REPORT_LOSS), len(checkpoint.history))
-    ours = {row["epoch"]: row for row in checkpoint.history}
-    return pd.DataFrame({
-        "epoch": list(range(1, epochs + 1)),
-        "seed report (as printed)": [SEED_REPORT_LOSS[e - 1] if e <= len(SEED_REPORT_LOSS) else None
-                                          for e in range(1, epochs + 1)],
-        "ours: train (nats)": [ours[e]["train_loss"] if e in ours else None for e in range(1, epochs + 1)],
-        "ours: test (nats)": [ours[e]["test_loss"] if e in ours else None for e in range(1, epochs + 1)],
-    }).set_index("epoch")
+    source, loss = checkpoint.source, final_test_losses(checkpoint)["test_loss"]
+    measured = (f"Its test loss, measured here, is {loss:.1f} nats (`vae-explorer evaluate`)." if loss is not None
+                else f"Its test loss is measured by `vae-explorer evaluate --model {checkpoint.name}`.")
+    return (f"{checkpoint.name} was imported from `{source['file']}` (sha256 {source['sha256'][:12]}…) on "
+            f"{source['imported'][:10]}: it was trained elsewhere, so it has no loss curves and no replay here. "
+            + measured)

@@ -3,26 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import math
 
 from .. import store
 from .common import checkpoint_root, print_json, say
-
-
-def test_losses(checkpoint: store.Checkpoint) -> dict[str, float | None]:
-    """test_loss, test_recon, test_kl: the last epoch's; for an imported model (no history) metrics.json's
-    ``elbo`` when `evaluate` has run, else None."""
-    if checkpoint.final is not None:
-        return {key: round(checkpoint.final[key], 3) for key in ("test_loss", "test_recon", "test_kl")}
-    metrics = store.read_json_artifact(checkpoint, store.METRICS_FILE)
-    elbo = metrics.get("elbo") if isinstance(metrics, dict) else None
-    elbo = elbo if isinstance(elbo, dict) else {}
-    values = {f"test_{term}": elbo.get(key) for term, key in (("loss", "loss"), ("recon", "recon"), ("kl", "kl"))}
-    return {key: round(value, 3) if _finite(value) else None for key, value in values.items()}
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def summary_row(checkpoint: store.Checkpoint) -> dict:
@@ -35,7 +18,7 @@ def summary_row(checkpoint: store.Checkpoint) -> dict:
         "latent_dim": checkpoint.model_config.latent_dim,
         "beta": checkpoint.train_config.beta,
         "epochs": None if imported else checkpoint.train_config.epochs,
-        **test_losses(checkpoint),
+        **{key: None if loss is None else round(loss, 3) for key, loss in store.final_test_losses(checkpoint).items()},
         "train_seconds": None if imported else round(checkpoint.train_seconds, 1),
         "imported": imported,
     }
