@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import struct
 import time
 from pathlib import Path
@@ -126,3 +127,13 @@ def mnist_dir() -> Path:
 @pytest.fixture(scope="session")
 def shipped_root() -> Path:
     return Path(__file__).resolve().parent.parent / "checkpoints"
+
+
+@pytest.fixture(scope="session")
+def browser_support():
+    """tests/browser_support, once chromium is known to be installed (a failure under CI=true, else a skip)."""
+    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
+        missing_prerequisite("chromium is not installed (apt-get install chromium)")
+    from tests import browser_support as support
+
+    return support

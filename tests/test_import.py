@@ -303,3 +303,14 @@ def test_a_damaged_import_record_is_reported_and_skipped(source, root, tmp_path,
     (root / "mine" / "config.json").write_text(json.dumps({**config, "source": source}))
     checkpoints, [problem] = store.scan(root)
     assert checkpoints == [] and "source must be null or an import record" in problem.message
+
+
+def test_the_server_takes_the_largest_state_dict_the_import_takes():
+    """Streamlit's server caps every upload at server.maxUploadSize (MiB); the import's own bound must fit under it."""
+    import math
+    import tomllib
+
+    from vae_core.importing import MAX_IMPORT_BYTES
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == math.ceil(MAX_IMPORT_BYTES / (1 << 20))

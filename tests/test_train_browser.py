@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_prerequisite, wait_for, write_fake_mnist
+from tests.conftest import wait_for, write_fake_mnist
 from vae_core.jobs import JobQueue
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,15 +23,6 @@ REPO = Path(__file__).resolve().parent.parent
 EPOCHS = 30  # with batch size 16 on 3,000 fake images: long enough to act on a job while it trains
 CURVE_POINTS_JS = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .map((plot) => plot.data?.[0]?.x?.length ?? 0)"""
-
-
-@pytest.fixture(scope="module")
-def browser_support():
-    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
-        missing_prerequisite("chromium is not installed (apt-get install chromium)")
-    from tests import browser_support as support
-
-    return support
 
 
 def job_of(queue: JobQueue, latent_dim: int):

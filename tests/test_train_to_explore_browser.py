@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import missing_prerequisite, wait_for, write_fake_mnist
+from tests.conftest import wait_for, write_fake_mnist
 from tests.test_train_browser import open_train_page
 from vae_core import store
 from vae_core.jobs import JobQueue
@@ -36,12 +35,8 @@ MAPS_JS = """() => [...document.querySelectorAll('*')].filter((e) => e.shadowRoo
   .map((root) => ({model: root.dataset.model, method: root.dataset.method ?? ''}))"""
 
 
-@pytest.fixture(scope="module")
-def support():
-    if not shutil.which("chromium") and not Path("/usr/bin/chromium").exists():
-        missing_prerequisite("chromium is not installed (apt-get install chromium)")
-    from tests import browser_support
-
+@pytest.fixture
+def support(browser_support):
     return browser_support
 
 

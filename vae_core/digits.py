@@ -23,7 +23,7 @@ BOX = 20  # the digit's longer side after scaling, as in MNIST
 INK = 0.1  # grey levels above this fraction of the brightest pixel belong to the digit's bounding box
 
 # Bounds on an upload, each checked before the work it would cost.
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # .streamlit/config.toml's server.maxUploadSize (in MB) says the same
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # Your digit's uploader says the same to Streamlit (max_upload_size, in MiB)
 MAX_PIXELS = 4096 * 4096  # from the header: the decoded picture is then at most 64 MB (4 bytes a pixel)
 MAX_TEXT_BYTES = 64 * 1024  # PNG text chunks (tEXt, zTXt, iTXt) on disk; none is ever inflated
 # The longer side an upload is shrunk to before any float copy. Not 28: the digit's ink is cropped

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.shell import queue, sidebar
-from dashboard.train import form, job_list
+from dashboard.train import form, importer, job_list
 from vae_core.data import resolve_data_dir
 
 ctx = sidebar.context()
@@ -29,3 +29,5 @@ st.button("Train", type="primary", disabled=bool(blocked) or not any(c.trains fo
 
 st.subheader("Jobs")
 job_list.panel(ctx.root, jobs)
+
+importer.section(ctx.root)

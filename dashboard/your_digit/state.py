@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from dashboard.components import canvas
+from vae_core.digits import MAX_UPLOAD_BYTES
 
 SOURCE, PIXELS, PAD, UPLOAD = "draw_source", "draw_pixels", "draw_pad", "draw_upload"  # session-state keys
 SOURCES = ("drawing", "upload")  # what the reader did last decides which digit the page shows
@@ -36,6 +37,7 @@ def controls(upload_label: str) -> DigitSource:
     canvas.drawing(PAD, st.session_state.get(PIXELS), note="Draw with the mouse; let go to encode.",
                    on_change=lambda: _remember("drawing"))
     upload = st.file_uploader(upload_label, type=["png", "jpg", "jpeg"], key=UPLOAD,
+                              max_upload_size=MAX_UPLOAD_BYTES >> 20,
                               on_change=lambda: _remember("upload"))
     source = st.session_state.get(SOURCE, SOURCES[0])
     return DigitSource(source if source in SOURCES else SOURCES[0], st.session_state.get(PIXELS),

@@ -29,7 +29,7 @@ def run_import(args: argparse.Namespace) -> int:
     training = tutorial_training(args.dataset)  # an unknown --dataset is refused before any reading
     settings = Settings(iw_samples=args.iw_samples, samples=args.samples)
     if args.name is not None:
-        _check_name(root, args.name, args.force)
+        check_name(root, args.name, args.force)
     started = time.perf_counter()
     imported = read_tutorial_vae(Path(args.path))
     name = args.name or imported.derived_name(args.dataset)
@@ -42,6 +42,8 @@ def run_import(args: argparse.Namespace) -> int:
         _make_explorable(checkpoint, data, args, settings)
     except DataUnavailableError as error:
         say(f"{name}: imported, but its test loss and maps need the data set: {error}")
+        return 0
+    _step(name, "imported", started)
     return 0
 
 
@@ -49,7 +51,7 @@ def _step(name: str, what: str, started: float) -> None:
     say(f"{name}: {what} in {time.perf_counter() - started:.2f} s")
 
 
-def _check_name(root: Path, name: str, force: bool) -> Path:
+def check_name(root: Path, name: str, force: bool) -> Path:
     """The folder for ``name``, refused when it leaves the root, looks like a training's, or exists without --force."""
     target = store.checkpoint_path(root, name)
     if TRAINED_NAME.search(name):
@@ -67,11 +69,11 @@ def _check_name(root: Path, name: str, force: bool) -> Path:
 def _write(root: Path, name: str, imported: ImportedVAE, training, force: bool) -> store.Checkpoint:
     """Save the checkpoint under the name's lock (a half-finished earlier save recovered first)."""
     started = time.perf_counter()
-    _check_name(root, name, force)  # before the lock: a refused name leaves not even a lock file behind
+    check_name(root, name, force)  # before the lock: a refused name leaves not even a lock file behind
     lock = acquire_lock(root, name, say)
     try:
         store.recover_dir(root / name)
-        _check_name(root, name, force)
+        check_name(root, name, force)
         checkpoint = store.save_imported(root, name, imported.model, training, imported.source)
     finally:
         lock.release()
