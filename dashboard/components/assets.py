@@ -12,8 +12,9 @@ runtime that mounts it, as Streamlit's manifest scan would.
 This is the one place that reaches into Streamlit's component manager, which is not public API
 (a manifest's components are named "<project>.<name>"; ours keep their plain names, which the
 tests and benchmarks look for, so the asset root is recorded directly). If an upgrade moves it,
-a warning says so once and the components fall back to inline JS with base.js pasted in place
-of its import: the same code, as one text.
+a warning says so once and the components fall back to inline JS with base.js (and any other module
+of this folder a component imports, such as map_zoom.js) pasted in place of its import: the same code,
+as one text.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import streamlit as st
 
 HERE = Path(__file__).resolve().parent
 BASE = "base.js"
-_IMPORT = re.compile(r'^import \{[^}]*\} from "\./base\.js";\n', re.MULTILINE)
+_IMPORT = re.compile(r'^import \{[^}]*\} from "\./([a-z_]+\.js)";\n', re.MULTILINE)
 _log = logging.getLogger(__name__)
 _inline_only: list[bool] = []  # [True] once declaring failed in this process: inline JS from then on
 
@@ -43,11 +44,21 @@ def _declare(name: str) -> None:
 
 
 def inline_js(js: str) -> str:
-    """The component's JS with base.js pasted in place of its import: one module, for a blob: URL."""
-    source = (HERE / js).read_text()
-    if not _IMPORT.search(source):
-        raise ValueError(f"{js} does not import ./base.js on a line of its own")
-    return (HERE / BASE).read_text() + "\n" + _IMPORT.sub("", source, count=1)
+    """The component's JS with the modules it imports pasted in place of their imports: one module, for a
+    blob: URL. Each module comes once, before the modules that import it."""
+    if BASE not in _IMPORT.findall((HERE / js).read_text()):
+        raise ValueError(f"{js} does not import ./{BASE} on a line of its own")
+    return "\n".join(_bundle(js, []))
+
+
+def _bundle(name: str, seen: list[str]) -> list[str]:
+    """``name``'s imported modules (not yet in ``seen``), then its own text without its import lines."""
+    if name in seen:
+        return []
+    seen.append(name)
+    source = (HERE / name).read_text()
+    texts = [text for imported in _IMPORT.findall(source) for text in _bundle(imported, seen)]
+    return [*texts, _IMPORT.sub("", source)]
 
 
 def served() -> bool:
