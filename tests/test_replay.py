@@ -166,6 +166,27 @@ def test_a_damaged_or_foreign_replay_is_one_line_naming_the_fix(tmp_path, replay
     assert message in text and "--force" in text and "\n" not in text, text
 
 
+HEADER_DAMAGES = [  # what the zip directory and the .npy headers show, without inflating anything
+    (lambda p: p.write_bytes(b"PK\x03\x04" + b"\0" * 100), "not a readable"),
+    (lambda p: _npz(p, mu=np.zeros((3, 2)), labels=np.zeros(3)), "lacks"),
+    (_bomb, "declares 1,000,000,000 values in coords"),
+    (lambda p: _npz(p, **{**dict(np.load(p)), "grids": np.zeros((3, 64, 28, 28), np.float64)}), "holds grids as"),
+]
+
+
+@pytest.mark.parametrize("damage, message", HEADER_DAMAGES)
+def test_list_reports_a_damaged_replay_from_its_headers_and_keeps_the_model(tmp_path, replay_root, damage, message):
+    import shutil
+
+    root = tmp_path / "root"
+    shutil.copytree(checkpoint_of(replay_root, 3).path, root / "ck")
+    damage(root / "ck" / REPLAY_FILE)
+    checkpoints, problems = store.scan(root)
+    assert [c.name for c in checkpoints] == ["ck"]  # the model stays usable
+    [problem] = problems
+    assert REPLAY_FILE in problem.message and message in problem.message and "--force" in problem.message
+
+
 def test_procrustes_removes_a_known_rotation_reflection_scale_and_shift():
     rng = np.random.default_rng(0)
     last = rng.standard_normal((300, 2)).astype(np.float32) * [3, 1]

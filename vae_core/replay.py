@@ -297,6 +297,30 @@ def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS, fix:
                   arrays["grids"].astype(np.uint8), latent_dim)
 
 
+def check_replay_headers(checkpoint: Checkpoint) -> None:
+    """A checkpoint's replay.npz checked from its zip directory and .npy headers only (nothing inflated):
+    ``store.CheckpointError`` naming the file and the fix when it breaks a bound; nothing when absent."""
+    import zipfile
+
+    from .store import CheckpointError
+
+    file = checkpoint.path / REPLAY_FILE
+    try:
+        with open(file, "rb") as handle:
+            _headers(handle, checkpoint.train_config.epochs)
+    except FileNotFoundError:
+        return
+    except HeaderError as error:
+        raise CheckpointError(f"{file} {error}: {_retrain_fix(checkpoint)}") from error
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{file} is not a readable replay ({reason(error)}): {_retrain_fix(checkpoint)}") \
+            from error
+
+
+def _retrain_fix(checkpoint: Checkpoint) -> str:
+    return f"retrain it with `{retrain_command(checkpoint.model_config, checkpoint.train_config)}` to record it again"
+
+
 def load_replay(checkpoint_or_path: Checkpoint | str | os.PathLike, latent_dim: int | None = None,
                 epochs: int = MAX_EPOCHS) -> Replay | None:
     """A checkpoint's replay (bounded by its config), or the replay file at a path (a growing one of a job
@@ -307,9 +331,8 @@ def load_replay(checkpoint_or_path: Checkpoint | str | os.PathLike, latent_dim: 
         file = Path(checkpoint_or_path)
         return read_replay_file(file if file.suffix == ".npz" else file / REPLAY_FILE, latent_dim, epochs)
     checkpoint = checkpoint_or_path
-    fix = f"retrain it with `{retrain_command(checkpoint.model_config, checkpoint.train_config)}` to record it again"
     return read_replay_file(checkpoint.path / REPLAY_FILE, checkpoint.model_config.latent_dim,
-                            checkpoint.train_config.epochs, fix)
+                            checkpoint.train_config.epochs, _retrain_fix(checkpoint))
 
 
 def retrain_command(model_config: ModelConfig, train_config: TrainConfig) -> str:

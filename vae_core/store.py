@@ -38,10 +38,10 @@ import numpy as np
 from filelock import FileLock
 from safetensors import SafetensorError
 
-from . import checks
+from . import architectures, checks
 from .atomic import TEMP_PREFIX, write_dir_atomic, write_file_atomic
 from .atomic import recover_dir as _recover_swap
-from .config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
+from .config import DATASETS, ConfigError, ModelConfig, TrainConfig, config_from_dict, to_dict
 from .headers import HeaderError, TensorHeader, read_json, reason, safetensors_header
 from .migrations import AUXILIARY_FORMAT_VERSION, FORMAT_VERSION, FormatError, migrate
 from .shapes import parameter_shapes
@@ -122,10 +122,12 @@ def run_name(model_config: ModelConfig, train_config: TrainConfig) -> str:
     """Directory name derived from everything that changes the weights.
 
     The MLP with beta = 1 keeps the name of format version 1 (``mnist-z20-h400-e12-b128-lr0.001-s0``);
-    a conv model says ``-conv`` and has no hidden width, a KL weight other than 1 adds ``-beta4``.
+    a conv model says ``-conv`` and has no hidden width, a plugin's says its name before the latent size
+    and keeps the hidden width (``mnist-leaky-z2-h400-...``), a KL weight other than 1 adds ``-beta4``.
     """
-    model = (f"conv-z{model_config.latent_dim}" if model_config.architecture == "conv"
-             else f"z{model_config.latent_dim}-h{model_config.hidden_dim}")
+    architecture, latent, hidden = model_config.architecture, model_config.latent_dim, model_config.hidden_dim
+    model = {"conv": f"conv-z{latent}", "mlp": f"z{latent}-h{hidden}"}.get(architecture,
+                                                                          f"{architecture}-z{latent}-h{hidden}")
     beta = "" if train_config.beta == 1 else f"-beta{train_config.beta:g}"
     return (f"{train_config.dataset}-{model}-e{train_config.epochs}-b{train_config.batch_size}"
             f"-lr{train_config.lr:g}-s{train_config.seed}{beta}")
@@ -265,8 +267,14 @@ def _read_weights(file: Path, fix: str, framework: str = "pt") -> dict:
 
 
 def _check_shapes(file: Path, config: ModelConfig, shapes: dict[str, tuple[int, ...]]) -> None:
-    """``CheckpointError`` unless ``shapes`` are exactly the tensors the config's architecture has."""
-    expected = parameter_shapes(config)
+    """``CheckpointError`` unless ``shapes`` are exactly the tensors the config's architecture has.
+
+    A plugin's shapes come from its class (built on the meta device): one that cannot be built is this error.
+    """
+    try:
+        expected = parameter_shapes(config)
+    except ConfigError as error:
+        raise CheckpointError(f"{file}: {error}") from error
     if shapes.keys() != expected.keys():
         raise CheckpointError(f"{file} holds different tensors than a {config.architecture} VAE "
                               "has: config and weights come from different models, retrain with --force")
@@ -315,10 +323,12 @@ def load_model(checkpoint: Checkpoint, device: str | torch.device = "cpu") -> Va
 
 
 def sort_key(checkpoint: Checkpoint) -> tuple:
-    """How checkpoints are listed: by dataset, architecture (MLP first), latent size, beta, then name."""
+    """How checkpoints are listed: by dataset, architecture (MLP, conv, then plugins), latent size, beta, then name."""
     model, train = checkpoint.model_config, checkpoint.train_config
     dataset = DATASETS.index(train.dataset) if train.dataset in DATASETS else len(DATASETS)
-    return dataset, ARCHITECTURES.index(model.architecture), model.latent_dim, train.beta, checkpoint.name
+    names = architectures.names()
+    architecture = names.index(model.architecture) if model.architecture in names else len(names)
+    return dataset, architecture, model.latent_dim, train.beta, checkpoint.name
 
 
 def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
@@ -356,8 +366,10 @@ def cache_problems(checkpoint: Checkpoint) -> list[str]:
 
     Absent caches, and metrics of another version, are not problems: they are computed on request.
     """
+    from .replay import check_replay_headers
+
     problems = []
-    for read in (_projection_headers, _metrics):
+    for read in (_projection_headers, _metrics, check_replay_headers):
         try:
             read(checkpoint)
         except CheckpointError as error:
