@@ -189,6 +189,7 @@ def test_a_dragged_box_or_lasso_selects_the_points_inside_it(browser, dashboard)
 
         corner_a, corner_b = at(0.35, 0.35), at(0.6, 0.55)
         rectangle = np.array([corner_a, [corner_b[0], corner_a[1]], corner_b, [corner_a[0], corner_b[1]]])
+        page.locator(".vae-canvas.map .modes .mode", has_text="Box").click()  # a drag pans in the default Pan mode
 
         def drag_box():
             page.mouse.move(*corner_a)

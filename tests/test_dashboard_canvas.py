@@ -290,8 +290,65 @@ def test_the_inline_fallback_is_one_module_node_can_run(tmp_path):
     for script in ("canvas.js", "live_decoder.js"):
         bundled = assets.inline_js(script)
         assert "from \"./base.js\"" not in bundled and bundled.count("export function mountView") == 1
+        assert bundled.count("export class Navigator") == (script == "canvas.js")  # map_zoom.js, once
         (tmp_path / f"inline-{script}.mjs").write_text(bundled)
         check = f'const m = await import("./inline-{script}.mjs"); process.exit(m.default instanceof Function ? 0 : 3);'
         done = subprocess.run([node, "--input-type=module", "-e", check], cwd=tmp_path, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0, (script, done.stderr)
+
+
+CAMERA_SCRIPT = """
+import { MAX_ZOOM, cameraValue, home, panBy, project, zoomAbout } from "./map_zoom.js";
+const bounds = [-4, 4, -3, 5]; // x0, x1, y0, y1
+const area = { left: 50, top: 10, width: 600, height: 500 };
+const window = (camera) => {
+  const p = project(camera, bounds, area);
+  return [p.fromX(area.left), p.fromX(area.left + area.width), p.fromY(area.top + area.height), p.fromY(area.top)];
+};
+const pixel = [420, 130];
+let camera = home(bounds);
+const before = project(camera, bounds, area);
+const under = [before.fromX(pixel[0]), before.fromY(pixel[1])];
+for (let k = 0; k < 30; k++) camera = zoomAbout(camera, 1.3, pixel, bounds, area);
+const after = project(camera, bounds, area);
+const far = panBy(camera, [1e6, -1e6], bounds, area);
+process.stdout.write(JSON.stringify({
+  max: MAX_ZOOM, zoom: camera.zoom, under: [after.toX(under[0]), after.toY(under[1])],
+  home: window(home(bounds)), far: window(far), out: zoomAbout(camera, 1e-9, pixel, bounds, area),
+  values: [cameraValue({ cx: 0.1234567891, cy: -2.5, zoom: 27.857618 }, 4),
+    cameraValue({ cx: 1, cy: 1, zoom: 1.00004 }, 4), cameraValue({ cx: -1e-8, cy: 3, zoom: 200 }, 2)],
+}));
+"""
+
+
+def test_the_maps_camera_is_bounded_and_zooms_about_the_cursor_in_node(tmp_path):
+    """map_zoom.js's camera, run by Node: the wheel's point stays put, the zoom stops at canvas.MAX_ZOOM and at 1,
+    a pan cannot leave what zoom 1 shows, and the reported form is one the URL takes back."""
+    import shutil
+    import subprocess
+
+    from dashboard.components import assets
+    from dashboard.latent_map import state
+    from tests.conftest import missing_prerequisite
+
+    node = shutil.which("node")
+    if node is None:
+        missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
+    for script in ("map_zoom.js", "base.js"):
+        shutil.copy(assets.HERE / script, tmp_path / script)
+    (tmp_path / "package.json").write_text('{"type": "module"}')
+    (tmp_path / "run.mjs").write_text(CAMERA_SCRIPT)
+    done = subprocess.run([node, "run.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["max"] == canvas.MAX_ZOOM and out["zoom"] == canvas.MAX_ZOOM  # 1.3 ** 30 asked for
+    assert out["under"] == pytest.approx([420, 130], abs=1e-6)
+    (x0, x1, y0, y1), (fx0, fx1, fy0, fy1) = out["home"], out["far"]
+    assert fx0 == pytest.approx(x0) and fx1 < x1 and fy0 == pytest.approx(y0) and fy1 < y1  # stopped at the edge
+    assert out["out"] == {"cx": 0, "cy": 1, "zoom": 1}  # zooming out stops at the whole map, centred
+    value, whole, deepest = out["values"]
+    assert value == [0.123457, -2.5, 27.86] and whole is None and deepest == [0, 3, 200]  # no "-0"
+    for reported in (value, deepest):
+        assert state.parse_viewport(state.viewport_text(reported)) == tuple(reported)
+        assert canvas.viewport_value(reported) == tuple(reported)

@@ -1,9 +1,11 @@
-"""The Latent map's legend and selection in the URL, driven by AppTest (the browser half: test_browser_map_link.py).
+"""The Latent map's legend, selection and zoom in the URL, driven by AppTest (the browser half:
+test_browser_map_link.py and test_browser_map_zoom.py).
 
 ``hide=3,8`` names the classes hidden in the legend; ``select=box:x0,y0,x1,y1``,
 ``select=lasso:x,y,...`` or ``select=row:r`` (shapes joined by ';') the selection in the map's data
-coordinates. A link brings both back and the page lists the rows inside; what the map reports is
-written into the URL; bad values are ignored whole; a selection belongs to one projection of one model.
+coordinates; ``view=cx,cy,zoom`` the map's camera. A link brings them back and the page lists the rows
+inside; what the map reports is written into the URL; bad values are ignored whole; a selection and a
+view belong to one projection of one model.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tests.test_links import open_link
 
 Z2, Z3 = "mnist-z2-h16-e2-b32-lr0.001-s0", "mnist-z3-h16-e2-b32-lr0.001-s0"
 BOX = "box:-0.3,0.3,-0.05,0.55"  # inside the tiny z = 2 model's cloud (x -0.40..0.03, y 0.27..0.64)
+VIEW = "-0.2,0.45,4"  # the tiny z = 2 model's cloud, 4 times closer
 
 
 def listed(app) -> str:
@@ -92,9 +95,10 @@ def test_bad_hidden_classes_are_ignored(monkeypatch, tiny_checkpoint_root, empty
                                    {"model": Z3}])  # no map named: PCA is shown, the link's box was on z = 2's
 def test_a_selection_is_taken_only_for_the_map_the_link_names(monkeypatch, tiny_checkpoint_root, empty_data, query):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map",
-                    {**query, "map": query.get("map", "Latent coordinates"), "select": BOX})
+                    {**query, "map": query.get("map", "Latent coordinates"), "select": BOX, "view": VIEW})
     assert app.radio(key="map").value != "PCA" if query["model"] == Z2 else app.radio(key="map").value == "PCA"
     assert view(app, "map")[1]["selection"] == [] and listed(app) == "" and "select" not in app.query_params
+    assert view(app, "map")[1]["viewport"] is None and "view" not in app.query_params  # the whole map
 
 
 def test_a_selection_on_another_map_of_the_link_is_taken(monkeypatch, tiny_checkpoint_root, empty_data):
@@ -132,3 +136,67 @@ def test_the_url_form_round_trips():
     assert state.parse_selection(text) == parts
     assert state.selection_text(({"box": [-0.0, 0, 1, 1]},)) == "box:0,0,1,1"  # never '-0'
     assert canvas.selection_parts([{"lasso": [[0, 0]] * (canvas.MAX_CORNERS + 1)}]) == ()
+
+
+# --- the zoom: view=cx,cy,zoom ---
+
+def test_a_link_brings_back_the_view(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map",
+                    {"model": Z2, "select": BOX, "view": VIEW})
+    _, data = view(app, "map")
+    assert data["viewport"] == [-0.2, 0.45, 4.0] and data["zoomable"] is True
+    assert data["selection"] == [{"box": [-0.3, 0.3, -0.05, 0.55]}]  # the two travel together
+    assert app.query_params["view"] == VIEW  # written back as read
+
+
+@pytest.mark.parametrize("bad", [
+    "1,2", "1,2,3,4", "0,0,0.5", "0,0,1", "0,0,-4", "0,0,201", "0,0,200.5", "nan,0,2", "0,inf,2", "0,0,1e3",
+    "100001,0,2", "9999999,0,2", "0,0,", ",,", "a,b,c", "0;0;2", "0 0 2", "../x", "0,0," + "2" * 5000, "",
+])
+def test_a_bad_view_in_a_link_is_ignored_whole(monkeypatch, tiny_checkpoint_root, empty_data, bad):
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map",
+                    {"model": Z2, "select": BOX, "view": bad})
+    _, data = view(app, "map")
+    assert data["viewport"] is None and "view" not in app.query_params  # the whole map
+    assert data["selection"] == [{"box": [-0.3, 0.3, -0.05, 0.55]}]  # the selection is its own parameter
+
+
+def test_the_reported_view_goes_into_the_url_and_stays_with_its_projection(monkeypatch, tiny_checkpoint_root,
+                                                                          empty_data):
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map", {"model": Z2})
+    assert view(app, "map")[1]["viewport"] is None and "view" not in app.query_params
+    browser_reports(app, view(app, "map")[0], {"viewport": [-0.125, 0.5, 12.5]})
+    assert app.query_params["view"] == "-0.125,0.5,12.5" and view(app, "map")[1]["viewport"] == [-0.125, 0.5, 12.5]
+
+    app.radio(key="map").set_value("t-SNE").run()  # another projection starts with the whole map
+    assert view(app, "map")[1]["viewport"] is None and "view" not in app.query_params
+    app.radio(key="map").set_value("Latent coordinates").run()
+    assert app.query_params["view"] == "-0.125,0.5,12.5"
+
+    browser_reports(app, view(app, "map")[0], {"viewport": []})  # Reset view: the whole map
+    assert view(app, "map")[1]["viewport"] is None and "view" not in app.query_params
+    for bad in ([0, 0, 500], [0, 0], ["0", 0, 2], [True, 0, 2], [float("nan"), 0, 2], "0,0,2", None):
+        browser_reports(app, view(app, "map")[0], {"viewport": [1, 1, 2]})
+        browser_reports(app, view(app, "map")[0], {"viewport": bad})
+        assert view(app, "map")[1]["viewport"] is None and "view" not in app.query_params, bad
+
+
+def test_a_report_of_the_legend_or_the_view_keeps_a_linked_selection(monkeypatch, tiny_checkpoint_root,
+                                                                   empty_data):
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map", {"model": Z2, "select": BOX})
+    browser_reports(app, view(app, "map")[0], {"hidden": [3]})
+    browser_reports(app, view(app, "map")[0], {"hidden": [3], "viewport": [-0.2, 0.45, 2]})
+    _, data = view(app, "map")
+    assert data["selection"] == [{"box": [-0.3, 0.3, -0.05, 0.55]}] and app.query_params["select"] == BOX
+    assert data["hidden"] == [3] and app.query_params["view"] == "-0.2,0.45,2"
+
+
+def test_the_view_url_form_round_trips_within_its_bounds():
+    assert state.viewport_text((-1.5, 0.0, 12.5)) == "-1.5,0,12.5" and state.viewport_text(None) == ""
+    assert state.viewport_text((-0.0, 1e-06, 200.0)) == "0,0.000001,200"  # never '-0', never '1e-06'
+    for viewport in ((-1.5, 0.0, 12.5), (0.123456, -99999.5, 1.001), (-canvas.MAX_COORDINATE, 3.0, canvas.MAX_ZOOM)):
+        assert state.parse_viewport(state.viewport_text(viewport)) == viewport
+    assert canvas.viewport_value([0, 0, canvas.MAX_ZOOM]) == (0.0, 0.0, 200.0)
+    for bad in ([0, 0, canvas.MAX_ZOOM + 0.001], [0, 0, 1], [0, 0, 0.999], [canvas.MAX_COORDINATE * 1.01, 0, 2],
+                [0, 0, True], None, {"cx": 0}, [0, 0, 2, 0], "0,0,2"):
+        assert canvas.viewport_value(bad) is None, bad

@@ -7,15 +7,19 @@
 //   - data is an object with view "map": a scatter of 2-D points coloured by class, with a legend that hides
 //     classes, hover thumbnails drawn from the sprite, a click, a dragged box or a lasso to select. A selectable
 //     map reports its hidden classes and its selection as shapes in data coordinates ({box: [x0, y0, x1, y1]},
-//     {lasso: [[x, y], ...]}, {row: r}; shift adds a shape), and takes both back from its data (a shared link);
+//     {lasso: [[x, y], ...]}, {row: r}; shift adds a shape), and takes both back from its data (a shared link).
+//     A zoomable map zooms and pans (map_zoom.js: the gestures, the camera a selectable map reports as
+//     "viewport", the overview); shapes stay in data coordinates, so they hold at any zoom;
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only. The root of each view carries data attributes that say what it draws (data-model,
-// data-method, data-points, data-fingerprint; data-drawn once drawn), for tests and benchmarks.
+// data-method, data-points, data-fingerprint; data-drawn once drawn; a map's data-zoom and data-center once
+// drawn), for tests and benchmarks.
 
 import {
   PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
 } from "./base.js";
+import { Navigator, home, project } from "./map_zoom.js";
 
 const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
@@ -25,7 +29,11 @@ const MAX_PARTS = 8; // shapes in one selection: shift adds one, the oldest goes
 const MAX_CORNERS = 48; // a lasso's path is simplified to at most this many corners (canvas.py's MAX_CORNERS)
 const DIGITS = 4; // a shape's coordinates keep about this many significant digits of the plot's span
 const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
-const SELECT_MODES = [["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
+// What a drag does (map_zoom.js says why Pan comes first); a click selects a point in every mode.
+const MODES = [["pan", "Pan", "Drag to move the map; the wheel zooms, double-click shows all"],
+  ["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
+const DOUBLE_CLICK_MS = 400; // a click on no point clears the selection after this, unless it was a double-click
+const SHARP_MS = 8; // dots that took longer to draw are moved as a picture during a gesture, drawn sharp after it
 const THUMB = { full: 84, compact: 56 }; // CSS pixels of a thumbnail: 3 (2 on a compact map) per digit pixel
 // The plot's margins in CSS pixels; the left one grows to fit the widest tick label beside the axis title.
 const MARGIN = { full: { left: 52, right: 12, top: 10, bottom: 40 }, compact: { left: 34, right: 8, top: 6, bottom: 32 } };
@@ -132,7 +140,7 @@ class MapView {
     this.legend.setAttribute("aria-label", "Classes shown on the map");
     this.modes = element("div", "modes", bar);
     this.modes.setAttribute("role", "group");
-    this.modes.setAttribute("aria-label", "What a drag selects with");
+    this.modes.setAttribute("aria-label", "What a drag does");
     this.buildModes(this.modes);
     this.box = element("div", "map-box", this.root);
     this.canvas = element("canvas", "map", this.box);
@@ -144,14 +152,23 @@ class MapView {
     this.thumbCanvas.width = this.thumbCanvas.height = SIDE;
     this.thumbText = element("div", "thumb-text", this.thumb);
     this.note = element("div", "note", this.root);
+    this.nav = new Navigator(this);
     this.canvas.addEventListener("pointermove", (event) => this.onMove(event));
     this.canvas.addEventListener("pointerleave", () => this.onLeave());
     this.canvas.addEventListener("pointerdown", (event) => this.onDown(event));
     this.canvas.addEventListener("pointerup", (event) => this.onUp(event));
+    this.canvas.addEventListener("pointercancel", () => this.onCancel());
+    this.canvas.addEventListener("dblclick", (event) => {
+      clearTimeout(this.clearTimer); // a double-click keeps the selection its first click would have cleared
+      if (this.nav.enabled) {
+        event.preventDefault();
+        this.nav.reset();
+      }
+    });
     this.listener = () => { this.showThumb(); requestDraw(this); };
     registry.listeners.add(this.listener);
     registry.maps.add(this);
-    this.resize = new ResizeObserver(() => { this.background = null; requestDraw(this); });
+    this.resize = new ResizeObserver(() => this.stale());
     this.resize.observe(this.box);
   }
 
@@ -165,6 +182,7 @@ class MapView {
       this.labels = Int8Array.from(data.points.labels);
       this.rows = Int32Array.from(data.points.rows);
       this.rowIndex = new Map(Array.from(this.rows, (row, i) => [row, i]));
+      this.nav.forget(); // other points: the whole map
     }
     // The plot covers the points and the marker: a digit far from every test digit still shows.
     const boundsKey = [pointsKey, data.marker ? [data.marker.x, data.marker.y] : ""].join();
@@ -173,7 +191,7 @@ class MapView {
       this.bounds = bounds(this.x, this.y, data.marker);
       const [x0, x1, y0, y1] = this.bounds;
       this.decimals = Math.max(0, Math.min(6, DIGITS - Math.floor(Math.log10(Math.max(x1 - x0, y1 - y0)))));
-      this.background = null;
+      this.stale();
     }
     // The legend and the selection Python sends win when they differ from what it sent before (a link, a reset);
     // otherwise the page keeps its own, which Python hears on the next report.
@@ -182,19 +200,25 @@ class MapView {
       this.given = given;
       this.hidden = new Set(data.hidden || []);
       this.parts = data.selection || [];
-      this.background = null;
+      this.stale();
     }
-    if (this.data && (this.data.compact !== data.compact || this.data.width !== data.width)) this.background = null;
+    if (this.data && (this.data.compact !== data.compact || this.data.width !== data.width)) this.stale();
     this.data = data;
+    this.nav.enable(Boolean(data.zoomable));
+    this.nav.take(data.viewport); // a link's camera, unless it is one this page reported
     this.select();
     this.heading.textContent = data.title;
     this.root.classList.toggle("compact", Boolean(data.compact));
     this.root.style.width = data.width ? `${data.width}px` : "";
     this.box.style.height = `${data.height}px`;
     this.modes.hidden = !data.selectable;
+    this.modeButtons[0].hidden = !data.zoomable;
+    this.setMode(!data.selectable ? "pan" : !data.zoomable && this.mode === "pan" ? "box" : this.mode);
     this.legend.hidden = data.legend === false;
-    this.canvas.classList.toggle("static", !data.selectable); // no crosshair where a press selects nothing
+    this.canvas.classList.toggle("static", !data.selectable && !data.zoomable); // a press does nothing there
     this.canvas.setAttribute("aria-label", data.alt || data.title);
+    if (data.zoomable) this.canvas.setAttribute("aria-keyshortcuts", "+ - 0 ArrowLeft ArrowRight ArrowUp ArrowDown");
+    else this.canvas.removeAttribute("aria-keyshortcuts");
     this.buildLegend();
     this.note.textContent = data.note || "";
     describe(this.root, { view: "map", model: data.model || null, method: data.method || null,
@@ -207,22 +231,37 @@ class MapView {
     return this.data.compact ? "compact" : "full";
   }
 
-  /** Box or lasso: what a drag selects with. */
+  /** Pan, box or lasso: what a drag does. */
   buildModes(parent) {
-    this.mode = "box";
-    this.modeButtons = SELECT_MODES.map(([mode, text, title]) => {
+    this.modeButtons = MODES.map(([mode, text, title]) => {
       const button = element("button", "mode", parent);
       button.type = "button";
       button.textContent = text;
       button.title = title;
       button.dataset.mode = mode;
-      button.addEventListener("click", () => {
-        this.mode = mode;
-        this.modeButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
-      });
-      button.setAttribute("aria-pressed", String(mode === this.mode));
+      button.addEventListener("click", () => this.setMode(mode));
       return button;
     });
+    this.setMode("pan");
+  }
+
+  setMode(mode) {
+    this.mode = mode;
+    this.modeButtons.forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.mode === mode)));
+    this.canvas?.classList.toggle("pan", mode === "pan"); // a hand where a drag pans
+  }
+
+  /** The points, their colours or the plot's size changed: every layer is drawn again. */
+  stale() {
+    this.background = this.dots = null;
+    this.nav?.stale();
+    requestDraw(this);
+  }
+
+  /** The camera moved: lay out and draw again (the dots sharp unless a gesture is in flight, see compose). */
+  moved() {
+    this.background = null;
+    requestDraw(this);
   }
 
   buildLegend() {
@@ -267,47 +306,64 @@ class MapView {
 
   changedVisibility() {
     this.showChips();
-    this.background = null;
+    this.stale();
     this.select();
     if (this.data.selectable) this.args.setStateValue("hidden", [...this.hidden].sort((a, b) => a - b));
     requestDraw(this);
   }
 
-  /** The plot's frame: margins that fit the y tick labels, then ``scaled`` to them. */
+  /**
+   * The plot's layout for the camera: margins that fit its y tick labels. The camera is laid out on the whole map's
+   * plot area (``wholeArea``, zoom 1's; the view's ``frame``), so tick labels that widen as the map zooms cover the
+   * plot's edge rather than move the points under the cursor.
+   */
   layout() {
+    const key = [this.box.clientWidth, this.data.width, this.data.height, this.boundsKey, this.size].join();
+    if (key !== this.wholeKey) {
+      this.wholeKey = key;
+      this.wholeArea = this.fitted(home(this.bounds), null).area;
+    }
+    return this.fitted(this.nav.current(this.wholeArea), this.wholeArea);
+  }
+
+  /** ``scaled`` with margins that fit the y tick labels of ``camera`` (``frame`` null: its own plot area). */
+  fitted(camera, frame) {
     const margin = { ...MARGIN[this.size] };
-    let view = this.scaled(margin);
+    const view = this.scaled(margin, camera, frame);
     const context = this.canvas.getContext("2d");
     context.font = FONT[this.size].tick;
     const widest = Math.max(0, ...view.yTicks(context).map((t) => context.measureText(tickLabel(t)).width));
     margin.left = Math.max(margin.left, Math.ceil(widest) + 6 + TITLE_BAND);
-    view = this.scaled(margin);
-    return view;
+    return this.scaled(margin, camera, frame);
   }
 
-  /** The plot's scale within ``margin``: equal units across and up, the points' box centred in the plot area. */
-  scaled(margin) {
+  /**
+   * The plot within ``margin`` (its ``area``) seen through ``camera`` laid out on ``frame`` (map_zoom.js's
+   * ``project``): equal units across and up; at zoom 1 the points' box centred in the plot area.
+   */
+  scaled(margin, camera, frame) {
     const width = this.box.clientWidth || this.data.width || 600;
     const height = this.data.height;
-    const [x0, x1, y0, y1] = this.bounds;
     const innerW = Math.max(20, width - margin.left - margin.right);
     const innerH = Math.max(20, height - margin.top - margin.bottom);
-    const scale = Math.min(innerW / (x1 - x0), innerH / (y1 - y0));
-    const left = margin.left + (innerW - scale * (x1 - x0)) / 2;
-    const top = margin.top + (innerH - scale * (y1 - y0)) / 2;
-    const view = { width, height, margin, innerW, innerH, scale, toX: (x) => left + (x - x0) * scale,
-      toY: (y) => top + (y1 - y) * scale, fromX: (px) => x0 + (px - left) / scale, fromY: (py) => y1 - (py - top) / scale };
+    const area = { left: margin.left, top: margin.top, width: innerW, height: innerH };
+    frame ??= area;
+    const view = { width, height, margin, innerW, innerH, area, frame, camera, ...project(camera, this.bounds, frame) };
+    view.inside = (px, py) => px >= area.left && px <= area.left + innerW && py >= area.top && py <= area.top + innerH;
     // Ticks cover the whole plot area, which is wider or taller than the points' box (equal units).
     view.xTicks = (c) => fittedTicks(c, view.fromX(margin.left), view.fromX(width - margin.right), innerW, true);
     view.yTicks = (c) => fittedTicks(c, view.fromY(height - margin.bottom), view.fromY(margin.top), innerH, false);
     return view;
   }
 
+  /** Where the row's point is drawn, in the page's CSS pixels; null when the map does not show it (zoomed away). */
   screenPoint(row) {
     const i = this.rowIndex?.get(row);
     if (i === undefined || !this.view) return null;
+    const [x, y] = [this.view.toX(this.x[i]), this.view.toY(this.y[i])];
+    if (!this.view.inside(x, y)) return null;
     const box = this.canvas.getBoundingClientRect();
-    return [box.left + this.view.toX(this.x[i]), box.top + this.view.toY(this.y[i])];
+    return [box.left + x, box.top + y];
   }
 
   /** The visible point nearest (x, y) in CSS pixels of the canvas, within HIT_RADIUS; -1 when none. */
@@ -315,12 +371,12 @@ class MapView {
     let best = -1;
     let bestDistance = HIT_RADIUS * HIT_RADIUS;
     const { px, py } = this;
+    if (this.nav.inOverview([x, y])) return -1; // the overview covers the points under it
     for (let i = 0; i < px.length; i++) {
-      if (this.hidden.has(this.labels[i])) continue;
       const dx = px[i] - x;
       const dy = py[i] - y;
       const distance = dx * dx + dy * dy;
-      if (distance < bestDistance) {
+      if (distance < bestDistance && !this.hidden.has(this.labels[i]) && this.view.inside(px[i], py[i])) {
         bestDistance = distance;
         best = i;
       }
@@ -336,60 +392,125 @@ class MapView {
   onMove(event) {
     if (!this.px) return;
     const [x, y] = this.local(event);
-    if (this.press) {
-      const { path } = this.press;
+    const press = this.press;
+    if (press?.kind === "overview") {
+      this.nav.centreOn([x, y]);
+    } else if (press?.kind === "pan") {
+      if (!press.panning && Math.hypot(x - press.from[0], y - press.from[1]) >= DRAG_MIN) {
+        press.panning = true;
+        this.nav.startDrag();
+        this.canvas.classList.add("panning");
+      }
+      if (press.panning) {
+        this.nav.drag([x - press.last[0], y - press.last[1]]); // from the press: the first pixels count too
+        press.last = [x, y];
+      }
+    } else if (press) {
+      const { path } = press;
       const [lx, ly] = path[path.length - 1];
-      if (this.press.mode === "lasso" && Math.hypot(x - lx, y - ly) >= LASSO_STEP) path.push([x, y]);
-      this.press.to = [x, y];
+      if (press.mode === "lasso" && Math.hypot(x - lx, y - ly) >= LASSO_STEP) path.push([x, y]);
+      press.to = [x, y];
       requestDraw(this);
-      return;
+    } else {
+      const hover = this.nearest(x, y);
+      this.cursor = [x, y];
+      if (hover !== this.hover) {
+        this.hover = hover;
+        requestDraw(this);
+      }
+      this.showThumb(); // at once, not at the next frame: the thumbnail follows the cursor
     }
-    const hover = this.nearest(x, y);
-    this.cursor = [x, y];
-    if (hover !== this.hover) {
-      this.hover = hover;
-      requestDraw(this);
-    }
-    this.showThumb(); // at once, not at the next frame: the thumbnail follows the cursor
   }
 
   onLeave() {
     this.hover = -1;
+    this.cursor = null;
     this.showThumb();
     requestDraw(this);
   }
 
+  /**
+   * A press in the overview moves the view there; a drag pans in the Pan mode, with the middle button or with Space
+   * held (on a zoomable map), and selects in the Box and Lasso modes (on a selectable one).
+   */
   onDown(event) {
-    if (event.button !== 0 || !this.data.selectable || !this.view) return;
-    this.canvas.setPointerCapture(event.pointerId);
+    if (!this.view) return;
     const at = this.local(event);
-    this.press = { from: at, to: at, path: [at], mode: this.mode, add: event.shiftKey || event.ctrlKey || event.metaKey };
+    const zoomable = this.nav.enabled;
+    const add = event.shiftKey || event.ctrlKey || event.metaKey;
+    let kind = null;
+    if (zoomable && event.button === 0 && this.nav.inOverview(at)) kind = "overview";
+    else if (zoomable && (event.button === 1 || (event.button === 0 && (this.mode === "pan" || this.nav.spaceHeld)))) {
+      kind = "pan";
+    } else if (event.button === 0 && this.data.selectable) kind = "select";
+    if (!kind) return;
+    if (event.button === 1) event.preventDefault(); // no autoscroll (a left press still focuses the map: its keys)
+    this.canvas.setPointerCapture(event.pointerId);
+    this.press = { kind, button: event.button, from: at, to: at, last: at, path: [at], mode: this.mode, add };
+    if (kind === "overview") {
+      this.nav.startDrag();
+      this.nav.centreOn(at);
+    }
+    if (kind !== "select") {
+      this.hover = -1;
+      this.showThumb();
+    }
   }
 
   onUp(event) {
     const press = this.press;
     this.press = null;
     if (!press) return;
+    this.canvas.classList.remove("panning");
     const [x, y] = this.local(event);
+    if (press.kind === "overview" || press.panning) {
+      this.nav.endDrag();
+      return;
+    }
     press.path.push([x, y]);
     const moved = press.path.some(([px, py]) => Math.hypot(px - press.from[0], py - press.from[1]) >= DRAG_MIN);
-    let part = null;
-    if (moved) {
-      part = press.mode === "lasso" ? this.lassoPart(press.path) : this.boxPart(press.from, [x, y]);
-    } else {
-      const hit = this.nearest(x, y);
-      if (hit >= 0) part = { row: this.rows[hit] };
+    if (press.kind === "select" && moved) {
+      this.choose(press.mode === "lasso" ? this.lassoPart(press.path) : this.boxPart(press.from, [x, y]), press.add);
+    } else if (press.button === 0) {
+      this.click([x, y], press.add);
     }
-    if (press.add) this.parts = part ? [...this.parts, part].slice(-MAX_PARTS) : this.parts;
-    else this.parts = part ? [part] : [];
+    requestDraw(this);
+  }
+
+  onCancel() {
+    const press = this.press;
+    this.press = null;
+    this.canvas.classList.remove("panning");
+    if (press?.kind === "overview" || press?.panning) this.nav.endDrag();
+    requestDraw(this);
+  }
+
+  /** A click selects the point under it; on no point it clears the selection, unless a double-click follows. */
+  click([x, y], add) {
+    if (!this.data.selectable) return;
+    const hit = this.nearest(x, y);
+    clearTimeout(this.clearTimer);
+    if (hit >= 0) this.choose({ row: this.rows[hit] }, add);
+    else if (!add && this.parts.length) this.clearTimer = setTimeout(() => this.choose(null, false), DOUBLE_CLICK_MS);
+  }
+
+  /** ``part`` (null: none) becomes the selection, or is added to it; a changed selection is reported. */
+  choose(part, add) {
+    const parts = add ? (part ? [...this.parts, part].slice(-MAX_PARTS) : this.parts) : part ? [part] : [];
+    if (JSON.stringify(parts) === JSON.stringify(this.parts)) return;
+    this.parts = parts;
     this.select();
     this.args.setStateValue("selection", this.parts);
     requestDraw(this);
   }
 
-  /** A pixel of the canvas -> [x, y] in data coordinates, rounded to the plot's resolution (short in a URL). */
+  /**
+   * A pixel of the canvas -> [x, y] in data coordinates, rounded to the view's resolution (short in a URL): the
+   * whole plot's digits, and one more per tenfold zoom.
+   */
   toData([px, py]) {
-    const round = (v) => Number(v.toFixed(this.decimals)) || 0; // no "-0"
+    const digits = Math.min(6, this.decimals + Math.max(0, Math.ceil(Math.log10(this.view.camera.zoom))));
+    const round = (v) => Number(v.toFixed(digits)) || 0; // no "-0"
     return [round(this.view.fromX(px)), round(this.view.fromY(py))];
   }
 
@@ -429,7 +550,7 @@ class MapView {
     this.selectedKey = key;
     this.selected = new Set(rows);
     this.root.dataset.selected = String(rows.length);
-    this.background = null;
+    this.background = this.dots = null; // the faded and the selected dots
   }
 
   /** Place the thumbnail of the hovered digit beside the cursor (or hide it). */
@@ -462,24 +583,17 @@ class MapView {
   }
 
   draw() {
-    const view = this.background ? this.view : this.layout(); // a resize, or any change of the layer, lays out again
     const ratio = devicePixelRatio;
-    if (this.canvas.width !== Math.round(view.width * ratio) || this.canvas.height !== Math.round(view.height * ratio)) {
-      this.canvas.width = Math.round(view.width * ratio);
-      this.canvas.height = Math.round(view.height * ratio);
-      this.background = null;
-    }
-    if (!this.background) {
-      this.view = view;
-      this.px = Float32Array.from(this.x, view.toX);
-      this.py = Float32Array.from(this.y, view.toY);
-      this.background = this.drawBackground(view, ratio);
-      this.root.dataset.drawn = this.pointsKey;
-    }
+    if (!this.background) this.compose(ratio);
+    const view = this.view;
     const context = this.canvas.getContext("2d");
     context.setTransform(1, 0, 0, 1, 0, 0);
     context.drawImage(this.background, 0, 0);
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.save();
+    context.beginPath();
+    context.rect(view.area.left, view.area.top, view.area.width, view.area.height);
+    context.clip(); // zoomed, the points beyond the plot area stay out of the margins
     context.lineWidth = 1.5;
     context.strokeStyle = "#111";
     for (const row of this.selected.size <= RING_MAX ? this.selected : []) {
@@ -499,7 +613,74 @@ class MapView {
     }
     this.drawParts(context, view);
     if (this.data.marker) drawMarker(context, view.toX(this.data.marker.x), view.toY(this.data.marker.y), this.data.marker.label);
-    if (this.press) drawSelection(context, this.press);
+    if (this.press?.kind === "select") drawSelection(context, this.press);
+    context.restore();
+    this.nav.drawOverview(context, view, ratio, (small, whole) => this.drawPoints(small, 0.45, () => true, whole));
+  }
+
+  /**
+   * Lay out the camera and draw the static layer: white, the axes, then the dots. During a gesture the margins
+   * stay and dots slow to draw are the last ones moved and scaled as a picture; the gesture's end draws them sharp.
+   */
+  compose(ratio) {
+    const whole = this.wholeArea;
+    const view = this.nav.moving && this.view ? this.scaled(this.view.margin, this.nav.current(whole), whole)
+      : this.layout();
+    const [width, height] = [Math.round(view.width * ratio), Math.round(view.height * ratio)];
+    if (this.canvas.width !== width || this.canvas.height !== height) {
+      this.canvas.width = width;
+      this.canvas.height = height;
+      this.dots = null;
+    }
+    this.view = view;
+    this.px = Float32Array.from(this.x, view.toX);
+    this.py = Float32Array.from(this.y, view.toY);
+    const frame = { scale: view.scale, x: view.toX(0), y: view.toY(0), width, height };
+    const dots = this.dots;
+    const same = dots && ["scale", "x", "y", "width", "height"].every((k) => dots.frame[k] === frame[k]);
+    if (!same && !(dots && this.nav.moving && this.dotsMs > SHARP_MS)) this.dots = this.drawDots(view, ratio, frame);
+    this.layer ??= document.createElement("canvas");
+    const layer = this.layer;
+    [layer.width, layer.height] = [width, height]; // also clears it
+    const context = layer.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, view.width, view.height);
+    this.drawAxes(context, view);
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.beginPath();
+    context.rect(view.area.left * ratio, view.area.top * ratio, view.area.width * ratio, view.area.height * ratio);
+    context.clip();
+    // Old dots onto the new frame: a point at old pixel p is now at k * p + (new origin - k * old origin).
+    const old = this.dots.frame;
+    const k = frame.scale / old.scale;
+    context.drawImage(this.dots.canvas, (frame.x - k * old.x) * ratio, (frame.y - k * old.y) * ratio,
+      old.width * k, old.height * k);
+    this.background = layer;
+    this.root.dataset.drawn = this.pointsKey;
+    this.nav.place(view.area, view.width);
+    if (!this.nav.moving) this.nav.describe(view.camera);
+    if (this.cursor && !this.press) { // the points moved under a still cursor (a wheel, a key)
+      this.hover = this.nearest(...this.cursor);
+      this.showThumb();
+    }
+  }
+
+  /** Every visible point of the plot area on a layer of its own, with a selection faded around; timed. */
+  drawDots(view, ratio, frame) {
+    const started = performance.now();
+    const canvas = (this.dotsCanvas ??= document.createElement("canvas"));
+    [canvas.width, canvas.height] = [frame.width, frame.height];
+    const context = canvas.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    // With a selection, the other points fade and the selected ones are drawn on top of them.
+    const selecting = this.selected.size > 0;
+    const isSelected = (i) => this.selected.has(this.rows[i]);
+    const shown = (i) => view.inside(this.px[i], this.py[i]);
+    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !isSelected(i) && shown(i) : shown);
+    if (selecting) this.drawPoints(context, 0.9, (i) => isSelected(i) && shown(i));
+    this.dotsMs = performance.now() - started;
+    return { canvas, frame };
   }
 
   /** The selection's boxes and lassos as thin dashed outlines: a restored selection shows its shapes. */
@@ -518,25 +699,6 @@ class MapView {
       context.stroke();
     }
     context.restore();
-  }
-
-  /** The static layer: axes with round ticks, axis titles and every visible point. */
-  drawBackground(view, ratio) {
-    const canvas = document.createElement("canvas");
-    canvas.width = this.canvas.width;
-    canvas.height = this.canvas.height;
-    const context = canvas.getContext("2d");
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.fillStyle = "#fff";
-    context.fillRect(0, 0, view.width, view.height);
-    this.drawAxes(context, view);
-    // With a selection, the other points fade and the selected ones are drawn on top of them.
-    const selecting = this.selected.size > 0;
-    const isSelected = (i) => this.selected.has(this.rows[i]);
-    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !isSelected(i) : () => true);
-    if (selecting) this.drawPoints(context, 0.9, isSelected);
-    context.globalAlpha = 1;
-    return canvas;
   }
 
   /** Grid lines, round ticks whose labels do not overlap, and the axis titles (cut to the plot's width). */
@@ -579,22 +741,30 @@ class MapView {
     context.restore();
   }
 
-  /** The visible points for which ``keep(i)`` holds, as small squares of their class colour. */
-  drawPoints(context, alpha, keep) {
-    const radius = this.data.radius;
+  /**
+   * The visible points for which ``keep(i)`` holds, as small squares of their class colour: where the map draws them,
+   * or through ``at`` (the overview's projection, one-pixel squares).
+   */
+  drawPoints(context, alpha, keep, at) {
+    const radius = at ? 0.5 : this.data.radius;
     context.globalAlpha = alpha;
     for (let i = 0; i < this.px.length; i++) {
       const k = this.labels[i];
       if (this.hidden.has(k) || !keep(i)) continue;
       context.fillStyle = this.data.colors[k];
-      context.fillRect(this.px[i] - radius, this.py[i] - radius, 2 * radius, 2 * radius);
+      const x = at ? at.toX(this.x[i]) : this.px[i];
+      const y = at ? at.toY(this.y[i]) : this.py[i];
+      context.fillRect(x - radius, y - radius, 2 * radius, 2 * radius);
     }
+    context.globalAlpha = 1;
   }
 
   destroy() {
     registry.listeners.delete(this.listener);
     registry.maps.delete(this);
     this.resize.disconnect();
+    this.nav.destroy();
+    clearTimeout(this.clearTimer);
     cancelAnimationFrame(this.frame);
   }
 }

@@ -6,13 +6,18 @@ for the server. A selectable map reports the classes hidden in its legend (``hid
 (a click, a dragged box or a lasso; shift adds) as shapes in the map's data coordinates (``selection``,
 see ``selection_parts``), short enough for a URL; both come back in its data, so a page can restore
 them. The selected rows follow from the shapes, in Python (``selected_rows``) and in the page alike.
+A zoomable map (every full-size one; not a grid's tiles, over which the wheel scrolls the page) zooms
+with the wheel or a pinch and pans with a drag (map_zoom.js says how and why); a selectable one reports
+its camera once a gesture ends (``viewport``: [cx, cy, zoom], [] for the whole map, see
+``viewport_value``) and takes it back from its data like the selection.
 The pad draws a digit with a soft pen and reports its 784 grey levels at the end of each stroke.
 The JS (canvas.js, on the shared base.js: see assets.py) evaluates no strings and fetches nothing.
 
 A map's root element says what it draws: ``data-model``, ``data-method``, ``data-points`` (how
-many), ``data-fingerprint`` (of the coordinates) and, once drawn, ``data-drawn``; its canvas has
-an ``aria-label``. Compare draws one small map per model with ``map_tile``, keyed by model and
-projection so that a new model's points always replace the old::
+many), ``data-fingerprint`` (of the coordinates) and, once drawn, ``data-drawn``, ``data-zoom`` and
+``data-center`` (the camera as it is reported); its canvas has an ``aria-label``. Compare draws
+one small map per model with ``map_tile``, keyed by model and projection so that a new model's
+points always replace the old::
 
     sprite = None
     if split is not None:  # the thumbnails, sent once per browser session
@@ -50,6 +55,7 @@ HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last report
 MAX_PARTS = 8  # shapes in one selection (shift adds one; the page keeps the last 8)
 MAX_CORNERS = 48  # corners of one lasso (the page simplifies a drawn path to at most this many)
 MAX_COORDINATE = 1e5  # a shape's coordinates lie within +-this (projections span tens of units)
+MAX_ZOOM = 200  # a map zooms from 1 (the whole map) to this (map_zoom.js's MAX_ZOOM)
 
 _component = assets.component(NAME, js="canvas.js", css="canvas.css")
 
@@ -126,15 +132,18 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                sprite: str | None, note: str = "", marker: dict | None = None, height: int = 560,
                selectable: bool = True, selection: tuple = (), hidden: tuple[int, ...] = (), on_change=None,
                model: str = "", method: str = "", label: str = "", title: str | None = None, alt: str | None = None,
-               width: int | None = None, compact: bool = False, legend: bool = True) -> list[int]:
+               width: int | None = None, compact: bool = False, legend: bool = True,
+               zoomable: bool | None = None, viewport: tuple[float, float, float] | None = None) -> list[int]:
     """Mount the map; return the test rows of ``selection`` whose class is not ``hidden``, [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
     ``marker``: {"x", "y", "label"} drawn as a star (the reader's own digit).
     ``selectable``: False for a map whose page does nothing with a selection (no Box / Lasso buttons).
-    ``selection``, ``hidden``: shapes (``selection_parts``) and classes the map shows; where they differ from
-    what it was last given, the page takes them. A selectable map reports its own changes under the same
-    names (``reported``) and calls ``on_change`` before the rerun.
+    ``selection``, ``hidden``, ``viewport``: shapes (``selection_parts``), classes and the camera
+    (``viewport_value``; None: the whole map) the map shows; where they differ from what it was last given
+    (and from what it reported), the page takes them. A selectable map reports its own changes under the
+    same names (``reported``) and calls ``on_change`` before the rerun.
+    ``zoomable``: whether the wheel, a drag and the keys zoom and pan (default: a map that is not compact).
     ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
     name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).
     ``width``: CSS pixels (at most the column's); None fills the column. ``compact``: small margins,
@@ -148,30 +157,36 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                               "radius": radius, "selection": list(selection), "hidden": sorted(hidden),
                               "selectable": selectable, "model": model, "method": method,
                               "alt": alt or map_alt(points, label), "width": width, "compact": compact,
-                              "legend": legend},
-               width=width or "stretch", on_selection_change=callback, on_hidden_change=callback)
+                              "legend": legend, "zoomable": not compact if zoomable is None else zoomable,
+                              "viewport": list(viewport) if viewport else None},
+               width=width or "stretch", on_selection_change=callback, on_hidden_change=callback,
+               on_viewport_change=callback)
     return selected_rows(points, selection, hidden)
 
 
-def reported(key: str, classes: int) -> tuple[tuple, tuple[int, ...]] | None:
-    """(selection, hidden) the map under ``key`` last reported, checked; None before its first report."""
+def reported(key: str, classes: int) -> dict:
+    """What the map under ``key`` has reported, checked: {"selection", "hidden", "viewport"}, each only once
+    reported (a value that fails its check is the default: no selection, no class hidden, the whole map)."""
     state = st.session_state.get(key)
-    if not isinstance(state, dict) or not ({"selection", "hidden"} & set(state)):
-        return None
-    return selection_parts(state.get("selection")), hidden_classes(state.get("hidden"), classes)
+    if not isinstance(state, dict):
+        return {}
+    checks = {"selection": selection_parts, "hidden": lambda value: hidden_classes(value, classes),
+              "viewport": viewport_value}
+    return {name: check(state[name]) for name, check in checks.items() if name in state}
 
 
 def map_tile(points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *, model: str, method: str,
              sprite: str | None, label: str = "", title: str | None = None, width: int | None = None,
              height: int = 240) -> None:
-    """One small map of a grid (Compare): compact, no legend and no selection, hover thumbnails kept.
+    """One small map of a grid (Compare): compact, no legend, no selection and no zoom (the wheel scrolls the
+    page past a grid), hover thumbnails kept.
 
     Keyed by ``model`` and ``method``, so each model's map is its own element and a new model's
     points never show under an old one's title. ``title`` wraps instead of being cut.
     """
     latent_map(f"map_tile_{model}_{method}", points, names, colors, sprite=sprite, height=height,
                selectable=False, model=model, method=method, label=label, title=title, width=width,
-               compact=True, legend=False)
+               compact=True, legend=False, zoomable=False)
 
 
 def hidden_classes(value, classes: int) -> tuple[int, ...]:
@@ -211,6 +226,15 @@ def _part(part) -> dict | None:
             and all(isinstance(c, list) and len(c) == 2 and all(map(_coordinate, c)) for c in at)):
         return {"lasso": [[float(x), float(y)] for x, y in at]}
     return None
+
+
+def viewport_value(value) -> tuple[float, float, float] | None:
+    """A reported or linked camera [cx, cy, zoom] -> (cx, cy, zoom); None (the whole map) for [], zoom 1 or anything
+    malformed: not three finite numbers, a centre beyond +-``MAX_COORDINATE`` or a zoom outside [1, ``MAX_ZOOM``]."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3 or not all(map(_coordinate, value)):
+        return None
+    cx, cy, zoom = (float(v) for v in value)
+    return (cx, cy, zoom) if 1 < zoom <= MAX_ZOOM else None
 
 
 def _whole(value) -> bool:

@@ -15,8 +15,9 @@ if arrays is None:
     st.stop()
 one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
 st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; hover a point to see its {one}. "
-            "Click a class in the legend to hide it (double-click to show only it); click a point, or drag a box or a "
-            f"lasso (the buttons above the map choose; shift adds to the selection), to see the {many} beside the map.")
+            "Scroll or pinch to zoom, drag to pan, double-click to see the whole map again. "
+            "Click a class in the legend to hide it (double-click to show only it); click a point, or pick Box or "
+            f"Lasso above the map and drag (shift adds to the selection), to see the {many} beside the map.")
 
 names = captions.class_names(ctx.dataset)
 tsne_count = f"{len(arrays['tsne_index']):,}" if "tsne_index" in arrays else "a sample of the"
@@ -35,11 +36,11 @@ with chart:
     if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
         sprite, payload = payloads.sprite_for(ctx.dataset)
         canvas.send_sprite("latent_map_sprite", sprite, payload)
-    # the legend and the selection come from the view (a link's, or what the map last reported)
+    # the legend, the selection and the zoom come from the view (a link's, or what the map last reported)
     selected = canvas.latent_map(shown.component_key, payloads.map_points_for(ctx.checkpoint, method), names,
                                  charts.DIGIT_COLORS, sprite=sprite, height=620, selection=shown.selection,
-                                 hidden=shown.hidden, on_change=shown.heard, model=shown.model, method=method,
-                                 label=label)
+                                 hidden=shown.hidden, viewport=shown.viewport, on_change=shown.heard,
+                                 model=shown.model, method=method, label=label)
 indices = selected[:40]
 with detail:
     st.markdown(f"**Selected {many}**")  # the size of the chart title beside it

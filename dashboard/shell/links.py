@@ -4,10 +4,11 @@ The page is the URL's path (``st.navigation``'s url_path). Every widget of a vie
 the URL by Streamlit (``bind="query-params"``, the key is the parameter's name), which ignores
 a value its widget does not offer. This module keeps the rest: the model (``model``, whose
 picker depends on the data set), what the live explorer reports (its slider values ``z``
-and a whole start point ``at``) and what the Latent map reports (its legend ``hide`` and its
-selection ``select``: ``dashboard.latent_map.state``). Every value read here is checked against what the app offers
-(a model the sidebar lists, finite numbers within range); anything else is ignored and the
-default stays (fault-matrix row 17). Nothing read from the URL is ever used as a path.
+and a whole start point ``at``) and what the Latent map reports (its legend ``hide``, its
+selection ``select`` and its zoom ``view``: ``dashboard.latent_map.state``). Every value read
+here is checked against what the app offers (a model the sidebar lists, finite numbers within
+range); anything else is ignored and the default stays (fault-matrix row 17). Nothing read from
+the URL is ever used as a path.
 
 The app writes the parameters as the reader changes the view. A parameter counts as a request
 only when it differs from every value this session wrote for it: a fresh link (a new session)
@@ -30,7 +31,7 @@ PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
 # The rest of every view is bound to its widgets by Streamlit.
-PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select")}
+PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select", "view")}
 GLOBAL_PARAMS = ("model",)
 
 
