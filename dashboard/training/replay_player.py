@@ -15,8 +15,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.shell import images
 from dashboard.shell.charts import DIGIT_COLORS, FONT
+from vae_core.exports import grid_png
 from vae_core.replay_figure import caption
 
 FRAME_MS = 700  # one epoch per 0.7 s while playing
@@ -25,7 +25,7 @@ DECIMALS = 3  # of the map's coordinates: the figure ships every epoch's points 
 
 def _grid_source(grid: np.ndarray) -> str:
     """grid [64, 28, 28] uint8 -> a PNG data URI of the 8 x 8 tiling at twice its size."""
-    return "data:image/png;base64," + base64.b64encode(images.grid_png(grid / 255.0, 8, factor=2)).decode()
+    return "data:image/png;base64," + base64.b64encode(grid_png(grid / 255.0, 8, 2)).decode()
 
 
 def _epoch_data(coords: np.ndarray, labels: np.ndarray, grid: np.ndarray, loss: float | None, epoch: int) -> list:
