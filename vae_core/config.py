@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields
 
+from . import architectures
+
 DATASETS = ("mnist", "fashion-mnist")
-ARCHITECTURES = ("mlp", "conv")  # vae_core.models.MODELS maps each to its class
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784: images are flattened for the MLP
 
@@ -42,23 +43,27 @@ def mlp_parameters(latent_dim: int, hidden_dim: int, input_dim: int = IMAGE_PIXE
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of the VAE: the MLP 784 -> hidden -> latent -> hidden -> 784, or the small conv net."""
+    """Architecture of the VAE: the MLP 784 -> hidden -> latent -> hidden -> 784, the small conv net, or one that
+    an installed package registers (``vae_core.architectures``; its class reads these same fields)."""
 
     latent_dim: int
     hidden_dim: int = 400  # the canonical pytorch/examples width; the MLP's only (conv widths are fixed)
     input_dim: int = IMAGE_PIXELS
-    architecture: str = "mlp"  # "mlp" or "conv" (two stride-2 convolutions each way)
+    # "mlp", "conv" (two stride-2 convolutions each way), or a plugin's name (vae_core.architectures)
+    architecture: str = "mlp"
 
     def __post_init__(self) -> None:
         _require_positive_int("latent size", self.latent_dim, "--latent-dims", MAX_LATENT_DIM)
         _require_positive_int("hidden width", self.hidden_dim, "--hidden-dim", MAX_HIDDEN_DIM)
         _require_positive_int("input size", self.input_dim, "an input_dim of")
-        if self.architecture not in ARCHITECTURES:
+        known = architectures.names()
+        if self.architecture not in known:
             raise ConfigError(f"unknown architecture {self.architecture!r}: choose --arch "
-                              f"{' or '.join(ARCHITECTURES)}")
-        if self.architecture == "conv" and self.input_dim != IMAGE_PIXELS:
-            raise ConfigError(f"the conv VAE reads 28 x 28 images ({IMAGE_PIXELS} pixels), got input_dim "
-                              f"{self.input_dim}: use --arch mlp")
+                              f"{architectures.spelled(known)} (a package adds one through the "
+                              f"{architectures.GROUP} entry points)")
+        if self.architecture != "mlp" and self.input_dim != IMAGE_PIXELS:
+            raise ConfigError(f"the {self.architecture} VAE reads 28 x 28 images ({IMAGE_PIXELS} pixels), got "
+                              f"input_dim {self.input_dim}: use --arch mlp")
         if self.architecture == "mlp":
             count = mlp_parameters(self.latent_dim, self.hidden_dim, self.input_dim)
             if count > MAX_PARAMETERS:

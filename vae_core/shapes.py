@@ -1,12 +1,14 @@
-"""The parameter shapes of each architecture, computed without torch.
+"""The parameter shapes of each architecture: the built-ins' computed without torch.
 
-``store.scan`` checks every checkpoint's weights against these, so listing checkpoints
-(`vae-explorer list`) reads safetensors headers and numpy arrays and never imports torch.
+``store.scan`` checks every checkpoint's weights against these, so listing the built-ins' checkpoints
+(`vae-explorer list`) reads safetensors headers and numpy arrays and never imports torch. A plugin's
+shapes come from its class, built on torch's meta device (``vae_core.models.registry.expected_shapes``).
 ``tests/test_families.py`` holds them equal to the models' own ``state_dict``.
 """
 
 from __future__ import annotations
 
+from .architectures import BUILTIN
 from .config import IMAGE_PIXELS, ModelConfig
 
 CONV_CHANNELS = (32, 64)
@@ -23,7 +25,14 @@ def _conv(name: str, inputs: int, outputs: int, transposed: bool = False) -> dic
 
 
 def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
-    """name -> shape of every tensor in the state_dict of ``build_model(config)``."""
+    """name -> shape of every tensor in the state_dict of ``build_model(config)``.
+
+    A plugin's are read from its class (importing torch and the plugin); ``ConfigError`` when it cannot be used.
+    """
+    if config.architecture not in BUILTIN:
+        from .models.registry import expected_shapes
+
+        return dict(expected_shapes(config))
     d, h = config.latent_dim, config.hidden_dim
     if config.architecture == "conv":
         first, second = CONV_CHANNELS

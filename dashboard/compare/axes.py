@@ -59,9 +59,10 @@ def held_settings(checkpoints, axis: str) -> list[str]:
 
 def options(checkpoints, axis: str) -> list:
     """The settings on ``axis`` that some checkpoint has, in a natural order."""
-    from vae_core.config import ARCHITECTURES, DATASETS
+    from vae_core.architectures import names
+    from vae_core.config import DATASETS
 
-    order = {"architecture": ARCHITECTURES, "data set": DATASETS}.get(axis)
+    order = {"architecture": names(), "data set": DATASETS}.get(axis)
     present = {value(c, axis) for c in checkpoints}
     return sorted(present, key=(lambda v: (order.index(v) if v in order else len(order), v)) if order else None)
 

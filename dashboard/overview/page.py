@@ -3,12 +3,14 @@
 import streamlit as st
 
 from dashboard.shell import cache, captions, sidebar, tables
+from vae_core import architectures
 
 ctx = sidebar.context()
 st.title("VAE Latent Explorer")
 st.markdown(
     "Variational autoencoders trained on MNIST and Fashion-MNIST with different **latent sizes** (the "
-    "number of latent variables), **KL weights** (beta) and **architectures** (an MLP or a small conv net). "
+    "number of latent variables), **KL weights** (beta) and **architectures** (an MLP, a small conv net, or one "
+    "an installed package registers). "
     "Pick a model in the sidebar, then look at its **training** curves, **generate** new images from random "
     "latent vectors, **reconstruct** test images, see the **latent map** of the test set, move through the "
     "latent space with the **latent explorer** (decoded live in your browser), and **compare models** side by "
@@ -39,6 +41,9 @@ else:
     st.success(f"The {ctx.dataset or 'mnist'} test images are in VAE_DATA_DIR: pages show originals beside "
                "their reconstructions.")
 
+skipped = architectures.problems()  # plugins that failed to import or break the contract: one line each
+if skipped:
+    st.warning("Skipped architecture plugins:\n\n" + "\n".join(f"- {line}" for line in skipped))
 if ctx.problems:
     st.warning("Skipped checkpoint folders and files:\n\n" + "\n".join(
         f"- `{problem.path.name}`: {problem.message}" for problem in ctx.problems))

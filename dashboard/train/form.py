@@ -15,7 +15,8 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.shell import tables
-from vae_core.config import ARCHITECTURES, DATASETS, ConfigError, ModelConfig, TrainConfig, check_batch_fits
+from vae_core import architectures
+from vae_core.config import DATASETS, ConfigError, ModelConfig, TrainConfig, check_batch_fits
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
@@ -75,13 +76,17 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
     """Draw the fields; (values, latent sizes, every field valid)."""
     defaults = TrainConfig()
     top, middle, bottom = st.columns(3), st.columns(3), st.columns(3)
+    choices, skipped = architecture_choices()
     values = {
         "dataset": top[0].selectbox("Data set", DATASETS, format_func=DATASET_NAMES.get, key="train_dataset"),
-        "architecture": top[1].selectbox("Architecture", ARCHITECTURES, key="train_architecture",
-                                         format_func=tables.ARCHITECTURE_NAMES.get,
+        "architecture": top[1].selectbox("Architecture", choices, key="train_architecture",
+                                         format_func=lambda name: tables.ARCHITECTURE_NAMES.get(name, name),
                                          help="MLP: 784 -> hidden -> z -> hidden -> 784. Conv: two stride-2 "
-                                              "convolutions each way (fixed widths; about 8x the MLP's time)."),
+                                              "convolutions each way (fixed widths; about 8x the MLP's time). "
+                                              "Others: registered by installed packages."),
     }
+    for line in skipped:
+        top[1].caption(line)
     with top[2]:
         text = st.text_input("Latent sizes", "3", key="train_latent_sizes",
                              help="One or more, separated by spaces: each is its own model and its own job.")
@@ -93,8 +98,9 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
         ok &= _show(_train_problem(beta=values["beta"]))
     with middle[1]:
         values["hidden_dim"] = st.number_input("Hidden width", value=ModelConfig(1).hidden_dim, step=50,
-                                               key="train_hidden", disabled=values["architecture"] != "mlp",
-                                               help="The MLP's hidden layer; the conv VAE's widths are fixed.")
+                                               key="train_hidden", disabled=values["architecture"] == "conv",
+                                               help="The MLP's hidden layer (and a registered architecture's, if "
+                                                    "it reads it); the conv VAE's widths are fixed.")
         ok &= _show(_model_problem(hidden_dim=values["hidden_dim"]))
     with middle[2]:
         values["epochs"] = st.number_input("Epochs", value=defaults.epochs, step=1, key="train_epochs")
@@ -113,6 +119,15 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
         values["seed"] = st.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
         ok &= _show(_train_problem(seed=values["seed"]))
     return values, sizes, ok
+
+
+def architecture_choices() -> tuple[list[str], list[str]]:
+    """(the architectures the form offers: the built-ins and the plugins that load, one line per plugin skipped)."""
+    if not architectures.entry_points():  # nothing to import
+        return list(architectures.BUILTIN), architectures.naming_problems()
+    from vae_core.models.registry import available
+
+    return list(available()), architectures.problems()
 
 
 def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: TrainConfig) -> tuple[float, str] | None:

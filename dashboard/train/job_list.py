@@ -46,8 +46,9 @@ def submit(root: Path, combinations, data_dir: Path, maps: bool = True) -> None:
 def describe(job: Job) -> str:
     """'z = 5 · MLP h400 · beta 1 · 12 epochs · lr 0.001 · batch 128 · seed 0'."""
     model, train = job.model_config, job.train_config
-    width = f" h{model.hidden_dim}" if model.architecture == "mlp" else ""
-    return (f"{train.dataset} · z = {model.latent_dim} · {tables.ARCHITECTURE_NAMES[model.architecture]}{width} · "
+    width = f" h{model.hidden_dim}" if model.architecture != "conv" else ""  # plugins may read the width
+    architecture = tables.ARCHITECTURE_NAMES.get(model.architecture, model.architecture)
+    return (f"{train.dataset} · z = {model.latent_dim} · {architecture}{width} · "
             f"beta {train.beta:g} · {train.epochs} epochs · lr {train.lr:g} · batch {train.batch_size} · "
             f"seed {train.seed}")
 

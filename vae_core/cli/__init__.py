@@ -17,7 +17,8 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 
-from ..config import ARCHITECTURES, DATASETS, ModelConfig, TrainConfig
+from .. import architectures
+from ..config import DATASETS, ModelConfig, TrainConfig
 from ..defaults import (
     CLASSIFIER_BATCH_SIZE,
     CLASSIFIER_EPOCHS,
@@ -54,9 +55,11 @@ def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) 
     defaults = TrainConfig()
     parser.add_argument("--latent-dims", type=int, nargs="+", default=list(DEFAULT_LATENT_DIMS))
     parser.add_argument("--hidden-dim", type=int, default=ModelConfig(latent_dim=1).hidden_dim,
-                        help="the MLP's hidden width (default %(default)s)")
+                        help="the hidden width of the MLP, and of plugins that read it (default %(default)s)")
     if families:  # a sweep takes several of each instead (--archs, --betas)
-        parser.add_argument("--arch", default="mlp", help=f"architecture: {' or '.join(ARCHITECTURES)} (default mlp)")
+        arch_help = (f"architecture: {architectures.spelled(architectures.names())} (default mlp); installed "
+                     f"packages add more through the {architectures.GROUP} entry points")
+        parser.add_argument("--arch", default="mlp", help=arch_help)
         parser.add_argument("--beta", type=float, default=defaults.beta,
                             help="KL weight of the training objective recon + beta * KL (default 1); "
                                  "reported losses stay the beta = 1 negative ELBO")
@@ -126,7 +129,7 @@ def _add_sweep_command(commands) -> None:
     _add_common(sweep)
     _add_training_flags(sweep, families=False)
     sweep.add_argument("--betas", type=float, nargs="+", default=[1.0], help="KL weights (default 1)")
-    sweep.add_argument("--archs", nargs="+", default=["mlp"], help=f"architectures: {', '.join(ARCHITECTURES)}")
+    sweep.add_argument("--archs", nargs="+", default=["mlp"], help=f"architectures: {', '.join(architectures.names())}")
     sweep.add_argument("--seeds", type=int, nargs="+", default=[0])
     sweep.add_argument("--address", help="a Ray cluster to join (default $RAY_ADDRESS, else a local Ray)")
     sweep.add_argument("--storage-path", default="./ray_results", help="where Ray Tune keeps its trial records")

@@ -1,10 +1,11 @@
-"""`vae-explorer list`: the checkpoints in the directory and the folders skipped, without importing torch."""
+"""`vae-explorer list`: the checkpoints in the directory and the folders skipped, without importing torch
+(unless a package registers an architecture: its checkpoints' shapes, and its import, need torch)."""
 
 from __future__ import annotations
 
 import argparse
 
-from .. import store
+from .. import architectures, store
 from .common import checkpoint_root, print_json, say
 
 
@@ -34,17 +35,21 @@ def run_list(args: argparse.Namespace) -> int:
     root = checkpoint_root(args)
     checkpoints, problems = store.scan(root)
     rows = [summary_row(c) for c in checkpoints]
+    skipped = architectures.problems()
     if args.json:
-        print_json({"root": str(root), "checkpoints": rows,
+        print_json({"root": str(root), "checkpoints": rows, "architecture_problems": skipped,
                     "problems": [{"path": str(p.path), "error": p.message} for p in problems]})
         return 0
+    for line in skipped:
+        say(line)
     if not rows:
         print(f"no checkpoints in {root}: train some with `vae-explorer train`")
     else:
-        print(f"{'dataset':<14}{'arch':<6}{'latent':>7}{'beta':>6}{'epochs':>7}{'test loss':>11}{'recon':>9}"
+        arch = max([5, *(len(row["architecture"]) for row in rows)]) + 1  # a plugin's name may be longer than 'conv'
+        print(f"{'dataset':<14}{'arch':<{arch}}{'latent':>7}{'beta':>6}{'epochs':>7}{'test loss':>11}{'recon':>9}"
               f"{'KL':>8}{'train s':>9}  name")
         for row in rows:
-            print(f"{row['dataset']:<14}{row['architecture']:<6}{row['latent_dim']:>7}{row['beta']:>6g}"
+            print(f"{row['dataset']:<14}{row['architecture']:<{arch}}{row['latent_dim']:>7}{row['beta']:>6g}"
                   f"{_cell(row['epochs'], 7)}{_cell(row['test_loss'], 11)}{_cell(row['test_recon'], 9)}"
                   f"{_cell(row['test_kl'], 8)}{_cell(row['train_seconds'], 9, 1)}  {row['name']}"
                   + ("  (imported)" if row["imported"] else ""))

@@ -7,6 +7,7 @@ import argparse
 from .. import store
 from ..config import ModelConfig, TrainConfig
 from ..runs import DataCache, ensure_projections, kept_note, open_run
+from ..shapes import parameter_shapes
 from ..train import pick_device
 from .common import checkpoint_root, say
 
@@ -63,6 +64,8 @@ def run_train(args: argparse.Namespace) -> int:
                      lr=args.lr, seed=args.seed, beta=args.beta))
         for latent in args.latent_dims
     ]  # all validated before any training starts
+    for model_config, _ in configs:
+        parameter_shapes(model_config)  # a plugin architecture that cannot be built: its one line, before any training
     for model_config, train_config in configs:
         try:
             checkpoint = train_one(args, model_config, train_config, data)

@@ -1,18 +1,10 @@
-"""The VAE architectures and the registry that maps a config's ``architecture`` to its class."""
+"""The VAE architectures: the built-ins (the MLP, the conv net) and the registry that also knows the plugins."""
 
 from __future__ import annotations
 
-from ..config import ModelConfig
 from .base import VAEOutput, VariationalAutoencoder
 from .conv import ConvVAE
 from .mlp import VAE
+from .registry import BUILTIN_MODELS, build_model, model_class
 
-MODELS: dict[str, type[VariationalAutoencoder]] = {"mlp": VAE, "conv": ConvVAE}
-
-
-def build_model(config: ModelConfig) -> VariationalAutoencoder:
-    """A freshly initialised model of ``config.architecture`` (weights from torch's current seed)."""
-    return MODELS[config.architecture](config)
-
-
-__all__ = ["MODELS", "VAE", "ConvVAE", "VAEOutput", "VariationalAutoencoder", "build_model"]
+__all__ = ["BUILTIN_MODELS", "VAE", "ConvVAE", "VAEOutput", "VariationalAutoencoder", "build_model", "model_class"]
