@@ -1,7 +1,9 @@
-"""The live decoder component: its weights format, its JS decoder (in Node) and its Python side (AppTest).
+"""The live decoder component: its weights format, its JS interpreter of the layer list (in Node) and its Python
+side (AppTest).
 
 The real-browser side (a drag redraws the digit, the canvas pixels equal the server's) is in
-``test_browser.py``.
+``test_browser.py``; registered architectures (their layer lists, the interpreter on them, the server's
+digit for a decoder the page cannot run) in ``test_plugins.py``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tests.test_dashboard import (
     shipped,
 )
 from vae_core import explore, store
+from vae_core.layer_list import decoder_layers
 
 JS = Path(live_decoder.__file__).with_name("live_decoder.js")
 BASE_JS = JS.with_name("base.js")  # the components' shared module, which live_decoder.js imports
@@ -64,6 +67,7 @@ def test_weights_payload_is_the_decoder_exactly(shipped_root):
         header, tensors = parse_payload(live_decoder.weights_payload(model, checkpoint.name))
         assert (header["id"], header["architecture"], header["latent_dim"]) == (
             checkpoint.name, model.config.architecture, model.config.latent_dim)
+        assert header["layers"] == decoder_layers(model).ops and header["server"] is None  # the page runs it
         for name, array in tensors.items():
             assert np.array_equal(array, model.get_parameter(name).detach().numpy()), name
         if model.config.architecture == "mlp":  # the layout decodes: the MLP by hand here, every model in Node
@@ -73,6 +77,26 @@ def test_weights_payload_is_the_decoder_exactly(shipped_root):
             logits = np.maximum(z @ w1.T + b1, 0) @ w2.T + b2
             pixels = explore.to_uint8(1 / (1 + np.exp(-np.clip(logits, -80, 80))))  # clipped: no overflow in exp
             assert np.abs(pixels.astype(int) - server_pixels(model, z)).max() <= 1
+
+
+def node_pixels(folder: Path, payload: bytes, z: np.ndarray) -> np.ndarray:
+    """The module the browser runs, run by Node on ``payload`` (parseWeights, then decode per point): [N, 784] ints.
+
+    live_decoder.js and base.js sit side by side in ``folder`` as they are served, so its
+    ``import ... from "./base.js"`` resolves.
+    """
+    node = shutil.which("node")
+    if node is None:
+        missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
+    for source in (JS, BASE_JS):
+        shutil.copy(source, folder / source.name)
+    (folder / "package.json").write_text('{"type": "module"}')  # .js files are ES modules here, as in the page
+    (folder / "run.mjs").write_text(NODE_SCRIPT)
+    (folder / "weights.bin").write_bytes(payload)
+    (folder / "points.json").write_text(json.dumps(z.tolist()))
+    done = subprocess.run([node, "run.mjs"], cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return np.asarray(json.loads(done.stdout), dtype=int)
 
 
 NODE_SCRIPT = """
@@ -85,33 +109,23 @@ process.stdout.write(JSON.stringify(points.map((z) => Array.from(decode(model, z
 
 
 def test_the_js_decoder_equals_the_server_for_every_shipped_model(shipped_root, tmp_path):
-    """The module the browser runs, run by Node: 100 random points per model, pixels within 2/255.
-
-    The two files sit side by side as they are served, so its ``import ... from "./base.js"`` resolves.
-    """
-    node = shutil.which("node")
-    if node is None:
-        missing_prerequisite("node not found: install Node.js (apt-get install nodejs) for the JS unit test")
-    for source in (JS, BASE_JS):
-        shutil.copy(source, tmp_path / source.name)
-    (tmp_path / "package.json").write_text('{"type": "module"}')  # .js files are ES modules here, as in the page
-    (tmp_path / "run.mjs").write_text(NODE_SCRIPT)
+    """The page's one interpreter, on each shipped model's layer list (the MLP's and the conv net's): 100
+    random points per model, pixels within 2/255."""
     for seed, checkpoint in enumerate(shipped(shipped_root)):  # every architecture the page decodes
         model = store.load_model(checkpoint, device="cpu")
         z = random_points(model.config.latent_dim, seed)
-        (tmp_path / "weights.bin").write_bytes(live_decoder.weights_payload(model, checkpoint.name))
-        (tmp_path / "points.json").write_text(json.dumps(z.tolist()))
-        done = subprocess.run([node, "run.mjs"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        browser = np.asarray(json.loads(done.stdout), dtype=int)
+        browser = node_pixels(tmp_path, live_decoder.weights_payload(model, checkpoint.name), z)
         difference = np.abs(browser - server_pixels(model, z).astype(int))
         assert browser.shape == (POINTS, 784) and difference.max() <= TOLERANCE, (checkpoint.name, difference.max())
 
 
-def test_the_page_decodes_every_architecture_of_the_registry():
-    from vae_core.models import MODELS
+def test_every_built_in_decoder_is_a_layer_list_the_page_runs():
+    from vae_core.config import ModelConfig
+    from vae_core.models import BUILTIN_MODELS, build_model
 
-    assert set(live_decoder.DECODER_LAYERS) == set(MODELS)
+    for architecture in BUILTIN_MODELS:
+        layers = decoder_layers(build_model(ModelConfig(3, hidden_dim=16, architecture=architecture)).eval())
+        assert layers.ops is not None and layers.reason is None, (architecture, layers.reason)
 
 
 def test_the_js_evaluates_no_strings_and_fetches_nothing():

@@ -36,9 +36,25 @@ def latent_walk(models: list, label_of, splits: dict, total: int) -> None:
     live_decoder.send_weights("compare_walk_weights", {c.name: payloads.decoder_weights_for(c) for c in models})
     walks = [{"model": c.name, "label": label_of(c), "start": lines[c.name][0].tolist(),
               "end": lines[c.name][1].tolist()} for c in models]
+    note += server_walks(models, walks, live_decoder.walk_position("compare_walk"))
     live_decoder.walk("compare_walk", walks, repr((walk.kind, walk.detail, [c.name for c in models])), note)
     downloads.walk(f"compare-walk-{'-'.join(map(str, walk.detail))}", [cache.model_for(c) for c in models],
                    [label_of(c) for c in models], [lines[c.name] for c in models])
+
+
+def server_walks(models: list, walks: list[dict], t: float) -> str:
+    """Give each walk whose decoder the page cannot run the server's digit at ``t`` ("grey"); the line saying so."""
+    served = []
+    for checkpoint, line in zip(models, walks, strict=True):
+        start, end = line["start"], line["end"]
+        digit = payloads.server_digit(checkpoint, [a + (b - a) * t for a, b in zip(start, end, strict=True)])
+        if digit is not None:
+            line["grey"] = digit.grey
+            served.append(line["label"])
+    if not served:
+        return ""
+    return (f" {', '.join(served)}: decoded on the server at the position last reported (on release), not as you "
+            "drag: the page cannot run that decoder.")
 
 
 @st.cache_resource(max_entries=8, hash_funcs=cache.HASH_FUNCS)

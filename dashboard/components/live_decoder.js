@@ -1,4 +1,5 @@
-// The live decoder: a VAE's decoder (the MLP or the conv net) evaluated in the page, so a digit follows the pointer.
+// The live decoder: a VAE's decoder evaluated in the page, so a digit follows the pointer. One interpreter runs
+// the layer list that comes with each model's weights (vae_core/layer_list.py), whatever the architecture.
 //
 // One module serves two kinds of mount (see live_decoder.py):
 //   - data is bytes: a bundle of weights payloads (empty when the page holds them all); each is
@@ -30,14 +31,15 @@ const views = new WeakMap(); // parentElement -> view state, kept across reruns
 
 /**
  * Parse "VAEW" | u32 header length | JSON header | pad to 4 | float32 tensors in the header's order.
- * The header names the architecture and each tensor's shape ([out, in] for Linear weights,
- * [in, out, 4, 4] for transposed convolutions, as torch stores them).
+ * The header carries the decoder's layer list ("layers", see vae_core/layer_list.py) and each tensor's
+ * name and shape, as torch stores them; a decoder the page cannot run has layers null, a "server"
+ * phrase saying why, and no tensors: the views show the server's pixels for it.
  */
 export function parseWeights(bytes) {
   const message = readMessage(bytes, MAGIC);
   const header = message.header;
   const start = message.start + ((4 - (message.start % 4)) % 4);
-  const sizes = header.tensors.map(([, shape]) => shape.reduce((a, b) => a * b, 1));
+  const sizes = header.tensors.map(([, shape]) => size(shape));
   if (start + 4 * sizes.reduce((a, b) => a + b, 0) !== bytes.byteLength) {
     throw new Error("weights payload has the wrong length");
   }
@@ -49,92 +51,217 @@ export function parseWeights(bytes) {
     tensors[name] = { data: floats.subarray(offset, offset + sizes[i]), shape };
     offset += sizes[i];
   });
-  return header.architecture === "conv" ? convModel(header, tensors) : mlpModel(header, tensors);
+  return compile(header, tensors);
 }
 
-function mlpModel(header, t) {
-  const [H, D] = t["decoder_hidden.weight"].shape;
-  return { id: header.id, architecture: "mlp", latentDim: D, hiddenDim: H,
-    w1: t["decoder_hidden.weight"].data, b1: t["decoder_hidden.bias"].data,
-    w2: t["decoder_out.weight"].data, b2: t["decoder_out.bias"].data, hidden: new Float64Array(H) };
+function size(shape) {
+  return shape.reduce((a, b) => a * b, 1);
 }
 
-function convModel(header, t) {
-  const [features, D] = t["decoder_in.weight"].shape;
-  const [c0, c1] = t["decoder_deconv1.weight"].shape; // [in, out, 4, 4]
-  return { id: header.id, architecture: "conv", latentDim: D, c0, c1,
-    fc: t["decoder_in.weight"].data, fcBias: t["decoder_in.bias"].data,
-    up1: t["decoder_deconv1.weight"].data, up1Bias: t["decoder_deconv1.bias"].data,
-    up2: t["decoder_deconv2.weight"].data, up2Bias: t["decoder_deconv2.bias"].data,
-    features: new Float64Array(features), middle: new Float64Array(c1 * 14 * 14), logits: new Float64Array(PIXELS) };
+/**
+ * The model the views decode with: one step per layer of the list and two buffers as large as its
+ * largest layer, allocated here once, so decoding a frame allocates nothing.
+ */
+export function compile(header, tensors) {
+  const latentDim = header.latent_dim;
+  if (!header.layers) return { id: header.id, latentDim, server: header.server || "cannot be run in the page" };
+  let shape = [latentDim];
+  let largest = latentDim;
+  const steps = [];
+  header.layers.forEach((layer, i) => {
+    const step = STEPS[layer.op]?.(layer, shape, layer.out, tensors);
+    if (step === undefined) throw new Error(`layer ${i} (${layer.op}) is not one the page runs or does not fit`);
+    if (step) steps.push(step);
+    shape = layer.out;
+    largest = Math.max(largest, size(shape));
+  });
+  if (size(shape) !== PIXELS) throw new Error("the decoder does not end in 784 logits");
+  return { id: header.id, latentDim, steps, buffers: [new Float64Array(largest), new Float64Array(largest)] };
 }
 
 /** z [D] -> grey levels [784] in 0..255 (Uint8ClampedArray), the sigmoid of the decoder's logits. */
 export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
-  return model.architecture === "conv" ? decodeConv(model, z, out) : decodeMlp(model, z, out);
-}
-
-function decodeMlp(model, z, out) {
-  const { latentDim: D, hiddenDim: H, w1, b1, w2, b2, hidden } = model;
-  for (let j = 0; j < H; j++) {
-    let sum = b1[j];
-    const row = j * D;
-    for (let d = 0; d < D; d++) sum += w1[row + d] * z[d];
-    hidden[j] = sum > 0 ? sum : 0;
+  let [from, to] = model.buffers;
+  for (let d = 0; d < model.latentDim; d++) from[d] = z[d];
+  for (const step of model.steps) {
+    if (step(from, to)) { // wrote into `to`: it holds the layer's output now
+      const swap = from;
+      from = to;
+      to = swap;
+    }
   }
-  for (let p = 0; p < PIXELS; p++) {
-    let sum = b2[p];
-    const row = p * H;
-    for (let j = 0; j < H; j++) sum += w2[row + j] * hidden[j];
-    out[p] = Math.round(255 / (1 + Math.exp(-sum)));
-  }
+  for (let p = 0; p < PIXELS; p++) out[p] = Math.round(255 / (1 + Math.exp(-from[p])));
   return out;
 }
 
-/** Linear to [c0, 7, 7], ReLU, transposed conv to [c1, 14, 14], ReLU, transposed conv to [1, 28, 28]. */
-function decodeConv(model, z, out) {
-  const { latentDim: D, fc, fcBias, features, middle, logits } = model;
-  for (let f = 0; f < features.length; f++) {
-    let sum = fcBias[f];
-    const row = f * D;
-    for (let d = 0; d < D; d++) sum += fc[row + d] * z[d];
-    features[f] = sum > 0 ? sum : 0;
+// Each maker checks the layer against its input shape and returns step(from, to) -> whether it wrote `to`
+// (false: it worked in place), null for a layer with nothing to do (a reshape keeps the data's order),
+// or undefined when the layer does not fit.
+const STEPS = {
+  linear: linearStep,
+  conv2d: convStep,
+  conv_transpose2d: transposedConvStep,
+  upsample: upsampleStep,
+  relu: reluStep,
+  leaky_relu: reluStep,
+  tanh: (layer, input) => {
+    const n = size(input);
+    return (from) => {
+      for (let i = 0; i < n; i++) from[i] = Math.tanh(from[i]);
+      return false;
+    };
+  },
+  sigmoid: (layer, input) => {
+    const n = size(input);
+    return (from) => {
+      for (let i = 0; i < n; i++) from[i] = 1 / (1 + Math.exp(-from[i]));
+      return false;
+    };
+  },
+  reshape: (layer, input, output) => (size(input) === size(output) ? null : undefined),
+};
+
+/** ReLU, or LeakyReLU with its slope, in place (one loop each, so neither pays for a function call per value). */
+function reluStep(layer, input) {
+  const n = size(input);
+  const slope = layer.op === "leaky_relu" ? layer.slope : 0;
+  return (from) => {
+    for (let i = 0; i < n; i++) if (from[i] < 0) from[i] *= slope;
+    return false;
+  };
+}
+
+function fits(tensor, shape) {
+  return Boolean(tensor) && tensor.shape.length === shape.length && tensor.shape.every((v, i) => v === shape[i]);
+}
+
+function parameters(layer, tensors, weightShape, outChannels) {
+  const weight = tensors[layer.weight];
+  const bias = layer.bias ? tensors[layer.bias] : null;
+  if (!fits(weight, weightShape) || (layer.bias && !fits(bias, [outChannels]))) return null;
+  return { w: weight.data, b: bias ? bias.data : new Float32Array(outChannels) };
+}
+
+/** torch's Linear: out[j] = b[j] + sum_i w[j, i] in[i]; weight [out, in]. */
+function linearStep(layer, input, output, tensors) {
+  const n = size(input);
+  const m = output[0];
+  const p = output.length === 1 ? parameters(layer, tensors, [m, n], m) : null;
+  if (!p) return undefined;
+  const { w, b } = p;
+  return (from, to) => {
+    for (let j = 0; j < m; j++) {
+      let sum = b[j];
+      const row = j * n;
+      for (let i = 0; i < n; i++) sum += w[row + i] * from[i];
+      to[j] = sum;
+    }
+    return true;
+  };
+}
+
+/** The sizes of a convolution's input [C, H, W] and output, or null when either is not [C, H, W]. */
+function planes(input, output) {
+  if (input.length !== 3 || output.length !== 3) return null;
+  return { inC: input[0], h: input[1], w: input[2], outC: output[0], oh: output[1], ow: output[2] };
+}
+
+/** torch's Conv2d (groups 1, dilation 1, zero padding): weight [outC, inC, kH, kW]. */
+function convStep(layer, input, output, tensors) {
+  const s = planes(input, output);
+  if (!s) return undefined;
+  const { inC, h, w: width, outC, oh, ow } = s;
+  const [kh, kw] = tensors[layer.weight]?.shape.slice(2) ?? [0, 0];
+  const [sy, sx] = layer.stride;
+  const [py, px] = layer.padding;
+  const p = parameters(layer, tensors, [outC, inC, kh, kw], outC);
+  if (!p || oh !== Math.floor((h + 2 * py - kh) / sy) + 1 || ow !== Math.floor((width + 2 * px - kw) / sx) + 1) {
+    return undefined;
   }
-  transposedConv(features, model.c0, 7, model.up1, model.up1Bias, model.c1, middle);
-  for (let i = 0; i < middle.length; i++) if (middle[i] < 0) middle[i] = 0;
-  transposedConv(middle, model.c1, 14, model.up2, model.up2Bias, 1, logits);
-  for (let p = 0; p < PIXELS; p++) out[p] = Math.round(255 / (1 + Math.exp(-logits[p])));
-  return out;
+  const { w, b } = p;
+  return (from, to) => {
+    for (let oc = 0; oc < outC; oc++) {
+      for (let oy = 0; oy < oh; oy++) {
+        for (let ox = 0; ox < ow; ox++) {
+          let sum = b[oc];
+          for (let ic = 0; ic < inC; ic++) {
+            for (let ky = 0; ky < kh; ky++) {
+              const iy = oy * sy - py + ky;
+              if (iy < 0 || iy >= h) continue;
+              const row = (ic * h + iy) * width;
+              const kernel = ((oc * inC + ic) * kh + ky) * kw;
+              for (let kx = 0; kx < kw; kx++) {
+                const ix = ox * sx - px + kx;
+                if (ix >= 0 && ix < width) sum += w[kernel + kx] * from[row + ix];
+              }
+            }
+          }
+          to[(oc * oh + oy) * ow + ox] = sum;
+        }
+      }
+    }
+    return true;
+  };
 }
 
 /**
- * torch's ConvTranspose2d(kernel 4, stride 2, padding 1): input [inC, side, side] -> output
- * [outC, 2 side, 2 side]; weight [inC, outC, 4, 4]. Each input value adds itself, times the
- * kernel, to the outputs it reaches (oy = 2 iy - 1 + ky); zeros after a ReLU are skipped.
+ * torch's ConvTranspose2d (groups 1, dilation 1): weight [inC, outC, kH, kW]. Each input value adds
+ * itself, times the kernel, to the outputs it reaches (oy = iy sy - py + ky); zeros (after a ReLU) are skipped.
  */
-function transposedConv(input, inC, side, weight, bias, outC, output) {
-  const outSide = 2 * side;
-  const area = outSide * outSide;
-  for (let oc = 0; oc < outC; oc++) output.fill(bias[oc], oc * area, (oc + 1) * area);
-  for (let ic = 0; ic < inC; ic++) {
-    for (let iy = 0; iy < side; iy++) {
-      for (let ix = 0; ix < side; ix++) {
-        const value = input[(ic * side + iy) * side + ix];
-        if (value === 0) continue;
-        for (let ky = 0; ky < 4; ky++) {
-          const oy = 2 * iy - 1 + ky;
-          if (oy < 0 || oy >= outSide) continue;
-          for (let kx = 0; kx < 4; kx++) {
-            const ox = 2 * ix - 1 + kx;
-            if (ox < 0 || ox >= outSide) continue;
-            const first = (ic * outC * 4 + ky) * 4 + kx; // weight[ic][0][ky][kx]; oc adds 16
-            const at = oy * outSide + ox;
-            for (let oc = 0; oc < outC; oc++) output[oc * area + at] += value * weight[first + oc * 16];
+function transposedConvStep(layer, input, output, tensors) {
+  const s = planes(input, output);
+  if (!s) return undefined;
+  const { inC, h, w: width, outC, oh, ow } = s;
+  const [kh, kw] = tensors[layer.weight]?.shape.slice(2) ?? [0, 0];
+  const [sy, sx] = layer.stride;
+  const [py, px] = layer.padding;
+  const [qy, qx] = layer.output_padding;
+  const p = parameters(layer, tensors, [inC, outC, kh, kw], outC);
+  if (!p || oh !== (h - 1) * sy - 2 * py + kh + qy || ow !== (width - 1) * sx - 2 * px + kw + qx) return undefined;
+  const { w, b } = p;
+  const area = oh * ow;
+  const kernelArea = kh * kw;
+  return (from, to) => {
+    for (let oc = 0; oc < outC; oc++) to.fill(b[oc], oc * area, (oc + 1) * area);
+    for (let ic = 0; ic < inC; ic++) {
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < width; ix++) {
+          const value = from[(ic * h + iy) * width + ix];
+          if (value === 0) continue;
+          for (let ky = 0; ky < kh; ky++) {
+            const oy = iy * sy - py + ky;
+            if (oy < 0 || oy >= oh) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ox = ix * sx - px + kx;
+              if (ox < 0 || ox >= ow) continue;
+              const first = (ic * outC * kh + ky) * kw + kx; // weight[ic][0][ky][kx]; each oc adds kH kW
+              const at = oy * ow + ox;
+              for (let oc = 0; oc < outC; oc++) to[oc * area + at] += value * w[first + oc * kernelArea];
+            }
           }
         }
       }
     }
-  }
+    return true;
+  };
+}
+
+/** Nearest-neighbour upsampling by whole factors: [C, H, W] -> [C, sy H, sx W]. */
+function upsampleStep(layer, input, output) {
+  const s = planes(input, output);
+  const [sy, sx] = layer.scale;
+  if (!s || s.outC !== s.inC || s.oh !== s.h * sy || s.ow !== s.w * sx) return undefined;
+  const { inC, h, w: width, oh, ow } = s;
+  return (from, to) => {
+    for (let c = 0; c < inC; c++) {
+      for (let oy = 0; oy < oh; oy++) {
+        const row = (c * h + Math.floor(oy / sy)) * width;
+        const at = (c * oh + oy) * ow;
+        for (let ox = 0; ox < ow; ox++) to[at + ox] = from[row + Math.floor(ox / sx)];
+      }
+    }
+    return true;
+  };
 }
 
 /** "VAEB" | (u32 length | one parseWeights payload)*: the weights of several models in one message. */
@@ -339,14 +466,27 @@ class ExplorerView {
     }
     this.args.reportHeld();
     const z = this.point();
-    drawGrey(this.digit, decode(model, z, this.grey));
+    if (model.server) {
+      this.drawServer();
+    } else {
+      drawGrey(this.digit, decode(model, z, this.grey));
+      this.digit.dataset.point = Array.from(z, format).join(",");
+    }
     this.root.dataset.drawn = model.id;
-    this.digit.dataset.point = Array.from(z, format).join(",");
-    this.status.textContent = this.hover
+    this.status.textContent = model.server ? (this.data.server?.note ?? model.server) : this.hover
       ? `Under the cursor: z[${this.data.plane.x}] = ${format(this.hover[0])}, z[${this.data.plane.y}] = `
         + `${format(this.hover[1])} (click to pin)`
       : "Decoded in your browser as you drag.";
     if (this.data.plane) this.drawPlane(z);
+  }
+
+  /** A decoder the page cannot run: the digit the server decoded at the point last reported (data.server). */
+  drawServer() {
+    const server = this.data.server;
+    if (!server) return;
+    this.grey.set(server.grey);
+    drawGrey(this.digit, this.grey);
+    this.digit.dataset.point = server.point.map(format).join(",");
   }
 
   drawPlane(z) {
@@ -497,6 +637,13 @@ class WalkView {
       const model = registry.models.get(walk.model);
       if (!model) {
         missing += 1;
+        return;
+      }
+      if (model.server) { // a decoder the page cannot run: the server's digit at the position last reported
+        if (walk.grey) {
+          this.greys[i].set(walk.grey);
+          drawGrey(this.canvases[i], this.greys[i]);
+        }
         return;
       }
       const z = walk.start.map((a, d) => a + (walk.end[d] - a) * this.t);

@@ -1,9 +1,13 @@
 """The live decoder: a Streamlit component (``st.components.v2``) that decodes latent points in the browser.
 
-The decoders are small (the MLP's z -> 400 -> 784, the conv net's two transposed
-convolutions), so the page evaluates them itself and a digit follows a dragged slider or the
-pointer at frame rate; Python hears the value on release or after a short pause and stays
-the source of truth for everything else on the page.
+The decoders are small (the MLP's z -> 400 -> 784, the conv net's two transposed convolutions),
+so the page evaluates them itself and a digit follows a dragged slider or the pointer at frame
+rate; Python hears the value on release or after a short pause and stays the source of truth for
+everything else on the page. The page runs one interpreter over a layer list that travels with the
+weights (``vae_core.layer_list``: traced from the model's ``decode``), so a registered architecture
+decodes live as the built-ins do when its decoder is a chain of the layers the page knows. For any
+other decoder the payload says why, and the views show the digit the server decoded at the point
+last reported (``ServerDigit``), with one line saying so.
 
 Weights travel once per model per browser session, as bytes (``weights_payload``): the view
 reports which models the page holds (its ``held`` state) and only the others are mounted.
@@ -31,31 +35,47 @@ HELD_KEY = "live_decoder_held"  # model names the page holds, as its views last 
 _component = assets.component(NAME, js="live_decoder.js", css="live_decoder.css")
 
 
-# The decoder layers the page evaluates, per architecture, in the order the payload carries them.
-# Every architecture of vae_core.models.MODELS has an entry (tests/test_live_decoder.py holds it so).
-DECODER_LAYERS = {
-    "mlp": ("decoder_hidden", "decoder_out"),  # Linear -> ReLU -> Linear
-    "conv": ("decoder_in", "decoder_deconv1", "decoder_deconv2"),  # Linear -> ReLU -> ConvT -> ReLU -> ConvT
-}
+def weights_payload(model, model_id: str, layers=None) -> bytes:
+    """The decoder's layer list and weights as one binary message for the browser.
 
-
-def weights_payload(model, model_id: str) -> bytes:
-    """The decoder's weights as one binary message for the browser.
-
-    Layout: b"VAEW", u32 header length (little-endian), UTF-8 JSON header (id, architecture,
-    latent_dim, and [name, shape] of each tensor), zero padding to a multiple of 4, then the
-    tensors as float32 little-endian, row-major as torch stores them (Linear weights [out, in],
-    transposed-convolution weights [in, out, kH, kW]).
+    Layout: b"VAEW", u32 header length (little-endian), UTF-8 JSON header (id, architecture, latent_dim,
+    ``layers``: the op list of ``vae_core.layer_list.decoder_layers`` or null, then ``server``: the phrase
+    saying why the page cannot run it, and [name, shape] of each tensor the ops read), zero padding to a
+    multiple of 4, then those tensors as float32 little-endian, row-major as torch stores them (Linear
+    weights [out, in], Conv2d [out, in, kH, kW], ConvTranspose2d [in, out, kH, kW]). ``layers``: the
+    model's ``Layers`` when the caller has them already.
     """
-    layers = DECODER_LAYERS[model.config.architecture]
-    tensors = [(f"{layer}.{kind}", getattr(getattr(model, layer), kind)) for layer in layers
-               for kind in ("weight", "bias")]
+    if layers is None:
+        from vae_core.layer_list import decoder_layers
+
+        layers = decoder_layers(model)
+    state = model.state_dict()
+    tensors = [(name, state[name]) for name in layers.tensor_names()]
     header = json.dumps({"id": model_id, "architecture": model.config.architecture,
-                         "latent_dim": model.config.latent_dim,
+                         "latent_dim": model.config.latent_dim, "layers": layers.ops, "server": layers.reason,
                          "tensors": [[name, list(t.shape)] for name, t in tensors]}).encode()
     padding = b"\0" * (-(8 + len(header)) % 4)
-    floats = np.concatenate([t.detach().cpu().numpy().astype("<f4").reshape(-1) for _, t in tensors])
-    return MAGIC + struct.pack("<I", len(header)) + header + padding + floats.tobytes()
+    floats = [t.detach().cpu().numpy().astype("<f4").reshape(-1) for _, t in tensors]
+    body = np.concatenate(floats).tobytes() if floats else b""
+    return MAGIC + struct.pack("<I", len(header)) + header + padding + body
+
+
+@dataclass(frozen=True)
+class ServerDigit:
+    """What a view shows for a model whose decoder the page cannot run: the server's digit and why."""
+
+    note: str  # one line: decoded on the server, at the point last reported, and why
+    grey: list[int]  # [784] grey levels 0..255 of the digit decoded at ``point``
+    point: list[float]  # [D] the latent point
+
+    def as_data(self) -> dict:
+        return {"note": self.note, "grey": self.grey, "point": self.point}
+
+
+def server_note(reason: str) -> str:
+    """The one line a view shows instead of 'Decoded in your browser', for a decoder that ``reason`` describes."""
+    return ("Decoded on the server at the point last reported (on release or a short pause), not as you drag: "
+            f"the page cannot run this decoder, which {reason}.")
 
 
 def held() -> set[str]:
@@ -109,11 +129,12 @@ def plane_points(mu: np.ndarray | None, labels: np.ndarray | None, dims: tuple[i
 
 def explorer(key: str, model_name: str, base: list[float], values: dict[int, float], dims: list[int],
              labels: list[str], signature: str, slider_range: tuple[float, float], step: float,
-             plane: Plane | None) -> dict[int, float] | None:
+             plane: Plane | None, server: ServerDigit | None = None) -> dict[int, float] | None:
     """Mount the sliders + digit (+ plane) view; return the slider values the browser last reported.
 
     ``values`` (dim -> value) are applied in the browser only when ``signature`` (the start
     point's identity) changes, so a rerun during a drag never pulls a slider back.
+    ``server``: the digit to show when the page cannot run this model's decoder.
     Returns None until the browser reports a point for this signature.
     """
     result = _component(
@@ -121,9 +142,16 @@ def explorer(key: str, model_name: str, base: list[float], values: dict[int, flo
         data={"view": "explorer", "model": model_name, "base": [float(v) for v in base],
               "values": {str(d): float(v) for d, v in values.items()}, "dims": dims, "labels": labels,
               "signature": signature, "range": list(slider_range), "step": step,
-              "plane": plane.as_data() if plane else None, "held": sorted(held())},
+              "plane": plane.as_data() if plane else None, "held": sorted(held()),
+              "server": server.as_data() if server else None},
         on_point_change=lambda: None, on_held_change=lambda: _remember_held(key))
     return reported_values(result.point if result else None, signature, dims)
+
+
+def pending_values(key: str, signature: str, dims: list[int]) -> dict[int, float] | None:
+    """The values the browser reported to the explorer ``key`` before this run (read before it is mounted,
+    so the server can decode the point the page shows when it cannot run the decoder)."""
+    return reported_values((st.session_state.get(key) or {}).get("point"), signature, dims)
 
 
 def reported_values(point, signature: str, dims: list[int]) -> dict[int, float] | None:
@@ -144,10 +172,16 @@ def reported_values(point, signature: str, dims: list[int]) -> dict[int, float] 
 def walk(key: str, walks: list[dict], signature: str, note: str) -> None:
     """Mount the walk view: one digit per model at ``start + t (end - start)`` of each walk, one slider for t.
 
-    ``walks``: [{"model": name, "label": column title, "start": [D], "end": [D]}].
+    ``walks``: [{"model": name, "label": column title, "start": [D], "end": [D]}], plus "grey": [784] grey
+    levels at ``walk_position(key)`` for a model whose decoder the page cannot run.
     """
-    t = (st.session_state.get(key) or {}).get("t")
-    t = float(t) if isinstance(t, (int, float)) and 0 <= t <= 1 else 0.5
+    t = walk_position(key)
     _component(key=key, data={"view": "walk", "walks": walks, "signature": signature, "t": t, "note": note,
                               "held": sorted(held())},
                on_t_change=lambda: None, on_held_change=lambda: _remember_held(key))
+
+
+def walk_position(key: str) -> float:
+    """The walk's position t in [0, 1] that the browser last reported (0.5 before it has)."""
+    t = (st.session_state.get(key) or {}).get("t")
+    return float(t) if isinstance(t, (int, float)) and 0 <= t <= 1 else 0.5

@@ -82,11 +82,17 @@ def live_plane(checkpoint, dims: tuple[int, int]):
 @st.fragment
 def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], prefix: str, signature: str, plane,
                  reader, dataset: str) -> None:
-    """The live path: the page decodes while a slider or the pointer moves; this fragment reruns on release."""
+    """The live path: the page decodes while a slider or the pointer moves; this fragment reruns on release.
+
+    A decoder the page cannot run is decoded here, at the point the page reported before this run.
+    """
     live_decoder.send_weights("explorer_live_weights", {checkpoint.name: payloads.decoder_weights_for(checkpoint)})
+    key = f"explorer_live_{checkpoint.name}"
+    state.store_slider_values(prefix, live_decoder.pending_values(key, signature, dims))
     values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}
-    reported = live_decoder.explorer(f"explorer_live_{checkpoint.name}", checkpoint.name, base.tolist(), values,
-                                     dims, labels, signature, points.SLIDER_RANGE, points.SLIDER_STEP, plane)
+    server = payloads.server_digit(checkpoint, points.point_from_values(base, values))
+    reported = live_decoder.explorer(key, checkpoint.name, base.tolist(), values, dims, labels, signature,
+                                     points.SLIDER_RANGE, points.SLIDER_STEP, plane, server)
     state.store_slider_values(prefix, reported)
     links.share(z=links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims}))
     if plane is not None:

@@ -1,8 +1,9 @@
 """What our components are fed, built once per model (or test set) and shared by every session.
 
 The components (``dashboard/components``) draw; the cache (``cache.py``) loads. This module joins the
-two: the decoder's weights for the live decoder, a projection's points and the test set's sprite
-sheet for the canvas, the plane's test means for the explorer. Results are shared: do not mutate.
+two: the decoder's layers and weights for the live decoder (or the server's digit when the page cannot
+run that decoder), a projection's points and the test set's sprite sheet for the canvas, the plane's
+test means for the explorer. Results are shared: do not mutate.
 """
 
 from __future__ import annotations
@@ -17,9 +18,33 @@ from dashboard.shell.cache import per_checkpoint
 
 
 @per_checkpoint(shared=True, max_entries=32)
+def decoder_layers_for(checkpoint):
+    """The checkpoint's decoder as the page's layer list (``vae_core.layer_list.Layers``), traced once."""
+    from vae_core.layer_list import decoder_layers
+
+    return decoder_layers(cache.model_for(checkpoint))
+
+
+@per_checkpoint(shared=True, max_entries=32)
 def decoder_weights_for(checkpoint) -> bytes:
-    """The checkpoint's decoder weights as the live decoder's binary payload."""
-    return live_decoder.weights_payload(cache.model_for(checkpoint), checkpoint.name)
+    """The checkpoint's decoder layers and weights as the live decoder's binary payload."""
+    return live_decoder.weights_payload(cache.model_for(checkpoint), checkpoint.name, decoder_layers_for(checkpoint))
+
+
+def server_digit(checkpoint, z) -> live_decoder.ServerDigit | None:
+    """None when the page runs ``checkpoint``'s decoder itself; else the digit the server decodes at z [D]
+    (a tensor or a list of floats) and the line that says so."""
+    reason = decoder_layers_for(checkpoint).reason
+    if reason is None:
+        return None
+    import torch
+
+    from vae_core import explore
+
+    point = torch.as_tensor(z, dtype=torch.float32).reshape(1, -1)
+    grey = explore.to_uint8(explore.decode(cache.model_for(checkpoint), point)).reshape(-1)
+    return live_decoder.ServerDigit(live_decoder.server_note(reason), [int(v) for v in grey],
+                                    [float(v) for v in point[0]])
 
 
 @per_checkpoint(shared=True)
