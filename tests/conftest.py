@@ -137,3 +137,36 @@ def browser_support():
     from tests import browser_support as support
 
     return support
+
+
+@pytest.fixture
+def install_plugins(tmp_path, monkeypatch):
+    """A function (entries) -> folder: registers tests/plugin_arch's architectures through a real entry point
+    (a dist-info in ``folder``, put on sys.path) for this test; the registry forgets them afterwards."""
+    from tests import plugin_arch
+    from vae_core.models import registry
+
+    def install(entries: dict[str, str] = plugin_arch.GOOD) -> Path:
+        folder = plugin_arch.install(tmp_path / "site", entries)
+        monkeypatch.syspath_prepend(str(folder))
+        registry.refresh()
+        return folder
+
+    yield install
+    registry.refresh()
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    """tests/plugin_arch's architectures (``plugin_arch.GOOD``: two chains, one decoder with a skip) registered for
+    a whole module: the folder holding their dist-info, put on sys.path (``plugin_arch.environment`` for a
+    subprocess)."""
+    from tests import plugin_arch
+    from vae_core.models import registry
+
+    folder = plugin_arch.install(tmp_path_factory.mktemp("site"), plugin_arch.GOOD)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))
+        registry.refresh()
+        yield folder
+    registry.refresh()
