@@ -54,8 +54,8 @@ def test_project_reports_the_measured_tsne_time_and_help_names_what_it_costs(tmp
     assert main(["project", "--tsne-points", "50", *flags]) == 0
     err = capsys.readouterr().err
     assert f"{checkpoint.name}: PCA of 200 test means saved: the model is explorable" in err
-    assert (f"{checkpoint.name}: t-SNE of 50 points, perplexity 30, 500 iterations (Barnes-Hut, angle 0.8), "
-            "then UMAP of all 200 test means") in err
+    assert (f"{checkpoint.name}: t-SNE of 50 points, perplexity 30, 500 iterations (Barnes-Hut, angle 0.8) in a "
+            "second process; UMAP of all 200 test means beside it") in err
     assert re.search(rf"^{checkpoint.name}: t-SNE of 50 test means: \d+\.\d s$", err, re.MULTILINE), err
     assert len(load_projections(checkpoint)["tsne_index"]) == 50
     for again in ([], ["--tsne-points", "50"]):  # cached (with that N when one is given): nothing to do

@@ -30,6 +30,7 @@ from .data import Split
 from .defaults import DEFAULT_TSNE_POINTS, TSNE_ANGLE, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
 from .models import VariationalAutoencoder
 from .store import PROJECTIONS_FILE, Checkpoint, CheckpointError, read_projections, write_arrays_artifact
+from .tsne_process import tsne_2d  # noqa: F401  (defined where a child process finds it without torch)
 
 # What t-SNE's time depends on (sklearn's Barnes-Hut method): the number of points, the perplexity
 # (each point's neighbours number about 3 x perplexity), the iterations, and the cores it gets.
@@ -65,24 +66,6 @@ def pca_2d(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     total = variance.sum()
     explained = variance[:2] / total if total > 0 else np.zeros(2)
     return centred @ axes.T, explained
-
-
-def tsne_2d(points: np.ndarray, seed: int = 0, progress: Callable[[float], None] | None = None) -> np.ndarray:
-    """points [M, D] -> t-SNE coordinates [M, 2] (sklearn, PCA init, the settings in ``defaults``).
-
-    sklearn reports no progress while it optimises: ``progress`` hears 0 when it starts and 1 when it is done.
-    """
-    from sklearn.manifold import TSNE
-
-    if progress is not None:
-        progress(0.0)
-    tsne = TSNE(n_components=2, init="pca", learning_rate="auto", perplexity=TSNE_PERPLEXITY, angle=TSNE_ANGLE,
-                random_state=seed)
-    iterations = "max_iter" if "max_iter" in tsne.get_params() else "n_iter"  # renamed in scikit-learn 1.5
-    coordinates = tsne.set_params(**{iterations: TSNE_ITERATIONS}).fit_transform(points)
-    if progress is not None:
-        progress(1.0)
-    return coordinates
 
 
 def numba_cache_dir() -> Path:

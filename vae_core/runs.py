@@ -232,7 +232,8 @@ def _quick_maps(checkpoint: store.Checkpoint, data: DataCache, device: str | Non
 
 
 def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report) -> None:
-    """Add t-SNE, then UMAP, to the cached means, saving each as it lands; ``work`` tells the pages."""
+    """Add t-SNE and UMAP to the cached means (at the same time when both are missing), saving each as it lands;
+    ``work`` tells the pages."""
     import time
 
     from .map_progress import record_time
@@ -250,6 +251,9 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
         report(f"{checkpoint.name}: {line}")
 
     seed, root = checkpoint.train_config.seed, checkpoint.path.parent
+    if not has_tsne(arrays) and not has_umap(arrays):
+        _tsne_beside_umap(checkpoint, arrays, tsne_points or DEFAULT_TSNE_POINTS, work, say)
+        return
     if not has_tsne(arrays):
         _check_writable(checkpoint)
         points = min(tsne_points or DEFAULT_TSNE_POINTS, len(arrays["labels"]))
@@ -267,3 +271,37 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
         started = time.perf_counter()
         save_projections(checkpoint, add_umap(arrays, seed, report=say))
         record_time(root, "UMAP", time.perf_counter() - started)
+
+
+def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int, work,
+                      say: Report) -> None:
+    """t-SNE in a second process while UMAP runs here: a seeded UMAP uses one core of the two, and t-SNE
+    (two threads) takes the rest. UMAP is saved when it lands, t-SNE after it; a failed child process
+    leaves t-SNE to this one."""
+    import time
+
+    import numpy as np
+
+    from .map_progress import record_time
+    from .projections import add_tsne, add_umap, save_projections, tsne_description, tsne_subset
+    from .tsne_process import TsneProcess
+
+    seed, root = checkpoint.train_config.seed, checkpoint.path.parent
+    _check_writable(checkpoint)
+    subset = tsne_subset(len(arrays["mu"]), tsne_points, seed)
+    say(f"t-SNE of {tsne_description(len(subset))} in a second process; UMAP of all "
+        f"{len(arrays['labels']):,} test means beside it")
+    work.step("t-SNE", 0.0)
+    started = time.perf_counter()
+    with TsneProcess(np.asarray(arrays["mu"], dtype=np.float64)[subset], seed) as pending:
+        arrays = add_umap(arrays, seed, report=say)
+        save_projections(checkpoint, arrays)
+        record_time(root, "UMAP", time.perf_counter() - started)
+        try:
+            arrays = {**arrays, "tsne": pending.result().astype(np.float32), "tsne_index": subset}
+            say(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
+        except RuntimeError as error:
+            say(f"{error}; t-SNE runs here instead")
+            arrays = add_tsne(arrays, tsne_points, seed, report=say)
+    save_projections(checkpoint, arrays)
+    record_time(root, "t-SNE", time.perf_counter() - started)
