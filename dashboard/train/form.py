@@ -164,11 +164,15 @@ COMPARABLE = 5  # stored models whose epochs the estimate takes the median of
 
 
 def maps_seconds(root: Path) -> tuple[float, bool]:
-    """(typical seconds of a new model's maps and metrics on this machine, whether every step was timed here)."""
+    """(typical seconds of a new model's maps and metrics on this machine, whether every step was timed here).
+
+    t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two.
+    """
     from vae_core.map_progress import typical_seconds
 
-    steps = [typical_seconds(root, step) for step in ("t-SNE", "UMAP", "metrics")]
-    return sum(s for s in steps if s is not None), all(s is not None for s in steps)
+    tsne, umap, metrics = (typical_seconds(root, step) for step in ("t-SNE", "UMAP", "metrics"))
+    maps = max((s for s in (tsne, umap) if s is not None), default=0.0)
+    return maps + (metrics or 0.0), None not in (tsne, umap, metrics)
 
 
 def _plan(ctx, jobs, model_config, train_config, name, after: tuple[float, bool] | None) -> tuple[str, bool]:

@@ -10,6 +10,7 @@ page list the new model.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -88,7 +89,7 @@ def _running(job: Job, queue: JobQueue) -> None:
 
 def _after_training(job: Job, root: Path) -> None:
     """The phase after training as its own step: the model is saved and open-able; maps, then metrics, follow."""
-    from vae_core.map_progress import map_status
+    from vae_core.map_progress import map_status, typical_seconds
 
     last = job.history[-1] if job.history else None
     st.markdown(f":material/check: Trained: {job.epochs} epochs"
@@ -98,12 +99,11 @@ def _after_training(job: Job, root: Path) -> None:
         st.progress(1.0, text="Maps done · metrics: computing")
     elif status is None:
         st.progress(0.0, text="Maps: starting")
-    else:
-        steps = ("t-SNE", "UMAP")
-        done = steps.index(status.step) if status.step in steps else 0
-        fraction = (done + (status.fraction or 0.0)) / len(steps)
-        st.progress(fraction, text=f"Maps: {status.words()} (PCA ready; then "
-                                   f"{'UMAP, then metrics' if done == 0 else 'metrics'})")
+    else:  # t-SNE spans both maps (UMAP runs beside it); t-SNE reports no progress: its usual time stands in
+        typical = typical_seconds(root, status.step)
+        share = status.fraction or (min(0.95, (time.time() - status.started) / typical) if typical else 0.0)
+        beside = "UMAP beside it, then metrics" if status.step == "t-SNE" else "then metrics"
+        st.progress(share, text=f"Maps: {status.words()} (PCA ready; {beside})")
     _open_button(job)
 
 
