@@ -100,7 +100,8 @@ def test_without_the_test_images_the_map_has_no_thumbnails_and_says_why(monkeypa
     assert note.startswith("Thumbnails") and "VAE_DATA_DIR" in note and "\n" not in note
     element, _ = view(app, "map")
     browser_reports(app, element, {"selection": [{"row": 3}]})
-    assert [i.captions[0] for i in app.image] == ["Decoded posterior means"]  # from the cached means
+    assert [i.captions[0] for i in app.image] == [  # the clicked digit, then its neighbours: from the cached means
+        "Decoded posterior means", "Decoded posterior means (the test images are not loaded)"]
 
 
 def test_a_forged_selection_selects_only_test_rows_and_a_malformed_one_nothing(monkeypatch, tiny_checkpoint_root,

@@ -9,17 +9,19 @@
 //     map reports its hidden classes and its selection as shapes in data coordinates ({box: [x0, y0, x1, y1]},
 //     {lasso: [[x, y], ...]}, {row: r}; shift adds a shape), and takes both back from its data (a shared link).
 //     A zoomable map zooms and pans (map_zoom.js: the gestures, the camera a selectable map reports as
-//     "viewport", the overview); shapes stay in data coordinates, so they hold at any zoom;
+//     "viewport", the overview); shapes stay in data coordinates, so they hold at any zoom. The page may ring a
+//     clicked point's nearest neighbours (data.neighbours), ask the map to find a row (data.find: select it,
+//     centre on it, report "found");
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only. The root of each view carries data attributes that say what it draws (data-model,
 // data-method, data-points, data-fingerprint; data-drawn once drawn; a map's data-zoom and data-center once
-// drawn), for tests and benchmarks.
+// drawn; data-neighbours: the rows ringed as neighbours), for tests and benchmarks.
 
 import {
   PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
 } from "./base.js";
-import { Navigator, home, project } from "./map_zoom.js";
+import { Navigator, clampCamera, home, project } from "./map_zoom.js";
 
 const SPRITE_MAGIC = "VAES";
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
@@ -29,6 +31,8 @@ const MAX_PARTS = 8; // shapes in one selection: shift adds one, the oldest goes
 const MAX_CORNERS = 48; // a lasso's path is simplified to at most this many corners (canvas.py's MAX_CORNERS)
 const DIGITS = 4; // a shape's coordinates keep about this many significant digits of the plot's span
 const RING_MAX = 100; // a selection of at most this many points is also ringed; a larger one shows by the fading
+const NEIGHBOUR_RING = { radius: 6.5, dash: [3, 2], color: "#111", halo: "rgba(255, 255, 255, 0.9)" }; // dashed
+const FIND_ZOOM = 8; // a searched point is shown at least this close (canvas.py's FIND_ZOOM)
 // What a drag does (map_zoom.js says why Pan comes first); a click selects a point in every mode.
 const MODES = [["pan", "Pan", "Drag to move the map; the wheel zooms, double-click shows all"],
   ["box", "Box", "Drag a rectangle to select"], ["lasso", "Lasso", "Draw around points to select"]];
@@ -130,6 +134,7 @@ class MapView {
     this.args = args;
     this.hidden = new Set();
     this.parts = []; // the selection's shapes, in data coordinates
+    this.neighbours = new Set(); // rows ringed as the clicked point's neighbours
     this.hover = -1;
     this.frame = 0;
     this.root = mountPoint(root, "vae-canvas map");
@@ -206,6 +211,10 @@ class MapView {
     this.data = data;
     this.nav.enable(Boolean(data.zoomable));
     this.nav.take(data.viewport); // a link's camera, unless it is one this page reported
+    if (data.find && data.selectable && data.find.id !== this.foundId) {
+      this.foundId = data.find.id; // once per search, found at the next frame (the camera needs the layout)
+      this.pendingFind = data.find;
+    }
     this.select();
     this.heading.textContent = data.title;
     this.root.classList.toggle("compact", Boolean(data.compact));
@@ -539,6 +548,7 @@ class MapView {
 
   /** The selection: rows of the visible points inside any part; the faded layer is redrawn when it changes. */
   select() {
+    this.markNeighbours();
     const rows = [];
     if (this.parts.length) {
       for (let i = 0; i < this.x.length; i++) {
@@ -551,6 +561,33 @@ class MapView {
     this.selected = new Set(rows);
     this.root.dataset.selected = String(rows.length);
     this.background = this.dots = null; // the faded and the selected dots
+  }
+
+  /** The rows ringed as neighbours: the page's, while the row they belong to is the whole selection (a click). */
+  markNeighbours() {
+    const given = this.data?.neighbours;
+    const clicked = this.parts.length === 1 ? this.parts[0].row : undefined;
+    const rows = given && clicked !== undefined && given.row === clicked ? given.rows : [];
+    const key = rows.join();
+    if (key === this.neighboursKey) return;
+    this.neighboursKey = key;
+    this.neighbours = new Set(rows);
+    describe(this.root, { neighbours: key || null });
+    this.background = this.dots = null; // neighbours are drawn over the faded points
+  }
+
+  /** A search: select ``row`` and centre on it, at least FIND_ZOOM times closer; report that it was found. */
+  find({ row, id }) {
+    const i = this.rowIndex.get(row);
+    if (i !== undefined) {
+      this.choose({ row }, false);
+      if (this.nav.enabled) {
+        const { frame } = this.view;
+        const zoom = Math.max(FIND_ZOOM, this.nav.current(frame).zoom);
+        this.nav.move(clampCamera({ cx: this.x[i], cy: this.y[i], zoom }, this.bounds, frame), true);
+      }
+    }
+    this.args.setStateValue("found", id);
   }
 
   /** Place the thumbnail of the hovered digit beside the cursor (or hide it). */
@@ -585,6 +622,11 @@ class MapView {
   draw() {
     const ratio = devicePixelRatio;
     if (!this.background) this.compose(ratio);
+    if (this.pendingFind) {
+      this.find(this.pendingFind);
+      this.pendingFind = null;
+      if (!this.background) this.compose(ratio);
+    }
     const view = this.view;
     const context = this.canvas.getContext("2d");
     context.setTransform(1, 0, 0, 1, 0, 0);
@@ -594,15 +636,7 @@ class MapView {
     context.beginPath();
     context.rect(view.area.left, view.area.top, view.area.width, view.area.height);
     context.clip(); // zoomed, the points beyond the plot area stay out of the margins
-    context.lineWidth = 1.5;
-    context.strokeStyle = "#111";
-    for (const row of this.selected.size <= RING_MAX ? this.selected : []) {
-      const i = this.rowIndex.get(row);
-      if (i === undefined || this.hidden.has(this.labels[i])) continue;
-      context.beginPath();
-      context.arc(this.px[i], this.py[i], 4, 0, 2 * Math.PI);
-      context.stroke();
-    }
+    this.drawRings(context);
     if (this.hover >= 0) {
       context.lineWidth = 2;
       context.fillStyle = this.data.colors[this.labels[this.hover]];
@@ -616,6 +650,31 @@ class MapView {
     if (this.press?.kind === "select") drawSelection(context, this.press);
     context.restore();
     this.nav.drawOverview(context, view, ratio, (small, whole) => this.drawPoints(small, 0.45, () => true, whole));
+  }
+
+  /** The visible selected points (a selection of at most RING_MAX) ringed solid, the neighbours dashed. */
+  drawRings(context) {
+    const ring = (rows, radius) => {
+      for (const row of rows) {
+        const i = this.rowIndex.get(row);
+        if (i === undefined || this.hidden.has(this.labels[i])) continue;
+        context.beginPath();
+        context.arc(this.px[i], this.py[i], radius, 0, 2 * Math.PI);
+        context.stroke();
+      }
+    };
+    context.save();
+    context.lineWidth = 3;
+    context.strokeStyle = NEIGHBOUR_RING.halo; // a white halo under the dashes: they read on any colour
+    ring(this.neighbours, NEIGHBOUR_RING.radius);
+    context.setLineDash(NEIGHBOUR_RING.dash);
+    context.lineWidth = 1.5;
+    context.strokeStyle = NEIGHBOUR_RING.color;
+    ring(this.neighbours, NEIGHBOUR_RING.radius);
+    context.restore();
+    context.lineWidth = 1.5;
+    context.strokeStyle = "#111";
+    ring(this.selected.size <= RING_MAX ? this.selected : [], 4);
   }
 
   /**
@@ -673,14 +732,19 @@ class MapView {
     [canvas.width, canvas.height] = [frame.width, frame.height];
     const context = canvas.getContext("2d");
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    // With a selection, the other points fade and the selected ones are drawn on top of them.
-    const selecting = this.selected.size > 0;
-    const isSelected = (i) => this.selected.has(this.rows[i]);
-    const shown = (i) => view.inside(this.px[i], this.py[i]);
-    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !isSelected(i) && shown(i) : shown);
-    if (selecting) this.drawPoints(context, 0.9, (i) => isSelected(i) && shown(i));
+    this.paintDots(context, view);
     this.dotsMs = performance.now() - started;
     return { canvas, frame };
+  }
+
+  /** The visible points on ``context`` (CSS pixels): with a selection the others fade, and the selected ones and the
+   * neighbours are drawn on top of them. */
+  paintDots(context, view) {
+    const selecting = this.selected.size > 0;
+    const onTop = (i) => this.selected.has(this.rows[i]) || this.neighbours.has(this.rows[i]);
+    const shown = (i) => view.inside(this.px[i], this.py[i]);
+    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !onTop(i) && shown(i) : shown);
+    if (selecting) this.drawPoints(context, 0.9, (i) => onTop(i) && shown(i));
   }
 
   /** The selection's boxes and lassos as thin dashed outlines: a restored selection shows its shapes. */

@@ -56,6 +56,7 @@ MAX_PARTS = 8  # shapes in one selection (shift adds one; the page keeps the las
 MAX_CORNERS = 48  # corners of one lasso (the page simplifies a drawn path to at most this many)
 MAX_COORDINATE = 1e5  # a shape's coordinates lie within +-this (projections span tens of units)
 MAX_ZOOM = 200  # a map zooms from 1 (the whole map) to this (map_zoom.js's MAX_ZOOM)
+FIND_ZOOM = 8  # a searched point is shown at least this close (canvas.js's FIND_ZOOM)
 
 _component = assets.component(NAME, js="canvas.js", css="canvas.css")
 
@@ -133,7 +134,8 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                selectable: bool = True, selection: tuple = (), hidden: tuple[int, ...] = (), on_change=None,
                model: str = "", method: str = "", label: str = "", title: str | None = None, alt: str | None = None,
                width: int | None = None, compact: bool = False, legend: bool = True,
-               zoomable: bool | None = None, viewport: tuple[float, float, float] | None = None) -> list[int]:
+               zoomable: bool | None = None, viewport: tuple[float, float, float] | None = None,
+               neighbours: dict | None = None, find: dict | None = None) -> list[int]:
     """Mount the map; return the test rows of ``selection`` whose class is not ``hidden``, [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
@@ -144,6 +146,9 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
     (and from what it reported), the page takes them. A selectable map reports its own changes under the
     same names (``reported``) and calls ``on_change`` before the rerun.
     ``zoomable``: whether the wheel, a drag and the keys zoom and pan (default: a map that is not compact).
+    ``neighbours``: {"row": r, "rows": [...]}: the nearest neighbours of the clicked row r, ringed while r alone is
+    selected. ``find``: {"row": r, "id": n}, a search: the map selects r and centres on it (zooming in to at
+    least ``FIND_ZOOM``), reports both and reports ``found``: n (once per id).
     ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
     name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).
     ``width``: CSS pixels (at most the column's); None fills the column. ``compact``: small margins,
@@ -158,20 +163,22 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                               "selectable": selectable, "model": model, "method": method,
                               "alt": alt or map_alt(points, label), "width": width, "compact": compact,
                               "legend": legend, "zoomable": not compact if zoomable is None else zoomable,
-                              "viewport": list(viewport) if viewport else None},
+                              "viewport": list(viewport) if viewport else None, "neighbours": neighbours,
+                              "find": find},
                width=width or "stretch", on_selection_change=callback, on_hidden_change=callback,
-               on_viewport_change=callback)
+               on_viewport_change=callback, on_found_change=callback)
     return selected_rows(points, selection, hidden)
 
 
 def reported(key: str, classes: int) -> dict:
-    """What the map under ``key`` has reported, checked: {"selection", "hidden", "viewport"}, each only once
-    reported (a value that fails its check is the default: no selection, no class hidden, the whole map)."""
+    """What the map under ``key`` has reported, checked: {"selection", "hidden", "viewport", "found"}, each only once
+    reported (a value that fails its check is the default: no selection, no class hidden, the whole map, no
+    search answered)."""
     state = st.session_state.get(key)
     if not isinstance(state, dict):
         return {}
     checks = {"selection": selection_parts, "hidden": lambda value: hidden_classes(value, classes),
-              "viewport": viewport_value}
+              "viewport": viewport_value, "found": lambda value: value if _whole(value) else None}
     return {name: check(state[name]) for name, check in checks.items() if name in state}
 
 

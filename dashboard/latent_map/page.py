@@ -3,9 +3,9 @@
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.latent_map import state
-from dashboard.shell import cache, captions, charts, downloads, images, map_wait, payloads, points, sidebar, ui
-from vae_core.classes import class_name, noun
+from dashboard.latent_map import detail, state
+from dashboard.shell import cache, captions, charts, downloads, map_wait, payloads, sidebar
+from vae_core.classes import noun
 
 ctx = sidebar.require_checkpoint()
 label = ctx.label(ctx.checkpoint)
@@ -29,7 +29,9 @@ method = shown.method
 if not charts.map_cached(arrays, method):
     map_wait.missing_map(ctx.checkpoint, method, ctx.dataset)  # computing: shown when it lands, no reload
     st.stop()
-chart, detail = st.columns([3, 1])
+map_points = payloads.map_points_for(ctx.checkpoint, method)
+clicked = shown.clicked(canvas.selected_rows(map_points, shown.selection, shown.hidden))  # its neighbours are ringed
+chart, beside = st.columns([3, 1])
 with chart:
     split, _ = sidebar.test_data(ctx, f"Thumbnails of the {many} under the cursor and originals of selected ones")
     sprite = None
@@ -37,25 +39,15 @@ with chart:
         sprite, payload = payloads.sprite_for(ctx.dataset)
         canvas.send_sprite("latent_map_sprite", sprite, payload)
     # the legend, the selection and the zoom come from the view (a link's, or what the map last reported)
-    selected = canvas.latent_map(shown.component_key, payloads.map_points_for(ctx.checkpoint, method), names,
-                                 charts.DIGIT_COLORS, sprite=sprite, height=620, selection=shown.selection,
-                                 hidden=shown.hidden, viewport=shown.viewport, on_change=shown.heard,
-                                 model=shown.model, method=method, label=label)
-indices = selected[:40]
-with detail:
-    st.markdown(f"**Selected {many}**")  # the size of the chart title beside it
-    if not indices:
-        st.write("Nothing selected yet.")
-    else:
-        labels = ", ".join(f"#{i} ({class_name(ctx.dataset, points.test_label(split, arrays, i))})"
-                           for i in indices[:12])
-        st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > 12 else ''}")
-        if split is not None:
-            ui.image(images.test_images_png(split, indices, 4), caption="Originals",
-                     alt=f"The {len(indices)} selected test images, 4 per row")
-        ui.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
-                 caption="Decoded posterior means",
-                 alt=f"The {len(indices)} selected test images decoded from their posterior means, 4 per row")
+    selected = canvas.latent_map(shown.component_key, map_points, names, charts.DIGIT_COLORS, sprite=sprite,
+                                 height=620, selection=shown.selection, hidden=shown.hidden, viewport=shown.viewport,
+                                 on_change=shown.heard, model=shown.model, method=method, label=label,
+                                 neighbours=detail.ringed(ctx.checkpoint, clicked, shown.k), find=shown.find)
+with beside:
+    detail.search(shown, map_points, len(arrays["mu"]), ctx.dataset)
+    detail.selected_digits(ctx, shown, split, arrays, selected, map_points, names)
+    if clicked is not None:
+        detail.neighbours_of(ctx, shown, clicked, names)
 
 downloads.encoded_test_set(ctx.checkpoint, cache.model_for(ctx.checkpoint), split, arrays,
                            captions.class_names(ctx.dataset))

@@ -1,4 +1,4 @@
-"""The Latent map's view: the projection, the legend, the selection and the zoom, and their URL form.
+"""The Latent map's view: the projection, the legend, the selection, the zoom and the neighbours, and their URL form.
 
 Streamlit binds the projection picker to the URL (``map``). The canvas reports what Streamlit
 cannot bind, and ``dashboard.shell.links`` writes it by hand:
@@ -8,9 +8,15 @@ cannot bind, and ``dashboard.shell.links`` writes it by hand:
   shapes in the map's data coordinates (a clicked point by its test row); shapes added with
   shift are joined by ``;``;
 - ``view=cx,cy,zoom``: the map's camera (its centre in data coordinates, zoom 1 to ``canvas.MAX_ZOOM``),
-  written once a zoom or pan has ended; absent for the whole map.
+  written once a zoom or pan has ended; absent for the whole map;
+- ``k=12``: how many nearest neighbours a clicked point lists (1 to ``MAX_K``); absent for ``DEFAULT_K``.
 
-All three belong to one projection of one model: they are kept per (model, projection), so another
+A clicked point is the selection ``row:r`` alone (a search selects the same way); its neighbours are
+the click's, so a box or a lasso lists none. A search is a request to the map (``find``): the map
+selects the row and centres on it as a click and a zoom would, and reports both, so the selection
+and the camera only ever change through the map's own reports.
+
+All four belong to one projection of one model: they are kept per (model, projection), so another
 model or projection shows its own (none at first: the whole map) and the URL follows. A link's
 ``select`` and ``view`` are taken only when the link's ``model`` and ``map`` are the ones drawn. A bad
 value is ignored whole.
@@ -27,7 +33,8 @@ from dashboard.components import canvas
 from dashboard.shell import charts, links, view
 
 METHOD_KEY = "map"  # the widget's key and the URL parameter: ?map=t-SNE
-HIDE, SELECT, VIEW = "hide", "select", "view"  # the URL parameters we write (links.PAGE_PARAMS["latent-map"])
+HIDE, SELECT, VIEW, K = "hide", "select", "view", "k"  # the URL parameters we write (links.PAGE_PARAMS)
+DEFAULT_K, MAX_K = 8, 20  # nearest neighbours listed for a clicked point
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,8 @@ class MapView:
     hidden: tuple[int, ...] = ()
     selection: tuple = ()  # canvas.selection_parts: {"box": [...]}, {"lasso": [[x, y], ...]}, {"row": r}
     viewport: tuple[float, float, float] | None = None  # canvas.viewport_value: (cx, cy, zoom); None: whole map
+    k: int = DEFAULT_K  # nearest neighbours of a clicked point
+    find: dict | None = None  # a search the map has not answered yet: {"row": r, "id": n}
 
     @property
     def component_key(self) -> str:
@@ -51,17 +60,63 @@ class MapView:
         """Where this map's legend, selection and camera are kept in session state."""
         return f"latent_map_view_{self.model}_{self.method}"
 
+    @property
+    def k_key(self) -> str:
+        """The neighbour count's widget key (its value is kept with the view, so it outlives its widget)."""
+        return f"{self.component_key}_k"
+
+    @property
+    def search_key(self) -> str:
+        return f"{self.component_key}_search"
+
     def url(self) -> dict[str, str | None]:
-        """The URL parameters of the legend, the selection and the camera (None: the parameter goes)."""
+        """The URL parameters of the legend, the selection, the camera and k (None: the parameter goes)."""
         return {HIDE: ",".join(map(str, self.hidden)) or None, SELECT: selection_text(self.selection) or None,
-                VIEW: viewport_text(self.viewport) or None}
+                VIEW: viewport_text(self.viewport) or None, K: str(self.k) if self.k != DEFAULT_K else None}
+
+    def clicked(self, selected: list[int]) -> int | None:
+        """The clicked (or searched) point: the selection is one row, and the map shows it; else None."""
+        parts = self.selection
+        return parts[0]["row"] if len(parts) == 1 and "row" in parts[0] and selected == [parts[0]["row"]] else None
 
     def heard(self) -> None:
         """The canvas' callback: keep what it reported (checked) as this map's legend, selection and camera;
-        what it never reported stays as it was (a link's selection outlives a click in the legend)."""
+        what it never reported stays as it was (a link's selection outlives a click in the legend). A search the
+        map answered is done."""
         kept = dict(st.session_state.get(self.store_key, {}))
-        kept.update(canvas.reported(self.component_key, self.classes))
+        reported = canvas.reported(self.component_key, self.classes)
+        if kept.get("find") and reported.pop("found", None) == kept["find"]["id"]:
+            del kept["find"]
+        kept.update({name: value for name, value in reported.items() if name != "found"})
         st.session_state[self.store_key] = kept
+
+    def k_heard(self) -> None:
+        """The neighbour count's callback: kept with the view."""
+        self._keep(k=parse_k(str(st.session_state.get(self.k_key))) or DEFAULT_K)
+
+    def searched(self, on_map: set[int], total: int, method: str) -> None:
+        """The search box's callback: a test index on this map becomes a request to the map (``find``) and the box
+        empties; anything else is one line under the box (``search_note``)."""
+        text = str(st.session_state.get(self.search_key) or "").strip()
+        found = parse_index(text, total)
+        if isinstance(found, str) or not text:
+            st.session_state[self.search_note_key] = found if text else None
+            return
+        if found not in on_map:
+            st.session_state[self.search_note_key] = (f"#{found} is not on the {method} map (it shows "
+                                                      f"{len(on_map):,} of the {total:,} test digits).")
+            return
+        count = st.session_state.get(self.store_key, {}).get("searches", 0) + 1
+        self._keep(find={"row": found, "id": count}, searches=count)
+        st.session_state[self.search_note_key] = None
+        st.session_state[self.search_key] = ""
+
+    @property
+    def search_note_key(self) -> str:
+        return f"{self.search_key}_note"
+
+    def _keep(self, **values) -> None:
+        st.session_state[self.store_key] = {**st.session_state.get(self.store_key, {}), **values}
 
 
 def choose(checkpoint, classes: int, help_text: str, label: str = "") -> MapView:
@@ -76,17 +131,18 @@ def choose(checkpoint, classes: int, help_text: str, label: str = "") -> MapView
                and (linked[METHOD_KEY] is not None or method == methods[0]))
     kept = st.session_state.get(shown.store_key, {})
     shown = replace(shown, hidden=kept.get("hidden", ()), selection=kept.get("selection", ()),
-                    viewport=kept.get("viewport"))
+                    viewport=kept.get("viewport"), k=kept.get("k", DEFAULT_K), find=kept.get("find"))
+    st.session_state.setdefault(shown.k_key, shown.k)  # the widget, when drawn, shows the view's k
     links.share(**shown.url())
     return shown
 
 
 def _take_link(shown: MapView, same_map: bool) -> None:
-    """A link's ``hide`` and (when it names this map) ``select`` and ``view`` become this map's, when they are
-    valid."""
+    """A link's ``hide`` and (when it names this map) ``select``, ``view`` and ``k`` become this map's, when they
+    are valid."""
     hide = links.requested(HIDE)
-    select, view = (links.requested(SELECT), links.requested(VIEW)) if same_map else (None, None)
-    if hide is None and select is None and view is None:
+    select, view, k = (links.requested(SELECT), links.requested(VIEW), links.requested(K)) if same_map else (None,) * 3
+    if hide is None and select is None and view is None and k is None:
         return
     kept = dict(st.session_state.get(shown.store_key, {}))
     if hide is not None and re.fullmatch(r"[0-9]{1,2}(,[0-9]{1,2}){0,19}", hide):
@@ -95,6 +151,9 @@ def _take_link(shown: MapView, same_map: bool) -> None:
         kept["selection"] = parse_selection(select)
     if view is not None:
         kept["viewport"] = parse_viewport(view)
+    if k is not None:
+        kept["k"] = parse_k(k) or DEFAULT_K
+        st.session_state.pop(shown.k_key, None)  # the widget shows the link's k
     st.session_state[shown.store_key] = kept
 
 
@@ -140,3 +199,18 @@ def _number_text(value: float) -> str:
     """A coordinate, exact to the 6 decimals the page rounds to at most: '1.25', '-3', never '-0'."""
     text = f"{float(value):.6f}".rstrip("0").rstrip(".")
     return "0" if text == "-0" else text
+
+
+def parse_k(text: str) -> int | None:
+    """The URL's ``k`` (or the widget's value) -> a neighbour count in 1..``MAX_K``; None when it is not one."""
+    return int(text) if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= MAX_K else None
+
+
+def parse_index(text: str, total: int) -> int | str:
+    """The search box's text -> a test index in [0, total), or the one line that says why it is not one."""
+    text = text.strip().removeprefix("#").strip()
+    if not re.fullmatch(r"[0-9]{1,9}", text):
+        return f"“{text[:20]}” is not a test index: type a whole number from 0 to {total - 1:,}."
+    if int(text) >= total:
+        return f"There is no test digit #{int(text):,}: the test set runs from 0 to {total - 1:,}."
+    return int(text)

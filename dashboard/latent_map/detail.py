@@ -1,0 +1,75 @@
+"""The column beside the Latent map: the search box, the selected digits, and a clicked point's nearest neighbours
+with the way into the Latent explorer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.components import canvas
+from dashboard.latent_map import neighbours, state
+from dashboard.shell import cache, images, links, points, ui
+from vae_core.classes import class_name, noun
+
+SHOWN = 40  # selected digits drawn beside the map (the caption counts them all)
+LISTED = 12  # selected digits named in the caption
+
+
+def search(shown: state.MapView, map_points: canvas.MapPoints, total: int, dataset: str) -> None:
+    """A test index typed here is selected on the map, which centres on it; a bad one is one line under the box."""
+    st.text_input(f"Find a test {noun(dataset)}", key=shown.search_key, placeholder=f"Its index, 0 to {total - 1:,}",
+                  on_change=shown.searched, args=({int(r) for r in map_points.rows}, total, shown.method),
+                  help="Selects it on the map, lists its nearest neighbours and zooms the map onto it.")
+    note = st.session_state.get(shown.search_note_key)
+    if note:
+        st.caption(f":material/error: {note}")
+
+
+def ringed(checkpoint, clicked: int | None, k: int) -> dict | None:
+    """What the map rings: {"row": the clicked row, "rows": its k nearest neighbours}, or None."""
+    if clicked is None:
+        return None
+    return {"row": clicked, "rows": neighbours.neighbours_for(checkpoint, clicked, k)[0]}
+
+
+def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int], map_points: canvas.MapPoints,
+                    names: tuple[str, ...]) -> None:
+    """The selected digits: how many and which, and their originals and decoded means (the first ``SHOWN``)."""
+    many = noun(ctx.dataset, plural=True)
+    st.markdown(f"**Selected {many}**")  # the size of the chart title beside it
+    if not selected:
+        st.write("Nothing selected yet.")
+        return
+    indices = selected[:SHOWN]
+    labels = ", ".join(f"#{i} ({class_name(ctx.dataset, points.test_label(split, arrays, i))})"
+                       for i in indices[:LISTED])
+    more = f" (the first {SHOWN} drawn below)" if len(selected) > SHOWN else ""
+    st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}{more}")
+    if split is not None:
+        ui.image(images.test_images_png(split, indices, 4), caption="Originals",
+                 alt=f"The {len(indices)} selected test images, 4 per row")
+    ui.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
+             caption="Decoded posterior means",
+             alt=f"The {len(indices)} selected test images decoded from their posterior means, 4 per row")
+
+
+def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -> None:
+    """A button that opens the explorer at the clicked digit, and its k nearest neighbours in the full latent
+    space."""
+    checkpoint, one = ctx.checkpoint, noun(ctx.dataset)
+    latent_dim = checkpoint.model_config.latent_dim
+    st.markdown(f"**Nearest neighbours of #{row}**")
+    if st.button("Open in the Latent explorer", icon=":material/tune:", key=f"{shown.component_key}_explore",
+                 help=f"Opens the Latent explorer with its sliders at the posterior mean of test {one} #{row}."):
+        links.open_page("explorer/page.py", start=points.BASE_MODES[2], digit=str(row))
+    st.slider("How many", 1, state.MAX_K, key=shown.k_key, on_change=shown.k_heard,
+              help=f"The nearest test {noun(ctx.dataset, plural=True)} to the clicked one in the whole {latent_dim}-D "
+                   "latent space, by the distance between posterior means (not on this map's 2-D projection)")
+    rows, distances = neighbours.neighbours_for(checkpoint, row, shown.k)
+    sheet, originals = neighbours.neighbour_sheet(checkpoint, row, shown.k, names)
+    listed = ", ".join(f"#{r} ({names[int(label)]}) {d:.3f}" for r, d, label in
+                       zip(rows, distances, cache.projections_for(checkpoint)["labels"][rows], strict=True))
+    ui.image(sheet, caption=None if originals else "Decoded posterior means (the test images are not loaded)",
+             alt=f"The {len(rows)} nearest test {noun(ctx.dataset, plural=True)} to #{row}, with their index, class "
+                 "and distance")
+    st.caption(f"{len(rows)} nearest to #{row} (distance in the {latent_dim}-D latent space): {listed}")
+
