@@ -1,18 +1,20 @@
-"""Neighbours and search on the Latent map in chromium, on the shipped z = 2 model.
+"""Neighbours, search and exports on the Latent map in chromium, on the shipped z = 2 model.
 
 Zoom into the dense centre and click a point: its 8 nearest test digits in the latent space (brute force
 here, over the checkpoint's means) are listed beside the map and ringed on it. A search for an index
-selects that digit and centres the map on it; a bad index is one line; a box lists no neighbours.
-"Open in the Latent explorer" starts the explorer at the clicked test digit. With MNIST (VAE_DATA_DIR)
-the thumbnails are the test images; without it, the decoded means: the test holds either way.
+selects that digit and centres the map on it; a bad index is one line. The PNG button saves the map as
+drawn, at twice its CSS pixels; the selection's CSV holds every selected row. "Open in the Latent
+explorer" starts the explorer at the clicked test digit. With MNIST (VAE_DATA_DIR) the thumbnails are
+the test images; without it, the decoded means: the test holds either way.
 
 What the page shows is read from outside: the address, the captions and images beside the map, the
-map root's ``data-neighbours``, ``data-center`` and ``data-zoom``, the canvas's pixels. The page's
-``screenPoint`` says where a test digit is drawn, as in the other map tests.
+map root's ``data-neighbours``, ``data-center`` and ``data-zoom``, the canvas's pixels, the files
+downloaded. The page's ``screenPoint`` says where a test digit is drawn, as in the other map tests.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 
@@ -165,7 +167,26 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
         assert page.evaluate(MAP_SELECTION_JS) == [target] and not page.get_by_test_id("stException").count()
         page.get_by_test_id("stMain").screenshot(path=SHOTS / "map-search.png")
 
-        # A box selects rows and lists no neighbours.
+        # The PNG button: the map as drawn (zoom, rings), at twice its CSS pixels, saved by the browser.
+        on_screen, box = canvas_shot(page, "map-export-screen.png")
+        with page.expect_download(timeout=RUN_TIMEOUT_MS) as download:
+            page.locator(f"{MAP} .tools").get_by_role("button", name="Download the map as PNG").click()
+        assert download.value.suggested_filename == f"{Z2}-latent-coordinates-map.png"
+        image = Image.open(download.value.path()).convert("RGB")
+        image.save(SHOTS / "map-export.png")
+        assert abs(image.width - 2 * box["width"]) <= 1 and abs(image.height - 2 * box["height"]) <= 1, (image.size,
+                                                                                                        box)
+        exported = np.asarray(image).astype(int)
+        coloured = (exported.max(axis=2) - exported.min(axis=2) > 8).sum()  # dots, faded or not
+        dark = (exported.max(axis=2) < 90).sum()  # tick labels, axis titles, rings
+        assert len(np.unique(exported.reshape(-1, 3), axis=0)) > 50, "a blank picture"
+        assert coloured > 2000 and dark > 2000, (coloured, dark)
+        small = np.asarray(image.resize((on_screen.shape[1], on_screen.shape[0]), Image.Resampling.BOX)).astype(int)
+        same = np.abs(small - on_screen).sum(axis=2) < 90
+        same[-200:, -260:] = True  # the overview is on screen only
+        assert same.mean() > 0.97, same.mean()  # what is on screen
+
+        # A box selects rows and lists no neighbours; its CSV holds every selected row with its mean.
         page.locator(f"{MAP} .modes .mode", has_text="Box").click()
         a = (box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
         b = (box["x"] + 0.6 * box["width"], box["y"] + 0.6 * box["height"])
@@ -179,6 +200,17 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
         assert 40 < len(rows) < 5000 and page.evaluate(MAP_SELECTION_JS) == rows
         expect(root).not_to_have_attribute("data-neighbours", re.compile(".*"))
         assert not page.get_by_test_id("stMain").get_by_text(NEIGHBOURS).count()
+        with page.expect_download(timeout=RUN_TIMEOUT_MS) as download:
+            page.get_by_role("button", name="Selection as CSV").click()
+        assert download.value.suggested_filename == f"{Z2}-latent-coordinates-selection.csv"
+        table = list(csv.reader(io.StringIO(download.value.path().read_text())))
+        assert table[0] == ["index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
+        assert sorted(int(line[0]) for line in table[1:]) == rows  # all of them, not only the 40 drawn
+        stored = file_means()
+        for line in table[1:]:
+            row = int(line[0])
+            assert np.float16(float(line[5])) == stored[row, 0] and np.float16(float(line[6])) == stored[row, 1]
+            assert np.array(line[3:5], dtype=np.float32).tolist() == stored[row].astype(np.float32).tolist()  # x, y: mu
 
         # Click a point again, and open it in the Latent explorer: it starts at that test digit.
         page.locator(f"{MAP} .modes .mode", has_text="Pan").click()

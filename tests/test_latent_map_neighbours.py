@@ -1,20 +1,24 @@
-"""The Latent map's neighbours and search, driven by AppTest and on the shipped means (the browser half:
-test_browser_map_neighbours.py).
+"""The Latent map's neighbours, search and selection CSV, driven by AppTest and on the shipped means (the browser
+half: test_browser_map_neighbours.py).
 
 A clicked point (the selection ``row:r`` alone) lists its k nearest test digits in the whole latent space,
 by posterior mean, and the map rings them; ``k=12`` in the address (absent for 8). A search is a request
-to the map (``find``), answered by the map's own reports; a bad index is one line.
+to the map (``find``), answered by the map's own reports; a bad index is one line. The selection's CSV
+holds every selected row: index, class, the map's x and y, and the mean.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+
 import numpy as np
 import pytest
 
-from dashboard.latent_map import neighbours, state
+from dashboard.latent_map import detail, neighbours, state
 from tests.test_dashboard import browser_reports
 from tests.test_dashboard_canvas import view
-from tests.test_latent_map_links import Z2
+from tests.test_latent_map_links import BOX, Z2, inside
 from tests.test_links import open_link
 
 Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"
@@ -127,3 +131,39 @@ def test_open_in_the_explorer_starts_it_at_the_clicked_digit(monkeypatch, tiny_c
     assert app.title[0].value.startswith("Latent explorer")
     assert app.radio(key="start").value == "Test digit" and app.number_input(key="digit").value == 42
 
+
+def test_the_selection_csv_holds_every_selected_row(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map", {"model": Z2, "select": BOX,
+                                                                                   "hide": "3"})
+    _, data = view(app, "map")
+    rows = inside(data, data["selection"], [3])
+    assert len(rows) > 5
+    [button] = [b for b in app.get("download_button") if b.proto.label == "Selection as CSV"]
+    assert button.proto.help.startswith(f"All {len(rows)} selected: ")  # the file is built on a click: read below
+    arrays = np.load(tiny_checkpoint_root / Z2 / "projections.npz")
+    mu = arrays["mu"]
+    x, y = np.asarray(mu, dtype=np.float32).T  # a 2-D model's map is its means
+    names = tuple(str(k) for k in range(10))
+    text = neighbours.selection_csv(rows, arrays["labels"], names, np.arange(len(mu)), x, y, mu).decode()
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0] == ["index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
+    assert [int(line[0]) for line in table[1:]] == rows  # every selected row, in the map's order
+    for line in table[1:]:
+        row = int(line[0])
+        assert int(line[1]) == arrays["labels"][row] != 3 and line[2] == str(arrays["labels"][row])
+        assert np.array(line[3:5], dtype=np.float32).tolist() == [x[row], y[row]]  # the shortest exact float32 text
+        assert np.array([float(v) for v in line[5:]], dtype=np.float16).tolist() == mu[row].tolist()  # exact
+
+
+def test_the_selection_csv_of_a_projection_has_its_coordinates_and_every_mean(shipped_root):
+    arrays = np.load(shipped_root / Z10 / "projections.npz")
+    rows = [int(r) for r in arrays["tsne_index"][:60]]
+    names = tuple(str(k) for k in range(10))
+    text = neighbours.selection_csv(rows, arrays["labels"], names, arrays["tsne_index"], arrays["tsne"][:, 0],
+                                    arrays["tsne"][:, 1], arrays["mu"]).decode()
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][:5] == ["index", "class", "class_name", "x", "y"] and table[0][5:] == [f"mu_{d}" for d in range(10)]
+    assert len(table) == 61 and [int(line[0]) for line in table[1:]] == rows
+    assert np.array([[float(v) for v in line[3:5]] for line in table[1:]], dtype=np.float32).tolist() == \
+        arrays["tsne"][:60].tolist()
+    assert detail.slug("t-SNE") == "t-sne" and detail.slug("Latent coordinates") == "latent-coordinates"

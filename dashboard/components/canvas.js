@@ -11,7 +11,7 @@
 //     A zoomable map zooms and pans (map_zoom.js: the gestures, the camera a selectable map reports as
 //     "viewport", the overview); shapes stay in data coordinates, so they hold at any zoom. The page may ring a
 //     clicked point's nearest neighbours (data.neighbours), ask the map to find a row (data.find: select it,
-//     centre on it, report "found");
+//     centre on it, report "found"), and the PNG button saves the map as drawn (map_export.js);
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only. The root of each view carries data attributes that say what it draws (data-model,
@@ -21,6 +21,7 @@
 import {
   PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
 } from "./base.js";
+import { exportButton } from "./map_export.js";
 import { Navigator, clampCamera, home, project } from "./map_zoom.js";
 
 const SPRITE_MAGIC = "VAES";
@@ -138,7 +139,10 @@ class MapView {
     this.hover = -1;
     this.frame = 0;
     this.root = mountPoint(root, "vae-canvas map");
-    this.heading = element("div", "map-title", this.root);
+    const head = element("div", "map-head", this.root); // the title, and the tools at its right end
+    this.heading = element("div", "map-title", head);
+    this.tools = element("div", "tools", head);
+    exportButton(this, this.tools);
     const bar = element("div", "map-bar", this.root);
     this.legend = element("div", "legend", bar);
     this.legend.setAttribute("role", "group");
@@ -224,6 +228,7 @@ class MapView {
     this.modeButtons[0].hidden = !data.zoomable;
     this.setMode(!data.selectable ? "pan" : !data.zoomable && this.mode === "pan" ? "box" : this.mode);
     this.legend.hidden = data.legend === false;
+    this.tools.hidden = Boolean(data.compact);
     this.canvas.classList.toggle("static", !data.selectable && !data.zoomable); // a press does nothing there
     this.canvas.setAttribute("aria-label", data.alt || data.title);
     if (data.zoomable) this.canvas.setAttribute("aria-keyshortcuts", "+ - 0 ArrowLeft ArrowRight ArrowUp ArrowDown");
@@ -675,6 +680,29 @@ class MapView {
     context.lineWidth = 1.5;
     context.strokeStyle = "#111";
     ring(this.selected.size <= RING_MAX ? this.selected : [], 4);
+  }
+
+  /**
+   * The map as drawn now, on a new canvas at ``ratio`` device pixels per CSS pixel: the axes, the points (faded
+   * around a selection, classes hidden), the rings, the shapes and the marker; no hover, no overview (map_export.js).
+   */
+  snapshot(ratio) {
+    const view = this.view;
+    const out = document.createElement("canvas");
+    [out.width, out.height] = [Math.round(view.width * ratio), Math.round(view.height * ratio)];
+    const context = out.getContext("2d");
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, view.width, view.height);
+    this.drawAxes(context, view);
+    context.beginPath();
+    context.rect(view.area.left, view.area.top, view.area.width, view.area.height);
+    context.clip();
+    this.paintDots(context, view);
+    this.drawRings(context);
+    this.drawParts(context, view);
+    if (this.data.marker) drawMarker(context, view.toX(this.data.marker.x), view.toY(this.data.marker.y), this.data.marker.label);
+    return out;
   }
 
   /**

@@ -14,8 +14,9 @@ The pad draws a digit with a soft pen and reports its 784 grey levels at the end
 The JS (canvas.js, on the shared base.js: see assets.py) evaluates no strings and fetches nothing.
 
 A map's root element says what it draws: ``data-model``, ``data-method``, ``data-points`` (how
-many), ``data-fingerprint`` (of the coordinates) and, once drawn, ``data-drawn``, ``data-zoom`` and
-``data-center`` (the camera as it is reported); its canvas has an ``aria-label``. Compare draws
+many), ``data-fingerprint`` (of the coordinates) and, once drawn, ``data-drawn``, ``data-zoom``,
+``data-center`` (the camera as reported) and ``data-neighbours`` (the rows ringed as a click's neighbours);
+its canvas has an ``aria-label``; a full-size map's PNG button saves it as drawn (map_export.js). Compare draws
 one small map per model with ``map_tile``, keyed by model and projection so that a new model's
 points always replace the old::
 

@@ -1,7 +1,9 @@
-"""The column beside the Latent map: the search box, the selected digits, and a clicked point's nearest neighbours
-with the way into the Latent explorer."""
+"""The column beside the Latent map: the search box, the selected digits (and their CSV), and a clicked point's
+nearest neighbours with the way into the Latent explorer."""
 
 from __future__ import annotations
+
+import re
 
 import streamlit as st
 
@@ -10,7 +12,7 @@ from dashboard.latent_map import neighbours, state
 from dashboard.shell import cache, images, links, points, ui
 from vae_core.classes import class_name, noun
 
-SHOWN = 40  # selected digits drawn beside the map (the caption counts them all)
+SHOWN = 40  # selected digits drawn beside the map (the caption counts them all, the CSV holds them all)
 LISTED = 12  # selected digits named in the caption
 
 
@@ -33,7 +35,8 @@ def ringed(checkpoint, clicked: int | None, k: int) -> dict | None:
 
 def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int], map_points: canvas.MapPoints,
                     names: tuple[str, ...]) -> None:
-    """The selected digits: how many and which, and their originals and decoded means (the first ``SHOWN``)."""
+    """The selected digits: how many and which, their originals and decoded means (the first ``SHOWN``), and all of
+    them as CSV."""
     many = noun(ctx.dataset, plural=True)
     st.markdown(f"**Selected {many}**")  # the size of the chart title beside it
     if not selected:
@@ -44,6 +47,13 @@ def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int
                        for i in indices[:LISTED])
     more = f" (the first {SHOWN} drawn below)" if len(selected) > SHOWN else ""
     st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}{more}")
+    st.download_button(
+        "Selection as CSV", lambda: neighbours.selection_csv(selected, arrays["labels"], names, map_points.rows,
+                                                             map_points.x, map_points.y, arrays["mu"]),
+        file_name=f"{ctx.checkpoint.name}-{slug(shown.method)}-selection.csv", mime="text/csv",
+        key=f"{shown.component_key}_csv", on_click="ignore", icon=":material/table:",
+        help=f"All {len(selected):,} selected: index, class, x and y on this map, and the posterior mean mu_0 … "
+             f"mu_{arrays['mu'].shape[1] - 1}")
     if split is not None:
         ui.image(images.test_images_png(split, indices, 4), caption="Originals",
                  alt=f"The {len(indices)} selected test images, 4 per row")
@@ -73,3 +83,7 @@ def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -
                  "and distance")
     st.caption(f"{len(rows)} nearest to #{row} (distance in the {latent_dim}-D latent space): {listed}")
 
+
+def slug(text: str) -> str:
+    """A projection's name in a file name: 't-SNE' -> 't-sne', 'Latent coordinates' -> 'latent-coordinates'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")

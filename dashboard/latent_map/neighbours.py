@@ -1,4 +1,4 @@
-"""A clicked point's nearest neighbours in the full latent space, and their thumbnails.
+"""A clicked point's nearest neighbours in the full latent space, their thumbnails, and the selection as CSV.
 
 Neighbours are found by the posterior means (the cached test means, ``projections["mu"]`` [N, D],
 stored as float16 and compared in float32), exactly: brute force over every test digit is about a
@@ -8,6 +8,7 @@ digits close on a t-SNE map need not be close in the latent space, and this list
 
 from __future__ import annotations
 
+import csv
 import io
 
 import numpy as np
@@ -84,3 +85,24 @@ def tiles_png(images: np.ndarray, lines: list[tuple[str, str]], columns: int = C
     sheet.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
+
+def selection_csv(rows: list[int], labels: np.ndarray, names: tuple[str, ...], map_rows: np.ndarray,
+                  x: np.ndarray, y: np.ndarray, mu: np.ndarray) -> bytes:
+    """One line per selected test row: index, class (and its name), the map's x and y, and the mean mu_0..mu_{D-1}.
+
+    ``map_rows``, ``x``, ``y``: the map's points (a row's coordinates are where the map draws it).
+    """
+    where = {int(r): i for i, r in enumerate(map_rows)}
+    means = np.asarray(mu, dtype=np.float32)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["index", "class", "class_name", "x", "y", *(f"mu_{d}" for d in range(means.shape[1]))])
+    for row in rows:
+        at, label = where[int(row)], int(labels[row])
+        writer.writerow([int(row), label, names[label], *(_number(v) for v in (x[at], y[at], *means[row]))])
+    return buffer.getvalue().encode()
+
+
+def _number(value) -> str:
+    """A float32 value in its shortest exact decimal form (a float16 mean reads back as itself)."""
+    return np.format_float_positional(np.float32(value), unique=True, trim="-")
