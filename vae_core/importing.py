@@ -106,7 +106,6 @@ def checked_size(path: Path) -> int:
 
 def _read_pt(path: Path) -> dict[str, torch.Tensor]:
     """``torch.load(path, weights_only=True)`` after its zip directory is bounded; a dict of tensors or refused."""
-    import pickle
     import warnings
 
     import torch
@@ -116,9 +115,12 @@ def _read_pt(path: Path) -> dict[str, torch.Tensor]:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": the refusal below says it in one line
             warnings.simplefilter("ignore")
             loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise ImportRefused(_unpickling_message(path, error)) from error
-    except Exception as error:  # truncated or damaged (torch's zip reader raises RuntimeError, others vary)
+    except Exception as error:
+        # The weights-only unpickler refuses an object it will not build with pickle.UnpicklingError (matched by
+        # name: no module here imports pickle); anything else is a truncated or damaged file (torch's zip reader
+        # raises RuntimeError, others vary).
+        if type(error).__name__ == "UnpicklingError":
+            raise ImportRefused(_unpickling_message(path, error)) from error
         raise ImportRefused(f"{path} is not a readable torch.save file ({reason(error)}): {SAVE_IT} again") from error
     if not isinstance(loaded, dict):
         raise ImportRefused(f"{path} holds a {type(loaded).__name__}, not a state_dict: "
