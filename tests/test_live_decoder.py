@@ -217,3 +217,16 @@ def test_compare_walks_every_model_between_the_same_test_digits(monkeypatch, shi
     for walk in direction["walks"]:
         start, end = np.asarray(walk["start"]), np.asarray(walk["end"])
         assert np.linalg.norm(end) == pytest.approx(3.0, rel=1e-5) and np.allclose(start, -end)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("latent_dim, hidden_dim", [(2, 16), (20, 400)])
+def test_the_built_in_decoders_declared_op_lists_are_what_tracing_gives(architecture, latent_dim, hidden_dim):
+    """The server never traces a built-in model (torch.fx patches nn.Module for every thread while it traces)."""
+    from vae_core.config import ModelConfig
+    from vae_core.layer_list import decoder_layers
+    from vae_core.models import build_model
+
+    model = build_model(ModelConfig(latent_dim=latent_dim, hidden_dim=hidden_dim, architecture=architecture))
+    declared, traced = decoder_layers(model), decoder_layers(model, trace=True)
+    assert declared.reason is None and declared.ops == traced.ops
