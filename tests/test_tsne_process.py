@@ -18,8 +18,8 @@ def test_the_child_maps_the_points_as_this_process_does():
 
 
 def test_a_failed_child_raises_one_line_its_error():
-    expected = (r"^the t-SNE process exited with status 1: "
-                r"ValueError: perplexity \(30.0\) must be less than n_samples \(3\)$")
+    expected = (r"^the t-SNE process exited with status 1: "  # scikit-learn 1.4 names no numbers
+                r"ValueError: perplexity (\(30.0\) )?must be less than n_samples( \(3\))?$")
     with TsneProcess(np.zeros((3, 2)), seed=0) as pending, pytest.raises(RuntimeError, match=expected):
         pending.result()  # perplexity 30 needs more than 3 points
 
