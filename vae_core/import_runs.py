@@ -75,6 +75,14 @@ def stage(root: Path, name: str, file_name: str, data: bytes) -> Path:
     return path
 
 
+def rename(path: Path, name: str) -> Path:
+    """Move a staged upload's folder to ``ROOT/.imports/NAME`` (an earlier import of that name is replaced)."""
+    folder = path.parent.parent / name
+    shutil.rmtree(folder, ignore_errors=True)
+    path.parent.rename(folder)
+    return folder / path.name
+
+
 def discard(path: Path) -> None:
     """Remove a staged upload's folder (a refused file keeps nothing)."""
     shutil.rmtree(path.parent, ignore_errors=True)

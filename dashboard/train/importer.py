@@ -68,8 +68,7 @@ def _submit(root: Path) -> None:
         st.session_state[ERROR] = str(error).replace(str(staged), upload.name)
         import_runs.discard(staged)
         return
-    final = import_runs.stage(root, name, upload.name, upload.getvalue())
-    import_runs.discard(staged)
+    final = import_runs.rename(staged, name)  # written once: the checked file is the one imported
     import_runs.start(root, final, name, dataset)
     st.session_state[UPLOADS] = st.session_state.get(UPLOADS, 0) + 1
 
