@@ -23,6 +23,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser_support import RunTracker, screenshot_dir
 from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, browser, dashboard  # noqa: F401
+from tests.test_browser_canvas import THUMB_JS
 
 pytestmark = [pytest.mark.browser]
 
@@ -30,13 +31,6 @@ Z2 = "mnist-z2-h400-e12-b128-lr0.001-s0"
 Z2_LABEL = "MNIST+%C2%B7+MLP%2C+z+%3D+2"  # the model picker's label, as the address spells it
 MAP = ".vae-canvas.map"
 SHOTS = screenshot_dir(REPO)
-# The thumbnail: (row it shows or '', whether its digit is drawn from the sprite), from the component's shadow root.
-THUMB_JS = """() => {
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-canvas.map'));
-  const thumb = host?.shadowRoot.querySelector('.vae-canvas.map .thumb');
-  if (!thumb || thumb.hidden) return ['', false];
-  return [thumb.dataset.row ?? '', !thumb.querySelector('canvas').hidden];
-}"""
 SCREEN_POINT_JS = "(row) => globalThis.__vaeCanvas.screenPoint(row)"
 SCREEN_POINTS_JS = "(rows) => rows.map((row) => globalThis.__vaeCanvas.screenPoint(row))"
 MAP_SELECTION_JS = "() => [...[...globalThis.__vaeCanvas.maps][0].selected].sort((a, b) => a - b)"
