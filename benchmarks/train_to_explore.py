@@ -67,13 +67,15 @@ def fresh_root(parent: Path, name: str) -> Path:
 
 
 def estimate(root: Path, model_config, train_config) -> float | None:
-    """The Train page's estimate (training from the shipped models' epochs, maps and metrics from this root)."""
+    """The Train page's estimate: training from the epochs of the models it would list (the shipped ones and any
+    trained here), maps and metrics from this root's timings, for a worker warm when one is alive now."""
     from dashboard.train.form import maps_seconds, seconds_per_epoch
     from vae_core import store
+    from vae_core.worker import live_slots
 
-    shipped, _ = store.scan(ROOT / "checkpoints")
-    per_epoch, _ = seconds_per_epoch(shipped, model_config, train_config)
-    after, timed = maps_seconds(root)
+    listed = store.scan(ROOT / "checkpoints")[0] + store.scan(root)[0]
+    per_epoch, _ = seconds_per_epoch(listed, model_config, train_config)
+    after, timed = maps_seconds(root, bool(live_slots(root)))
     return per_epoch * train_config.epochs + after if timed else None
 
 

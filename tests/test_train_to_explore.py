@@ -92,6 +92,26 @@ def test_the_typical_time_is_a_median_of_recent_runs_and_the_file_stays_small(tm
     assert typical_seconds(tmp_path, "UMAP") is None  # a foreign line is skipped, never an error
 
 
+def test_a_workers_first_maps_are_told_from_its_warm_ones(tmp_path):
+    """A new worker loads UMAP's kernels first ('UMAP start') and its t-SNE beside that runs slower: the estimate
+    for a warm worker takes the warm runs (the cold ones while there are none), a new one adds the start."""
+    from dashboard.train.form import maps_seconds
+
+    record_time(tmp_path, "UMAP start", 10.0)
+    record_time(tmp_path, "UMAP", 6.0)
+    record_time(tmp_path, "t-SNE", 20.0, cold=True)
+    record_time(tmp_path, "metrics", 15.0)
+    assert typical_seconds(tmp_path, "t-SNE", cold=False) == 20.0  # no warm run yet: the cold one
+    assert maps_seconds(tmp_path, worker_warm=True) == (20.0 + 15.0, True)
+    assert maps_seconds(tmp_path, worker_warm=False) == (max(20.0, 10.0 + 6.0) + 15.0, True)
+    record_time(tmp_path, "t-SNE", 13.0)
+    assert typical_seconds(tmp_path, "t-SNE", cold=False) == 13.0
+    assert typical_seconds(tmp_path, "t-SNE", cold=True) == 20.0
+    assert typical_seconds(tmp_path, "t-SNE") == 16.5
+    assert maps_seconds(tmp_path, worker_warm=True) == (13.0 + 15.0, True)
+    assert maps_seconds(tmp_path, worker_warm=False) == (20.0 + 15.0, True)
+
+
 def test_every_run_records_its_replay_from_the_initialisation(tmp_path, tiny_data):
     checkpoint = trained(tmp_path, tiny_data)
     replay = load_replay(checkpoint)

@@ -123,10 +123,14 @@ TIMINGS_MAX_BYTES = 16_384
 RECENT = 9  # the median of this many newest runs of a step: one slow run on a busy machine does not move it
 
 
-def record_time(root: Path, step: str, seconds: float) -> None:
-    """Remember that ``step`` ('t-SNE', 'UMAP', 'metrics') took ``seconds`` here; never fails the work."""
+def record_time(root: Path, step: str, seconds: float, cold: bool = False) -> None:
+    """Remember that ``step`` ('t-SNE', 'UMAP', 'UMAP start', 'metrics') took ``seconds`` here; never fails the work.
+
+    ``cold``: it ran beside a new process's first UMAP (numba's kernels loading), which slows it.
+    """
     path = Path(root) / FOLDER / TIMINGS
-    lines = _timing_lines(path)[-(TIMINGS_KEPT - 1):] + [json.dumps({"step": step, "seconds": round(seconds, 2)})]
+    row = {"step": step, "seconds": round(seconds, 2)} | ({"cold": True} if cold else {})
+    lines = _timing_lines(path)[-(TIMINGS_KEPT - 1):] + [json.dumps(row)]
     temporary = path.with_name(f".tmp-{os.getpid()}-{TIMINGS}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,18 +140,24 @@ def record_time(root: Path, step: str, seconds: float) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def typical_seconds(root: Path, step: str) -> float | None:
-    """The median time of the newest ``RECENT`` runs of ``step`` on this machine; None before the first."""
+def typical_seconds(root: Path, step: str, cold: bool | None = None) -> float | None:
+    """The median time of the newest ``RECENT`` runs of ``step`` on this machine; None before the first.
+
+    ``cold`` True or False prefers the runs made beside (or away from) a process's first UMAP, and takes
+    the others when there are none of that kind yet.
+    """
     import statistics
 
-    seconds = []
+    rows = []
     for line in _timing_lines(Path(root) / FOLDER / TIMINGS):
         try:
             row = json.loads(line)
             if row["step"] == step and 0 <= float(row["seconds"]) < 1e6:
-                seconds.append(float(row["seconds"]))
-        except (ValueError, KeyError, TypeError):
+                rows.append((float(row["seconds"]), row.get("cold") is True))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
+    alike = [seconds for seconds, was_cold in rows if cold is None or was_cold == cold]
+    seconds = alike or [seconds for seconds, _ in rows]
     return statistics.median(seconds[-RECENT:]) if seconds else None
 
 

@@ -163,15 +163,19 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
 COMPARABLE = 5  # stored models whose epochs the estimate takes the median of
 
 
-def maps_seconds(root: Path) -> tuple[float, bool]:
+def maps_seconds(root: Path, worker_warm: bool) -> tuple[float, bool]:
     """(typical seconds of a new model's maps and metrics on this machine, whether every step was timed here).
 
-    t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two.
+    t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two. A
+    worker's first maps also load UMAP's kernels ('UMAP start'), which slows the t-SNE beside them; a warm
+    worker (one alive now: it waits for the next job) skips that.
     """
     from vae_core.map_progress import typical_seconds
 
-    tsne, umap, metrics = (typical_seconds(root, step) for step in ("t-SNE", "UMAP", "metrics"))
-    maps = max((s for s in (tsne, umap) if s is not None), default=0.0)
+    tsne = typical_seconds(root, "t-SNE", cold=not worker_warm)
+    umap, metrics = typical_seconds(root, "UMAP"), typical_seconds(root, "metrics")
+    start = 0.0 if worker_warm else typical_seconds(root, "UMAP start") or 0.0
+    maps = max(tsne or 0.0, start + (umap or 0.0))
     return maps + (metrics or 0.0), None not in (tsne, umap, metrics)
 
 
@@ -213,6 +217,7 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
     from vae_core.data import raw_folder, split_files_present, split_size
     from vae_core.store import run_name
+    from vae_core.worker import live_slots
 
     dataset = st.session_state.get("train_dataset", DATASETS[0])
     train_images = split_size(dataset, True, data_dir)
@@ -221,7 +226,7 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     if not ok:
         return [], "fix the fields marked above"
     combinations = []
-    after = maps_seconds(ctx.root) if maps else None  # the timings file, read once per run
+    after = maps_seconds(ctx.root, bool(live_slots(ctx.root))) if maps else None  # read once per run
     for latent_dim in sizes:
         model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=int(values["hidden_dim"]),
                                    architecture=values["architecture"])
