@@ -169,6 +169,27 @@ def test_a_conv_plugin_traces_through_every_layer_kind_the_page_runs(plugin_site
         assert torch.allclose(run_layers(layers.ops, model.state_dict(), z), model.decode(z), atol=1e-5)
 
 
+def test_a_servers_plugin_decoder_is_traced_in_a_child_process_never_in_its_own(plugin_site, tmp_path, monkeypatch):
+    """torch.fx patches nn.Module for every thread while it traces: given the checkpoint, the list comes from a child
+    process (which finds the plugin through this process's import path) and is checked here by running it."""
+    from torch import fx
+
+    model = seeded(ModelConfig(3, architecture="upconv"))
+    history = [dict.fromkeys(store.HISTORY_KEYS, 1.0)]
+    checkpoint = store.save_checkpoint(tmp_path, model, TrainConfig(epochs=1), history)
+    here = decoder_layers(model)
+
+    def no_trace_here(*args, **kwargs):
+        raise AssertionError("traced in the server's process")
+
+    monkeypatch.setattr(fx, "symbolic_trace", no_trace_here)
+    apart = decoder_layers(store.load_model(checkpoint).eval(), checkpoint_path=checkpoint.path)
+    assert apart.reason is None and apart.ops == here.ops
+    (checkpoint.path / "config.json").write_text("{}")  # the child cannot read it: no list, one phrase, no crash
+    broken = decoder_layers(model, checkpoint_path=checkpoint.path)
+    assert broken.ops is None and broken.reason.startswith("could not be traced in a separate process (exit status")
+
+
 class Elu(LeakyVAE):
     """A decoder with a layer the page does not run."""
 

@@ -22,10 +22,15 @@ is never sent.
 
 from __future__ import annotations
 
+import json
 import math
 import operator
+import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import fx, nn
@@ -101,24 +106,55 @@ def _built_in_ops(model: nn.Module) -> list[dict] | None:
 
 
 _TRACE_LOCK = threading.Lock()  # one trace at a time in this process
+TRACE_TIMEOUT_S = 120  # a child process tracing one decoder
+MAX_TRACE_OUTPUT = 1 << 20  # bytes of the child's answer: an op list is a few kilobytes
 
 
-def decoder_layers(model: nn.Module, trace: bool = False) -> Layers:
+def decoder_layers(model: nn.Module, trace: bool = False, checkpoint_path: Path | None = None) -> Layers:
     """The op list of ``model.decode`` (see the module's docstring), or None and the reason.
 
     The built-in architectures have theirs declared; ``trace`` traces them too (the tests compare both).
+    Another decoder is traced here, or, given the checkpoint it was loaded from, in a child process: torch.fx
+    patches ``nn.Module`` for every thread while it traces, so a server with other sessions decoding never
+    traces in its own process. Either list is checked here by running it.
     """
     try:
         ops = None if trace else _built_in_ops(model)
         if ops is None:
-            with _TRACE_LOCK:
-                graph_module = _traced(model)
-            ops = [op for node in _chain(graph_module.graph) if (op := _op(node, graph_module)) is not None]
+            ops = _ops_traced_apart(checkpoint_path) if checkpoint_path is not None else _ops_traced_here(model)
         _check_sizes(ops)
         _check_reproduces(model, ops)
     except Unsupported as why:
         return Layers(None, str(why))
     return Layers(ops)
+
+
+def _ops_traced_here(model: nn.Module) -> list[dict]:
+    with _TRACE_LOCK:
+        graph_module = _traced(model)
+    return [op for node in _chain(graph_module.graph) if (op := _op(node, graph_module)) is not None]
+
+
+def _ops_traced_apart(checkpoint_path: Path) -> list[dict]:
+    """The op list that ``python -m vae_core.layer_list CHECKPOINT`` prints (it sees this process's import path,
+    so it finds the same architectures)."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in sys.path if path)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "vae_core.layer_list", str(checkpoint_path)], env=environment,
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=TRACE_TIMEOUT_S)
+    except subprocess.TimeoutExpired as error:
+        raise Unsupported(f"took over {TRACE_TIMEOUT_S} s to trace") from error
+    lines = done.stdout.decode(errors="replace").strip().splitlines() if len(done.stdout) <= MAX_TRACE_OUTPUT else []
+    try:
+        answer = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("unsupported"), str):
+        raise Unsupported(answer["unsupported"][:200])
+    ops = answer.get("ops") if isinstance(answer, dict) else None
+    if not isinstance(ops, list) or not all(isinstance(op, dict) and isinstance(op.get("op"), str) for op in ops):
+        raise Unsupported(f"could not be traced in a separate process (exit status {done.returncode})")
+    return ops
 
 
 def _traced(model: nn.Module) -> fx.GraphModule:
@@ -306,7 +342,25 @@ def _check_reproduces(model: nn.Module, ops: list[dict]) -> None:
     generator = torch.Generator().manual_seed(0)
     z = (1.5 * torch.randn(CHECK_POINTS, model.config.latent_dim, generator=generator)).to(parameter)
     expected = model.decode(z).reshape(CHECK_POINTS, -1)
-    got = run_layers(ops, tensors, z)
+    try:
+        got = run_layers(ops, tensors, z)
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as error:  # a list naming what is not there
+        raise Unsupported("traces to layers that do not reproduce its decode") from error
     scale = 1.0 + expected.abs().max().item()
     if got.shape != expected.shape or (got - expected).abs().max().item() > CHECK_TOLERANCE * scale:
         raise Unsupported("traces to layers that do not reproduce its decode")
+
+
+def _print_traced(checkpoint_path: str) -> None:
+    """The child's side of ``_ops_traced_apart``: one JSON line, {"ops": [...]} or {"unsupported": reason}."""
+    from .store import load_model, read_checkpoint
+
+    try:
+        answer = {"ops": _ops_traced_here(load_model(read_checkpoint(Path(checkpoint_path))))}
+    except Unsupported as why:
+        answer = {"unsupported": str(why)}
+    print(json.dumps(answer))
+
+
+if __name__ == "__main__":
+    _print_traced(sys.argv[1])

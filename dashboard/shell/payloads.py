@@ -19,10 +19,11 @@ from dashboard.shell.cache import per_checkpoint
 
 @per_checkpoint(shared=True, max_entries=32)
 def decoder_layers_for(checkpoint):
-    """The checkpoint's decoder as the page's layer list (``vae_core.layer_list.Layers``), traced once."""
+    """The checkpoint's decoder as the page's layer list (``vae_core.layer_list.Layers``); a registered
+    architecture's is traced once, in a child process."""
     from vae_core.layer_list import decoder_layers
 
-    return decoder_layers(cache.model_for(checkpoint))
+    return decoder_layers(cache.model_for(checkpoint), checkpoint_path=checkpoint.path)
 
 
 @per_checkpoint(shared=True, max_entries=32)
