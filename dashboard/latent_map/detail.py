@@ -1,5 +1,6 @@
-"""The column beside the Latent map: the search box, the selected digits (and their CSV), and a clicked point's
-nearest neighbours with the way into the Latent explorer."""
+"""The column beside the Latent map: the search box, the selected digits (a page at a time, their CSV, and for a
+selection of more than one page its class histogram and mean digit), and a clicked point's nearest neighbours with
+the way into the Latent explorer."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import re
 import streamlit as st
 
 from dashboard.components import canvas
-from dashboard.latent_map import neighbours, state
+from dashboard.latent_map import neighbours, selection, state
 from dashboard.shell import cache, images, links, points, ui
 from vae_core.classes import class_name, noun
 
-SHOWN = 40  # selected digits drawn beside the map (the caption counts them all, the CSV holds them all)
+SHOWN = selection.PAGE_SIZE  # selected digits drawn beside the map at a time (the pager turns through all)
 LISTED = 12  # selected digits named in the caption
 
 
@@ -35,18 +36,16 @@ def ringed(checkpoint, clicked: int | None, k: int) -> dict | None:
 
 def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int], map_points: canvas.MapPoints,
                     names: tuple[str, ...]) -> None:
-    """The selected digits: how many and which, their originals and decoded means (the first ``SHOWN``), and all of
-    them as CSV."""
+    """The selected digits: how many and which, all of them as CSV, and their originals and decoded means a page of
+    ``SHOWN`` at a time; a selection of more than one page also shows its class histogram and its mean digit."""
     many = noun(ctx.dataset, plural=True)
     st.markdown(f"**Selected {many}**")  # the size of the chart title beside it
     if not selected:
         st.write("Nothing selected yet.")
         return
-    indices = selected[:SHOWN]
     labels = ", ".join(f"#{i} ({class_name(ctx.dataset, points.test_label(split, arrays, i))})"
-                       for i in indices[:LISTED])
-    more = f" (the first {SHOWN} drawn below)" if len(selected) > SHOWN else ""
-    st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}{more}")
+                       for i in selected[:LISTED])
+    st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}")
     st.download_button(
         "Selection as CSV", lambda: neighbours.selection_csv(selected, arrays["labels"], names, map_points.rows,
                                                              map_points.x, map_points.y, arrays["mu"]),
@@ -54,12 +53,45 @@ def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int
         key=f"{shown.component_key}_csv", on_click="ignore", icon=":material/table:",
         help=f"All {len(selected):,} selected: index, class, x and y on this map, and the posterior mean mu_0 … "
              f"mu_{arrays['mu'].shape[1] - 1}")
+    page = 1
+    if len(selected) > SHOWN:
+        summary(ctx, shown, split, arrays, selected, names)
+        page = selection.pager(selection.page_key(shown.component_key), selected, many)
+    indices, where = selection.page_rows(selected, page), selection.page_words(page, len(selected), many)
+    if len(selected) > SHOWN:
+        st.caption(f"Showing {where}")
+    listed = ", ".join(f"#{i}" for i in indices)
     if split is not None:
         ui.image(images.test_images_png(split, indices, 4), caption="Originals",
-                 alt=f"The {len(indices)} selected test images, 4 per row")
+                 alt=f"The selected test images, {where}, 4 per row: {listed}")
     ui.image(images.decoded_means_png(cache.model_for(ctx.checkpoint), split, arrays, indices, 4),
              caption="Decoded posterior means",
-             alt=f"The {len(indices)} selected test images decoded from their posterior means, 4 per row")
+             alt=f"The selected test images decoded from their posterior means, {where}, 4 per row: {listed}")
+
+
+def summary(ctx, shown: state.MapView, split, arrays, selected: list[int], names: tuple[str, ...]) -> None:
+    """The selection's class histogram and its mean digit: the pixel mean of the originals beside the digit decoded
+    from the mean of their posterior means."""
+    many = noun(ctx.dataset, plural=True)
+    counts = selection.class_counts(arrays["labels"], selected, len(names))
+    st.plotly_chart(selection.histogram(counts, names, many), key=f"{shown.component_key}_classes",
+                    config={"displayModeBar": False},
+                    alt=f"Classes of the {len(selected):,} selected: "
+                        + ", ".join(f"{name} {int(c):,}" for name, c in zip(names, counts, strict=True)))
+    st.markdown(f"**Mean {noun(ctx.dataset)} of the {len(selected):,} selected**")
+    pixels, decoded = st.columns(2)
+    if points.split_matches(split, arrays):
+        with pixels:
+            ui.image(images.grid_png(selection.pixel_mean(split.images, selected)[None], 1, 4),
+                     caption="Pixel mean of the originals",
+                     alt=f"The pixel-by-pixel mean of the {len(selected):,} selected test images")
+    else:
+        pixels.caption("The pixel mean needs the test images, which are not loaded.")
+    mean = selection.decoded_mean(cache.model_for(ctx.checkpoint), arrays["mu"], selected)
+    with decoded:
+        ui.image(images.grid_png(mean[None], 1, 4),
+                 caption="Decoded from the mean of their posterior means",
+                 alt=f"The digit decoded from the mean of the {len(selected):,} selected posterior means")
 
 
 def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -> None:
