@@ -44,6 +44,10 @@ def sprite_image(payload: bytes) -> tuple[dict, np.ndarray]:
     return header, np.asarray(Image.open(io.BytesIO(payload[8 + length:])))
 
 
+# The Your digit page's pictures of an encoded digit: it, its reconstruction, its 8 nearest test digits' thumbnails
+DRAWN = ["As MNIST would store it", "Decoded from its mean"] + [""] * 8
+
+
 def stroke_pixels() -> list[int]:
     """A 7 drawn on the pad: 784 grey levels, as the pad reports them."""
     image = Image.new("L", (112, 112), 0)
@@ -124,7 +128,7 @@ def test_a_drawn_digit_is_encoded_decoded_and_placed_on_the_map(monkeypatch, tin
     assert data["pixels"] is None and view(app, "map")[1]["marker"] is None  # the map waits for the star
     assert not view(app, "map")[1]["selectable"]  # this page has nothing to show for a selection
     browser_reports(app, pad, {"pixels": stroke_pixels()})
-    assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
+    assert [i.captions[0] for i in app.image] == DRAWN
     assert any("train-classifier" in c.value for c in app.caption)  # no classifier in the tiny root: how to get one
     marker = view(app, "map")[1]["marker"]
     assert marker["label"] == "your digit" and all(np.isfinite([marker["x"], marker["y"]]))
@@ -163,7 +167,7 @@ def test_an_upload_is_encoded_and_a_non_image_is_a_one_line_error(monkeypatch, t
     app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit")
     app.file_uploader(key="draw_upload").upload("one.png", upload_png(), "image/png").run()
     assert not app.exception
-    assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"]
+    assert [i.captions[0] for i in app.image] == DRAWN
     app.file_uploader(key="draw_upload").set_value(("notes.png", b"this is not a picture", "image/png")).run()
     assert not app.exception and not app.image
     [error] = [e.value for e in app.error]
@@ -196,7 +200,7 @@ def test_every_shipped_model_encodes_a_drawing(monkeypatch, shipped_root, empty_
         for index, label in enumerate(app.sidebar.selectbox(key="model").options):
             app.sidebar.selectbox(key="model").select_index(index).run()
             browser_reports(app, view(app, "draw")[0], {"pixels": pixels})
-            assert [i.captions[0] for i in app.image] == ["As MNIST would store it", "Decoded from its mean"], label
+            assert [i.captions[0] for i in app.image] == DRAWN, label
             marker = view(app, "map")[1]["marker"]
             assert np.isfinite([marker["x"], marker["y"]]).all(), label
             seen.append(app.title[0].value)

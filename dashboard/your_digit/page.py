@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard.components import canvas
 from dashboard.shell import cache, captions, charts, images, links, payloads, points, sidebar, ui
-from dashboard.your_digit import own_digit, state
+from dashboard.your_digit import nearby, own_digit, state
 from vae_core.classes import noun, with_article
 
 ctx = sidebar.require_checkpoint()
@@ -66,3 +66,6 @@ with where:
                       selectable=False, model=checkpoint.name, method=method, label=label,
                       note=(f"The star is your {one}'s mean" if star else f"A star will mark your {one}'s mean")
                       + f" among the test {many}' means. Hover a dot to see its {one}.")
+
+if mu is not None:  # the test digits nearest the drawing, found as the Latent map finds a clicked point's
+    nearby.nearest_digits(ctx, mu, split, captions.class_names(ctx.dataset))

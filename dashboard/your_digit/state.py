@@ -1,4 +1,5 @@
-"""Your digit's view state: where the reader's digit comes from (the pad or an upload) and the pad's pixels.
+"""Your digit's view state: where the reader's digit comes from (the pad or an upload), the pad's pixels, and how
+many of its nearest test digits are listed.
 
 Nothing here goes into the URL: a drawing and an uploaded file are the reader's own, not a view
 to share (the explorer's "Explore from here" link carries the digit's mean instead). None of it
@@ -16,6 +17,7 @@ from vae_core.digits import MAX_UPLOAD_BYTES
 
 SOURCE, PIXELS, PAD, UPLOAD = "draw_source", "draw_pixels", "draw_pad", "draw_upload"  # session-state keys
 SOURCES = ("drawing", "upload")  # what the reader did last decides which digit the page shows
+K, DEFAULT_K, MAX_K = "draw_k", 8, 20  # the nearest test digits listed: the widget's key, as the Latent map's k
 
 
 @dataclass(frozen=True)
@@ -42,3 +44,8 @@ def controls(upload_label: str) -> DigitSource:
     source = st.session_state.get(SOURCE, SOURCES[0])
     return DigitSource(source if source in SOURCES else SOURCES[0], st.session_state.get(PIXELS),
                        upload.getvalue() if upload is not None else None)
+
+
+def neighbour_count(help_text: str) -> int:
+    """How many nearest test digits to list (1 to ``MAX_K``): the reader's, for the session, whatever the model."""
+    return st.slider("How many", 1, MAX_K, DEFAULT_K, key=K, help=help_text)
