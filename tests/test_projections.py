@@ -17,7 +17,7 @@ from vae_core.projections import (
     save_projections,
 )
 
-QUICK = {"mu", "labels", "pca", "pca_explained"}
+QUICK = {"mu", "labels", "pca", "pca_explained", "nelbo", "kl"}  # with the per-digit values (point_stats)
 
 
 @pytest.fixture

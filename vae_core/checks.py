@@ -25,6 +25,9 @@ CLASSES = 10
 MAX_ITEM_BYTES = 8  # float64 or int64, the widest type an array of the maps may have
 PROJECTION_ARRAYS = ("mu", "labels", "pca", "pca_explained")  # the quick maps: every file has them
 TSNE_ARRAYS = ("tsne", "tsne_index")  # added later (the slow map): both or neither; "umap" is optional too
+# Per test digit, optional (vae_core.point_stats): negative ELBO and KL in nats, the classifier's top probability on
+# the reconstruction. Each is [N] floating point and finite, confidence in [0, 1]; one that is not is left out.
+POINT_STATS = ("nelbo", "kl", "confidence")
 _FLOATS = ("mu", "pca", "pca_explained", "tsne", "umap")
 _INTEGERS = ("labels", "tsne_index")
 
@@ -38,7 +41,8 @@ def _most_values(name: str, latent_dim: int) -> int:
     """How many values ``name`` can hold for a full test set: its rows times its columns."""
     if name == "pca_explained":
         return 2
-    return MAX_TEST_IMAGES * {"mu": latent_dim, "labels": 1, "tsne_index": 1}.get(name, 2)
+    return MAX_TEST_IMAGES * {"mu": latent_dim, "labels": 1, "tsne_index": 1,
+                              **dict.fromkeys(POINT_STATS, 1)}.get(name, 2)
 
 
 def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int) -> ArrayHeader:
@@ -71,7 +75,7 @@ def projection_sizes(handle: BinaryIO, latent_dim: int) -> None:
     if labels.shape != (mu.shape[0],):
         raise HeaderError(f"holds labels of shape {labels.shape} for the {mu.shape[0]:,} rows of mu "
                           f"(expected {(mu.shape[0],)})")
-    for name in names:
+    for name in names + tuple(n for n in POINT_STATS if n in directory.sizes):
         most = _most_values(name, latent_dim) * MAX_ITEM_BYTES + MAX_NPY_HEADER
         if directory.sizes[name] > most:
             raise HeaderError(f"declares {directory.sizes[name]:,} bytes in {name} "
@@ -96,7 +100,31 @@ def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHead
             umap = None
         if umap is not None and umap.shape == (arrays["mu"].shape[0], 2) and umap.dtype.kind == "f":
             arrays["umap"] = umap
+    arrays.update(_point_stat_headers(directory, arrays["mu"].shape[0], latent_dim))
     return arrays
+
+
+def _point_stat_headers(directory: NpzDirectory, rows: int, latent_dim: int) -> dict[str, ArrayHeader]:
+    """The headers of the per-digit values (``POINT_STATS``) present that are [rows] floating point; the rest is left
+    out (the map then offers to colour by them once `vae-explorer project` has added them)."""
+    usable = {}
+    for name in (n for n in POINT_STATS if n in directory.sizes):
+        try:
+            header = _bounded_header(directory, name, latent_dim)
+        except HeaderError:
+            continue
+        if header.shape == (rows,) and header.dtype.kind == "f":
+            usable[name] = header
+    return usable
+
+
+def usable_point_stats(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``arrays`` without the per-digit values that are not finite (or, for confidence, outside [0, 1])."""
+    def usable(name: str) -> bool:
+        values = arrays[name]
+        return bool(np.isfinite(values).all()) and (name != "confidence" or bool(((values >= 0) & (values <= 1)).all()))
+
+    return {name: value for name, value in arrays.items() if name not in POINT_STATS or usable(name)}
 
 
 def _check_kinds(arrays: dict[str, ArrayHeader]) -> None:
@@ -149,4 +177,4 @@ def read_projections(handle: BinaryIO, latent_dim: int) -> dict[str, np.ndarray]
     except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError) as error:
         raise HeaderError(f"is not a readable .npz archive ({reason(error)})") from error
     check_projection_values(arrays)
-    return arrays
+    return usable_point_stats(arrays)

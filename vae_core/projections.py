@@ -29,6 +29,7 @@ import torch
 from .data import Split
 from .defaults import DEFAULT_TSNE_POINTS, TSNE_ANGLE, TSNE_ITERATIONS, TSNE_PERPLEXITY, tsne_description  # noqa: F401
 from .models import VariationalAutoencoder
+from .point_stats import point_stats
 from .store import PROJECTIONS_FILE, Checkpoint, CheckpointError, read_projections, write_arrays_artifact
 from .tsne_process import tsne_2d  # noqa: F401  (defined where a child process finds it without torch)
 
@@ -180,11 +181,13 @@ def add_tsne(arrays: dict[str, np.ndarray], tsne_points: int = DEFAULT_TSNE_POIN
     return {**arrays, "tsne": coordinates.astype(np.float32), "tsne_index": subset}
 
 
-def quick_maps(model: VariationalAutoencoder, test_split: Split) -> dict[str, np.ndarray]:
+def quick_maps(model: VariationalAutoencoder, test_split: Split, classifier=None) -> dict[str, np.ndarray]:
     """Encode the whole test set and map it with PCA: what a model needs to be explored at once.
 
     Returns arrays: mu [N, D] float16 (enough to decode and to place points; the slow maps are
-    computed from it), labels [N] int8, pca [N, 2] float32, pca_explained [2] float32.
+    computed from it), labels [N] int8, pca [N, 2] float32, pca_explained [2] float32, and the
+    per-digit values the map colours by (``point_stats``: nelbo and kl [N] float32, and confidence
+    when ``classifier`` is given).
     """
     mu = encode_means(model, test_split.images).numpy()
     pca, explained = pca_2d(mu.astype(np.float64))
@@ -193,6 +196,7 @@ def quick_maps(model: VariationalAutoencoder, test_split: Split) -> dict[str, np
         "labels": test_split.labels.numpy().astype(np.int8),
         "pca": pca.astype(np.float32),
         "pca_explained": explained.astype(np.float32),
+        **point_stats(model, test_split.images, classifier),
     }
 
 

@@ -149,7 +149,9 @@ def _add_project_command(commands) -> None:
                     f"t-SNE of a fixed random subset, the slow step. t-SNE's cost is set by: "
                     f"{tsne_description()}: tens of seconds per model on two cores; each run prints the time it "
                     "took. The maps are cached in projections.npz beside each checkpoint; `train` computes them "
-                    "after training unless --maps later or --maps none.")
+                    "after training unless --maps later or --maps none. Each test digit's negative ELBO and KL (nats) "
+                    "and the classifier's confidence on its reconstruction are cached with them (the Latent map "
+                    "colours by them); maps cached before these existed get them added, not recomputed.")
     _add_common(project)
     project.add_argument("--tsne-points", type=_more_than(TSNE_PERPLEXITY), metavar="N",
                          help=f"test means that t-SNE maps (default {DEFAULT_TSNE_POINTS}, at most the test set); "

@@ -1,4 +1,5 @@
-"""`vae-explorer project` and `download`: the maps of the test set per checkpoint (PCA, t-SNE, UMAP), and the data."""
+"""`vae-explorer project` and `download`: the maps of the test set per checkpoint (PCA, t-SNE, UMAP) with the values
+the Latent map colours by (``point_stats``: added to maps cached before them), and the data."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 
 from .. import store
 from ..data import download
-from ..runs import DataCache, ensure_projections
+from ..point_stats import ensure_point_stats
+from ..runs import DataCache, ensure_projections, to_stderr
 from .common import checkpoint_root
 
 
@@ -24,6 +26,7 @@ def run_project(args: argparse.Namespace) -> int:
     data = DataCache(args.dataset, args.data_dir)
     for checkpoint in checkpoints_of_dataset(args):
         ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
+        ensure_point_stats(checkpoint, lambda: data.split(False).images, device=args.device, report=to_stderr)
     return 0
 
 
