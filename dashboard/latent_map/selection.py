@@ -60,14 +60,14 @@ def turn(key: str, by: int, pages: int) -> None:
 def pager(key: str, selected: list[int], many: str) -> int:
     """Previous / next buttons and the page number for ``selected``; the page shown (1-based)."""
     pages, page = page_count(len(selected)), current_page(key, selected)
-    back, number, on = st.columns([1, 1.15, 1], vertical_alignment="bottom", gap="small")
+    st.number_input(f"Page, of {pages:,}", 1, pages, step=1, key=key,
+                    help=f"{PAGE_SIZE} selected {many} a page, in the order the map lists them")
+    back, on = st.columns(2, gap="small")
     back.button("Previous", icon=":material/chevron_left:", key=f"{key}_back", disabled=page == 1,
-                on_click=turn, args=(key, -1, pages), width="stretch",
-                help=f"The previous {PAGE_SIZE} selected {many}")
-    number.number_input(f"Page (of {pages:,})", 1, pages, step=1, key=key,
-                        help=f"{PAGE_SIZE} selected {many} a page, in the order the map lists them")
-    on.button("Next", icon=":material/chevron_right:", key=f"{key}_next", disabled=page == pages,
-              on_click=turn, args=(key, 1, pages), width="stretch", help=f"The next {PAGE_SIZE} selected {many}")
+                on_click=turn, args=(key, -1, pages), width="stretch", help=f"The previous {PAGE_SIZE} selected {many}")
+    on.button("Next", icon=":material/chevron_right:", icon_position="right", key=f"{key}_next",
+              disabled=page == pages, on_click=turn, args=(key, 1, pages), width="stretch",
+              help=f"The next {PAGE_SIZE} selected {many}")
     return int(st.session_state[key])
 
 

@@ -12,7 +12,7 @@ from dashboard.your_digit import state
 from vae_core import neighbours as knn
 from vae_core.classes import noun
 
-PER_ROW = 10  # thumbnails per row of the page's width
+PER_ROW = 4  # neighbours per row: room under each thumbnail for its button, two rows for the default 8
 
 
 def nearest(checkpoint, mu: np.ndarray, k: int) -> tuple[list[int], list[float]]:
