@@ -61,3 +61,25 @@ def test_the_overview_marks_an_imported_model_and_shows_no_training_numbers(monk
     for column in ("epochs", "training time (s)", "test loss (nats)"):  # not evaluated yet: no test loss either
         assert ours[column] > 0 and imported[column] != imported[column], column  # NaN: an empty cell
     assert imported["latent size"] == 2 and imported["maps cached"]
+
+
+def test_compare_sets_an_imported_model_beside_ours_of_the_same_latent_size(monkeypatch, root_with_import,
+                                                                           empty_data):
+    """Its epochs and seed are not ours to know: along 'source' they are not held, so the import and our z = 2
+    model are two columns; along the other axes the source is held (our models by default)."""
+    app = open_app(monkeypatch, root_with_import, empty_data, "compare")
+    axis = app.radio(key="axis")
+    assert list(axis.options) == ["latent size", "beta", "architecture", "data set", "source"]
+    assert axis.value == "latent size" and app.selectbox(key="hold_source").value == "trained here"
+    assert [h.value for h in app.subheader if h.value.startswith("z = ")] == ["z = 2"]
+    app = axis.set_value("source").run()
+    assert not app.exception, [e.value for e in app.exception]
+    titles = [h.value for h in app.subheader]
+    assert "trained here" in titles and "imported: my-tutorial-vae" in titles
+    assert app.selectbox(key="hold_latent_size").value == 2
+    assert not [s for s in app.selectbox if s.key in ("hold_epochs", "hold_seed")]  # not held along the source
+
+
+def test_compare_offers_no_source_axis_without_an_imported_model(monkeypatch, tiny_checkpoint_root, empty_data):
+    app = open_app(monkeypatch, tiny_checkpoint_root, empty_data, "compare")
+    assert "source" not in app.radio(key="axis").options

@@ -2,7 +2,8 @@
 
 A hostile upload (a pickle whose code would create a file) is one line and leaves nothing; a state_dict of
 the pytorch/examples tutorial's VAE is uploaded, imported in the background, opened in the explorer (which
-decodes it live), and ends with its test loss and every map cached.
+decodes it live), ends with its test loss and every map cached, and stands beside our MLP of the same
+latent size on Compare.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def test_an_upload_is_refused_in_one_line_or_imported_and_explored(tmp_path, bro
     root = tmp_path / "checkpoints"
     root.mkdir()
     shutil.copytree(shipped_root / classifier_name("mnist"), root / classifier_name("mnist"))  # for the test loss
+    ours = "mnist-z2-h400-e12-b128-lr0.001-s0"  # our MLP of the same latent size and width
+    shutil.copytree(shipped_root / ours, root / ours)
     marker, evil = tmp_path / "marker", tmp_path / "evil.pt"
     torch.save({"fc1.weight": RunsCodeOnLoad(marker)}, evil)
     torch.manual_seed(0)
@@ -63,7 +66,7 @@ def test_an_upload_is_refused_in_one_line_or_imported_and_explored(tmp_path, bro
         alert = page.get_by_text(re.compile(r"evil\.pt holds a Python object .* so it was not loaded"))
         alert.wait_for(timeout=60_000)
         assert not marker.exists() and sorted(p.name for p in root.iterdir()) == [".imports",
-                                                                                 classifier_name("mnist")]
+                                                                                 classifier_name("mnist"), ours]
         assert not list((root / ".imports").iterdir())  # nothing kept of a refused file
         support.full_page_screenshot(page, shots / "train-import-refused.png")
 
@@ -71,7 +74,7 @@ def test_an_upload_is_refused_in_one_line_or_imported_and_explored(tmp_path, bro
         opener = page.get_by_role("button", name="Open in the explorer")
         opener.wait_for(timeout=120_000)
         sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_text(re.compile(r"^1 checkpoint\(s\) in")).wait_for(timeout=30_000)  # listed, no reload
+        sidebar.get_by_text(re.compile(r"^2 checkpoint\(s\) in")).wait_for(timeout=30_000)  # listed, no reload
         assert not page.locator("input[type=file]").input_value()  # the uploader is empty again
         support.full_page_screenshot(page, shots / "train-import-running.png")
         opener.click()
@@ -83,6 +86,13 @@ def test_an_upload_is_refused_in_one_line_or_imported_and_explored(tmp_path, bro
         page.goto(f"{server.url}/train")
         page.get_by_text(re.compile(r"my-tutorial-vae: imported in \d")).wait_for(timeout=400_000)
         support.full_page_screenshot(page, shots / "train-import-done.png")
+
+        page.goto(f"{server.url}/compare?axis=source&map=UMAP")  # the import beside our z = 2 MLP
+        wait_for(lambda: {"my-tutorial-vae", ours} <= {m["model"] for m in page.evaluate(MAPS_JS)}, 120,
+                 "Compare to draw the import's column and ours")
+        for title in ("trained here", "imported: my-tutorial-vae"):
+            page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+        support.full_page_screenshot(page, shots / "compare-import-beside-ours.png")
         browser.close()
     checkpoint = store.read_checkpoint(root / "my-tutorial-vae")
     assert checkpoint.imported and checkpoint.source["file"] == "vae.pt"

@@ -1,7 +1,9 @@
 """Compare's axes: the one setting that varies across the columns, and the settings held fixed.
 
 A checkpoint's settings on the four axes are its latent size, KL weight beta, architecture
-and data set. Epochs, hidden width and seed are held too (``RUN_SETTINGS``) whenever the models
+and data set; with an imported model (weights trained elsewhere) among them, a fifth, its source:
+trained here, or imported (each imported model its own column), so an import stands beside our
+model of the same latent size. Epochs, hidden width and seed are held too (``RUN_SETTINGS``) whenever the models
 differ in them, so a column is one model and "z = 3" never mixes a 1-epoch model with 12-epoch
 ones; what is left (batch, learning rate) is told apart by the column labels.
 """
@@ -11,7 +13,17 @@ from __future__ import annotations
 from dashboard.shell.tables import ARCHITECTURE_NAMES, run_details
 
 AXES = ("latent size", "beta", "architecture", "data set")
+SOURCE = "source"  # an axis only where some model was imported
+TRAINED_HERE = "trained here"
 RUN_SETTINGS = ("epochs", "hidden width", "seed")  # held, never compared along: a run's details, not a family
+# An imported model's epochs and seed are the tutorial's assumed defaults, not ours to know: along its source
+# they are not held (the hidden width still is: a wider net is another model).
+SOURCE_RUN_SETTINGS = ("hidden width",)
+
+
+def axes_for(checkpoints) -> tuple[str, ...]:
+    """The axes the pool offers: ``AXES``, and ``SOURCE`` when some checkpoint was imported."""
+    return AXES + ((SOURCE,) if any(c.imported for c in checkpoints) else ())
 
 
 def value(checkpoint, axis: str):
@@ -19,7 +31,7 @@ def value(checkpoint, axis: str):
     model, train = checkpoint.model_config, checkpoint.train_config
     return {"latent size": model.latent_dim, "beta": train.beta, "architecture": model.architecture,
             "data set": train.dataset, "epochs": train.epochs, "hidden width": model.hidden_dim,
-            "seed": train.seed}[axis]
+            "seed": train.seed, SOURCE: f"imported: {checkpoint.name}" if checkpoint.imported else TRAINED_HERE}[axis]
 
 
 def value_label(axis: str, setting) -> str:
@@ -53,8 +65,9 @@ def image_noun(checkpoints, plural: bool = False) -> str:
 
 def held_settings(checkpoints, axis: str) -> list[str]:
     """The settings to hold fixed: the other axes, and the run settings in which ``checkpoints`` differ."""
-    varied = [s for s in RUN_SETTINGS if len({value(c, s) for c in checkpoints}) > 1]
-    return [a for a in AXES if a != axis] + varied
+    run_settings = SOURCE_RUN_SETTINGS if axis == SOURCE else RUN_SETTINGS
+    varied = [s for s in run_settings if len({value(c, s) for c in checkpoints}) > 1]
+    return [a for a in axes_for(checkpoints) if a != axis] + varied
 
 
 def options(checkpoints, axis: str) -> list:
@@ -62,7 +75,7 @@ def options(checkpoints, axis: str) -> list:
     from vae_core.architectures import names
     from vae_core.config import DATASETS
 
-    order = {"architecture": names(), "data set": DATASETS}.get(axis)
+    order = {"architecture": names(), "data set": DATASETS, SOURCE: [TRAINED_HERE]}.get(axis)
     present = {value(c, axis) for c in checkpoints}
     return sorted(present, key=(lambda v: (order.index(v) if v in order else len(order), v)) if order else None)
 
@@ -102,7 +115,7 @@ def best_held(checkpoints, axis: str, current) -> dict:
     latent sizes and two 1-epoch ones, epochs are held at 12 even from a 1-epoch model.
     """
     others = held_settings(checkpoints, axis)
-    family = [a for a in others if a in AXES]
+    family = [a for a in others if a in axes_for(checkpoints)]
     groups: dict[tuple, set] = {}
     for checkpoint in checkpoints:
         groups.setdefault(tuple(value(checkpoint, a) for a in others), set()).add(value(checkpoint, axis))

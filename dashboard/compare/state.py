@@ -81,16 +81,18 @@ def _axis_and_held(pool: list, current) -> tuple[str, dict]:
     The axis and the four family settings share a row; epochs, hidden width and seed get a second
     row only when the models differ in them.
     """
-    row = st.columns(len(axes.AXES))
-    axis = row[0].radio("Compare along", axes.AXES, key=AXIS, bind="query-params")
+    offered = axes.axes_for(pool)
+    view.keep_valid(AXIS, list(offered))  # 'source' from a link, with no imported model here any more
+    row = st.columns(len(offered))
+    axis = row[0].radio("Compare along", offered, key=AXIS, bind="query-params")
     others = axes.held_settings(pool, axis)
     best = axes.best_held(pool, axis, current)
     if st.session_state.get(AXIS_SHOWN_KEY) not in (None, axis):  # the reader changed the axis
         for other in others:
             st.session_state[hold_key(other)] = best[other]
     st.session_state[AXIS_SHOWN_KEY] = axis
-    extra = len(others) - (len(axes.AXES) - 1)
-    places = row[1:] + (st.columns(len(axes.AXES))[1:1 + extra] if extra else [])
+    extra = len(others) - (len(offered) - 1)
+    places = row[1:] + (st.columns(len(offered))[1:1 + extra] if extra else [])
     held = {}
     for place, other in zip(places, others, strict=True):
         options = axes.options(pool, other)
