@@ -11,16 +11,20 @@
 //     A zoomable map zooms and pans (map_zoom.js: the gestures, the camera a selectable map reports as
 //     "viewport", the overview); shapes stay in data coordinates, so they hold at any zoom. The page may ring a
 //     clicked point's nearest neighbours (data.neighbours), ask the map to find a row (data.find: select it,
-//     centre on it, report "found"), and the PNG button saves the map as drawn (map_export.js);
+//     centre on it, report "found"), and the PNG button saves the map as drawn (map_export.js). The points may be
+//     coloured by a value instead of their class (data.colouring, with a colour bar) and density lines drawn under
+//     them (data.contours): map_colour.js;
 //   - data is an object with view "draw": a 28 x 28 digit drawn with a soft pen, reported on each stroke's end.
 // Hovering never talks to the server. Nothing here evaluates strings or fetches anything; text is set with
 // textContent only. The root of each view carries data attributes that say what it draws (data-model,
 // data-method, data-points, data-fingerprint; data-drawn once drawn; a map's data-zoom and data-center once
-// drawn; data-neighbours: the rows ringed as neighbours), for tests and benchmarks.
+// drawn; data-neighbours: the rows ringed as neighbours; data-colour: "class" or what colours the points;
+// data-contours: how many density lines lie under them), for tests and benchmarks.
 
 import {
   PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
 } from "./base.js";
+import { BAR_BAND, ColourBar, drawColourBar, drawContours, shadeTable, shades, valueText } from "./map_colour.js";
 import { exportButton } from "./map_export.js";
 import { Navigator, clampCamera, home, project } from "./map_zoom.js";
 
@@ -151,6 +155,7 @@ class MapView {
     this.modes.setAttribute("role", "group");
     this.modes.setAttribute("aria-label", "What a drag does");
     this.buildModes(this.modes);
+    this.colourBar = new ColourBar(this.root);
     this.box = element("div", "map-box", this.root);
     this.canvas = element("canvas", "map", this.box);
     this.canvas.setAttribute("role", "img");
@@ -212,6 +217,7 @@ class MapView {
       this.stale();
     }
     if (this.data && (this.data.compact !== data.compact || this.data.width !== data.width)) this.stale();
+    this.takeColours(data);
     this.data = data;
     this.nav.enable(Boolean(data.zoomable));
     this.nav.take(data.viewport); // a link's camera, unless it is one this page reported
@@ -236,8 +242,36 @@ class MapView {
     this.buildLegend();
     this.note.textContent = data.note || "";
     describe(this.root, { view: "map", model: data.model || null, method: data.method || null,
-      points: this.x.length, fingerprint: data.points.id ?? null, sprite: data.sprite || null });
+      points: this.x.length, fingerprint: data.points.id ?? null, sprite: data.sprite || null,
+      colour: data.colouring?.by ?? "class", contours: (data.contours || []).length });
     requestDraw(this);
+  }
+
+  /** What colours the points (a value's shade, else the class) and the lines under them: redrawn when they change. */
+  takeColours(data) {
+    const colouring = data.colouring || null;
+    const colourKey = colouring ? [this.pointsKey, colouring.by, colouring.range, colouring.values.length].join()
+      : "";
+    if (colourKey !== this.colourKey) {
+      this.colourKey = colourKey;
+      const fits = colouring && colouring.values.length === this.x.length;
+      this.table = fits ? shadeTable(colouring.stops) : null;
+      ({ shade: this.shade, order: this.order } = fits ? shades(colouring) : { shade: null, order: null });
+      this.colourBar.show(fits ? colouring : null);
+      this.legend.classList.toggle("valued", Boolean(fits));
+      this.stale();
+    }
+    const lines = (data.contours || []).map((c) => [c.class, c.level, c.segments.length, c.segments[0]].join(":"));
+    const linesKey = [this.pointsKey, ...lines].join();
+    if (linesKey !== this.linesKey) {
+      this.linesKey = linesKey;
+      this.stale();
+    }
+  }
+
+  /** Point ``i``'s colour: its value's shade, or its class's colour. */
+  colour(i) {
+    return this.table ? this.table[this.shade[i]] : this.data.colors[this.labels[i]];
   }
 
   /** "full" or "compact": which margins, fonts and thumbnail size the map uses. */
@@ -612,7 +646,8 @@ class MapView {
       const sy = Math.floor(row / sprite.columns) * SIDE;
       context.drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
     }
-    this.thumbText.textContent = `#${row} · ${name}`;
+    const value = this.table ? ` · ${valueText(this.data.colouring.values[this.hover], this.data.colouring)}` : "";
+    this.thumbText.textContent = `#${row} · ${name}${value}`;
     // Beside the cursor, on the side with room, and inside the map even where it is small.
     const [width, height, side] = [this.box.clientWidth, this.data.height, THUMB[this.size] + 8];
     const [x, y] = this.cursor;
@@ -644,7 +679,7 @@ class MapView {
     this.drawRings(context);
     if (this.hover >= 0) {
       context.lineWidth = 2;
-      context.fillStyle = this.data.colors[this.labels[this.hover]];
+      context.fillStyle = this.colour(this.hover);
       context.beginPath();
       context.arc(this.px[this.hover], this.py[this.hover], 5.5, 0, 2 * Math.PI);
       context.fill();
@@ -683,17 +718,20 @@ class MapView {
   }
 
   /**
-   * The map as drawn now, on a new canvas at ``ratio`` device pixels per CSS pixel: the axes, the points (faded
-   * around a selection, classes hidden), the rings, the shapes and the marker; no hover, no overview (map_export.js).
+   * The map as drawn now, on a new canvas at ``ratio`` device pixels per CSS pixel: the axes, the density lines, the
+   * points (their colours, faded around a selection, classes hidden), the rings, the shapes and the marker, and a
+   * colouring's colour bar in a band below; no hover, no overview (map_export.js).
    */
   snapshot(ratio) {
     const view = this.view;
+    const band = this.table ? BAR_BAND : 0;
     const out = document.createElement("canvas");
-    [out.width, out.height] = [Math.round(view.width * ratio), Math.round(view.height * ratio)];
+    [out.width, out.height] = [Math.round(view.width * ratio), Math.round((view.height + band) * ratio)];
     const context = out.getContext("2d");
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.fillStyle = "#fff";
-    context.fillRect(0, 0, view.width, view.height);
+    context.fillRect(0, 0, view.width, view.height + band);
+    if (band) drawColourBar(context, this.data.colouring, view.margin.left, view.height);
     this.drawAxes(context, view);
     context.beginPath();
     context.rect(view.area.left, view.area.top, view.area.width, view.area.height);
@@ -771,6 +809,7 @@ class MapView {
     const selecting = this.selected.size > 0;
     const onTop = (i) => this.selected.has(this.rows[i]) || this.neighbours.has(this.rows[i]);
     const shown = (i) => view.inside(this.px[i], this.py[i]);
+    drawContours(context, view, this.data.contours, this.data.colors, this.hidden);
     this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !onTop(i) && shown(i) : shown);
     if (selecting) this.drawPoints(context, 0.9, (i) => onTop(i) && shown(i));
   }
@@ -834,16 +873,17 @@ class MapView {
   }
 
   /**
-   * The visible points for which ``keep(i)`` holds, as small squares of their class colour: where the map draws them,
-   * or through ``at`` (the overview's projection, one-pixel squares).
+   * The visible points for which ``keep(i)`` holds, as small squares of their colour (``colour``; by a value, the
+   * highest drawn last): where the map draws them, or through ``at`` (the overview's projection, one-pixel squares).
    */
   drawPoints(context, alpha, keep, at) {
     const radius = at ? 0.5 : this.data.radius;
+    const order = this.table ? this.order : null;
     context.globalAlpha = alpha;
-    for (let i = 0; i < this.px.length; i++) {
-      const k = this.labels[i];
-      if (this.hidden.has(k) || !keep(i)) continue;
-      context.fillStyle = this.data.colors[k];
+    for (let n = 0; n < this.px.length; n++) {
+      const i = order ? order[n] : n;
+      if (this.hidden.has(this.labels[i]) || !keep(i)) continue;
+      context.fillStyle = this.colour(i);
       const x = at ? at.toX(this.x[i]) : this.px[i];
       const y = at ? at.toY(this.y[i]) : this.py[i];
       context.fillRect(x - radius, y - radius, 2 * radius, 2 * radius);

@@ -90,10 +90,8 @@ def _remember_held(key: str) -> None:
 
 
 def send_sprite(key: str, sprite_id: str, payload) -> None:
-    """Mount the sprite sheet unless the page holds it; ``payload`` is called only when it must be sent.
-
-    One (empty once held) element under ``key`` on every run, so the layout below never moves.
-    """
+    """Mount the sprite sheet unless the page holds it (``payload`` is called only when it must be sent): one (empty
+    once held) element under ``key`` on every run, so the layout below never moves."""
     data = b"" if sprite_id in held() else payload()
     _component(data=data, key=key, height=0, width="content", on_held_change=lambda: _remember_held(key))
 
@@ -123,11 +121,11 @@ class MapPoints:
                 "rows": [int(r) for r in self.rows], "labels": [int(k) for k in self.labels]}
 
 
-def map_alt(points: MapPoints, label: str = "") -> str:
+def map_alt(points: MapPoints, label: str = "", colouring: dict | None = None) -> str:
     """The map's text alternative, e.g. "Latent map of MNIST, z = 10: PCA of test means, 10,000 points coloured by
-    class"."""
-    subject = f"Latent map of {label}" if label else "Latent map"
-    return f"{subject}: {points.title}, {len(points.rows):,} points coloured by class"
+    class" (or by a ``map_colour.colouring``'s title)."""
+    subject, by = f"Latent map of {label}" if label else "Latent map", (colouring or {}).get("title", "class")
+    return f"{subject}: {points.title}, {len(points.rows):,} points coloured by {by[:1].lower()}{by[1:]}"
 
 
 def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tuple[str, ...], *,
@@ -136,7 +134,8 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                model: str = "", method: str = "", label: str = "", title: str | None = None, alt: str | None = None,
                width: int | None = None, compact: bool = False, legend: bool = True,
                zoomable: bool | None = None, viewport: tuple[float, float, float] | None = None,
-               neighbours: dict | None = None, find: dict | None = None) -> list[int]:
+               neighbours: dict | None = None, find: dict | None = None, colouring: dict | None = None,
+               contours: list | None = None) -> list[int]:
     """Mount the map; return the test rows of ``selection`` whose class is not ``hidden``, [] when none.
 
     ``sprite``: the id of a sprite sheet sent with ``send_sprite`` (None: hover names the digit, no thumbnail).
@@ -149,7 +148,8 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
     ``zoomable``: whether the wheel, a drag and the keys zoom and pan (default: a map that is not compact).
     ``neighbours``: {"row": r, "rows": [...]}: the nearest neighbours of the clicked row r, ringed while r alone is
     selected. ``find``: {"row": r, "id": n}, a search: the map selects r and centres on it (zooming in to at
-    least ``FIND_ZOOM``), reports both and reports ``found``: n (once per id).
+    least ``FIND_ZOOM``), reports both and reports ``found``: n (once per id). ``colouring``, ``contours``: the
+    points' colours by a value (None: by class) and the density lines under them (``map_colour``).
     ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
     name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).
     ``width``: CSS pixels (at most the column's); None fills the column. ``compact``: small margins,
@@ -162,10 +162,10 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
                               "sprite": sprite, "note": note, "marker": marker, "height": height,
                               "radius": radius, "selection": list(selection), "hidden": sorted(hidden),
                               "selectable": selectable, "model": model, "method": method,
-                              "alt": alt or map_alt(points, label), "width": width, "compact": compact,
+                              "alt": alt or map_alt(points, label, colouring), "width": width, "compact": compact,
                               "legend": legend, "zoomable": not compact if zoomable is None else zoomable,
                               "viewport": list(viewport) if viewport else None, "neighbours": neighbours,
-                              "find": find},
+                              "find": find, "colouring": colouring, "contours": contours or []},
                width=width or "stretch", on_selection_change=callback, on_hidden_change=callback,
                on_viewport_change=callback, on_found_change=callback)
     return selected_rows(points, selection, hidden)

@@ -1,8 +1,9 @@
-"""Latent map: PCA, t-SNE or UMAP of the encoded test set by class; hover a point to see its image, select some."""
+"""Latent map: PCA, t-SNE or UMAP of the encoded test set, coloured by class or by a value per digit, with density
+contours; hover a point to see its image, select some."""
 
 import streamlit as st
 
-from dashboard.components import canvas
+from dashboard.components import canvas, map_colour
 from dashboard.latent_map import detail, state
 from dashboard.shell import cache, captions, charts, downloads, map_wait, payloads, sidebar
 from vae_core.classes import noun
@@ -21,7 +22,8 @@ st.markdown(f"Every point is one test {one}'s posterior mean, projected to 2-D; 
 
 names = captions.class_names(ctx.dataset)
 tsne_count = f"{len(arrays['tsne_index']):,}" if "tsne_index" in arrays else "a sample of the"
-shown = state.choose(ctx.checkpoint, len(names), label=label,
+colours, lacking = map_colour.options(arrays, ctx.checkpoint.model_config.latent_dim)
+shown = state.choose(ctx.checkpoint, len(names), label=label, colours=tuple(colours),
                      help_text=f"t-SNE covers {tsne_count} test {many} and was computed once, "
                      "when the model was cached; UMAP and PCA cover all of them. A 2-D latent space needs no PCA: "
                      "its means are drawn in their own coordinates.")
@@ -42,8 +44,11 @@ with chart:
     selected = canvas.latent_map(shown.component_key, map_points, names, charts.DIGIT_COLORS, sprite=sprite,
                                  height=620, selection=shown.selection, hidden=shown.hidden, viewport=shown.viewport,
                                  on_change=shown.heard, model=shown.model, method=method, label=label,
-                                 neighbours=detail.ringed(ctx.checkpoint, clicked, shown.k), find=shown.find)
-with beside:
+                                 neighbours=detail.ringed(ctx.checkpoint, clicked, shown.k), find=shown.find,
+                                 colouring=payloads.map_colouring_for(ctx.checkpoint, method, shown.colour),
+                                 contours=payloads.map_contours_for(ctx.checkpoint, method, shown.contours))
+with beside:  # how the map is drawn, then what to find and what was picked on it
+    state.pickers(shown, tuple(colours), map_colour.missing_note(lacking, ctx.dataset))
     detail.search(shown, map_points, len(arrays["mu"]), ctx.dataset)
     detail.selected_digits(ctx, shown, split, arrays, selected, map_points, names)
     if clicked is not None:

@@ -9,14 +9,16 @@ cannot bind, and ``dashboard.shell.links`` writes it by hand:
   shift are joined by ``;``;
 - ``view=cx,cy,zoom``: the map's camera (its centre in data coordinates, zoom 1 to ``canvas.MAX_ZOOM``),
   written once a zoom or pan has ended; absent for the whole map;
-- ``k=12``: how many nearest neighbours a clicked point lists (1 to ``MAX_K``); absent for ``DEFAULT_K``.
+- ``k=12``: how many nearest neighbours a clicked point lists (1 to ``MAX_K``); absent for ``DEFAULT_K``;
+- ``color=nelbo``, ``color=dim3``: what colours the points (``map_colour.options``); absent for the class;
+- ``contours=all`` or ``contours=class``: the density lines under the points; absent for none.
 
 A clicked point is the selection ``row:r`` alone (a search selects the same way); its neighbours are
 the click's, so a box or a lasso lists none. A search is a request to the map (``find``): the map
 selects the row and centres on it as a click and a zoom would, and reports both, so the selection
 and the camera only ever change through the map's own reports.
 
-All four belong to one projection of one model: they are kept per (model, projection), so another
+All of them belong to one projection of one model: they are kept per (model, projection), so another
 model or projection shows its own (none at first: the whole map) and the URL follows. A link's
 ``select`` and ``view`` are taken only when the link's ``model`` and ``map`` are the ones drawn. A bad
 value is ignored whole.
@@ -29,11 +31,12 @@ from dataclasses import dataclass, replace
 
 import streamlit as st
 
-from dashboard.components import canvas
+from dashboard.components import canvas, map_colour
 from dashboard.shell import charts, links, view
 
 METHOD_KEY = "map"  # the widget's key and the URL parameter: ?map=t-SNE
 HIDE, SELECT, VIEW, K = "hide", "select", "view", "k"  # the URL parameters we write (links.PAGE_PARAMS)
+COLOUR, CONTOURS = "color", "contours"
 DEFAULT_K, MAX_K = 8, 20  # nearest neighbours listed for a clicked point
 
 
@@ -49,6 +52,8 @@ class MapView:
     viewport: tuple[float, float, float] | None = None  # canvas.viewport_value: (cx, cy, zoom); None: whole map
     k: int = DEFAULT_K  # nearest neighbours of a clicked point
     find: dict | None = None  # a search the map has not answered yet: {"row": r, "id": n}
+    colour: str = map_colour.CLASS  # what colours the points: one of map_colour.options
+    contours: str = "off"  # the density lines under the points: a key of map_colour.CONTOURS
 
     @property
     def component_key(self) -> str:
@@ -72,7 +77,9 @@ class MapView:
     def url(self) -> dict[str, str | None]:
         """The URL parameters of the legend, the selection, the camera and k (None: the parameter goes)."""
         return {HIDE: ",".join(map(str, self.hidden)) or None, SELECT: selection_text(self.selection) or None,
-                VIEW: viewport_text(self.viewport) or None, K: str(self.k) if self.k != DEFAULT_K else None}
+                VIEW: viewport_text(self.viewport) or None, K: str(self.k) if self.k != DEFAULT_K else None,
+                COLOUR: None if self.colour == map_colour.CLASS else self.colour,
+                CONTOURS: None if self.contours == "off" else self.contours}
 
     def clicked(self, selected: list[int]) -> int | None:
         """The clicked (or searched) point: the selection is one row, and the map shows it; else None."""
@@ -93,6 +100,19 @@ class MapView:
     def k_heard(self) -> None:
         """The neighbour count's callback: kept with the view."""
         self._keep(k=parse_k(str(st.session_state.get(self.k_key))) or DEFAULT_K)
+
+    @property
+    def colour_key(self) -> str:
+        return f"{self.component_key}_colour"
+
+    @property
+    def contours_key(self) -> str:
+        return f"{self.component_key}_contours"
+
+    def colour_heard(self) -> None:
+        """The pickers' callback: the colouring and the density lines are kept with the view."""
+        self._keep(colour=st.session_state.get(self.colour_key, map_colour.CLASS),
+                   contours=st.session_state.get(self.contours_key, "off"))
 
     def searched(self, on_map: set[int], total: int, method: str) -> None:
         """The search box's callback: a test index on this map becomes a request to the map (``find``) and the box
@@ -119,30 +139,36 @@ class MapView:
         st.session_state[self.store_key] = {**st.session_state.get(self.store_key, {}), **values}
 
 
-def choose(checkpoint, classes: int, help_text: str, label: str = "") -> MapView:
-    """The projection picker for ``checkpoint`` (named ``label`` in the address) -> the view, with a link's
-    legend, selection and camera taken in."""
+def choose(checkpoint, classes: int, help_text: str, label: str = "",
+           colours: tuple[str, ...] = (map_colour.CLASS,)) -> MapView:
+    """The projection picker for ``checkpoint`` (named ``label`` in the address) -> the view, with a link's legend,
+    selection, camera, colouring (one of ``colours``, what the map offers) and contours taken in."""
     linked = {name: st.query_params.get(name) for name in ("model", METHOD_KEY)}  # before the radio rewrites it
     methods = charts.map_methods(checkpoint.model_config.latent_dim)
     view.keep_valid(METHOD_KEY, methods)  # kept across models that offer it, like the URL's ``map``
     method = st.radio("Map", methods, horizontal=True, key=METHOD_KEY, help=help_text, bind="query-params")
     shown = MapView(checkpoint.name, method, classes)
     _take_link(shown, linked["model"] in (None, shown.model, label) and linked[METHOD_KEY] in (None, method)
-               and (linked[METHOD_KEY] is not None or method == methods[0]))
+               and (linked[METHOD_KEY] is not None or method == methods[0]), colours)
     kept = st.session_state.get(shown.store_key, {})
     shown = replace(shown, hidden=kept.get("hidden", ()), selection=kept.get("selection", ()),
-                    viewport=kept.get("viewport"), k=kept.get("k", DEFAULT_K), find=kept.get("find"))
+                    viewport=kept.get("viewport"), k=kept.get("k", DEFAULT_K), find=kept.get("find"),
+                    colour=map_colour.parse(kept.get("colour"), list(colours)) or map_colour.CLASS,
+                    contours=kept.get("contours") if kept.get("contours") in map_colour.CONTOURS else "off")
     st.session_state.setdefault(shown.k_key, shown.k)  # the widget, when drawn, shows the view's k
+    for key, value in ((shown.colour_key, shown.colour), (shown.contours_key, shown.contours)):
+        st.session_state[key] = value  # the pickers, when drawn, show the view's (a link's, or an offered one)
     links.share(**shown.url())
     return shown
 
 
-def _take_link(shown: MapView, same_map: bool) -> None:
-    """A link's ``hide`` and (when it names this map) ``select``, ``view`` and ``k`` become this map's, when they
-    are valid."""
+def _take_link(shown: MapView, same_map: bool, colours: tuple[str, ...] = ()) -> None:
+    """A link's ``hide`` and (when it names this map) ``select``, ``view``, ``k``, ``color`` and ``contours`` become
+    this map's, when they are valid (a bad colouring or contours value is the default)."""
     hide = links.requested(HIDE)
-    select, view, k = (links.requested(SELECT), links.requested(VIEW), links.requested(K)) if same_map else (None,) * 3
-    if hide is None and select is None and view is None and k is None:
+    names = (SELECT, VIEW, K, COLOUR, CONTOURS)
+    select, view, k, colour, contours = (links.requested(n) for n in names) if same_map else (None,) * len(names)
+    if hide is None and select is None and view is None and k is None and colour is None and contours is None:
         return
     kept = dict(st.session_state.get(shown.store_key, {}))
     if hide is not None and re.fullmatch(r"[0-9]{1,2}(,[0-9]{1,2}){0,19}", hide):
@@ -154,6 +180,10 @@ def _take_link(shown: MapView, same_map: bool) -> None:
     if k is not None:
         kept["k"] = parse_k(k) or DEFAULT_K
         st.session_state.pop(shown.k_key, None)  # the widget shows the link's k
+    if colour is not None:
+        kept["colour"] = map_colour.parse(colour, list(colours)) or map_colour.CLASS
+    if contours is not None:
+        kept["contours"] = contours if contours in map_colour.CONTOURS else "off"
     st.session_state[shown.store_key] = kept
 
 
@@ -214,3 +244,23 @@ def parse_index(text: str, total: int) -> int | str:
     if int(text) >= total:
         return f"There is no test digit #{int(text):,}: the test set runs from 0 to {total - 1:,}."
     return int(text)
+
+
+def pickers(shown: MapView, colours: tuple[str, ...], note: str) -> None:
+    """What colours the points and which density lines lie under them, kept with the view; ``note``: one line on
+    what the cached maps lack."""
+    st.selectbox("Colour by", colours, key=shown.colour_key, format_func=map_colour.label,
+                 on_change=shown.colour_heard, help=COLOUR_HELP)
+    st.radio("Density contours", list(map_colour.CONTOURS), key=shown.contours_key, horizontal=True,
+             format_func=map_colour.CONTOURS.get, on_change=shown.colour_heard,
+             help="Lines around the densest regions holding 30%, 60% and 90% of the points (a Gaussian kernel "
+                     "density on the map), of all of them or of each class in its colour; drawn under the points.")
+    if note:
+        st.caption(note)
+
+
+COLOUR_HELP = ("Reconstruction error: each test digit's negative ELBO in nats, its Bernoulli cross-entropy decoded "
+               "from z = its posterior mean (not a sample, so it is the same on every run) plus its KL. KL: KL(q(z|x) "
+               "|| N(0, I)) in nats. Confidence: the classifier's top probability on the model's reconstruction. A "
+               "latent dimension: the posterior mean's value there. Colours (viridis) span the 1st to 99th "
+               "percentile; hover a point for its value.")

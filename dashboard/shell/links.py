@@ -5,7 +5,8 @@ the URL by Streamlit (``bind="query-params"``, the key is the parameter's name),
 a value its widget does not offer. This module keeps the rest: the model (``model``, whose
 picker depends on the data set), what the live explorer reports (its slider values ``z``
 and a whole start point ``at``) and what the Latent map reports (its legend ``hide``, its
-selection ``select``, its zoom ``view`` and its neighbour count ``k``: ``dashboard.latent_map.state``). Every value read
+selection ``select``, its zoom ``view``, its neighbour count ``k``, its colouring ``color`` and its density lines
+``contours``: ``dashboard.latent_map.state``). Every value read
 here is checked against what the app offers (a model the sidebar lists, finite numbers within
 range); anything else is ignored and the default stays (fault-matrix row 17). Nothing read from
 the URL is ever used as a path.
@@ -31,7 +32,7 @@ PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
 # The rest of every view is bound to its widgets by Streamlit.
-PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select", "view", "k")}
+PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select", "view", "k", "color", "contours")}
 GLOBAL_PARAMS = ("model",)
 
 

@@ -3,7 +3,8 @@
 The components (``dashboard/components``) draw; the cache (``cache.py``) loads. This module joins the
 two: the decoder's layers and weights for the live decoder (or the server's digit when the page cannot
 run that decoder), a projection's points and the test set's sprite sheet for the canvas, the plane's
-test means for the explorer. Results are shared: do not mutate.
+test means for the explorer, and what colours a map's points and the density lines under them. Results are
+shared: do not mutate.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hashlib
 
 import streamlit as st
 
-from dashboard.components import canvas, live_decoder
+from dashboard.components import canvas, live_decoder, map_colour
 from dashboard.shell import cache, charts
 from dashboard.shell.cache import per_checkpoint
 
@@ -55,6 +56,23 @@ def map_points_for(checkpoint, method: str) -> canvas.MapPoints:
     coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
     return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
                             charts.map_title(method, latent_dim))
+
+
+@per_checkpoint(shared=True)
+def map_colouring_for(checkpoint, method: str, by: str) -> dict | None:
+    """The canvas' colouring of one projection's points by ``by`` (``map_colour.options``); None: by class."""
+    arrays, rows = cache.projections_for(checkpoint), map_points_for(checkpoint, method).rows
+    dim = map_colour.DIM.fullmatch(by)
+    if dim is not None and int(dim.group(1)) < arrays["mu"].shape[1]:
+        return map_colour.colouring(arrays["mu"][rows, int(dim.group(1))], by)
+    return map_colour.colouring(arrays[by][rows], by) if by in map_colour.VALUES and by in arrays else None
+
+
+@per_checkpoint(shared=True, max_entries=16)
+def map_contours_for(checkpoint, method: str, mode: str) -> list[dict]:
+    """The density lines under one projection's points: over all of them, per class, or none (``map_colour``)."""
+    points = map_points_for(checkpoint, method)
+    return map_colour.contours(points.x, points.y, points.labels, mode)
 
 
 @per_checkpoint()
