@@ -24,12 +24,22 @@ from dashboard.components.map_colour import VIRIDIS
 from dashboard.shell.charts import DIGIT_COLORS
 from tests.browser_support import RunTracker, screenshot_dir
 from tests.test_browser import REPO, RUN_TIMEOUT_MS, browser, dashboard, settle  # noqa: F401
-from tests.test_browser_map_zoom import MAP, SCREEN_POINT_JS, SCREEN_POINTS_JS, Z2, Z2_LABEL, canvas_pixels, open_tab
+from tests.test_browser_canvas import THUMB_JS
+from tests.test_browser_map_zoom import (
+    MAP,
+    SCREEN_POINT_JS,
+    SCREEN_POINTS_JS,
+    Z2,
+    Z2_LABEL,
+    canvas_pixels,
+    open_tab,
+    settled,
+)
 
 pytestmark = [pytest.mark.browser]
 
 SHOTS = screenshot_dir(REPO)
-NELBO = "Reconstruction error (negative ELBO)"
+NELBO = "Reconstruction error"  # its name in the picker; the colour bar says "(negative ELBO), nats"
 
 
 def rgb(hex_colour: str) -> np.ndarray:
@@ -102,6 +112,12 @@ def orange_pixels(pixels: np.ndarray) -> int:
     above green well above blue. No viridis colour and no other class colour is so."""
     r, g, b = (pixels[..., c].astype(int) for c in range(3))
     return int(((r > 200) & (r - g > 40) & (g - b > 35)).sum())
+
+
+def grey_pixels(pixels: np.ndarray) -> int:
+    """Dark neutral pixels inside the plot (away from the axes' labels): the all-points lines' grey (#495057)."""
+    inner = pixels[30:-60, 80:-30].astype(int)
+    return int(((inner.max(axis=2) - inner.min(axis=2) < 24) & (inner.max(axis=2) < 170)).sum())
 
 
 def changed(a: np.ndarray, b: np.ndarray) -> float:
@@ -190,5 +206,25 @@ def test_colour_by_reconstruction_error_and_its_link_then_contours(browser, dash
         second.wait_quiet(300, RUN_TIMEOUT_MS)
         assert changed(canvas_pixels(page, "map-colour-nelbo-off.png"), again) < 0.002
         assert "contours" not in parse_qs(urlparse(page.url).query)
+
+        # Hover still shows a digit, now with its value; the lines follow the wheel's zoom.
+        worst = int(np.argmax(stored("nelbo")))
+        page.mouse.move(*page.evaluate(SCREEN_POINT_JS, worst))
+        page.wait_for_function(f"() => ({THUMB_JS})()[0] === '{worst}'", timeout=5000)
+        highest = stored("nelbo")[worst]
+        value = f"{float(f'{highest:.4g}'):g} nats"
+        assert page.locator(f"{MAP} .thumb-text").inner_text().endswith(value)
+        pick_contours(second, "All points")
+        expect(page.locator(MAP)).to_have_attribute("data-contours", "3", timeout=RUN_TIMEOUT_MS)
+        whole = canvas_pixels(page, "map-colour-nelbo-all.png")
+        box = page.locator(f"{MAP} .map-box").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        for _ in range(6):
+            page.mouse.wheel(0, -120)
+            page.wait_for_timeout(16)
+        settled(second, "whole")
+        zoomed = canvas_pixels(page, "map-colour-nelbo-all-zoomed.png")
+        assert grey_pixels(whole) > 300 and grey_pixels(zoomed) > 300  # the lines, at both zooms
+        assert changed(whole, zoomed) > 0.05
     finally:
         second.page.context.close()

@@ -62,7 +62,9 @@ def test_the_pickers_change_the_view_and_the_address(monkeypatch, tiny_checkpoin
     rows = np.array(data["points"]["rows"])
     mu = np.asarray(cached(tiny_checkpoint_root)["mu"], dtype=np.float64)
     np.testing.assert_allclose(data["colouring"]["values"], mu[rows, 1], atol=1e-4)
-    assert app.query_params["color"] == "dim1" and "Latent dimension 1" in data["colouring"]["title"]
+    assert app.query_params["color"] == "dim1" and data["colouring"]["title"] == "Latent dimension 1 (posterior mean)"
+    picker = app.selectbox(key=COLOUR_KEY)
+    assert picker.value == "dim1" and "Reconstruction error" in picker.options
     app.radio(key=CONTOURS_KEY).set_value("all").run()
     _, data = view(app, "map")
     assert {line["class"] for line in data["contours"]} == {None} and len(data["contours"]) == len(map_colour.LEVELS)
@@ -98,10 +100,9 @@ def test_maps_cached_before_the_values_still_load_and_say_how_to_add_them(monkey
     app = open_link(monkeypatch, root, empty_data, "latent_map", {"model": Z2, "color": "nelbo"})
     _, data = view(app, "map")
     assert data["colouring"] is None and len(data["points"]["rows"]) == len(arrays["labels"])
-    assert app.selectbox(key=COLOUR_KEY).options == ["Class", "Latent dimension 0 (posterior mean)",
-                                                     "Latent dimension 1 (posterior mean)"]
-    assert notes(app) == ["Colouring by reconstruction error, classifier confidence and KL needs values these "
-                          "maps were cached without: run `vae-explorer project --dataset mnist` to add them."]
+    assert app.selectbox(key=COLOUR_KEY).options == ["Class", "Latent dimension 0", "Latent dimension 1"]
+    assert notes(app) == ["Colouring by reconstruction error, classifier confidence and KL divergence needs values "
+                          "these maps were cached without: run `vae-explorer project --dataset mnist` to add them."]
 
 
 def test_contours_enclose_the_densest_regions_of_their_points():

@@ -22,7 +22,7 @@ CLASS = "class"
 VALUES = {"nelbo": ("Reconstruction error (negative ELBO)", "nats"),
           "confidence": ("Classifier confidence on the reconstruction", "top probability"),
           "kl": ("KL divergence", "nats")}
-SHORT = {"nelbo": "reconstruction error", "confidence": "classifier confidence", "kl": "KL"}
+SHORT = {"nelbo": "reconstruction error", "confidence": "classifier confidence", "kl": "KL divergence"}
 DIM = re.compile(r"dim([0-9]{1,3})")  # "dim3": the posterior mean's value in latent dimension 3
 CONTOURS = {"off": "Off", "all": "All points", "class": "Per class"}
 # viridis (matplotlib's, by van der Walt and Smith) at 10 evenly spaced stops; the page interpolates between them.
@@ -41,11 +41,12 @@ def options(arrays: dict, latent_dim: int) -> tuple[list[str], list[str]]:
 
 
 def label(by: str) -> str:
-    """'Class', 'Reconstruction error (negative ELBO)', 'Latent dimension 3 (posterior mean)'."""
-    if by in VALUES:
-        return VALUES[by][0]
+    """The picker's name for ``by``: 'Class', 'Reconstruction error', 'Latent dimension 3' (its colour bar says
+    more)."""
+    if by in SHORT:
+        return SHORT[by][:1].upper() + SHORT[by][1:]
     found = DIM.fullmatch(by)
-    return f"Latent dimension {found.group(1)} (posterior mean)" if found else "Class"
+    return f"Latent dimension {found.group(1)}" if found else "Class"
 
 
 def parse(text: str | None, offered: list[str]) -> str | None:
@@ -70,7 +71,8 @@ def colouring(values: np.ndarray, by: str) -> dict:
     if not high > low:
         low, high = low - 0.5, high + 0.5
     found = DIM.fullmatch(by)
-    title, unit = VALUES[by] if by in VALUES else (label(by), f"z{found.group(1)}" if found else "")
+    title, unit = VALUES[by] if by in VALUES else (f"{label(by)} (posterior mean)", f"z{found.group(1)}" if found
+                                                   else "")
     return {"by": by, "values": np.round(values, DECIMALS).tolist(), "range": [float(low), float(high)],
             "title": title, "unit": unit, "stops": list(VIRIDIS)}
 
