@@ -16,7 +16,7 @@ from vae_core.classifier import load_classifier
 from vae_core.cli import main
 from vae_core.data import load_split
 from vae_core.point_stats import ensure_point_stats, point_stats
-from vae_core.projections import load_projections, quick_maps
+from vae_core.projections import load_projections
 
 Z2 = "mnist-z2-h400-e12-b128-lr0.001-s0"
 CONV = "mnist-conv-z2-e12-b128-lr0.001-s0"
@@ -58,7 +58,7 @@ def test_the_values_are_the_negative_elbo_at_the_mean_the_kl_and_the_classifiers
         assert final - 5 < mean < final, (mean, final)
 
 
-def test_quick_maps_carry_the_values_and_they_survive_a_save(tmp_path, tiny_data):
+def test_every_map_at_once_carries_the_values_and_they_survive_a_save(tmp_path, tiny_data):
     from tests.conftest import write_tiny_checkpoint
 
     train, test = tiny_data
@@ -66,7 +66,7 @@ def test_quick_maps_carry_the_values_and_they_survive_a_save(tmp_path, tiny_data
     arrays = load_projections(checkpoint)
     assert {"nelbo", "kl"} <= set(arrays) and "confidence" not in arrays  # no classifier beside a tiny model
     assert arrays["nelbo"].shape == (len(test.labels),) and np.isfinite(arrays["nelbo"]).all()
-    again = quick_maps(store.load_model(checkpoint), test)
+    again = point_stats(store.load_model(checkpoint), test.images)
     np.testing.assert_allclose(again["nelbo"], arrays["nelbo"], rtol=1e-5)
 
 
@@ -88,7 +88,7 @@ def test_project_adds_the_values_to_old_maps_without_recomputing_them(shipped_ro
     assert not set(POINT_STATS) & set(before)  # as projected before the values existed: it still loads
     assert main(["project", "--dataset", "mnist", "--data-dir", str(mnist_dir),
                  "--checkpoint-dir", str(checkpoint.path.parent)]) == 0
-    assert "per-digit nelbo, kl, confidence of 10,000 test digits saved" in capsys.readouterr().err
+    assert "per-digit nelbo, kl, confidence of 10,000 test digits: " in capsys.readouterr().err
     after = load_projections(checkpoint)
     assert set(POINT_STATS) <= set(after)
     for key in before:  # t-SNE, UMAP and the rest kept bit for bit

@@ -48,6 +48,8 @@ def test_the_quick_maps_come_first_and_alone_when_the_slow_ones_wait(tmp_path, t
     ensure_projections(checkpoint, Splits(*tiny_data), report=lines.append)  # later: t-SNE and UMAP from the means
     arrays_after = load_projections(checkpoint)
     assert has_tsne(arrays_after) and has_umap(arrays_after)
+    assert {"nelbo", "kl"} <= set(arrays_after) and "confidence" not in arrays_after  # no classifier beside it
+    assert any("per-digit nelbo, kl of 200 test digits: " in line for line in lines)  # while t-SNE ran
     np.testing.assert_array_equal(arrays_after["pca"], arrays["pca"])  # the quick maps were not computed again
     assert map_status(tmp_path, checkpoint.name) is None  # nobody at work any more
     assert typical_seconds(tmp_path, "t-SNE") is not None and typical_seconds(tmp_path, "UMAP") is not None

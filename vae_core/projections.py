@@ -181,13 +181,12 @@ def add_tsne(arrays: dict[str, np.ndarray], tsne_points: int = DEFAULT_TSNE_POIN
     return {**arrays, "tsne": coordinates.astype(np.float32), "tsne_index": subset}
 
 
-def quick_maps(model: VariationalAutoencoder, test_split: Split, classifier=None) -> dict[str, np.ndarray]:
+def quick_maps(model: VariationalAutoencoder, test_split: Split) -> dict[str, np.ndarray]:
     """Encode the whole test set and map it with PCA: what a model needs to be explored at once.
 
     Returns arrays: mu [N, D] float16 (enough to decode and to place points; the slow maps are
-    computed from it), labels [N] int8, pca [N, 2] float32, pca_explained [2] float32, and the
-    per-digit values the map colours by (``point_stats``: nelbo and kl [N] float32, and confidence
-    when ``classifier`` is given).
+    computed from it), labels [N] int8, pca [N, 2] float32, pca_explained [2] float32. The per-digit
+    values the map colours by (``point_stats``) come with the slow maps: a conv net's take seconds.
     """
     mu = encode_means(model, test_split.images).numpy()
     pca, explained = pca_2d(mu.astype(np.float64))
@@ -196,19 +195,19 @@ def quick_maps(model: VariationalAutoencoder, test_split: Split, classifier=None
         "labels": test_split.labels.numpy().astype(np.int8),
         "pca": pca.astype(np.float32),
         "pca_explained": explained.astype(np.float32),
-        **point_stats(model, test_split.images, classifier),
     }
 
 
 def compute_projections(model: VariationalAutoencoder, test_split: Split, tsne_points: int = DEFAULT_TSNE_POINTS,
                         seed: int = 0, report: Callable[[str], None] | None = None,
                         umap: bool = True) -> dict[str, np.ndarray]:
-    """Every map at once: ``quick_maps``, then ``add_tsne`` (a fixed random subset of
-    ``tsne_points`` means), then ``add_umap`` (all of them) unless ``umap=False`` (as in a file
-    written before UMAP was added). ``report`` hears the measured times,
+    """Every map at once: ``quick_maps`` with the per-digit values (``point_stats``, no classifier), then
+    ``add_tsne`` (a fixed random subset of ``tsne_points`` means), then ``add_umap`` (all of them) unless
+    ``umap=False`` (as in a file written before UMAP was added). ``report`` hears the measured times,
     e.g. "t-SNE of 5,000 test means: 9.4 s".
     """
-    arrays = add_tsne(quick_maps(model, test_split), tsne_points, seed, report)
+    arrays = quick_maps(model, test_split) | point_stats(model, test_split.images)
+    arrays = add_tsne(arrays, tsne_points, seed, report)
     return add_umap(arrays, seed, report) if umap else arrays
 
 

@@ -210,7 +210,28 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
         if work.busy:
             report(f"{checkpoint.name}: another process is computing its t-SNE and UMAP; leaving them to it")
             return
-        _slow_maps(checkpoint, cached, tsne_points, work, report)
+        _slow_maps(checkpoint, cached, tsne_points, work, report, _point_stats_of(checkpoint, data, device, cached))
+
+
+def _point_stats_of(checkpoint: store.Checkpoint, data: DataCache, device: str | None, arrays: dict):
+    """What computes the per-digit values the cached maps lack (``point_stats``; the confidence with the classifier
+    beside the checkpoint), as {name: [N] float32}; None when there is nothing to add."""
+    from .point_stats import find_classifier, missing, point_stats
+
+    wanted = missing(arrays)
+    classifier = find_classifier(checkpoint.path.parent, checkpoint.train_config.dataset) \
+        if "confidence" in wanted else None
+    if not set(wanted) - ({"confidence"} if classifier is None else set()):
+        return None
+
+    def compute() -> dict:
+        from .train import pick_device
+
+        where = pick_device(device)
+        model = store.load_model(checkpoint, where)
+        stats = point_stats(model, data.split(False).images, None if classifier is None else classifier.to(where))
+        return {name: stats[name] for name in wanted if name in stats}
+    return compute
 
 
 def _check_writable(checkpoint: store.Checkpoint) -> None:
@@ -231,9 +252,11 @@ def _quick_maps(checkpoint: store.Checkpoint, data: DataCache, device: str | Non
     return arrays
 
 
-def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report) -> None:
+def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report,
+               stats=None) -> None:
     """Add t-SNE and UMAP to the cached means (at the same time when both are missing), saving each as it lands;
-    ``work`` tells the pages."""
+    ``work`` tells the pages. ``stats`` (``_point_stats_of``): the per-digit values, added while the t-SNE process
+    works, or last."""
     import time
 
     from .map_progress import record_time
@@ -252,7 +275,7 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
 
     seed, root = checkpoint.train_config.seed, checkpoint.path.parent
     if not has_tsne(arrays) and not has_umap(arrays):
-        _tsne_beside_umap(checkpoint, arrays, tsne_points or DEFAULT_TSNE_POINTS, work, say)
+        _tsne_beside_umap(checkpoint, arrays, tsne_points or DEFAULT_TSNE_POINTS, work, say, stats)
         return
     if not has_tsne(arrays):
         _check_writable(checkpoint)
@@ -270,15 +293,31 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
         work.step("UMAP")
         _warm_up_umap(root, say)
         started = time.perf_counter()
-        save_projections(checkpoint, add_umap(arrays, seed, report=say))
+        arrays = add_umap(arrays, seed, report=say)
+        save_projections(checkpoint, arrays)
         record_time(root, "UMAP", time.perf_counter() - started)
+    if stats is not None:
+        _check_writable(checkpoint)
+        save_projections(checkpoint, {**arrays, **_timed(stats, say)})
+
+
+def _timed(stats, say: Report) -> dict:
+    """The per-digit values ``stats()`` computes, their time said."""
+    import time
+
+    started = time.perf_counter()
+    values = stats()
+    if values:
+        say(f"per-digit {', '.join(values)} of {len(next(iter(values.values()))):,} test digits: "
+            f"{time.perf_counter() - started:.1f} s")
+    return values
 
 
 def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int, work,
-                      say: Report) -> None:
+                      say: Report, stats=None) -> None:
     """t-SNE in a second process while UMAP runs here: a seeded UMAP uses one core of the two, and t-SNE
-    (two threads) takes the rest. UMAP is saved when it lands, t-SNE after it; a failed child process
-    leaves t-SNE to this one."""
+    (two threads) takes the rest. UMAP is saved when it lands, then the per-digit values (``stats``) while
+    t-SNE still runs, t-SNE after them; a failed child process leaves t-SNE to this one."""
     import time
 
     import numpy as np
@@ -301,6 +340,9 @@ def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: i
         arrays = add_umap(arrays, seed, report=say)
         save_projections(checkpoint, arrays)
         record_time(root, "UMAP", time.perf_counter() - fitted)
+        if stats is not None:
+            arrays = {**arrays, **_timed(stats, say)}
+            save_projections(checkpoint, arrays)
         try:
             arrays = {**arrays, "tsne": pending.result().astype(np.float32), "tsne_index": subset}
             say(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
