@@ -602,11 +602,14 @@ class MapView {
     this.background = this.dots = null; // the faded and the selected dots
   }
 
-  /** The rows ringed as neighbours: the page's, while the row they belong to is the whole selection (a click). */
+  /**
+   * The rows ringed as neighbours: the page's, while the row they belong to is the whole selection (a click), or
+   * always when they belong to no row of the map (row null: the neighbours of Your digit's star).
+   */
   markNeighbours() {
     const given = this.data?.neighbours;
     const clicked = this.parts.length === 1 ? this.parts[0].row : undefined;
-    const rows = given && clicked !== undefined && given.row === clicked ? given.rows : [];
+    const rows = given && (given.row === null || (clicked !== undefined && given.row === clicked)) ? given.rows : [];
     const key = rows.join();
     if (key === this.neighboursKey) return;
     this.neighboursKey = key;
@@ -758,8 +761,7 @@ class MapView {
       this.dots = null;
     }
     this.view = view;
-    this.px = Float32Array.from(this.x, view.toX);
-    this.py = Float32Array.from(this.y, view.toY);
+    this.placePoints(view);
     const frame = { scale: view.scale, x: view.toX(0), y: view.toY(0), width, height };
     const dots = this.dots;
     const same = dots && ["scale", "x", "y", "width", "height"].every((k) => dots.frame[k] === frame[k]);
@@ -788,6 +790,22 @@ class MapView {
     if (this.cursor && !this.press) { // the points moved under a still cursor (a wheel, a key)
       this.hover = this.nearest(...this.cursor);
       this.showThumb();
+    }
+  }
+
+  /**
+   * Each point's pixel under ``view`` into ``px`` / ``py`` (reused arrays): every frame of a gesture does this, and a
+   * plain loop over the affine map is some 20x faster at 70,000 points than ``Float32Array.from`` with a mapper.
+   */
+  placePoints(view) {
+    const count = this.x.length;
+    if (this.px?.length !== count) [this.px, this.py] = [new Float32Array(count), new Float32Array(count)];
+    const [x0, y0] = [view.toX(0), view.toY(0)];
+    const scale = view.toX(1) - x0; // toY runs the other way: y0 - scale * y
+    const { x, y, px, py } = this;
+    for (let i = 0; i < count; i++) {
+      px[i] = x0 + scale * x[i];
+      py[i] = y0 - scale * y[i];
     }
   }
 

@@ -147,8 +147,8 @@ def latent_map(key: str, points: MapPoints, names: tuple[str, ...], colors: tupl
     same names (``reported``) and calls ``on_change`` before the rerun.
     ``zoomable``: whether the wheel, a drag and the keys zoom and pan (default: a map that is not compact).
     ``neighbours``: {"row": r, "rows": [...]}: the nearest neighbours of the clicked row r, ringed while r alone is
-    selected. ``find``: {"row": r, "id": n}, a search: the map selects r and centres on it (zooming in to at
-    least ``FIND_ZOOM``), reports both and reports ``found``: n (once per id). ``colouring``, ``contours``: the
+    selected (r None: always). ``find``: {"row": r, "id": n}, a search: the map selects r and centres on it (zooming
+    in to at least ``FIND_ZOOM``), reports both and reports ``found``: n (once per id). ``colouring``, ``contours``: the
     points' colours by a value (None: by class) and the density lines under them (``map_colour``).
     ``model``, ``method``: what the map shows, as its root's data attributes; ``label`` (the model's
     name for a reader) goes into ``alt``, the canvas' ``aria-label`` (default ``map_alt``).

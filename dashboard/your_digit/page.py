@@ -61,11 +61,14 @@ with where:
         x, y = own_digit.map_position(projection, mu)
         star = {"x": x, "y": y, "label": f"your {one}"}
     # keyed by model: a model switch mounts the new model's map, never the star on the old cloud
+    near = nearby.nearest(checkpoint, mu, state.chosen_count())[0] if mu is not None else []  # ringed, listed below
     canvas.latent_map(f"draw_map_{checkpoint.name}", payloads.map_points_for(checkpoint, method),
                       captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
                       selectable=False, model=checkpoint.name, method=method, label=label,
+                      neighbours={"row": None, "rows": near} if near else None,
                       note=(f"The star is your {one}'s mean" if star else f"A star will mark your {one}'s mean")
-                      + f" among the test {many}' means. Hover a dot to see its {one}.")
+                      + f" among the test {many}' means" + (f", its {len(near)} nearest ringed" if near else "")
+                      + f". Hover a dot to see its {one}.")
 
 if mu is not None:  # the test digits nearest the drawing, found as the Latent map finds a clicked point's
     nearby.nearest_digits(ctx, mu, split, captions.class_names(ctx.dataset))

@@ -46,6 +46,12 @@ def controls(upload_label: str) -> DigitSource:
                        upload.getvalue() if upload is not None else None)
 
 
+def chosen_count() -> int:
+    """The count ``neighbour_count`` shows, before its slider is drawn (the map above it rings that many)."""
+    value = st.session_state.get(K, DEFAULT_K)
+    return min(max(int(value), 1), MAX_K) if isinstance(value, int) else DEFAULT_K
+
+
 def neighbour_count(help_text: str) -> int:
     """How many nearest test digits to list (1 to ``MAX_K``): the reader's, for the session, whatever the model."""
     return st.slider("How many", 1, MAX_K, DEFAULT_K, key=K, help=help_text)
