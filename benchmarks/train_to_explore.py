@@ -15,7 +15,8 @@ holds only the shipped classifier (so metrics can be computed):
 
 For each run it prints the training time (the history's epochs) and, from the moment the job
 was claimed (the process start, for **before**): (a) the model explorable (its quick maps
-saved), (b) every map cached, (c) metrics cached, each also as "training + N s". Then the
+saved), (b) every map cached (t-SNE and UMAP in projections.npz), (c) metrics cached, each also as
+"training + N s". Then the
 Train page's estimate for each job, made before it was queued, against its real time.
 """
 
@@ -79,6 +80,19 @@ def estimate(root: Path, model_config, train_config) -> float | None:
     return per_epoch * train_config.epochs + after if timed else None
 
 
+def every_map(folder: Path) -> bool:
+    """Whether the model's projections.npz holds t-SNE and UMAP (its zip directory, read without the arrays)."""
+    import zipfile
+
+    from vae_core import store
+
+    try:
+        with zipfile.ZipFile(folder / store.PROJECTIONS_FILE) as archive:
+            return {"tsne.npy", "umap.npy"} <= set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def watch(root: Path, queue, job_id: int, timeout_s: float = 1800) -> dict:
     """Poll until the job ends; when (a) the quick maps, (b) every map and (c) the metrics appeared, epoch time."""
     from vae_core import store
@@ -91,7 +105,7 @@ def watch(root: Path, queue, job_id: int, timeout_s: float = 1800) -> dict:
         folder = root / job.name
         if "explorable" not in seen and (folder / store.PROJECTIONS_FILE).exists():
             seen["explorable"] = now
-        if "maps" not in seen and (job.phase == "metrics" or job.status == "done"):
+        if "maps" not in seen and (every_map(folder) or job.phase == "metrics" or job.status == "done"):
             seen["maps"] = now
         if job.status in ("done", "failed", "cancelled"):
             seen["metrics"] = now

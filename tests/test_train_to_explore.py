@@ -49,7 +49,8 @@ def test_the_quick_maps_come_first_and_alone_when_the_slow_ones_wait(tmp_path, t
     arrays_after = load_projections(checkpoint)
     assert has_tsne(arrays_after) and has_umap(arrays_after)
     assert {"nelbo", "kl"} <= set(arrays_after) and "confidence" not in arrays_after  # no classifier beside it
-    assert any("per-digit nelbo, kl of 200 test digits: " in line for line in lines)  # while t-SNE ran
+    assert any("per-digit nelbo, kl of 200 test digits: " in line for line in lines)  # after the maps
+    assert typical_seconds(tmp_path, "per-digit values") is not None
     np.testing.assert_array_equal(arrays_after["pca"], arrays["pca"])  # the quick maps were not computed again
     assert map_status(tmp_path, checkpoint.name) is None  # nobody at work any more
     assert typical_seconds(tmp_path, "t-SNE") is not None and typical_seconds(tmp_path, "UMAP") is not None
@@ -112,6 +113,8 @@ def test_a_workers_first_maps_are_told_from_its_warm_ones(tmp_path):
     assert typical_seconds(tmp_path, "t-SNE") == 16.5
     assert maps_seconds(tmp_path, worker_warm=True) == (13.0 + 15.0, True)
     assert maps_seconds(tmp_path, worker_warm=False) == (20.0 + 15.0, True)
+    record_time(tmp_path, "per-digit values", 2.0)  # after the maps, before the metrics
+    assert maps_seconds(tmp_path, worker_warm=True) == (13.0 + 2.0 + 15.0, True)
 
 
 def test_every_run_records_its_replay_from_the_initialisation(tmp_path, tiny_data):

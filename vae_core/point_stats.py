@@ -11,8 +11,8 @@ For each test image x, with (mu, logvar) = encode(x):
 - ``confidence``: the shipped classifier's top class probability on the model's reconstruction of x
   (the mean image decoded from mu): how recognisable the reconstruction is, whatever class it looks like.
 
-All three are float32 [N]. A run computes them with its slow maps (``runs``: while the t-SNE process
-works, with the classifier when one is beside the checkpoint); ``compute_projections`` without it;
+All three are float32 [N]. A run computes them after its slow maps (``runs``, with the classifier when one
+is beside the checkpoint); ``compute_projections`` without it;
 ``ensure_point_stats`` adds the missing ones to an existing projections.npz without touching its maps
 (`vae-explorer project`). ``checks.read_projections`` drops one that is not finite.
 """

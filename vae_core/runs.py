@@ -255,8 +255,7 @@ def _quick_maps(checkpoint: store.Checkpoint, data: DataCache, device: str | Non
 def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report,
                stats=None) -> None:
     """Add t-SNE and UMAP to the cached means (at the same time when both are missing), saving each as it lands;
-    ``work`` tells the pages. ``stats`` (``_point_stats_of``): the per-digit values, added while the t-SNE process
-    works, or last."""
+    ``work`` tells the pages. ``stats`` (``_point_stats_of``): the per-digit values, added after the maps."""
     import time
 
     from .map_progress import record_time
@@ -298,26 +297,30 @@ def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | No
         record_time(root, "UMAP", time.perf_counter() - started)
     if stats is not None:
         _check_writable(checkpoint)
-        save_projections(checkpoint, {**arrays, **_timed(stats, say)})
+        work.step("per-digit values")
+        save_projections(checkpoint, {**arrays, **_timed(stats, root, say)})
 
 
-def _timed(stats, say: Report) -> dict:
-    """The per-digit values ``stats()`` computes, their time said."""
+def _timed(stats, root, say: Report) -> dict:
+    """The per-digit values ``stats()`` computes, their time said and kept (the Train page's estimate)."""
     import time
+
+    from .map_progress import record_time
 
     started = time.perf_counter()
     values = stats()
+    seconds = time.perf_counter() - started
     if values:
-        say(f"per-digit {', '.join(values)} of {len(next(iter(values.values()))):,} test digits: "
-            f"{time.perf_counter() - started:.1f} s")
+        say(f"per-digit {', '.join(values)} of {len(next(iter(values.values()))):,} test digits: {seconds:.1f} s")
+        record_time(root, "per-digit values", seconds)
     return values
 
 
 def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int, work,
                       say: Report, stats=None) -> None:
     """t-SNE in a second process while UMAP runs here: a seeded UMAP uses one core of the two, and t-SNE
-    (two threads) takes the rest. UMAP is saved when it lands, then the per-digit values (``stats``) while
-    t-SNE still runs, t-SNE after them; a failed child process leaves t-SNE to this one."""
+    (two threads) takes the rest. UMAP is saved when it lands, t-SNE after it, then the per-digit values
+    (``stats``); a failed child process leaves t-SNE to this one."""
     import time
 
     import numpy as np
@@ -340,9 +343,6 @@ def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: i
         arrays = add_umap(arrays, seed, report=say)
         save_projections(checkpoint, arrays)
         record_time(root, "UMAP", time.perf_counter() - fitted)
-        if stats is not None:
-            arrays = {**arrays, **_timed(stats, say)}
-            save_projections(checkpoint, arrays)
         try:
             arrays = {**arrays, "tsne": pending.result().astype(np.float32), "tsne_index": subset}
             say(f"t-SNE of {len(subset):,} test means: {time.perf_counter() - started:.1f} s")
@@ -351,6 +351,9 @@ def _tsne_beside_umap(checkpoint: store.Checkpoint, arrays: dict, tsne_points: i
             arrays = add_tsne(arrays, tsne_points, seed, report=say)
     save_projections(checkpoint, arrays)
     record_time(root, "t-SNE", time.perf_counter() - started, cold=cold)
+    if stats is not None:  # after the maps: on two cores, beside t-SNE they would slow it
+        work.step("per-digit values")
+        save_projections(checkpoint, {**arrays, **_timed(stats, root, say)})
 
 
 def _warm_up_umap(root, say: Report) -> None:

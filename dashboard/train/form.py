@@ -168,14 +168,14 @@ def maps_seconds(root: Path, worker_warm: bool) -> tuple[float, bool]:
 
     t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two. A
     worker's first maps also load UMAP's kernels ('UMAP start'), which slows the t-SNE beside them; a warm
-    worker (one alive now: it waits for the next job) skips that.
+    worker (one alive now: it waits for the next job) skips that. The per-digit values follow the maps.
     """
     from vae_core.map_progress import typical_seconds
 
     tsne = typical_seconds(root, "t-SNE", cold=not worker_warm)
     umap, metrics = typical_seconds(root, "UMAP"), typical_seconds(root, "metrics")
     start = 0.0 if worker_warm else typical_seconds(root, "UMAP start") or 0.0
-    maps = max(tsne or 0.0, start + (umap or 0.0))
+    maps = max(tsne or 0.0, start + (umap or 0.0)) + (typical_seconds(root, "per-digit values") or 0.0)
     return maps + (metrics or 0.0), None not in (tsne, umap, metrics)
 
 
