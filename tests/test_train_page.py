@@ -115,6 +115,22 @@ def test_one_slow_run_does_not_skew_the_epoch_estimate():
     assert source.startswith("the median epoch of 4 stored model(s): z = 3")
 
 
+def test_the_epoch_estimate_takes_this_machines_runs_before_the_shipped_ones():
+    from vae_core.store import machine_id
+
+    def stored(latent: int, seconds: list[float], info: dict):
+        return SimpleNamespace(model_config=ModelConfig(latent_dim=latent), train_config=TrainConfig(),
+                               history=[{"seconds": s} for s in seconds], info=info)
+
+    shipped = [stored(2, [3.3, 3.4, 3.2], {"machine": "another", "created": "2026-12-06T04:37:01+00:00"}),
+               stored(5, [3.4, 3.3, 3.5], {"created": "2026-12-05T04:37:01+00:00"})]
+    mine = stored(10, [2.2, 2.3, 2.4], {"machine": machine_id(), "created": "2026-12-06T11:00:00+00:00"})
+    per_epoch, source = seconds_per_epoch([*shipped, mine], ModelConfig(latent_dim=2), TrainConfig())
+    assert per_epoch == pytest.approx(2.3) and source == "the median epoch of 1 stored model(s): z = 10"
+    per_epoch, source = seconds_per_epoch(shipped, ModelConfig(latent_dim=2), TrainConfig())  # none from here
+    assert per_epoch == pytest.approx(3.35) and source.endswith("z = 2, z = 5")
+
+
 def test_train_queues_only_what_needs_training_and_a_second_press_adds_nothing(monkeypatch, root, fake_mnist_dir):
     app = fill(open_train_page(monkeypatch, root, fake_mnist_dir), latent="2 4 5")
     app.button(key="train_submit").click().run()

@@ -435,9 +435,19 @@ def _torch_version() -> str:
     return torch.__version__
 
 
+def machine_id() -> str:
+    """12 hex digits naming this machine (host name, processor, cores): the Train page times new runs from the
+    epochs of runs made here, not from the shipped models' (another machine's)."""
+    import hashlib
+
+    described = "|".join((platform.node(), platform.machine(), platform.processor(), str(os.cpu_count())))
+    return hashlib.blake2b(described.encode(), digest_size=6).hexdigest()
+
+
 def _info(device: str) -> dict:
     return {
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_id(),
         "device": device,
         "python": platform.python_version(),
         "torch": _torch_version(),

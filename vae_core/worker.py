@@ -213,9 +213,11 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
         _REFERENCES.clear()
         _REFERENCES[key] = build_reference(data.split(True), data.split(False), classifier,
                                            classifier_name(job.train_config.dataset))
+        record_time(queue.root, "metrics start", clock.perf_counter() - started)  # once per worker and data set
+    evaluated = clock.perf_counter()
     evaluate_checkpoint(checkpoint, _REFERENCES[key], device=device or "cpu")
+    record_time(queue.root, "metrics", clock.perf_counter() - evaluated)
     seconds = clock.perf_counter() - started
-    record_time(queue.root, "metrics", seconds)
     return f"metrics in {seconds:.0f} s"
 
 

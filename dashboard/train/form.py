@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.shell import tables
 from vae_core import architectures
 from vae_core.config import DATASETS, ConfigError, ModelConfig, TrainConfig, check_batch_fits
+from vae_core.store import machine_id
 
 DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
@@ -134,13 +135,16 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
     """(estimated seconds per epoch, from which stored models) for a config; None with nothing to go by.
 
     The stored models of the same architecture nearest in hidden width, batch size, then latent size
-    (trained on the data at hand, on this machine) give their epoch times; an MLP's time scales with
+    (trained on the data at hand; those trained on this machine, ``store.machine_id``, when there are
+    some) give their epoch times; an MLP's time scales with
     its hidden width (its matmuls dominate). The median over the epochs of up to ``COMPARABLE`` of
-    them: one run slowed by a busy machine does not move it.
+    them, the newest first among the equally near: one run slowed by a busy machine does not move it.
     """
     import statistics
 
     same = [c for c in checkpoints if c.model_config.architecture == model_config.architecture and c.history]
+    here = [c for c in same if _info(c).get("machine") == machine_id()]
+    same = here or same  # this machine's runs when there are some: the shipped ones were timed on another
     if not same:
         return None
 
@@ -151,7 +155,11 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
         other_data = c.train_config.dataset != train_config.dataset
         return hidden * (model_config.architecture == "mlp") + batch + 0.1 * other_data + 0.01 * latent
 
-    nearest = sorted(same, key=distance)[:COMPARABLE]
+    # as near as the buckets tell (width, batch, data set; the latent size hardly counts), then the newest (ISO
+    # times sort as text), then the nearest in latent size: stable sorts, the last one the first key
+    nearest = sorted(same, key=distance)
+    nearest = sorted(nearest, key=lambda c: str(_info(c).get("created", "")), reverse=True)
+    nearest = sorted(nearest, key=lambda c: round(distance(c), 1))[:COMPARABLE]
     seconds = []
     for c in nearest:
         scale = model_config.hidden_dim / c.model_config.hidden_dim if model_config.architecture == "mlp" else 1.0
@@ -163,20 +171,27 @@ def seconds_per_epoch(checkpoints, model_config: ModelConfig, train_config: Trai
 COMPARABLE = 5  # stored models whose epochs the estimate takes the median of
 
 
+def _info(checkpoint) -> dict:
+    info = getattr(checkpoint, "info", None)
+    return info if isinstance(info, dict) else {}
+
+
 def maps_seconds(root: Path, worker_warm: bool) -> tuple[float, bool]:
     """(typical seconds of a new model's maps and metrics on this machine, whether every step was timed here).
 
     t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two. A
     worker's first maps also load UMAP's kernels ('UMAP start'), which slows the t-SNE beside them; a warm
-    worker (one alive now: it waits for the next job) skips that. The per-digit values follow the maps.
+    worker (one alive now: it waits for the next job) skips that, and the metrics' reference ('metrics start':
+    the classifier's view of the data set, built once per worker). The per-digit values follow the maps.
     """
     from vae_core.map_progress import typical_seconds
 
     tsne = typical_seconds(root, "t-SNE", cold=not worker_warm)
     umap, metrics = typical_seconds(root, "UMAP"), typical_seconds(root, "metrics")
-    start = 0.0 if worker_warm else typical_seconds(root, "UMAP start") or 0.0
+    start, metrics_start = (0.0, 0.0) if worker_warm else (typical_seconds(root, step) or 0.0
+                                                           for step in ("UMAP start", "metrics start"))
     maps = max(tsne or 0.0, start + (umap or 0.0)) + (typical_seconds(root, "per-digit values") or 0.0)
-    return maps + (metrics or 0.0), None not in (tsne, umap, metrics)
+    return maps + metrics_start + (metrics or 0.0), None not in (tsne, umap, metrics)
 
 
 def _plan(ctx, jobs, model_config, train_config, name, after: tuple[float, bool] | None) -> tuple[str, bool]:
