@@ -134,3 +134,23 @@ def test_marching_squares_traces_a_circle():
     ends = segments.reshape(-1, 2)
     assert len(segments) > 50
     np.testing.assert_allclose(np.hypot(ends[:, 0] - 48, ends[:, 1] - 40), np.sqrt(200 * np.log(2)), atol=0.1)
+
+
+def test_a_few_stray_points_get_no_line_of_their_own():
+    """A clump of 8 points far from a cluster of 1,000 holds 0.8 % of the mass, denser than the outer level: no line is
+    drawn around it, while the cluster keeps its three."""
+    rng = np.random.default_rng(1)
+    cluster = rng.normal([0, 0], 1.0, size=(1000, 2))
+    strays = rng.normal([7.0, 7.0], 0.05, size=(8, 2))
+    points = np.vstack([cluster, strays])
+    lines = map_colour.contours(points[:, 0], points[:, 1], np.zeros(len(points), int), "all")
+    assert len(lines) == 3
+    for line in lines:
+        ends = np.array(line["segments"]).reshape(-1, 2)
+        assert len(ends) and np.linalg.norm(ends, axis=1).max() < 5.0, line["level"]  # all of them around the cluster
+    grid = np.zeros((map_colour.GRID, map_colour.GRID))
+    grid[10:20, 10:20], grid[60:62, 60:62] = 1.0, 1.0  # 100 cells of mass and an island of 4: 3.8 %, kept
+    assert (map_colour.without_islands(grid, 0.5) == grid).all()
+    grid[60:62, 60:62] = 0.1  # 0.4 %: lowered away
+    cleaned = map_colour.without_islands(grid, 0.05)
+    assert cleaned[60:62, 60:62].sum() == 0 and (cleaned[10:20, 10:20] == 1.0).all()

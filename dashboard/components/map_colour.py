@@ -30,6 +30,7 @@ VIRIDIS = ("#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#3
            "#fde725")
 GRID = 96  # density cells across and up
 LEVELS = (0.9, 0.6, 0.3)  # a line encloses the densest region holding this share of the points
+ISLAND = 0.01  # a region above a level holding less than this share of the mass gets no line
 DECIMALS = 4  # of a value or a coordinate sent to the page
 
 
@@ -145,6 +146,19 @@ def segments(grid: np.ndarray, level: float, extent: tuple[float, float, float, 
     return np.concatenate(out)
 
 
+def without_islands(grid: np.ndarray, level: float) -> np.ndarray:
+    """``grid`` with the regions above ``level`` that hold less than ``ISLAND`` of the mass lowered to 0: a few
+    stray points make small closed lines of their own, which read as noise, not as a cluster's shape."""
+    from scipy import ndimage
+
+    regions, count = ndimage.label(grid > level)
+    if count < 2:
+        return grid
+    masses = np.asarray(ndimage.sum(grid, regions, np.arange(1, count + 1)))
+    small = np.flatnonzero(masses < ISLAND * grid.sum()) + 1
+    return np.where(np.isin(regions, small), 0.0, grid)
+
+
 def contours(x: np.ndarray, y: np.ndarray, labels: np.ndarray, mode: str) -> list[dict]:
     """The lines of ``mode`` ('all', 'class'; anything else: none): [{"class": k or None, "level": n, "segments":
     [x0, y0, x1, y1, ...]}], the outermost level first."""
@@ -163,6 +177,6 @@ def contours(x: np.ndarray, y: np.ndarray, labels: np.ndarray, mode: str) -> lis
         own = width if k is None else bandwidth(x[members], y[members], 0.7)  # a class: smoother, it has fewer points
         grid = density(x[members], y[members], extent, own)
         for n, level in enumerate(levels(grid)):
-            cut = np.round(segments(grid, level, extent), DECIMALS)
+            cut = np.round(segments(without_islands(grid, level), level, extent), DECIMALS)
             lines.append({"class": k, "level": n, "segments": cut.ravel().tolist()})
     return lines
