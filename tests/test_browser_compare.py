@@ -29,7 +29,7 @@ MAPS_JS = """() => [...document.querySelectorAll('*')]
   .map((root) => {
     const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
     const title = root.querySelector('.map-title');
-    const canvas = root.querySelector('canvas');
+    const canvas = root.querySelector('canvas.map');
     const [left, top] = box(canvas);
     const drawing = [left + canvas.clientLeft, top + canvas.clientTop, left + canvas.clientLeft + canvas.clientWidth,
                      top + canvas.clientTop + canvas.clientHeight];
