@@ -74,6 +74,28 @@ def find_classifier(root: Path, dataset: str):
         return None
 
 
+def pending(checkpoint, arrays: dict | None, test_images: Callable[[], torch.Tensor], device: str | None = None,
+            force: bool = False) -> Callable[[], dict[str, np.ndarray]] | None:
+    """What computes the per-digit values ``arrays`` lacks (all of them with ``force``; the confidence only with the
+    classifier beside the checkpoint), as {name: [N] float32}; None when there is nothing it could add.
+    ``test_images`` is called only when it computes."""
+    wanted = POINT_STATS if force else missing(arrays)
+    classifier = find_classifier(checkpoint.path.parent, checkpoint.train_config.dataset) \
+        if "confidence" in wanted else None
+    if not set(wanted) - ({"confidence"} if classifier is None else set()):
+        return None  # nothing to add without the classifier (the map says what is missing)
+
+    def compute() -> dict[str, np.ndarray]:
+        from .store import load_model
+        from .train import pick_device
+
+        where = pick_device(device)
+        stats = point_stats(load_model(checkpoint, where), test_images(),
+                            None if classifier is None else classifier.to(where))
+        return {name: stats[name] for name in wanted if name in stats}
+    return compute
+
+
 def ensure_point_stats(checkpoint, test_images: Callable[[], torch.Tensor], device: str | None = None,
                        report: Callable[[str], None] = print, force: bool = False) -> None:
     """Add the per-digit values projections.npz lacks (all of them with ``force``), keeping its maps as they are.
@@ -81,27 +103,19 @@ def ensure_point_stats(checkpoint, test_images: Callable[[], torch.Tensor], devi
     Nothing happens without cached maps, or while another process computes them (its save would drop ours).
     ``test_images`` is called only when something is computed.
     """
-    from . import store
     from .map_progress import MapWork
     from .projections import load_projections, save_projections
-    from .train import pick_device
 
     arrays = load_projections(checkpoint)
-    wanted = POINT_STATS if force else missing(arrays)
-    if arrays is None or not wanted:
-        return
-    dataset = checkpoint.train_config.dataset
-    classifier = find_classifier(checkpoint.path.parent, dataset) if "confidence" in wanted else None
-    if classifier is None and not set(wanted) - {"confidence"}:
-        return  # nothing to add without the classifier (the map says what is missing): a cached run stays quiet
+    compute = None if arrays is None else pending(checkpoint, arrays, test_images, device, force)
+    if compute is None:
+        return  # a cached run stays quiet
     with MapWork(checkpoint.path.parent, checkpoint.name) as work:
         if work.busy:
             report(f"{checkpoint.name}: another process is computing its maps; run `project` again after it")
             return
-        device = pick_device(device)
-        model = store.load_model(checkpoint, device)
-        stats = point_stats(model, test_images(), classifier.to(device) if classifier is not None else None)
+        stats = compute()
         arrays = load_projections(checkpoint) or arrays  # as saved now, with whatever landed meanwhile
-        save_projections(checkpoint, {**arrays, **{name: stats[name] for name in wanted if name in stats}})
-    added = [name for name in wanted if name in stats]
-    report(f"{checkpoint.name}: per-digit {', '.join(added)} of {len(stats['nelbo']):,} test digits saved")
+        save_projections(checkpoint, {**arrays, **stats})
+    count = len(next(iter(stats.values())))
+    report(f"{checkpoint.name}: per-digit {', '.join(stats)} of {count:,} test digits saved")

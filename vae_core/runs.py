@@ -196,6 +196,7 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
     another size is redone.
     """
     from .map_progress import MapWork
+    from .point_stats import pending
     from .projections import has_tsne, load_projections
 
     cached = None if force else load_projections(checkpoint)
@@ -210,28 +211,8 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
         if work.busy:
             report(f"{checkpoint.name}: another process is computing its t-SNE and UMAP; leaving them to it")
             return
-        _slow_maps(checkpoint, cached, tsne_points, work, report, _point_stats_of(checkpoint, data, device, cached))
-
-
-def _point_stats_of(checkpoint: store.Checkpoint, data: DataCache, device: str | None, arrays: dict):
-    """What computes the per-digit values the cached maps lack (``point_stats``; the confidence with the classifier
-    beside the checkpoint), as {name: [N] float32}; None when there is nothing to add."""
-    from .point_stats import find_classifier, missing, point_stats
-
-    wanted = missing(arrays)
-    classifier = find_classifier(checkpoint.path.parent, checkpoint.train_config.dataset) \
-        if "confidence" in wanted else None
-    if not set(wanted) - ({"confidence"} if classifier is None else set()):
-        return None
-
-    def compute() -> dict:
-        from .train import pick_device
-
-        where = pick_device(device)
-        model = store.load_model(checkpoint, where)
-        stats = point_stats(model, data.split(False).images, None if classifier is None else classifier.to(where))
-        return {name: stats[name] for name in wanted if name in stats}
-    return compute
+        stats = pending(checkpoint, cached, lambda: data.split(False).images, device)  # the per-digit values
+        _slow_maps(checkpoint, cached, tsne_points, work, report, stats)
 
 
 def _check_writable(checkpoint: store.Checkpoint) -> None:
@@ -255,7 +236,7 @@ def _quick_maps(checkpoint: store.Checkpoint, data: DataCache, device: str | Non
 def _slow_maps(checkpoint: store.Checkpoint, arrays: dict, tsne_points: int | None, work, report: Report,
                stats=None) -> None:
     """Add t-SNE and UMAP to the cached means (at the same time when both are missing), saving each as it lands;
-    ``work`` tells the pages. ``stats`` (``_point_stats_of``): the per-digit values, added after the maps."""
+    ``work`` tells the pages. ``stats`` (``point_stats.pending``): the per-digit values, added after the maps."""
     import time
 
     from .map_progress import record_time
