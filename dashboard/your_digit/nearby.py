@@ -31,16 +31,17 @@ def thumbnails(checkpoint, split, rows: list[int], distances: list[float],
     return [knn.tiles_png(image[None], [line], columns=1) for image, line in zip(images, lines, strict=True)], originals
 
 
-def nearest_digits(ctx, mu: np.ndarray, split, names: tuple[str, ...]) -> list[int]:
-    """The section under the page's columns; the rows it lists, nearest first."""
+def nearest_digits(ctx, found: tuple[list[int], list[float]], split, names: tuple[str, ...]) -> list[int]:
+    """The section under the page's columns, listing ``found`` (``nearest`` for ``state.chosen_count()``, which
+    the slider drawn here shows); the rows it lists, nearest first."""
     one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
     latent_dim = ctx.checkpoint.model_config.latent_dim
     title, count = st.columns([3, 1], vertical_alignment="bottom")
     title.markdown(f"**The test {many} nearest yours**")
     with count:
-        k = state.neighbour_count(f"The nearest test {many} to yours in the whole {latent_dim}-D latent space, by the "
-                                  "distance between posterior means (not on the map's 2-D projection)")
-    rows, distances = nearest(ctx.checkpoint, mu, k)
+        state.neighbour_count(f"The nearest test {many} to yours in the whole {latent_dim}-D latent space, by the "
+                              "distance between posterior means (not on the map's 2-D projection)")
+    rows, distances = found
     tiles, originals = thumbnails(ctx.checkpoint, split, rows, distances, names)
     labels = cache.projections_for(ctx.checkpoint)["labels"]
     columns = []

@@ -61,7 +61,8 @@ with where:
         x, y = own_digit.map_position(projection, mu)
         star = {"x": x, "y": y, "label": f"your {one}"}
     # keyed by model: a model switch mounts the new model's map, never the star on the old cloud
-    near = nearby.nearest(checkpoint, mu, state.chosen_count())[0] if mu is not None else []  # ringed, listed below
+    found = nearby.nearest(checkpoint, mu, state.chosen_count()) if mu is not None else ([], [])
+    near = found[0]  # ringed on the map, listed below it
     canvas.latent_map(f"draw_map_{checkpoint.name}", payloads.map_points_for(checkpoint, method),
                       captions.class_names(ctx.dataset), charts.DIGIT_COLORS, sprite=sprite, marker=star, height=430,
                       selectable=False, model=checkpoint.name, method=method, label=label,
@@ -71,4 +72,4 @@ with where:
                       + f". Hover a dot to see its {one}.")
 
 if mu is not None:  # the test digits nearest the drawing, found as the Latent map finds a clicked point's
-    nearby.nearest_digits(ctx, mu, split, captions.class_names(ctx.dataset))
+    nearby.nearest_digits(ctx, found, split, captions.class_names(ctx.dataset))
