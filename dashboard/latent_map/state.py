@@ -168,7 +168,7 @@ def _take_link(shown: MapView, same_map: bool, colours: tuple[str, ...] = ()) ->
     hide = links.requested(HIDE)
     names = (SELECT, VIEW, K, COLOUR, CONTOURS)
     select, view, k, colour, contours = (links.requested(n) for n in names) if same_map else (None,) * len(names)
-    if hide is None and select is None and view is None and k is None and colour is None and contours is None:
+    if all(value is None for value in (hide, select, view, k, colour, contours)):
         return
     kept = dict(st.session_state.get(shown.store_key, {}))
     if hide is not None and re.fullmatch(r"[0-9]{1,2}(,[0-9]{1,2}){0,19}", hide):
