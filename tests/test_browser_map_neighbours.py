@@ -32,6 +32,7 @@ from tests.test_browser_map_zoom import (
     THUMB_JS,
     Z2,
     Z2_LABEL,
+    centre_row,
     means,
     open_tab,
     query,
@@ -105,19 +106,19 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
     try:
         with_data = not page.get_by_test_id("stMain").get_by_text(re.compile("^Thumbnails .* are hidden")).count()
         # Zoom into the dense centre with the wheel, then click the point there.
-        centre_row = int(np.argmin(np.linalg.norm(mu - np.median(mu, axis=0), axis=1)))
-        page.mouse.move(*np.round(page.evaluate(SCREEN_POINT_JS, centre_row)))
+        centre = centre_row(mu)
+        page.mouse.move(*np.round(page.evaluate(SCREEN_POINT_JS, centre)))
         for _ in range(12):
             page.mouse.wheel(0, -120)
             page.wait_for_timeout(16)
         zoomed = settled(tracker, view_text(page))
         assert zoomed[2] > 8, zoomed
         runs = tracker.finished
-        page.mouse.click(*page.evaluate(SCREEN_POINT_JS, centre_row))
+        page.mouse.click(*page.evaluate(SCREEN_POINT_JS, centre))
         tracker.wait_after(runs, RUN_TIMEOUT_MS)
         page.wait_for_url(re.compile(r"[?&]select=row%3A\d+|[?&]select=row:\d+"), timeout=RUN_TIMEOUT_MS)
         clicked = int(query(page)["select"][0].removeprefix("row:"))
-        assert np.linalg.norm(mu[clicked] - mu[centre_row]) < 0.05  # the point under the cursor (or one on top)
+        assert np.linalg.norm(mu[clicked] - mu[centre]) < 0.05  # the point under the cursor (or one on top)
 
         # Its k nearest neighbours in the latent space: listed beside the map and ringed on it.
         expected = brute_force(clicked)

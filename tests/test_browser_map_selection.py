@@ -22,7 +22,17 @@ from playwright.sync_api import Page, expect
 from tests.browser_support import full_page_screenshot
 from tests.test_browser import RUN_TIMEOUT_MS, browser, dashboard  # noqa: F401
 from tests.test_browser_canvas import draw_a_seven
-from tests.test_browser_map_zoom import MAP, SCREEN_POINT_JS, SHOTS, Z2_LABEL, means, open_tab, query, rows_in_box
+from tests.test_browser_map_zoom import (
+    MAP,
+    SCREEN_POINT_JS,
+    SHOTS,
+    Z2_LABEL,
+    centre_row,
+    means,
+    open_tab,
+    query,
+    rows_in_box,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -45,8 +55,8 @@ def test_a_box_of_thousands_pages_through_them_and_a_drawing_lists_its_nearest(b
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
         # An 80 px box over the dense centre.
-        centre_row = int(np.argmin(np.linalg.norm(mu - np.median(mu, axis=0), axis=1)))
-        x, y = page.evaluate(SCREEN_POINT_JS, centre_row)
+        centre = centre_row(mu)
+        x, y = page.evaluate(SCREEN_POINT_JS, centre)
         page.locator(f"{MAP} .modes .mode", has_text="Box").click()
         page.mouse.move(x - 40, y - 40)
         page.mouse.down()

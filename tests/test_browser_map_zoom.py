@@ -52,6 +52,11 @@ def means() -> tuple[np.ndarray, np.ndarray]:
     return np.round(np.asarray(arrays["mu"], dtype=np.float64), 4), arrays["labels"]
 
 
+def centre_row(mu: np.ndarray) -> int:
+    """The test row whose mean lies nearest the medians of the means: the map's dense centre."""
+    return int(np.argmin(np.linalg.norm(mu - np.median(mu, axis=0), axis=1)))
+
+
 def open_tab(browser, url: str) -> RunTracker:  # noqa: F811
     """A fresh tab (a fresh session) at ``url``, its first run drawn, its map laid out (and its sprite held)."""
     tab = browser.new_context(viewport=VIEWPORT).new_page()
@@ -125,8 +130,8 @@ def test_zoom_pan_select_and_share_the_view(browser, dashboard):  # noqa: F811
 
         # The wheel over the dense centre zooms about the cursor: what is under it stays under it (the digit
         # beside it, a fraction of a pixel away at first, moves away zoom times as far).
-        centre_row = int(np.argmin(np.linalg.norm(mu - np.median(mu, axis=0), axis=1)))
-        start = np.array(page.evaluate(SCREEN_POINT_JS, centre_row))
+        centre = centre_row(mu)
+        start = np.array(page.evaluate(SCREEN_POINT_JS, centre))
         cursor = np.round(start)  # a wheel event's clientX and clientY are whole pixels
         page.mouse.move(*cursor)
         for _ in range(16):
@@ -134,7 +139,7 @@ def test_zoom_pan_select_and_share_the_view(browser, dashboard):  # noqa: F811
             page.wait_for_timeout(16)
         zoomed = settled(first, whole)
         assert 20 < zoomed[2] < 40, zoomed
-        after_zoom = np.array(page.evaluate(SCREEN_POINT_JS, centre_row))
+        after_zoom = np.array(page.evaluate(SCREEN_POINT_JS, centre))
         assert np.abs(after_zoom - (cursor + zoomed[2] * (start - cursor))).max() < 0.5, (start, after_zoom)
         x, y = after_zoom
         pixels = canvas_pixels(page, "map-zoom-centre.png")
@@ -158,7 +163,7 @@ def test_zoom_pan_select_and_share_the_view(browser, dashboard):  # noqa: F811
         page.mouse.move(x - 120, y + 60, steps=12)
         page.mouse.up()
         panned = settled(first, was)
-        moved = page.evaluate(SCREEN_POINT_JS, centre_row)
+        moved = page.evaluate(SCREEN_POINT_JS, centre)
         assert abs(moved[0] - x + 120) < 1 and abs(moved[1] - y - 60) < 1, (x, y, moved)
         assert panned[2] == zoomed[2] and panned[0] > zoomed[0] and panned[1] > zoomed[1]
         assert page.evaluate(MAP_SELECTION_JS) == []  # a drag in the Pan mode selects nothing
