@@ -331,6 +331,10 @@ def sort_key(checkpoint: Checkpoint) -> tuple:
     return dataset, architecture, model.latent_dim, train.beta, checkpoint.name
 
 
+# Registered image data sets live in this folder of the checkpoint root (``vae_core.user_data``): not checkpoints.
+DATASETS_FOLDER = "datasets"
+
+
 def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
     """Every usable checkpoint under ``root`` (in ``sort_key`` order), and the rest.
 
@@ -341,7 +345,8 @@ def scan(root: Path) -> tuple[list[Checkpoint], list[Problem]]:
     try:
         if not root.is_dir():
             return checkpoints, problems
-        paths = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        paths = sorted(p for p in root.iterdir()
+                       if p.is_dir() and not p.name.startswith(".") and p.name != DATASETS_FOLDER)
     except OSError as error:  # the root itself is unreadable: nothing can be listed
         raise CheckpointError(
             f"cannot read the checkpoint directory {root} ({error.strerror or error}): fix its "
