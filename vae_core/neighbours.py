@@ -74,7 +74,14 @@ def tiles_png(images: np.ndarray, lines: list[tuple[str, str]], columns: int = C
     return buffer.getvalue()
 
 
+def digit_name(row: int, train_from: int | None = None) -> str:
+    """A map row as a reader names it: '#17' for a test digit; 'train #5' for row ``train_from`` + 5 of a map that
+    shows the training digits after the test digits."""
+    return f"train #{row - train_from}" if train_from is not None and row >= train_from else f"#{row}"
+
+
 def tile_lines(rows: list[int], distances: list[float], labels: np.ndarray,
-               names: tuple[str, ...]) -> list[tuple[str, str]]:
-    """The two lines under each neighbour's thumbnail: '#index · class', then its distance."""
-    return [(f"#{r} · {names[int(labels[r])]}", f"{d:.3f}") for r, d in zip(rows, distances, strict=True)]
+               names: tuple[str, ...], train_from: int | None = None) -> list[tuple[str, str]]:
+    """The two lines under each neighbour's thumbnail: '#index · class' (``digit_name``), then its distance."""
+    return [(f"{digit_name(r, train_from)} · {names[int(labels[r])]}", f"{d:.3f}")
+            for r, d in zip(rows, distances, strict=True)]

@@ -151,12 +151,16 @@ def _add_project_command(commands) -> None:
                     "took. The maps are cached in projections.npz beside each checkpoint; `train` computes them "
                     "after training unless --maps later or --maps none. Each test digit's negative ELBO and KL (nats) "
                     "and the classifier's confidence on its reconstruction are cached with them (the Latent map "
-                    "colours by them); maps cached before these existed get them added, not recomputed.")
+                    "colours by them); maps cached before these existed get them added, not recomputed. Then the "
+                    "training split is encoded and placed on those maps (train-points.npz: PCA exactly, t-SNE and "
+                    "UMAP from each training mean's nearest test means), so the Latent map can show every digit.")
     _add_common(project)
     project.add_argument("--tsne-points", type=_more_than(TSNE_PERPLEXITY), metavar="N",
                          help=f"test means that t-SNE maps (default {DEFAULT_TSNE_POINTS}, at most the test set); "
                               "its time grows a bit faster than N. Given, maps cached with another N are recomputed")
     project.add_argument("--force", action="store_true", help="recompute even when cached")
+    project.add_argument("--no-train-split", dest="train_split", action="store_false",
+                         help="map the test set only (the training digits need the training split on disk)")
     project.add_argument("--device")
     project.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_project"))
 

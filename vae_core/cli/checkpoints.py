@@ -1,11 +1,12 @@
 """`vae-explorer project` and `download`: the maps of the test set per checkpoint (PCA, t-SNE, UMAP) with the values
-the Latent map colours by (``point_stats``: added to maps cached before them), and the data."""
+the Latent map colours by (``point_stats``: added to maps cached before them), the training digits placed on those
+maps (``train_points``), and the data."""
 
 from __future__ import annotations
 
 import argparse
 
-from .. import store
+from .. import store, train_points
 from ..data import download
 from ..point_stats import ensure_point_stats
 from ..runs import DataCache, ensure_projections, to_stderr
@@ -27,6 +28,9 @@ def run_project(args: argparse.Namespace) -> int:
     for checkpoint in checkpoints_of_dataset(args):
         ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
         ensure_point_stats(checkpoint, lambda: data.split(False).images, device=args.device, report=to_stderr)
+        if args.train_split:
+            train_points.ensure(checkpoint, lambda: data.split(True), device=args.device, report=to_stderr,
+                                force=args.force)
     return 0
 
 
