@@ -205,13 +205,13 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
             page.get_by_role("button", name="Selection as CSV").click()
         assert download.value.suggested_filename == f"{Z2}-latent-coordinates-selection.csv"
         table = list(csv.reader(io.StringIO(download.value.path().read_text())))
-        assert table[0] == ["index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
-        assert sorted(int(line[0]) for line in table[1:]) == rows  # all of them, not only the 40 drawn
+        assert table[0] == ["split", "index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
+        assert sorted(int(line[1]) for line in table[1:]) == rows  # all of them, not only the 40 drawn
         stored = file_means()
         for line in table[1:]:
-            row = int(line[0])
-            assert np.float16(float(line[5])) == stored[row, 0] and np.float16(float(line[6])) == stored[row, 1]
-            assert np.array(line[3:5], dtype=np.float32).tolist() == stored[row].astype(np.float32).tolist()  # x, y: mu
+            row = int(line[1])
+            assert np.float16(float(line[6])) == stored[row, 0] and np.float16(float(line[7])) == stored[row, 1]
+            assert np.array(line[4:6], dtype=np.float32).tolist() == stored[row].astype(np.float32).tolist()  # x, y: mu
 
         # Click a point again, and open it in the Latent explorer: it starts at that test digit.
         page.locator(f"{MAP} .modes .mode", has_text="Pan").click()

@@ -146,13 +146,14 @@ def test_the_selection_csv_holds_every_selected_row(monkeypatch, tiny_checkpoint
     names = tuple(str(k) for k in range(10))
     text = neighbours.selection_csv(rows, arrays["labels"], names, np.arange(len(mu)), x, y, mu).decode()
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0] == ["index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
-    assert [int(line[0]) for line in table[1:]] == rows  # every selected row, in the map's order
+    assert table[0] == ["split", "index", "class", "class_name", "x", "y", "mu_0", "mu_1"]
+    assert [int(line[1]) for line in table[1:]] == rows  # every selected row, in the map's order
     for line in table[1:]:
-        row = int(line[0])
-        assert int(line[1]) == arrays["labels"][row] != 3 and line[2] == str(arrays["labels"][row])
-        assert np.array(line[3:5], dtype=np.float32).tolist() == [x[row], y[row]]  # the shortest exact float32 text
-        assert np.array([float(v) for v in line[5:]], dtype=np.float16).tolist() == mu[row].tolist()  # exact
+        row = int(line[1])
+        assert line[0] == "test"
+        assert int(line[2]) == arrays["labels"][row] != 3 and line[3] == str(arrays["labels"][row])
+        assert np.array(line[4:6], dtype=np.float32).tolist() == [x[row], y[row]]  # the shortest exact float32 text
+        assert np.array([float(v) for v in line[6:]], dtype=np.float16).tolist() == mu[row].tolist()  # exact
 
 
 def test_the_selection_csv_of_a_projection_has_its_coordinates_and_every_mean(shipped_root):
@@ -162,8 +163,9 @@ def test_the_selection_csv_of_a_projection_has_its_coordinates_and_every_mean(sh
     text = neighbours.selection_csv(rows, arrays["labels"], names, arrays["tsne_index"], arrays["tsne"][:, 0],
                                     arrays["tsne"][:, 1], arrays["mu"]).decode()
     table = list(csv.reader(io.StringIO(text)))
-    assert table[0][:5] == ["index", "class", "class_name", "x", "y"] and table[0][5:] == [f"mu_{d}" for d in range(10)]
-    assert len(table) == 61 and [int(line[0]) for line in table[1:]] == rows
-    assert np.array([[float(v) for v in line[3:5]] for line in table[1:]], dtype=np.float32).tolist() == \
+    assert table[0][:6] == ["split", "index", "class", "class_name", "x", "y"]
+    assert table[0][6:] == [f"mu_{d}" for d in range(10)]
+    assert len(table) == 61 and [int(line[1]) for line in table[1:]] == rows
+    assert np.array([[float(v) for v in line[4:6]] for line in table[1:]], dtype=np.float32).tolist() == \
         arrays["tsne"][:60].tolist()
     assert detail.slug("t-SNE") == "t-sne" and detail.slug("Latent coordinates") == "latent-coordinates"

@@ -29,6 +29,12 @@ import { exportButton } from "./map_export.js";
 import { Navigator, clampCamera, home, project } from "./map_zoom.js";
 
 const SPRITE_MAGIC = "VAES";
+const TRAIN_FADE = 0.35; // training digits' opacity, relative to the test digits'
+
+/** A map row as a reader names it: "#17" for a test digit, "train #17" for a training one. */
+function digitName(row, trainFrom) {
+  return trainFrom !== null && row >= trainFrom ? `train #${row - trainFrom}` : `#${row}`;
+}
 const HIT_RADIUS = 10; // CSS pixels: how near the cursor a point must be to show its thumbnail
 const DRAG_MIN = 4; // CSS pixels a press must move to be a box or lasso selection rather than a click
 const LASSO_STEP = 3; // CSS pixels between the lasso's recorded corners
@@ -66,12 +72,36 @@ const views = new WeakMap(); // parentElement -> view, kept across reruns
 
 // --- the sprite sheet -------------------------------------------------------------------------
 
-/** "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits. */
+/**
+ * "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits; or, with
+ * format "grey-gzip" in the header, gzip of count x 784 grey levels (the training set's 60,000: as a bitmap they
+ * would take four times the memory), inflated by the browser's DecompressionStream.
+ */
 async function registerSprite(bytes) {
   const { header, start } = readMessage(bytes, SPRITE_MAGIC);
-  const image = await createImageBitmap(new Blob([bytes.slice(start)], { type: "image/png" }));
-  registry.sprites.set(header.id, { image, columns: header.columns, count: header.count });
+  const body = new Blob([bytes.slice(start)], { type: header.format === "grey-gzip" ? "" : "image/png" });
+  if (header.format === "grey-gzip") {
+    const grey = new Uint8Array(await new Response(body.stream().pipeThrough(new DecompressionStream("gzip")))
+      .arrayBuffer());
+    registry.sprites.set(header.id, { grey, count: header.count });
+  } else {
+    registry.sprites.set(header.id, { image: await createImageBitmap(body), columns: header.columns,
+      count: header.count });
+  }
   for (const listener of [...registry.listeners]) listener();
+}
+
+/** The sheet holding ``row`` of the map's sheets (one id, or the test set's then the training set's) and its place
+ * there: [sheet, index], or null while a sheet it needs has not arrived. */
+function spriteOf(ids, row) {
+  let index = row;
+  for (const id of [ids].flat()) {
+    const sheet = id && registry.sprites.get(id);
+    if (!sheet) return null;
+    if (index < sheet.count) return [sheet, index];
+    index -= sheet.count;
+  }
+  return null;
 }
 
 // --- small helpers ----------------------------------------------------------------------------
@@ -195,6 +225,7 @@ class MapView {
       this.y = Float64Array.from(data.points.y);
       this.labels = Int8Array.from(data.points.labels);
       this.rows = Int32Array.from(data.points.rows);
+      this.trainFrom = data.points.trainFrom ?? null; // rows from here on are training digits, drawn faint
       this.rowIndex = new Map(Array.from(this.rows, (row, i) => [row, i]));
       this.nav.forget(); // other points: the whole map
     }
@@ -641,16 +672,19 @@ class MapView {
     }
     const row = this.rows[this.hover];
     const name = this.data.names[this.labels[this.hover]];
-    const sprite = this.data.sprite && registry.sprites.get(this.data.sprite);
-    this.thumbCanvas.hidden = !sprite;
-    if (sprite && row < sprite.count) {
-      const context = this.thumbCanvas.getContext("2d");
-      const sx = (row % sprite.columns) * SIDE;
-      const sy = Math.floor(row / sprite.columns) * SIDE;
-      context.drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
+    const found = this.data.sprite ? spriteOf(this.data.sprite, row) : null;
+    this.thumbCanvas.hidden = !found;
+    if (found) {
+      const [sprite, index] = found;
+      if (sprite.grey) {
+        drawGrey(this.thumbCanvas, sprite.grey.subarray(index * PIXELS, (index + 1) * PIXELS));
+      } else {
+        const [sx, sy] = [(index % sprite.columns) * SIDE, Math.floor(index / sprite.columns) * SIDE];
+        this.thumbCanvas.getContext("2d").drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
+      }
     }
     const value = this.table ? ` · ${valueText(this.data.colouring.values[this.hover], this.data.colouring)}` : "";
-    this.thumbText.textContent = `#${row} · ${name}${value}`;
+    this.thumbText.textContent = `${digitName(row, this.trainFrom)} · ${name}${value}`;
     // Beside the cursor, on the side with room, and inside the map even where it is small.
     const [width, height, side] = [this.box.clientWidth, this.data.height, THUMB[this.size] + 8];
     const [x, y] = this.cursor;
@@ -828,7 +862,14 @@ class MapView {
     const onTop = (i) => this.selected.has(this.rows[i]) || this.neighbours.has(this.rows[i]);
     const shown = (i) => view.inside(this.px[i], this.py[i]);
     drawContours(context, view, this.data.contours, this.data.colors, this.hidden);
-    this.drawPoints(context, selecting ? 0.12 : 0.65, selecting ? (i) => !onTop(i) && shown(i) : shown);
+    const alpha = selecting ? 0.12 : 0.65;
+    if (this.trainFrom !== null) { // training digits first and fainter: the test digits stay readable on top
+      const train = (i) => this.rows[i] >= this.trainFrom;
+      this.drawPoints(context, alpha * TRAIN_FADE, (i) => train(i) && !(selecting && onTop(i)) && shown(i));
+      this.drawPoints(context, alpha, (i) => !train(i) && !(selecting && onTop(i)) && shown(i));
+    } else {
+      this.drawPoints(context, alpha, selecting ? (i) => !onTop(i) && shown(i) : shown);
+    }
     if (selecting) this.drawPoints(context, 0.9, (i) => onTop(i) && shown(i));
   }
 

@@ -1,7 +1,7 @@
 """Our canvases: a Streamlit component (``st.components.v2``) for the latent map and the drawing pad.
 
 The map draws every projected test mean itself and shows the hovered digit's thumbnail at the
-cursor from a sprite sheet the page received once (``sprite_payload``), so hovering never waits
+cursor from a sprite sheet the page received once (``sprites.sprite_payload``), so hovering never waits
 for the server. A selectable map reports the classes hidden in its legend (``hidden``) and its selection
 (a click, a dragged box or a lasso; shift adds) as shapes in the map's data coordinates (``selection``,
 see ``selection_parts``), short enough for a URL; both come back in its data, so a page can restore
@@ -36,10 +36,7 @@ All maps draw on 2-D canvases: no WebGL context, however many models a page comp
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import math
-import struct
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -50,8 +47,6 @@ from dashboard.components import assets
 from dashboard.components import held as payloads_held
 
 NAME = "vae_canvas"
-MAGIC = b"VAES"
-SPRITE_COLUMNS = 100  # digits per row of the sprite sheet: 10,000 test digits make a 2800 x 2800 PNG
 HELD_KEY = "canvas_sprites_held"  # sprite ids the page holds, as it last reported
 MAX_PARTS = 8  # shapes in one selection (shift adds one; the page keeps the last 8)
 MAX_CORNERS = 48  # corners of one lasso (the page simplifies a drawn path to at most this many)
@@ -60,25 +55,6 @@ MAX_ZOOM = 200  # a map zooms from 1 (the whole map) to this (map_zoom.js's MAX_
 FIND_ZOOM = 8  # a searched point is shown at least this close (canvas.js's FIND_ZOOM)
 
 _component = assets.component(NAME, js="canvas.js", css="canvas.css")
-
-
-def sprite_payload(images: np.ndarray, sprite_id: str) -> bytes:
-    """Test digits [N, 28, 28] in [0, 1] as one binary message: the thumbnails of the map.
-
-    Layout: b"VAES", u32 header length (little-endian), UTF-8 JSON header (id, count, columns),
-    then a greyscale PNG with digit k at column k % columns, row k // columns (28 x 28 each).
-    """
-    from PIL import Image
-
-    count = len(images)
-    rows = -(-count // SPRITE_COLUMNS)
-    sheet = np.zeros((rows * SPRITE_COLUMNS, 28, 28), dtype=np.uint8)
-    sheet[:count] = np.clip(np.rint(np.asarray(images, dtype=np.float32).reshape(count, 28, 28) * 255), 0, 255)
-    sheet = sheet.reshape(rows, SPRITE_COLUMNS, 28, 28).transpose(0, 2, 1, 3).reshape(rows * 28, SPRITE_COLUMNS * 28)
-    buffer = io.BytesIO()
-    Image.fromarray(sheet, mode="L").save(buffer, format="PNG", compress_level=6)
-    header = json.dumps({"id": sprite_id, "count": count, "columns": SPRITE_COLUMNS}).encode()
-    return MAGIC + struct.pack("<I", len(header)) + header + buffer.getvalue()
 
 
 def held() -> set[str]:
@@ -106,6 +82,7 @@ class MapPoints:
     labels: np.ndarray  # [M] classes 0..9
     axes: tuple[str, str]
     title: str
+    train_from: int | None = None  # rows from here on are training digits (drawn faint); None: test digits only
 
     @cached_property
     def fingerprint(self) -> str:
@@ -118,7 +95,8 @@ class MapPoints:
     def as_data(self) -> dict:
         return {"id": self.fingerprint, "x": np.round(np.asarray(self.x, dtype=np.float64), 4).tolist(),
                 "y": np.round(np.asarray(self.y, dtype=np.float64), 4).tolist(),
-                "rows": [int(r) for r in self.rows], "labels": [int(k) for k in self.labels]}
+                "rows": [int(r) for r in self.rows], "labels": [int(k) for k in self.labels],
+                "trainFrom": self.train_from}
 
 
 def map_alt(points: MapPoints, label: str = "", colouring: dict | None = None) -> str:

@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard.components import canvas
 from dashboard.latent_map import neighbours, selection, state
 from dashboard.shell import cache, images, links, points, ui
+from vae_core import neighbours as knn
 from vae_core.classes import class_name, noun
 
 SHOWN = selection.PAGE_SIZE  # selected digits drawn beside the map at a time (the pager turns through all)
@@ -18,20 +19,25 @@ LISTED = 12  # selected digits named in the caption
 
 
 def search(shown: state.MapView, map_points: canvas.MapPoints, total: int, dataset: str) -> None:
-    """A test index typed here is selected on the map, which centres on it; a bad one is one line under the box."""
-    st.text_input(f"Find a test {noun(dataset)}", key=shown.search_key, placeholder=f"Its index, 0 to {total - 1:,}",
-                  on_change=shown.searched, args=({int(r) for r in map_points.rows}, total, shown.method),
+    """A test index (or, with every digit shown, "train N") typed here is selected on the map, which centres on it; a
+    bad one is one line under the box."""
+    tests = map_points.train_from or total
+    hint = f"Its index, 0 to {tests - 1:,}" + (f", or train 0 to train {total - tests - 1:,}"
+                                               if map_points.train_from else "")
+    st.text_input(f"Find a {noun(dataset)}" if map_points.train_from else f"Find a test {noun(dataset)}",
+                  key=shown.search_key, placeholder=hint, on_change=shown.searched,
+                  args=({int(r) for r in map_points.rows}, total, shown.method, map_points.train_from),
                   help="Selects it on the map, lists its nearest neighbours and zooms the map onto it.")
     note = st.session_state.get(shown.search_note_key)
     if note:
         st.caption(f":material/error: {note}")
 
 
-def ringed(checkpoint, clicked: int | None, k: int) -> dict | None:
+def ringed(checkpoint, clicked: int | None, k: int, every: bool = False) -> dict | None:
     """What the map rings: {"row": the clicked row, "rows": its k nearest neighbours}, or None."""
     if clicked is None:
         return None
-    return {"row": clicked, "rows": neighbours.neighbours_for(checkpoint, clicked, k)[0]}
+    return {"row": clicked, "rows": neighbours.neighbours_for(checkpoint, clicked, k, every)[0]}
 
 
 def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int], map_points: canvas.MapPoints,
@@ -43,15 +49,16 @@ def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int
     if not selected:
         st.write("Nothing selected yet.")
         return
-    labels = ", ".join(f"#{i} ({class_name(ctx.dataset, points.test_label(split, arrays, i))})"
+    train_from = neighbours.train_from(arrays)
+    labels = ", ".join(f"{knn.digit_name(i, train_from)} ({class_name(ctx.dataset, int(arrays['labels'][i]))})"
                        for i in selected[:LISTED])
     st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}")
     st.download_button(
         "Selection as CSV", lambda: neighbours.selection_csv(selected, arrays["labels"], names, map_points.rows,
-                                                             map_points.x, map_points.y, arrays["mu"]),
+                                                             map_points.x, map_points.y, arrays["mu"], train_from),
         file_name=f"{ctx.checkpoint.name}-{slug(shown.method)}-selection.csv", mime="text/csv",
         key=f"{shown.component_key}_csv", on_click="ignore", icon=":material/table:",
-        help=f"All {len(selected):,} selected: index, class, x and y on this map, and the posterior mean mu_0 … "
+        help=f"All {len(selected):,} selected: split, index, class, x and y on this map, and the posterior mean mu_0 … "
              f"mu_{arrays['mu'].shape[1] - 1}")
     page = 1
     if len(selected) > SHOWN:
@@ -60,7 +67,7 @@ def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int
     indices, where = selection.page_rows(selected, page), selection.page_words(page, len(selected), many)
     if len(selected) > SHOWN:
         st.caption(f"Showing {where}")
-    listed = ", ".join(f"#{i}" for i in indices)
+    listed = ", ".join(knn.digit_name(i, train_from) for i in indices)
     if split is not None:
         ui.image(images.test_images_png(split, indices, 4), caption="Originals",
                  alt=f"The selected test images, {where}, 4 per row: {listed}")
@@ -98,22 +105,28 @@ def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -
     """A button that opens the explorer at the clicked digit, and its k nearest neighbours in the full latent
     space."""
     checkpoint, one = ctx.checkpoint, noun(ctx.dataset)
-    latent_dim = checkpoint.model_config.latent_dim
-    st.markdown(f"**Nearest neighbours of #{row}**")
+    latent_dim, arrays = checkpoint.model_config.latent_dim, cache.map_arrays_for(checkpoint, shown.every)
+    train_from = neighbours.train_from(arrays)
+    name = knn.digit_name(row, train_from)
+    st.markdown(f"**Nearest neighbours of {name}**")
     if st.button("Open in the Latent explorer", icon=":material/tune:", key=f"{shown.component_key}_explore",
-                 help=f"Opens the Latent explorer with its sliders at the posterior mean of test {one} #{row}."):
+                 help=f"Opens the Latent explorer with its sliders at the posterior mean of {one} {name}."):
+        if train_from is not None and row >= train_from:  # the explorer picks test digits: this one goes as its mean
+            links.open_page("explorer/page.py", start=points.OWN_DIGIT,
+                            at=links.point_text([float(v) for v in arrays["mu"][row]]))
         links.open_page("explorer/page.py", start=points.BASE_MODES[2], digit=str(row))
     st.slider("How many", 1, state.MAX_K, key=shown.k_key, on_change=shown.k_heard,
               help=f"The nearest test {noun(ctx.dataset, plural=True)} to the clicked one in the whole {latent_dim}-D "
                    "latent space, by the distance between posterior means (not on this map's 2-D projection)")
-    rows, distances = neighbours.neighbours_for(checkpoint, row, shown.k)
-    sheet, originals = neighbours.neighbour_sheet(checkpoint, row, shown.k, names)
-    listed = ", ".join(f"#{r} ({names[int(label)]}) {d:.3f}" for r, d, label in
-                       zip(rows, distances, cache.projections_for(checkpoint)["labels"][rows], strict=True))
-    ui.image(sheet, caption=None if originals else "Decoded posterior means (the test images are not loaded)",
-             alt=f"The {len(rows)} nearest test {noun(ctx.dataset, plural=True)} to #{row}, with their index, class "
-                 "and distance")
-    st.caption(f"{len(rows)} nearest to #{row} (distance in the {latent_dim}-D latent space): {listed}")
+    rows, distances = neighbours.neighbours_for(checkpoint, row, shown.k, shown.every)
+    sheet, originals = neighbours.neighbour_sheet(checkpoint, row, shown.k, names, shown.every)
+    listed = ", ".join(f"{knn.digit_name(r, train_from)} ({names[int(label)]}) {d:.3f}" for r, d, label in
+                       zip(rows, distances, arrays["labels"][rows], strict=True))
+    among = f"{noun(ctx.dataset, plural=True)}" if shown.every else f"test {noun(ctx.dataset, plural=True)}"
+    ui.image(sheet, caption=None if originals else
+             f"Decoded posterior means (the {'' if shown.every else 'test '}images are not loaded)",
+             alt=f"The {len(rows)} nearest {among} to {name}, with their index, class and distance")
+    st.caption(f"{len(rows)} nearest to {name} (distance in the {latent_dim}-D latent space): {listed}")
 
 
 def slug(text: str) -> str:

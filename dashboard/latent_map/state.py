@@ -11,7 +11,9 @@ cannot bind, and ``dashboard.shell.links`` writes it by hand:
   written once a zoom or pan has ended; absent for the whole map;
 - ``k=12``: how many nearest neighbours a clicked point lists (1 to ``MAX_K``); absent for ``DEFAULT_K``;
 - ``color=nelbo``, ``color=dim3``: what colours the points (``map_colour.options``); absent for the class;
-- ``contours=all`` or ``contours=class``: the density lines under the points; absent for none.
+- ``contours=all`` or ``contours=class``: the density lines under the points; absent for none;
+- ``points=all``: the training digits drawn with the test digits (their rows follow the test rows); absent for the
+  test digits alone.
 
 A clicked point is the selection ``row:r`` alone (a search selects the same way); its neighbours are
 the click's, so a box or a lasso lists none. A search is a request to the map (``find``): the map
@@ -36,7 +38,7 @@ from dashboard.shell import charts, links, view
 
 METHOD_KEY = "map"  # the widget's key and the URL parameter: ?map=t-SNE
 HIDE, SELECT, VIEW, K = "hide", "select", "view", "k"  # the URL parameters we write (links.PAGE_PARAMS)
-COLOUR, CONTOURS = "color", "contours"
+COLOUR, CONTOURS, POINTS = "color", "contours", "points"
 DEFAULT_K, MAX_K = 8, 20  # nearest neighbours listed for a clicked point
 
 
@@ -54,11 +56,13 @@ class MapView:
     find: dict | None = None  # a search the map has not answered yet: {"row": r, "id": n}
     colour: str = map_colour.CLASS  # what colours the points: one of map_colour.options
     contours: str = "off"  # the density lines under the points: a key of map_colour.CONTOURS
+    every: bool = False  # the training digits too (``cache.every_point_for``), not the test digits alone
 
     @property
     def component_key(self) -> str:
-        """The canvas' key: a new model or projection mounts a new map, never the old points under a new title."""
-        return f"latent_map_{self.model}_{self.method}"
+        """The canvas' key: a new model, projection or set of points mounts a new map, never the old points under a
+        new title."""
+        return f"latent_map_{self.model}_{self.method}" + ("_all" if self.every else "")
 
     @property
     def store_key(self) -> str:
@@ -79,7 +83,7 @@ class MapView:
         return {HIDE: ",".join(map(str, self.hidden)) or None, SELECT: selection_text(self.selection) or None,
                 VIEW: viewport_text(self.viewport) or None, K: str(self.k) if self.k != DEFAULT_K else None,
                 COLOUR: None if self.colour == map_colour.CLASS else self.colour,
-                CONTOURS: None if self.contours == "off" else self.contours}
+                CONTOURS: None if self.contours == "off" else self.contours, POINTS: "all" if self.every else None}
 
     def clicked(self, selected: list[int]) -> int | None:
         """The clicked (or searched) point: the selection is one row, and the map shows it; else None."""
@@ -109,22 +113,31 @@ class MapView:
     def contours_key(self) -> str:
         return f"{self.component_key}_contours"
 
+    @property
+    def points_key(self) -> str:
+        return f"latent_map_{self.model}_{self.method}_points"
+
+    def points_heard(self) -> None:
+        """The every-digit switch's callback: kept with the view (the camera and the shapes stay)."""
+        self._keep(every=bool(st.session_state.get(self.points_key)))
+
     def colour_heard(self) -> None:
         """The pickers' callback: the colouring and the density lines are kept with the view."""
         self._keep(colour=st.session_state.get(self.colour_key, map_colour.CLASS),
                    contours=st.session_state.get(self.contours_key, "off"))
 
-    def searched(self, on_map: set[int], total: int, method: str) -> None:
-        """The search box's callback: a test index on this map becomes a request to the map (``find``) and the box
-        empties; anything else is one line under the box (``search_note``)."""
+    def searched(self, on_map: set[int], total: int, method: str, train_from: int | None = None) -> None:
+        """The search box's callback: a test index (or "train N" when the map shows the training digits from row
+        ``train_from``) on this map becomes a request to the map (``find``) and the box empties; anything else is
+        one line under the box (``search_note``)."""
         text = str(st.session_state.get(self.search_key) or "").strip()
-        found = parse_index(text, total)
+        found = parse_index(text, total, train_from)
         if isinstance(found, str) or not text:
             st.session_state[self.search_note_key] = found if text else None
             return
         if found not in on_map:
-            st.session_state[self.search_note_key] = (f"#{found} is not on the {method} map (it shows "
-                                                      f"{len(on_map):,} of the {total:,} test digits).")
+            st.session_state[self.search_note_key] = (f"{text} is not on the {method} map (it shows "
+                                                      f"{len(on_map):,} of the {total:,} digits).")
             return
         count = st.session_state.get(self.store_key, {}).get("searches", 0) + 1
         self._keep(find={"row": found, "id": count}, searches=count)
@@ -140,9 +153,10 @@ class MapView:
 
 
 def choose(checkpoint, classes: int, help_text: str, label: str = "",
-           colours: tuple[str, ...] = (map_colour.CLASS,)) -> MapView:
+           colours: tuple[str, ...] = (map_colour.CLASS,), every_cached: bool = False) -> MapView:
     """The projection picker for ``checkpoint`` (named ``label`` in the address) -> the view, with a link's legend,
-    selection, camera, colouring (one of ``colours``, what the map offers) and contours taken in."""
+    selection, camera, colouring (one of ``colours``, what the map offers), contours and points taken in; every
+    digit only when ``every_cached`` (the training digits are placed on this model's maps)."""
     linked = {name: st.query_params.get(name) for name in ("model", METHOD_KEY)}  # before the radio rewrites it
     methods = charts.map_methods(checkpoint.model_config.latent_dim)
     view.keep_valid(METHOD_KEY, methods)  # kept across models that offer it, like the URL's ``map``
@@ -154,7 +168,9 @@ def choose(checkpoint, classes: int, help_text: str, label: str = "",
     shown = replace(shown, hidden=kept.get("hidden", ()), selection=kept.get("selection", ()),
                     viewport=kept.get("viewport"), k=kept.get("k", DEFAULT_K), find=kept.get("find"),
                     colour=map_colour.parse(kept.get("colour"), list(colours)) or map_colour.CLASS,
-                    contours=kept.get("contours") if kept.get("contours") in map_colour.CONTOURS else "off")
+                    contours=kept.get("contours") if kept.get("contours") in map_colour.CONTOURS else "off",
+                    every=bool(kept.get("every")) and every_cached)
+    st.session_state[shown.points_key] = shown.every
     st.session_state.setdefault(shown.k_key, shown.k)  # the widget, when drawn, shows the view's k
     for key, value in ((shown.colour_key, shown.colour), (shown.contours_key, shown.contours)):
         st.session_state[key] = value  # the pickers, when drawn, show the view's (a link's, or an offered one)
@@ -166,9 +182,9 @@ def _take_link(shown: MapView, same_map: bool, colours: tuple[str, ...] = ()) ->
     """A link's ``hide`` and (when it names this map) ``select``, ``view``, ``k``, ``color`` and ``contours`` become
     this map's, when they are valid (a bad colouring or contours value is the default)."""
     hide = links.requested(HIDE)
-    names = (SELECT, VIEW, K, COLOUR, CONTOURS)
-    select, view, k, colour, contours = (links.requested(n) for n in names) if same_map else (None,) * len(names)
-    if all(value is None for value in (hide, select, view, k, colour, contours)):
+    names = (SELECT, VIEW, K, COLOUR, CONTOURS, POINTS)
+    select, view, k, colour, contours, every = (links.requested(n) for n in names) if same_map else (None,) * len(names)
+    if all(value is None for value in (hide, select, view, k, colour, contours, every)):
         return
     kept = dict(st.session_state.get(shown.store_key, {}))
     if hide is not None and re.fullmatch(r"[0-9]{1,2}(,[0-9]{1,2}){0,19}", hide):
@@ -184,6 +200,8 @@ def _take_link(shown: MapView, same_map: bool, colours: tuple[str, ...] = ()) ->
         kept["colour"] = map_colour.parse(colour, list(colours)) or map_colour.CLASS
     if contours is not None:
         kept["contours"] = contours if contours in map_colour.CONTOURS else "off"
+    if every is not None:
+        kept["every"] = every == "all"
     st.session_state[shown.store_key] = kept
 
 
@@ -236,31 +254,18 @@ def parse_k(text: str) -> int | None:
     return int(text) if re.fullmatch(r"[0-9]{1,2}", text) and 1 <= int(text) <= MAX_K else None
 
 
-def parse_index(text: str, total: int) -> int | str:
-    """The search box's text -> a test index in [0, total), or the one line that says why it is not one."""
+def parse_index(text: str, total: int, train_from: int | None = None) -> int | str:
+    """The search box's text -> a map row in [0, total), or the one line that says why it is not one. A number is a
+    test index; with ``train_from`` (the map shows the training digits from that row on), "train N" is training
+    digit N, row ``train_from`` + N."""
     text = text.strip().removeprefix("#").strip()
-    if not re.fullmatch(r"[0-9]{1,9}", text):
-        return f"“{text[:20]}” is not a test index: type a whole number from 0 to {total - 1:,}."
-    if int(text) >= total:
-        return f"There is no test digit #{int(text):,}: the test set runs from 0 to {total - 1:,}."
-    return int(text)
-
-
-def pickers(shown: MapView, colours: tuple[str, ...], note: str) -> None:
-    """What colours the points and which density lines lie under them, kept with the view; ``note``: one line on
-    what the cached maps lack."""
-    st.selectbox("Colour by", colours, key=shown.colour_key, format_func=map_colour.label,
-                 on_change=shown.colour_heard, help=COLOUR_HELP)
-    st.radio("Density contours", list(map_colour.CONTOURS), key=shown.contours_key, horizontal=True,
-             format_func=map_colour.CONTOURS.get, on_change=shown.colour_heard,
-             help="Lines around the densest regions holding 30%, 60% and 90% of the points (a Gaussian kernel "
-                     "density on the map), of all of them or of each class in its colour; drawn under the points.")
-    if note:
-        st.caption(note)
-
-
-COLOUR_HELP = ("Reconstruction error: each test digit's negative ELBO in nats, its Bernoulli cross-entropy decoded "
-               "from z = its posterior mean (not a sample, so it is the same on every run) plus its KL. KL: KL(q(z|x) "
-               "|| N(0, I)) in nats. Confidence: the classifier's top probability on the model's reconstruction. A "
-               "latent dimension: the posterior mean's value there. Colours (viridis) span the 1st to 99th "
-               "percentile; hover a point for its value.")
+    train = train_from is not None and text.lower().startswith("train")
+    number = text[5:].strip().removeprefix("#").strip() if train else text
+    first, end = (train_from, total) if train else (0, train_from or total)
+    what, also = ("training digit", "") if train else ("test digit", " or “train N”" if train_from else "")
+    if not re.fullmatch(r"[0-9]{1,9}", number):
+        return f"“{text[:20]}” is not a test index: type a whole number from 0 to {end - 1:,}{also}."
+    if int(number) >= end - first:
+        set_name = "training set" if train else "test set"
+        return f"There is no {what} #{int(number):,}: the {set_name} runs from 0 to {end - first - 1:,}."
+    return first + int(number)

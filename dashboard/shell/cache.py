@@ -101,6 +101,25 @@ def projections_for(checkpoint) -> dict | None:
     return arrays
 
 
+@per_checkpoint(shared=True, show_spinner="Reading the training digits' places…", max_entries=8)
+def every_point_for(checkpoint) -> dict | None:
+    """The test digits followed by the training digits (``train_points.joined``; read-only), or None when the
+    training digits are not cached for the current maps (`vae-explorer project` places them)."""
+    from vae_core import train_points
+
+    test = projections_for(checkpoint)
+    train = train_points.load(checkpoint, test)
+    arrays = None if train is None else train_points.joined(test, train)
+    for array in (arrays or {}).values():
+        array.setflags(write=False)
+    return arrays
+
+
+def map_arrays_for(checkpoint, every: bool = False) -> dict | None:
+    """What a map draws: the test digits' projections, or (``every``) every digit's (None when not cached)."""
+    return every_point_for(checkpoint) if every else projections_for(checkpoint)
+
+
 @per_checkpoint()
 def metrics_for(checkpoint) -> dict | None:
     """The checkpoint's metrics.json (`vae-explorer evaluate`), or None when not computed."""
@@ -126,6 +145,29 @@ def test_split_in(dataset: str, data_dir: str):
         return load_split(dataset, train=False, data_dir=data_dir, download=False), None
     except DataUnavailableError as error:
         return None, str(error)
+
+
+@st.cache_resource(show_spinner="Loading the training digits…", max_entries=1)
+def _every_split(dataset: str, data_dir: str):
+    """The test split followed by the training split (one Split of 70,000 for MNIST), or (None, reason)."""
+    import torch
+
+    from vae_core.data import DataUnavailableError, Split, load_split
+
+    test, reason = test_split_in(dataset, data_dir)
+    if test is None:
+        return None, reason
+    try:
+        train = load_split(dataset, train=True, data_dir=data_dir, download=False)
+    except DataUnavailableError as error:
+        return None, str(error)
+    return Split(torch.cat([test.images, train.images]), torch.cat([test.labels, train.labels])), None
+
+
+def digits_split(dataset: str, every: bool = False):
+    """The images a map's rows index: the test split, or (``every``) the test then the training split; or (None,
+    reason). Only the Latent map's every-point view asks for the training images (about 190 MB as floats)."""
+    return _every_split(dataset, data_key()) if every else test_split(dataset)
 
 
 def test_split(dataset: str):

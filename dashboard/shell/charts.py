@@ -220,10 +220,12 @@ def map_axes(arrays: dict, method: str, latent_dim: int) -> tuple[np.ndarray, np
     return arrays["pca"], index, f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%} of variance)"
 
 
-def map_title(method: str, latent_dim: int) -> str:
+def map_title(method: str, latent_dim: int, every: bool = False) -> str:
+    """The map's title; ``every``: the training digits are drawn too."""
+    means = "Test and training means" if every else "Test-set means"
     if _latent_axes(method, latent_dim):
-        return "Test-set means in the 2-D latent space (no projection needed)"
-    return f"{method} of the test-set means (z = {latent_dim})"
+        return f"{means} in the 2-D latent space (no projection needed)"
+    return f"{method} of the {means[:1].lower()}{means[1:]} (z = {latent_dim})"
 
 
 def job_curves(history: list[dict], epochs: int, height: int = 260) -> go.Figure:

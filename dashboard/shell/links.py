@@ -32,7 +32,7 @@ PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
 # The rest of every view is bound to its widgets by Streamlit.
-PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select", "view", "k", "color", "contours")}
+PAGE_PARAMS = {"explorer": ("at", "z"), "latent-map": ("hide", "select", "view", "k", "color", "contours", "points")}
 GLOBAL_PARAMS = ("model",)
 
 

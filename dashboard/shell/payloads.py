@@ -13,7 +13,7 @@ import hashlib
 
 import streamlit as st
 
-from dashboard.components import canvas, live_decoder, map_colour
+from dashboard.components import canvas, live_decoder, map_colour, sprites
 from dashboard.shell import cache, charts
 from dashboard.shell.cache import per_checkpoint
 
@@ -50,18 +50,20 @@ def server_digit(checkpoint, z) -> live_decoder.ServerDigit | None:
 
 
 @per_checkpoint(shared=True)
-def map_points_for(checkpoint, method: str) -> canvas.MapPoints:
-    """The points of one cached projection as the canvas draws them."""
-    arrays, latent_dim = cache.projections_for(checkpoint), checkpoint.model_config.latent_dim
+def map_points_for(checkpoint, method: str, every: bool = False) -> canvas.MapPoints:
+    """The points of one cached projection as the canvas draws them: the test digits, or (``every``) the test and
+    the training digits (``cache.every_point_for``: call it only when that is not None)."""
+    arrays, latent_dim = cache.map_arrays_for(checkpoint, every), checkpoint.model_config.latent_dim
     coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
+    train_from = int(arrays["train_from"][0]) if "train_from" in arrays else None
     return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
-                            charts.map_title(method, latent_dim))
+                            charts.map_title(method, latent_dim, every), train_from)
 
 
 @per_checkpoint(shared=True)
-def map_colouring_for(checkpoint, method: str, by: str) -> dict | None:
+def map_colouring_for(checkpoint, method: str, by: str, every: bool = False) -> dict | None:
     """The canvas' colouring of one projection's points by ``by`` (``map_colour.options``); None: by class."""
-    arrays, rows = cache.projections_for(checkpoint), map_points_for(checkpoint, method).rows
+    arrays, rows = cache.map_arrays_for(checkpoint, every), map_points_for(checkpoint, method, every).rows
     dim = map_colour.DIM.fullmatch(by)
     if dim is not None and int(dim.group(1)) < arrays["mu"].shape[1]:
         return map_colour.colouring(arrays["mu"][rows, int(dim.group(1))], by)
@@ -69,9 +71,9 @@ def map_colouring_for(checkpoint, method: str, by: str) -> dict | None:
 
 
 @per_checkpoint(shared=True, max_entries=16)
-def map_contours_for(checkpoint, method: str, mode: str) -> list[dict]:
+def map_contours_for(checkpoint, method: str, mode: str, every: bool = False) -> list[dict]:
     """The density lines under one projection's points: over all of them, per class, or none (``map_colour``)."""
-    points = map_points_for(checkpoint, method)
+    points = map_points_for(checkpoint, method, every)
     return map_colour.contours(points.x, points.y, points.labels, mode)
 
 
@@ -86,7 +88,7 @@ def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], li
 @st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
 def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
     split, _ = cache.test_split_in(dataset, data_dir)
-    return None if split is None else canvas.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
+    return None if split is None else sprites.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
 
 
 def sprite_for(dataset: str) -> tuple[str, object]:
@@ -94,3 +96,22 @@ def sprite_for(dataset: str) -> tuple[str, object]:
     data_dir = cache.data_key()
     sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
     return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
+
+
+@st.cache_resource(show_spinner="Preparing the thumbnails of the training digits…", max_entries=1)
+def _train_sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
+    from vae_core.data import DataUnavailableError, load_split
+
+    try:
+        split = load_split(dataset, train=True, data_dir=data_dir, download=False)
+    except DataUnavailableError:
+        return None
+    return sprites.grey_sprite_payload(split.images.numpy(), sprite_id)
+
+
+def train_sprite_for(dataset: str) -> tuple[str, object]:
+    """(the id of the training set's sprite sheet, a function returning its payload, built once per process): sent
+    only to a page that shows every point, after the test set's sheet (its rows follow the test rows)."""
+    data_dir = cache.data_key()
+    sprite_id = f"{dataset}-train-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
+    return sprite_id, lambda: _train_sprite(dataset, data_dir, sprite_id)
