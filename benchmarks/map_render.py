@@ -13,7 +13,8 @@ component the dashboard's maps use) and drives Debian's chromium. For each size 
   the frames that differ. The input events per second are printed beside it: Playwright sends the next
   one when the page has taken the last, so a busy page also gets fewer, as a reader's hand would. Its
   wheel answers about 30 times a second even on a small map, so the zoom is also driven by a wheel
-  event dispatched on the canvas at every animation frame;
+  event dispatched on the canvas at every animation frame, and the drag by a pointer move dispatched at every
+  animation frame after a real press;
 - **memory**: the tab's used JS heap (CDP's Runtime.getHeapUsage) and the server's resident set.
 
 The machine is shared: its load average is printed.
@@ -78,6 +79,26 @@ WHEEL_EVERY_FRAME_JS = f"""(seconds) => new Promise((done) => {{
   }};
   requestAnimationFrame(tick);
 }})"""
+# The same for a drag: after a real press (Playwright's, so the map captures the pointer), a pointer move on the canvas
+# at every animation frame for ``seconds``, there and back; a real drag's moves wait for each round trip too.
+DRAG_EVERY_FRAME_JS = f"""(seconds) => new Promise((done) => {{
+  const root = ({MAP_ROOT_JS})();
+  const canvas = [...root.querySelectorAll('canvas')].sort((a, b) => b.width * b.height - a.width * a.height)[0];
+  const box = canvas.getBoundingClientRect();
+  const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
+  const started = performance.now();
+  let events = 0;
+  const tick = (now) => {{
+    const elapsed = (now - started) / 1000;
+    if (elapsed >= seconds) {{ done(events); return; }}
+    const phase = elapsed < seconds / 2 ? 1 : -1;
+    canvas.dispatchEvent(new PointerEvent('pointermove', {{ clientX: x + phase * 3 * (events % 40), clientY: y,
+      pointerId: 1, pointerType: 'mouse', buttons: 1, bubbles: true, cancelable: true }}));
+    events += 1;
+    requestAnimationFrame(tick);
+  }};
+  requestAnimationFrame(tick);
+}})"""
 STOP_JS = "() => { const s = globalThis.__renderCounter; s.running = false; return [s.frames, s.changed]; }"
 CENTRE_JS = f"""() => {{
   const root = ({MAP_ROOT_JS})();
@@ -98,7 +119,7 @@ def moving(page: Page, seconds: float, gesture: str) -> tuple[float, float]:
     """(frames changed per second, input events per second) during ``seconds`` of a drag or a wheel zoom."""
     x, y = page.evaluate(CENTRE_JS)
     page.mouse.move(x, y)
-    if gesture == "drag":  # the whole map cannot be panned: zoomed in first, as a reader would
+    if gesture.startswith("drag"):  # the whole map cannot be panned: zoomed in first, as a reader would
         for _ in range(8):
             page.mouse.wheel(0, -100)
     page.wait_for_timeout(800)
@@ -106,9 +127,13 @@ def moving(page: Page, seconds: float, gesture: str) -> tuple[float, float]:
     events, started = 0, time.perf_counter()
     if gesture == "wheel every frame":
         events = page.evaluate(WHEEL_EVERY_FRAME_JS, seconds)
+    if gesture == "drag every frame":
+        page.mouse.down()
+        events = page.evaluate(DRAG_EVERY_FRAME_JS, seconds)
+        page.mouse.up()
     if gesture == "drag":
         page.mouse.down()
-    while gesture != "wheel every frame" and (elapsed := time.perf_counter() - started) < seconds:
+    while not gesture.endswith("every frame") and (elapsed := time.perf_counter() - started) < seconds:
         phase = 1 if elapsed < seconds / 2 else -1  # there and back, so the view stays on the points
         if gesture == "drag":
             page.mouse.move(x + phase * 3 * (events % 40), y)
@@ -149,9 +174,11 @@ def main() -> int:
                 zoom, zoom_events = moving(page, args.seconds, "wheel")
                 zoom_raf, raf_events = moving(page, args.seconds, "wheel every frame")
                 pan, pan_events = moving(page, args.seconds, "drag")
+                pan_raf, pan_raf_events = moving(page, args.seconds, "drag every frame")
                 heap, rss = memory(page, server)
                 print(f"{count:>9,} points: first map cold {cold:5.2f} s, warm {warm:5.2f} s | "
-                      f"pan {pan:5.1f} fps ({pan_events:.0f} moves/s) | zoom {zoom:5.1f} fps ({zoom_events:.0f} "
+                      f"pan {pan:5.1f} fps ({pan_events:.0f} moves/s; "
+                      f"{pan_raf:5.1f} fps given a move every frame) | zoom {zoom:5.1f} fps ({zoom_events:.0f} "
                       f"wheels/s; {zoom_raf:5.1f} fps given a wheel every frame, {raf_events:.0f}/s) | "
                       f"JS heap {heap:6.1f} MB, server RSS {rss:6.0f} MB", flush=True)
                 page.close()
