@@ -7,11 +7,18 @@ the one place that turns bad input into a clear one-line ``ConfigError``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, fields
 
 from . import architectures
 
-DATASETS = ("mnist", "fashion-mnist")
+DATASETS = ("mnist", "fashion-mnist")  # built in (torchvision); others are registered with `vae-explorer data add`
+# A registered data set's name: it names a folder under the checkpoint root and starts its checkpoints' names.
+DATASET_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_DATASET_NAME = 40
+# A registered data set's images are resized to one square side; its test split is a share of each class.
+MIN_SIDE, DEFAULT_SIDE, MAX_SIDE = 8, 28, 64
+DEFAULT_TEST_FRACTION = 1 / 6  # MNIST's 10,000 of 70,000
 IMAGE_SIDE = 28
 IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE  # 784: images are flattened for the MLP
 
@@ -83,10 +90,7 @@ class TrainConfig:
     beta: float = 1.0  # KL weight of the training objective recon + beta * KL; reported losses keep beta = 1
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise ConfigError(
-                f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}"
-            )
+        check_dataset_name(self.dataset)
         _require_positive_int("epochs", self.epochs, "--epochs", MAX_EPOCHS)
         _require_positive_int("batch size", self.batch_size, "--batch-size")
         lr_ok = isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool)
@@ -97,6 +101,22 @@ class TrainConfig:
         beta_ok = isinstance(self.beta, (int, float)) and not isinstance(self.beta, bool)
         if not beta_ok or not math.isfinite(self.beta) or self.beta <= 0:
             raise ConfigError(f"KL weight beta must be a positive number, got {self.beta!r}: try --beta 1")
+
+
+def is_registered_name(dataset: object) -> bool:
+    """Whether ``dataset`` is spelled as a registered data set may be: lower-case letters and digits in words
+    joined by single dashes, at most ``MAX_DATASET_NAME`` characters, not a built-in name."""
+    return (isinstance(dataset, str) and dataset not in DATASETS and len(dataset) <= MAX_DATASET_NAME
+            and DATASET_NAME.fullmatch(dataset) is not None)
+
+
+def check_dataset_name(dataset: object) -> None:
+    """A built-in data set or a name a registered one may have, else ``ConfigError``. Whether it is registered
+    is asked where the checkpoint root is known (``vae_core.data``), not here: a config reads no files."""
+    if dataset not in DATASETS and not is_registered_name(dataset):
+        raise ConfigError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)} or a data set "
+                          "registered with `vae-explorer data add NAME PATH` (its name: lower-case letters, digits "
+                          f"and dashes, at most {MAX_DATASET_NAME} characters)")
 
 
 def check_batch_fits(batch_size: int, train_images: int) -> None:

@@ -1,4 +1,5 @@
-"""MNIST and Fashion-MNIST through torchvision, preloaded into one float tensor.
+"""The data sets: MNIST and Fashion-MNIST through torchvision, and those registered with `vae-explorer data add`
+(``vae_core.user_data``, read from the checkpoint root with no torchvision), each split preloaded into one tensor.
 
 Training slices batches out of the preloaded tensor instead of running a per-image
 transform pipeline: on two cores the canonical DataLoader costs as much as the model.
@@ -9,11 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import torch
+from .classes import class_names as builtin_class_names
+from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE, ConfigError, is_registered_name
 
-from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE
+if TYPE_CHECKING:  # torch is imported where a split is loaded: `data list` and `--help` need none of it
+    import torch
 
 DATA_DIR_ENV = "VAE_DATA_DIR"
 OFFLINE_ENV = "VAE_OFFLINE"  # set (to anything but "" or "0"): never download, say the data is missing instead
@@ -26,14 +29,28 @@ class DataUnavailableError(RuntimeError):
 
 
 class Split(NamedTuple):
-    """One split of a dataset.
+    """One split of a dataset, its images [C, S, S] flattened (``image_set`` gives C and S).
 
-    images: float32 [N, 784] in [0, 1], flattened row-major from 28x28.
-    labels: int64 [N] in 0..9.
+    images: float32 [N, C * S * S] in [0, 1], row-major from [C, S, S]: [N, 784] for MNIST and
+        Fashion-MNIST (1 x 28 x 28) and for a registered grey set at 28.
+    labels: int64 [N] in 0..K-1 for K classes (10 for the built-in sets).
     """
 
     images: torch.Tensor
     labels: torch.Tensor
+
+
+class ImageSet(NamedTuple):
+    """What a data set's images are: channels (1 grey, 3 RGB), side in pixels, class names (label k at index k)."""
+
+    channels: int
+    side: int
+    class_names: tuple[str, ...]
+
+    @property
+    def pixels(self) -> int:
+        """Values per flattened image: C * S * S (784 for MNIST)."""
+        return self.channels * self.side * self.side
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -41,8 +58,47 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
+def registered_root(checkpoint_dir: str | os.PathLike | None = None) -> Path:
+    """The checkpoint root whose datasets/ folder holds the registered data sets (``store.resolve_checkpoint_dir``)."""
+    from .store import resolve_checkpoint_dir
+
+    return resolve_checkpoint_dir(checkpoint_dir)
+
+
+def is_builtin(dataset: str) -> bool:
+    """MNIST or Fashion-MNIST (torchvision's files in the data root), not a registered data set."""
+    return dataset in DATASETS
+
+
+def image_set(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> ImageSet:
+    """Channels, side and class names of any data set: (1, 28, its ten classes) for the built-in ones, what
+    dataset.json states for a registered one (``DataUnavailableError`` when it is not registered or is damaged)."""
+    if is_builtin(dataset):
+        return ImageSet(1, IMAGE_SIDE, builtin_class_names(dataset))
+    from .user_data import read_info
+
+    info = read_info(registered_root(checkpoint_dir), dataset)
+    return ImageSet(info.channels, info.side, info.class_names)
+
+
+def require_trainable(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> None:
+    """Refuse, before anything is written, a data set that is not registered or whose images the models do not
+    read yet: training (the models, the replay, the maps) reads 1 x 28 x 28 images today."""
+    shape = image_set(dataset, checkpoint_dir)
+    if (shape.channels, shape.side) != (1, IMAGE_SIDE):
+        colour = "grey" if shape.channels == 1 else "RGB"
+        raise ConfigError(f"{dataset} holds {colour} images of {shape.side} x {shape.side} pixels, but training reads "
+                          f"grey 28 x 28 images today: register it again with `vae-explorer data add {dataset} PATH "
+                          "--size 28 --colour grey --replace` (or under another name)")
+
+
 def raw_folder(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:
-    """Where torchvision keeps a dataset's files: DATA_DIR/MNIST/raw or DATA_DIR/FashionMNIST/raw."""
+    """Where a data set's files are: torchvision's DATA_DIR/MNIST/raw or DATA_DIR/FashionMNIST/raw, or a registered
+    set's folder under the checkpoint root ($VAE_CHECKPOINT_DIR)."""
+    if is_registered_name(dataset):  # not a built-in name, spelled as a registered one
+        from .user_data import datasets_folder
+
+        return datasets_folder(registered_root()) / dataset
     if dataset not in DATASETS:
         raise DataUnavailableError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     return resolve_data_dir(data_dir) / _TORCHVISION_CLASS[dataset] / "raw"
@@ -55,15 +111,31 @@ def split_image_file(dataset: str, train: bool, data_dir: str | os.PathLike | No
                 None)
 
 
+def _registered_info(dataset: str):
+    """dataset.json of a registered data set under $VAE_CHECKPOINT_DIR's root, or None when it does not read."""
+    from .user_data import read_info
+
+    try:
+        return read_info(registered_root(), dataset)
+    except DataUnavailableError:
+        return None
+
+
 def split_files_present(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> bool:
-    """Whether a split's image file is on disk."""
+    """Whether a split's image file is on disk (a registered set: whether its dataset.json reads)."""
+    if is_registered_name(dataset):  # not a built-in name, spelled as a registered one
+        return _registered_info(dataset) is not None
     return split_image_file(dataset, train, data_dir) is not None
 
 
 def split_size(dataset: str, train: bool, data_dir: str | os.PathLike | None = None) -> int | None:
-    """How many images a split's file holds, from its 8-byte idx header; None when the file is absent."""
+    """How many images a split's file holds, from its 8-byte idx header (a registered set: its dataset.json);
+    None when the file is absent."""
     import gzip
 
+    if is_registered_name(dataset):  # not a built-in name, spelled as a registered one
+        info = _registered_info(dataset)
+        return None if info is None else (info.train_count if train else info.test_count)
     path = split_image_file(dataset, train, data_dir)
     if path is None:
         return None
@@ -153,8 +225,21 @@ def load_split(
     train: bool = True,
     data_dir: str | os.PathLike | None = None,
     download: bool = True,
+    checkpoint_dir: str | os.PathLike | None = None,
 ) -> Split:
-    """Load a whole split once; download is tried only when the files are missing."""
+    """Load a whole split once; download is tried only when the files are missing.
+
+    A registered data set is read from ``checkpoint_dir`` (else $VAE_CHECKPOINT_DIR, else ./checkpoints);
+    ``data_dir`` and ``download`` are for the built-in ones.
+    """
+    import torch
+
+    if not is_builtin(dataset):
+        from .user_data import load_arrays
+
+        pixels, labels, _ = load_arrays(registered_root(checkpoint_dir), dataset, train)
+        images = torch.from_numpy(pixels).reshape(len(pixels), -1).to(torch.float32).div_(255.0)
+        return Split(images=images, labels=torch.from_numpy(labels))
     root = resolve_data_dir(data_dir)
     source = _open(dataset, root, train, download)
     pixels, labels = source.data, source.targets
@@ -166,10 +251,11 @@ def load_split(
     return Split(images=images, labels=labels.to(torch.int64))
 
 
-def data_available(dataset: str = "mnist", data_dir: str | os.PathLike | None = None) -> bool:
-    """True when the test split loads from disk without a download."""
+def data_available(dataset: str = "mnist", data_dir: str | os.PathLike | None = None,
+                   checkpoint_dir: str | os.PathLike | None = None) -> bool:
+    """True when the test split loads from disk without a download (a registered set: from ``checkpoint_dir``)."""
     try:
-        load_split(dataset, train=False, data_dir=data_dir, download=False)
+        load_split(dataset, train=False, data_dir=data_dir, download=False, checkpoint_dir=checkpoint_dir)
     except DataUnavailableError:
         return False
     return True
