@@ -2,7 +2,8 @@
 
 Each command group lives in a module of this package and is imported only when it runs:
 ``train`` (train), ``sweep`` (sweep), ``listing`` (list), ``checkpoints`` (project, download), ``export``,
-``evaluate`` (evaluate, train-classifier), ``importing`` (import); ``common`` holds what they share.
+``evaluate`` (evaluate, train-classifier), ``importing`` (import), ``data`` (data add, data list); ``common`` holds
+what they share.
 
 Every expected failure ends in one line on stderr and exit status 2; Ctrl-C ends in
 exit status 130 after saying what was kept (a second Ctrl-C stops it at once, quietly, also 130).
@@ -18,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from .. import architectures
-from ..config import DATASETS, ModelConfig, TrainConfig
+from ..config import DATASETS, DEFAULT_SIDE, DEFAULT_TEST_FRACTION, MAX_SIDE, MIN_SIDE, ModelConfig, TrainConfig
 from ..defaults import (
     CLASSIFIER_BATCH_SIZE,
     CLASSIFIER_EPOCHS,
@@ -48,7 +49,8 @@ def _add_common(parser: argparse.ArgumentParser, data: bool = True) -> None:
     parser.add_argument("--checkpoint-dir", help="checkpoint root (default $VAE_CHECKPOINT_DIR or ./checkpoints)")
     if data:
         parser.add_argument("--data-dir", help="torchvision data root (default $VAE_DATA_DIR or ./data)")
-        parser.add_argument("--dataset", default="mnist", help=f"one of {', '.join(DATASETS)}")
+        parser.add_argument("--dataset", default="mnist",
+                            help=f"{', '.join(DATASETS)} or a name registered with `vae-explorer data add`")
 
 
 def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) -> None:
@@ -101,7 +103,39 @@ def build_parser() -> argparse.ArgumentParser:
     download.set_defaults(handler=_lazy("vae_core.cli.checkpoints", "run_download"))
     _add_evaluation_commands(commands)
     _add_worker_command(commands)
+    _add_data_command(commands)
     return parser
+
+
+def _add_data_command(commands) -> None:
+    data = commands.add_parser("data", help="register your own image data set (data add), list them (data list)")
+    actions = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    add = actions.add_parser(
+        "add", help="register an image folder or an .npz as data set NAME",
+        description="Read PATH, a folder with one subfolder of images per class (torchvision's ImageFolder layout: "
+                    "the subfolders' names are the class names) or an .npz holding images ([N, H, W], [N, H, W, C] or "
+                    "[N, C, H, W]; uint8 or floats in [0, 1]), labels ([N] integers) and optionally class_names; "
+                    "resize every image to --size x --size, split it into train and test images (stratified by "
+                    "class, seeded), and store it once under CHECKPOINT_DIR/datasets/NAME. Then "
+                    "`vae-explorer train --dataset NAME`. A file that cannot be used is named in one line and "
+                    "nothing is registered.")
+    add.add_argument("name", help="lower-case letters, digits and dashes (not mnist or fashion-mnist)")
+    add.add_argument("path", help="an image folder (one subfolder per class) or an .npz file")
+    add.add_argument("--size", type=int, default=DEFAULT_SIDE,
+                     help=f"side of the square images stored, {MIN_SIDE} to {MAX_SIDE} (default %(default)s)")
+    add.add_argument("--colour", "--color", choices=("auto", "grey", "rgb"), default="auto",
+                     help="auto (default): RGB when any image has colour, grey otherwise")
+    add.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION,
+                     help="share of each class held out as test images (default 1/6, MNIST's 10,000 of 70,000; "
+                          "at most 10,000 test images)")
+    add.add_argument("--seed", type=int, default=0, help="seed of the train / test split (default 0)")
+    add.add_argument("--replace", action="store_true", help="register again over a data set of that name")
+    _add_common(add, data=False)
+    add.set_defaults(handler=_lazy("vae_core.cli.data", "run_data_add"))
+    listing = actions.add_parser("list", help="the registered data sets")
+    _add_common(listing, data=False)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_lazy("vae_core.cli.data", "run_data_list"))
 
 
 def _add_worker_command(commands) -> None:

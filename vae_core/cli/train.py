@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from functools import cache
 
 from .. import store
 from ..config import ModelConfig, TrainConfig
+from ..data import Split, load_split, require_trainable
 from ..runs import DataCache, ensure_projections, kept_note, open_run
 from ..shapes import parameter_shapes
 from ..train import pick_device
@@ -56,8 +58,21 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
     return checkpoint
 
 
+class _Data(DataCache):
+    """``runs.DataCache`` that reads a registered data set from this command's checkpoint root (--checkpoint-dir),
+    not only from $VAE_CHECKPOINT_DIR's."""
+
+    def __init__(self, dataset: str, data_dir: str | None, root):
+        super().__init__(dataset, data_dir)
+        self.root = root
+
+    @cache  # noqa: B019 - one instance per command run
+    def split(self, train: bool) -> Split:
+        return load_split(self.dataset, train=train, data_dir=self.data_dir, checkpoint_dir=self.root)
+
+
 def run_train(args: argparse.Namespace) -> int:
-    data = DataCache(args.dataset, args.data_dir)
+    data = _Data(args.dataset, args.data_dir, checkpoint_root(args))
     configs = [
         (ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim, architecture=args.arch),
          TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
@@ -66,6 +81,7 @@ def run_train(args: argparse.Namespace) -> int:
     ]  # all validated before any training starts
     for model_config, _ in configs:
         parameter_shapes(model_config)  # a plugin architecture that cannot be built: its one line, before any training
+    require_trainable(args.dataset, checkpoint_root(args))  # a registered set: there, and of a size the models read
     for model_config, train_config in configs:
         try:
             checkpoint = train_one(args, model_config, train_config, data)
