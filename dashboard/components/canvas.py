@@ -68,7 +68,7 @@ def _remember_held(key: str) -> None:
 def send_sprite(key: str, sprite_id: str, payload) -> None:
     """Mount the sprite sheet unless the page holds it (``payload`` is called only when it must be sent): one (empty
     once held) element under ``key`` on every run, so the layout below never moves."""
-    data = b"" if sprite_id in held() else payload()
+    data = b"" if sprite_id in held() else payload() or b""  # None: the images are not there to send
     _component(data=data, key=key, height=0, width="content", on_held_change=lambda: _remember_held(key))
 
 

@@ -45,15 +45,12 @@ clicked = shown.clicked(canvas.selected_rows(map_points, shown.selection, shown.
 chart, beside = st.columns([3, 1])
 with chart:
     split, _ = sidebar.test_data(ctx, f"Thumbnails of the {many} under the cursor and originals of selected ones")
-    sprite = None
-    if split is not None:  # the thumbnails: the test images, sent to the page once per browser session
-        sprite, payload = payloads.sprite_for(ctx.dataset)
-        canvas.send_sprite("latent_map_sprite", sprite, payload)
-    if split is not None and shown.every:  # the training images too, only once asked for
-        split, _ = cache.digits_split(ctx.dataset, every=True)
-        train_sprite, payload = payloads.train_sprite_for(ctx.dataset)
-        canvas.send_sprite("latent_map_train_sprite", train_sprite, payload)
-        sprite = [sprite, train_sprite] if split is not None else None
+    sheets = {}  # the thumbnails: the test images, and the training images once asked for
+    if split is not None:
+        sheets["latent_map_sprite"] = payloads.sprite_for(ctx.dataset)
+        if shown.every:
+            sheets["latent_map_train_sprite"] = payloads.train_sprite_for(ctx.dataset)
+    sprite = [sprite_id for sprite_id, _ in sheets.values()] or None
     # the legend, the selection and the zoom come from the view (a link's, or what the map last reported)
     selected = canvas.latent_map(shown.component_key, map_points, names, charts.DIGIT_COLORS, sprite=sprite,
                                  height=620, selection=shown.selection, hidden=shown.hidden, viewport=shown.viewport,
@@ -64,6 +61,10 @@ with chart:
                                                                       shown.every),
                                  contours=payloads.map_contours_for(ctx.checkpoint, method, shown.contours,
                                                                     shown.every))
+    for key, (sprite_id, payload) in sheets.items():  # after the map, whose points then draw before they arrive
+        canvas.send_sprite(key, sprite_id, payload)  # once per browser session
+    if split is not None and shown.every:
+        split, _ = cache.digits_split(ctx.dataset, every=True)
 with beside:  # how the map is drawn, then what to find and what was picked on it
     pickers.points_switch(shown, every_offered, ctx.dataset)
     pickers.pickers(shown, tuple(colours), map_colour.missing_note(lacking, ctx.dataset))
