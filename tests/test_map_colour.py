@@ -29,7 +29,8 @@ def cached(root, name: str = Z2) -> dict:
 
 
 def notes(app) -> list[str]:
-    return [c.value for c in app.caption if "vae-explorer project" in c.value]
+    """The lines that say what the colouring lacks (not the every-digit switch's, which names `project` too)."""
+    return [c.value for c in app.caption if "vae-explorer project" in c.value and "training digits" not in c.value]
 
 
 def test_a_link_colours_the_points_by_a_value_and_draws_contours(monkeypatch, tiny_checkpoint_root, empty_data):

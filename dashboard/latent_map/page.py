@@ -50,7 +50,8 @@ with chart:
         sheets["latent_map_sprite"] = payloads.sprite_for(ctx.dataset)
         if shown.every:
             sheets["latent_map_train_sprite"] = payloads.train_sprite_for(ctx.dataset)
-    sprite = [sprite_id for sprite_id, _ in sheets.values()] or None
+    ids = [sprite_id for sprite_id, _ in sheets.values()]
+    sprite = ids if len(ids) > 1 else (ids or [None])[0]  # the canvas takes one sheet's id or the sheets' in order
     # the legend, the selection and the zoom come from the view (a link's, or what the map last reported)
     selected = canvas.latent_map(shown.component_key, map_points, names, charts.DIGIT_COLORS, sprite=sprite,
                                  height=620, selection=shown.selection, hidden=shown.hidden, viewport=shown.viewport,
