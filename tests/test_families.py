@@ -70,7 +70,8 @@ def test_a_conv_model_trains_saves_and_loads(tmp_path, tiny_data):
                                        with_projections=False)
     assert checkpoint.name == "mnist-conv-z2-e2-b32-lr0.001-s0"
     config = json.loads((checkpoint.path / "config.json").read_text())
-    assert config["format_version"] == FORMAT_VERSION == 3 and config["model"]["architecture"] == "conv"
+    assert config["format_version"] == FORMAT_VERSION == 4 and config["model"]["architecture"] == "conv"
+    assert (config["model"]["channels"], config["model"]["side"]) == (1, 28)
     model = store.load_model(store.read_checkpoint(checkpoint.path))
     assert type(model) is ConvVAE
     stored = checkpoint.final["test_loss"]

@@ -58,6 +58,8 @@ class ModelConfig:
     input_dim: int = IMAGE_PIXELS
     # "mlp", "conv" (two stride-2 convolutions each way), or a plugin's name (vae_core.architectures)
     architecture: str = "mlp"
+    channels: int = 1  # the images': 1 grey, 3 RGB (a registered data set's; MNIST's are grey)
+    side: int = IMAGE_SIDE  # the images are side x side; input_dim = channels x side x side
 
     def __post_init__(self) -> None:
         _require_positive_int("latent size", self.latent_dim, "--latent-dims", MAX_LATENT_DIM)
@@ -68,14 +70,35 @@ class ModelConfig:
             raise ConfigError(f"unknown architecture {self.architecture!r}: choose --arch "
                               f"{architectures.spelled(known)} (a package adds one through the "
                               f"{architectures.GROUP} entry points)")
-        if self.architecture != "mlp" and self.input_dim != IMAGE_PIXELS:
-            raise ConfigError(f"the {self.architecture} VAE reads 28 x 28 images ({IMAGE_PIXELS} pixels), got "
-                              f"input_dim {self.input_dim}: use --arch mlp")
+        self._check_image_shape()
         if self.architecture == "mlp":
             count = mlp_parameters(self.latent_dim, self.hidden_dim, self.input_dim)
             if count > MAX_PARAMETERS:
                 raise ConfigError(f"this MLP would have {count:,} parameters, more than the {MAX_PARAMETERS:,} "
                                   "this explorer trains: pass a smaller --hidden-dim or --latent-dims")
+
+    def _check_image_shape(self) -> None:
+        if self.channels not in (1, 3) or isinstance(self.channels, bool):
+            raise ConfigError(f"images have 1 (grey) or 3 (RGB) channels, got {self.channels!r}")
+        if isinstance(self.side, bool) or not isinstance(self.side, int) or not MIN_SIDE <= self.side <= MAX_SIDE:
+            raise ConfigError(f"image side must be {MIN_SIDE} to {MAX_SIDE} pixels, got {self.side!r}: "
+                              "register the data set again with another --size")
+        if self.input_dim != self.channels * self.side ** 2:
+            raise ConfigError(f"input_dim {self.input_dim} is not {self.channels} x {self.side} x {self.side} "
+                              "(channels x side x side)")
+        if self.architecture == "conv" and self.side % 4:
+            raise ConfigError(f"the conv VAE halves the image side twice, so it must be divisible by 4, got "
+                              f"{self.side}: register the data set with --size 28 or 32, or use --arch mlp")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """(channels, side, side): how a flattened image [input_dim] folds back (channels first, rows, columns)."""
+        return self.channels, self.side, self.side
+
+    @classmethod
+    def for_images(cls, latent_dim: int, channels: int = 1, side: int = IMAGE_SIDE, **fields) -> ModelConfig:
+        """The config of a model of images ``channels`` x ``side`` x ``side`` (``input_dim`` follows)."""
+        return cls(latent_dim=latent_dim, input_dim=channels * side * side, channels=channels, side=side, **fields)
 
 
 @dataclass(frozen=True)

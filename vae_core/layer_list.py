@@ -37,8 +37,6 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp, TensorMetadata
 from torch.nn import functional as F
 
-from .config import IMAGE_PIXELS, IMAGE_SIDE
-
 TRACE_BATCH = 2  # images in the shape-learning run: a reshape that mixes images changes this leading size
 MAX_VALUES = 1 << 20  # per image and layer: the page keeps two buffers of the largest layer per model
 CHECK_POINTS = 8
@@ -88,20 +86,22 @@ def _built_in_ops(model: nn.Module) -> list[dict] | None:
     """The built-in decoders' op lists, as tracing gives them (the tests compare both), without tracing:
     torch.fx patches ``nn.Module.__call__`` for every thread while it traces, so a trace in one session would
     break the forward passes that other sessions of the server run at that moment."""
-    from .models.conv import CHANNELS, FEATURE_SIDE, FEATURES, ConvVAE
+    from .models.conv import CHANNELS, ConvVAE
     from .models.mlp import VAE
+    from .shapes import conv_features
 
+    config = model.config
     if type(model) is VAE:
-        hidden = model.config.hidden_dim
+        hidden = config.hidden_dim
         return [_linear("decoder_hidden", hidden), {"op": "relu", "out": [hidden]},
-                _linear("decoder_out", IMAGE_PIXELS)]
+                _linear("decoder_out", config.input_dim)]
     if type(model) is ConvVAE:
-        first, second = CHANNELS
-        return [_linear("decoder_in", FEATURES), {"op": "relu", "out": [FEATURES]},
-                {"op": "reshape", "out": [second, FEATURE_SIDE, FEATURE_SIDE]},
-                _deconv("decoder_deconv1", [first, 2 * FEATURE_SIDE, 2 * FEATURE_SIDE]),
-                {"op": "relu", "out": [first, 2 * FEATURE_SIDE, 2 * FEATURE_SIDE]},
-                _deconv("decoder_deconv2", [1, IMAGE_SIDE, IMAGE_SIDE]), {"op": "reshape", "out": [IMAGE_PIXELS]}]
+        (first, second), quarter, half = CHANNELS, config.side // 4, config.side // 2
+        features = conv_features(config.side)
+        return [_linear("decoder_in", features), {"op": "relu", "out": [features]},
+                {"op": "reshape", "out": [second, quarter, quarter]},
+                _deconv("decoder_deconv1", [first, half, half]), {"op": "relu", "out": [first, half, half]},
+                _deconv("decoder_deconv2", list(config.image_shape)), {"op": "reshape", "out": [config.input_dim]}]
     return None
 
 
@@ -122,7 +122,7 @@ def decoder_layers(model: nn.Module, trace: bool = False, checkpoint_path: Path 
         ops = None if trace else _built_in_ops(model)
         if ops is None:
             ops = _ops_traced_apart(checkpoint_path) if checkpoint_path is not None else _ops_traced_here(model)
-        _check_sizes(ops)
+        _check_sizes(ops, model.config.input_dim)
         _check_reproduces(model, ops)
     except Unsupported as why:
         return Layers(None, str(why))
@@ -299,9 +299,10 @@ def _method_op(node: fx.Node) -> dict | None:
     raise Unsupported(f"calls .{node.target}()")
 
 
-def _check_sizes(ops: list[dict]) -> None:
-    if not ops or math.prod(ops[-1]["out"]) != IMAGE_PIXELS:
-        raise Unsupported(f"does not end in {IMAGE_PIXELS} logits")
+def _check_sizes(ops: list[dict], pixels: int) -> None:
+    """The list ends in one logit per image value (``pixels``: channels x side x side) and no layer is too big."""
+    if not ops or math.prod(ops[-1]["out"]) != pixels:
+        raise Unsupported(f"does not end in {pixels} logits")
     largest = max(math.prod(op["out"]) for op in ops)
     if largest > MAX_VALUES:
         raise Unsupported(f"has a layer of {largest:,} values per image, more than the page's {MAX_VALUES:,}")

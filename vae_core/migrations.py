@@ -6,6 +6,8 @@ Version 2: model gains ``architecture`` ("mlp" | "conv"), train gains ``beta`` (
 Version 3: gains ``source``: null for a model trained here, else where its weights came from
            ({kind: "import", format, file, sha256, imported, ...}: ``vae-explorer import``); an
            imported model has no history.json.
+Version 4: model gains ``channels`` (1 grey, 3 RGB) and ``side`` (images side x side): every model before was
+           trained on 28 x 28 grey images.
 
 A migration takes the parsed config.json of version N and returns version N + 1; reading
 applies them in order, so a version-1 checkpoint (the shipped ones, and every user's) loads
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 AUXILIARY_FORMAT_VERSION = 1  # the digit classifiers' config.json; unchanged since version 1
 
 
@@ -36,7 +38,16 @@ def _v2_to_v3(data: dict) -> dict:
     return {**data, "format_version": 3, "source": None}
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(data: dict) -> dict:
+    """Version 3 only knew 28 x 28 grey images: say so explicitly."""
+    model = data.get("model")
+    migrated = {**data, "format_version": 4}
+    if isinstance(model, dict):
+        migrated["model"] = {**model, "channels": 1, "side": 28}
+    return migrated
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 class FormatError(ValueError):

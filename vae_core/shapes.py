@@ -15,6 +15,20 @@ CONV_CHANNELS = (32, 64)
 CONV_FEATURES = CONV_CHANNELS[1] * 7 * 7  # two stride-2 steps: 28 -> 14 -> 7
 
 
+def conv_features(side: int) -> int:
+    """Values between the conv VAE's convolutions and its linear layers: 64 x (side / 4)^2 (3136 at 28)."""
+    return CONV_CHANNELS[1] * (side // 4) ** 2
+
+
+def pictures(flat, channels: int, side: int):
+    """Flattened images [N, channels x side x side] (channels first, a tensor or an array) -> pictures to show:
+    [N, side, side] grey, or [N, side, side, 3] RGB (channels last, as PIL and the browser take them)."""
+    folded = flat.reshape(-1, channels, side, side)
+    if channels == 1:
+        return folded[:, 0]
+    return folded.movedim(1, -1) if hasattr(folded, "movedim") else folded.transpose(0, 2, 3, 1)
+
+
 def _linear(name: str, inputs: int, outputs: int) -> dict[str, tuple[int, ...]]:
     return {f"{name}.weight": (outputs, inputs), f"{name}.bias": (outputs,)}
 
@@ -36,11 +50,12 @@ def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     d, h = config.latent_dim, config.hidden_dim
     if config.architecture == "conv":
         first, second = CONV_CHANNELS
-        return {**_conv("encoder_conv1", 1, first), **_conv("encoder_conv2", first, second),
-                **_linear("encoder_mu", CONV_FEATURES, d), **_linear("encoder_logvar", CONV_FEATURES, d),
-                **_linear("decoder_in", d, CONV_FEATURES),
+        features, c = conv_features(config.side), config.channels
+        return {**_conv("encoder_conv1", c, first), **_conv("encoder_conv2", first, second),
+                **_linear("encoder_mu", features, d), **_linear("encoder_logvar", features, d),
+                **_linear("decoder_in", d, features),
                 **_conv("decoder_deconv1", second, first, transposed=True),
-                **_conv("decoder_deconv2", first, 1, transposed=True)}
+                **_conv("decoder_deconv2", first, c, transposed=True)}
     return {**_linear("encoder_hidden", config.input_dim or IMAGE_PIXELS, h), **_linear("encoder_mu", h, d),
             **_linear("encoder_logvar", h, d), **_linear("decoder_hidden", d, h),
             **_linear("decoder_out", h, config.input_dim)}

@@ -8,12 +8,13 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
+from ..shapes import pictures
 
 
 class VAEOutput(NamedTuple):
     """What ``forward`` returns for a batch of B images with latent size D.
 
-    logits: [B, 784] Bernoulli logits of the reconstruction.
+    logits: [B, C x S x S] Bernoulli logits of the reconstruction ([B, 784] for MNIST).
     mu, logvar: [B, D] mean and log-variance of q(z|x).
     z: [B, D] the sample the logits were decoded from.
     """
@@ -58,5 +59,5 @@ class VariationalAutoencoder(nn.Module):
 
     @torch.no_grad()
     def decode_images(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [B, D] -> mean images [B, 28, 28] in [0, 1]."""
-        return torch.sigmoid(self.decode(z)).reshape(-1, 28, 28)
+        """z: [B, D] -> mean images in [0, 1]: [B, S, S] grey (MNIST: [B, 28, 28]), [B, S, S, 3] RGB."""
+        return pictures(torch.sigmoid(self.decode(z)), self.config.channels, self.config.side)
