@@ -1,7 +1,7 @@
-"""What a data set's images are called: its ten class names, the noun for one image, and the article.
+"""What a data set's images are called: its class names, the noun for one image, and the article.
 
 Pages, exports and captions word themselves from here, so a Fashion-MNIST page says "an ankle
-boot" and "item" where an MNIST page says "a 7" and "digit". Plain data, no torch.
+boot" and "item" where an MNIST page says "a 7" and "digit"; a registered data set, "image". Plain data, no torch.
 """
 
 from __future__ import annotations
@@ -18,8 +18,16 @@ DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 def class_names(dataset: str) -> tuple[str, ...]:
-    """The ten class names of ``dataset``, label k at index k; digits name themselves."""
-    return CLASS_NAMES.get(dataset, DIGITS)
+    """The class names of ``dataset``, label k at index k: MNIST's digits name themselves; a registered data set's
+    are its folders' names (its dataset.json, under $VAE_CHECKPOINT_DIR), or the digits 0-9 when it cannot be read."""
+    if dataset in CLASS_NAMES:
+        return CLASS_NAMES[dataset]
+    from .data import DataUnavailableError, image_set
+
+    try:
+        return tuple(image_set(dataset).class_names)
+    except (DataUnavailableError, ValueError):
+        return DIGITS
 
 
 def class_name(dataset: str, label: int) -> str:

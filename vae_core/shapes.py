@@ -8,6 +8,8 @@ shapes come from its class, built on torch's meta device (``vae_core.models.regi
 
 from __future__ import annotations
 
+import math
+
 from .architectures import BUILTIN
 from .config import IMAGE_PIXELS, ModelConfig
 
@@ -18,6 +20,23 @@ CONV_FEATURES = CONV_CHANNELS[1] * 7 * 7  # two stride-2 steps: 28 -> 14 -> 7
 def conv_features(side: int) -> int:
     """Values between the conv VAE's convolutions and its linear layers: 64 x (side / 4)^2 (3136 at 28)."""
     return CONV_CHANNELS[1] * (side // 4) ** 2
+
+
+def image_shape_of(values: int) -> tuple[int, int]:
+    """(channels, side) of a flattened square image of ``values`` values: S x S grey or 3 x S x S RGB. Never both,
+    since 3 x S^2 is never a square; ``ValueError`` for a count that is neither."""
+    side = math.isqrt(values)
+    if side * side == values:
+        return 1, side
+    side = math.isqrt(values // 3)
+    if values % 3 == 0 and 3 * side * side == values:
+        return 3, side
+    raise ValueError(f"{values} values are neither S x S grey nor 3 x S x S RGB pixels")
+
+
+def as_pictures(flat):
+    """Flattened images [N, values] -> pictures ([N, S, S] or [N, S, S, 3]), their shape read from ``values``."""
+    return pictures(flat, *image_shape_of(flat.shape[-1]))
 
 
 def pictures(flat, channels: int, side: int):

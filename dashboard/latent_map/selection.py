@@ -90,8 +90,10 @@ def histogram(counts: np.ndarray, names: tuple[str, ...], many: str) -> go.Figur
 
 
 def pixel_mean(test_images, rows: list[int]) -> np.ndarray:
-    """The mean of the selected test images [N, 784] (in [0, 1]), pixel by pixel [28, 28]."""
-    return np.asarray(test_images[list(rows)], dtype=np.float64).mean(axis=0).reshape(28, 28)
+    """The mean of the selected test images [N, C x S x S] (in [0, 1]), pixel by pixel: [S, S] or RGB [S, S, 3]."""
+    from vae_core.shapes import as_pictures
+
+    return as_pictures(np.asarray(test_images[list(rows)], dtype=np.float64).mean(axis=0)[None])[0]
 
 
 def mean_of_means(mu: np.ndarray, rows: list[int]) -> np.ndarray:

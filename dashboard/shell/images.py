@@ -29,11 +29,12 @@ def digit_png(model, z, factor: int = DIGIT_SCALE) -> bytes:
 
 
 def grid_png(images, columns: int, factor: int = GRID_SCALE) -> bytes:
-    """images [N, 28, 28] in [0, 1] -> one tiled PNG (``vae_core.exports.grid_png``), at most MAX_IMAGE_WIDTH wide."""
+    """images [N, S, S] (grey) or [N, S, S, 3] (RGB) in [0, 1] -> one tiled PNG (``vae_core.exports.grid_png``), at
+    most MAX_IMAGE_WIDTH wide."""
     from vae_core import exports
 
     images = np.asarray(images)
-    width = min(columns, len(images)) * images.shape[-1]
+    width = min(columns, len(images)) * images.shape[2]
     return exports.grid_png(images, columns, max(1, min(factor, MAX_IMAGE_WIDTH // max(width, 1))))
 
 
@@ -70,9 +71,10 @@ def interpolation_png(model, start, end, steps: int, factor: int = GRID_SCALE) -
 
 
 def test_images_png(split, indices, columns: int, factor: int = GRID_SCALE) -> bytes:
-    """The original test images at ``indices`` as one tiled PNG."""
-    images = split.images[[int(i) for i in indices]].reshape(-1, 28, 28).numpy()
-    return grid_png(images, columns, factor)
+    """The original test images at ``indices`` as one tiled PNG (grey or RGB, as the data set's)."""
+    from vae_core.shapes import as_pictures
+
+    return grid_png(as_pictures(split.images[[int(i) for i in indices]].numpy()), columns, factor)
 
 
 def decoded_means_png(model, split, arrays, indices, columns: int, factor: int = GRID_SCALE) -> bytes:
@@ -85,9 +87,9 @@ def decoded_means_png(model, split, arrays, indices, columns: int, factor: int =
 def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str, float]] | None = None,
                        partners: np.ndarray | None = None, partner_notes: list[str] | None = None,
                        factor: int = 3, max_width: int = 1460) -> bytes:
-    """Samples [N, 28, 28] tiled ``columns`` per row, each cell with optional extras under it.
+    """Samples [N, S, S] (or RGB [N, S, S, 3]) tiled ``columns`` per row, each cell with optional extras under it.
 
-    Under a sample: its partner image [28, 28] (the nearest training image), then one text
+    Under a sample: its partner image [S, S] (the nearest training image), then one text
     line per annotation: the classifier's (class, probability), amber when unsure, and the partner's note.
     """
     from PIL import Image, ImageDraw
@@ -96,8 +98,8 @@ def annotated_grid_png(images: np.ndarray, columns: int, labels: list[tuple[str,
 
     count = len(images)
     columns = max(1, min(columns, count))
-    factor = max(1, min(factor, max_width // (columns * (28 + 2))))
-    side, pad = 28 * factor, 2
+    factor = max(1, min(factor, max_width // (columns * (images.shape[1] + 2))))
+    side, pad = images.shape[1] * factor, 2
     font_size = max(9, min(TILE_FONT_SIZE + 2 * (factor - 2), 16))
     line = font_size + 7
     lines = (labels is not None) + (partner_notes is not None)

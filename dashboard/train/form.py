@@ -73,13 +73,15 @@ def _show(problem: str | None) -> bool:
     return problem is None
 
 
-def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
+def _fields(train_images: int | None, datasets: list[str]) -> tuple[dict, list[int], bool]:
     """Draw the fields; (values, latent sizes, every field valid)."""
     defaults = TrainConfig()
     top, middle, bottom = st.columns(3), st.columns(3), st.columns(3)
     choices, skipped = architecture_choices()
     values = {
-        "dataset": top[0].selectbox("Data set", DATASETS, format_func=DATASET_NAMES.get, key="train_dataset"),
+        "dataset": top[0].selectbox("Data set", datasets, format_func=lambda name: DATASET_NAMES.get(name, name),
+                                    key="train_dataset", help="MNIST, Fashion-MNIST, or your own images registered "
+                                                              "below (or with `vae-explorer data add`)."),
         "architecture": top[1].selectbox("Architecture", choices, key="train_architecture",
                                          format_func=lambda name: tables.ARCHITECTURE_NAMES.get(name, name),
                                          help="MLP: 784 -> hidden -> z -> hidden -> 784. Conv: two stride-2 "
@@ -120,6 +122,18 @@ def _fields(train_images: int | None) -> tuple[dict, list[int], bool]:
         values["seed"] = st.number_input("Seed", value=defaults.seed, step=1, key="train_seed")
         ok &= _show(_train_problem(seed=values["seed"]))
     return values, sizes, ok
+
+
+def _image_shape(dataset: str, architecture: str) -> tuple[tuple[int, int], str | None]:
+    """((channels, side) of ``dataset``'s images, None), or ((1, 28), why the architecture cannot read them)."""
+    from vae_core.data import DataUnavailableError, image_set
+
+    try:
+        shape = image_set(dataset)
+        ModelConfig.for_images(1, shape.channels, shape.side, architecture=architecture)
+    except (DataUnavailableError, ConfigError) as error:
+        return (1, 28), str(error)
+    return (shape.channels, shape.side), None
 
 
 def architecture_choices() -> tuple[list[str], list[str]]:
@@ -232,19 +246,25 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
     from vae_core.data import raw_folder, split_files_present, split_size
     from vae_core.store import run_name
+    from vae_core.user_data import registered_names
     from vae_core.worker import live_slots
 
+    datasets = [*DATASETS, *registered_names(ctx.root)]
     dataset = st.session_state.get("train_dataset", DATASETS[0])
-    train_images = split_size(dataset, True, data_dir)
-    values, sizes, ok = _fields(train_images)
+    train_images = split_size(dataset, True, data_dir) if dataset in datasets else None
+    values, sizes, ok = _fields(train_images, datasets)
     dataset = values.pop("dataset")
+    shape, problem = _image_shape(dataset, values["architecture"])
+    if problem:
+        st.error(problem, icon=":material/error:")
+        return [], "fix the fields marked above"
     if not ok:
         return [], "fix the fields marked above"
     combinations = []
     after = maps_seconds(ctx.root, bool(live_slots(ctx.root))) if maps else None  # read once per run
     for latent_dim in sizes:
-        model_config = ModelConfig(latent_dim=latent_dim, hidden_dim=int(values["hidden_dim"]),
-                                   architecture=values["architecture"])
+        model_config = ModelConfig.for_images(latent_dim, *shape, hidden_dim=int(values["hidden_dim"]),
+                                              architecture=values["architecture"])
         train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                    lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
         name = run_name(model_config, train_config)
@@ -252,6 +272,8 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
         combinations.append(Combination(model_config, train_config, name, plan, trains))
     if not all(split_files_present(dataset, train, data_dir) for train in (True, False)):
         folder = raw_folder(dataset, data_dir)
+        if dataset not in DATASETS:
+            return combinations, f"{dataset} cannot be read from `{folder}`: register it again below"
         return combinations, (f"{DATASET_NAMES[dataset]} is not in `{folder}`: put its files there, or set "
                               f"`VAE_DATA_DIR` to the folder that holds them and restart the app "
                               f"(`vae-explorer download --dataset {dataset}` fetches them when online)")

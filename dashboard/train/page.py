@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.shell import queue, sidebar
-from dashboard.train import form, importer, job_list
+from dashboard.train import datasets, form, importer, job_list
 from vae_core.data import resolve_data_dir
 
 ctx = sidebar.context()
@@ -31,3 +31,4 @@ st.subheader("Jobs")
 job_list.panel(ctx.root, jobs)
 
 importer.section(ctx.root)
+datasets.section(ctx.root)

@@ -24,7 +24,7 @@ DECIMALS = 3  # of the map's coordinates: the figure ships every epoch's points 
 
 
 def _grid_source(grid: np.ndarray) -> str:
-    """grid [64, 28, 28] uint8 -> a PNG data URI of the 8 x 8 tiling at twice its size."""
+    """grid [64, S, S] (or RGB [64, S, S, 3]) uint8 -> a PNG data URI of the 8 x 8 tiling at twice its size."""
     return "data:image/png;base64," + base64.b64encode(grid_png(grid / 255.0, 8, 2)).decode()
 
 

@@ -11,6 +11,12 @@ ctx = sidebar.require_checkpoint()
 checkpoint, label = ctx.checkpoint, ctx.label(ctx.checkpoint)
 one, many = noun(ctx.dataset), noun(ctx.dataset, plural=True)
 st.title(f"Your {one}: {label}")
+if checkpoint.model_config.image_shape != (1, 28, 28):  # the pad and the uploads are prepared as MNIST's digits
+    channels, side, _ = checkpoint.model_config.image_shape
+    st.info(f"This page prepares a drawing or a photo as MNIST's 28 x 28 grey digits; {label} reads "
+            f"{'RGB' if channels == 3 else 'grey'} images of {side} x {side} pixels. Pick an MNIST or Fashion-MNIST "
+            "model in the sidebar.")
+    st.stop()
 st.markdown(f"Draw {with_article(one)} on the black square, or upload a photo of one. It is prepared as MNIST's "
             "digits were "
             "(scaled into a 20 x 20 box, centred by its centre of mass in 28 x 28), then this model encodes it, "
