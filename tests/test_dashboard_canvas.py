@@ -74,7 +74,8 @@ def test_the_map_draws_every_test_mean_and_sends_the_thumbnails_once(monkeypatch
     assert data["selection"] == [] and data["hidden"] == []
     assert data["selectable"]  # the page shows the selected digits
     header, sheet = sprite_image(payload)
-    assert header == {"id": data["sprite"], "count": 200, "columns": 100} and sheet.shape == (2 * 28, 100 * 28)
+    assert header == {"id": data["sprite"], "count": 200, "columns": 100, "channels": 1, "side": 28}
+    assert sheet.shape == (2 * 28, 100 * 28)
     test = load_split("mnist", train=False, data_dir=fake_mnist_dir)
     tile = sheet[28:56, 7 * 28:8 * 28]  # digit 107: row 1, column 7
     assert np.abs(tile.astype(int) - np.rint(test.images[107].numpy().reshape(28, 28) * 255)).max() <= 1

@@ -1,11 +1,12 @@
 // What our two components (canvas.js, live_decoder.js) share: DOM helpers, the binary messages' header,
-// a 28 x 28 grey image, one draw per animation frame, axis ticks and the mount of a view.
+// pictures (grey or RGB, any side; MNIST's 28 x 28 grey by default), one draw per animation frame, axis ticks and
+// the mount of a view.
 //
 // Both components import this file from beside them: Streamlit serves each component's folder
 // (see assets.py), so "./base.js" resolves in the page, and Node imports it the same way in the tests.
 // Nothing here keeps state: each component holds its own registry and views.
 
-export const SIDE = 28;
+export const SIDE = 28; // MNIST's side, and the drawing pad's: a payload that states no shape is 1 x 28 x 28
 export const PIXELS = SIDE * SIDE;
 
 /** A new element with an optional class, appended to ``parent`` when given. */
@@ -41,14 +42,40 @@ export function readMessage(bytes, magic) {
 
 /** Draw grey levels [784] into a 28 x 28 canvas (CSS scales it up). */
 export function drawGrey(canvas, grey) {
+  drawPicture(canvas, grey, 1, SIDE);
+}
+
+/**
+ * Draw a picture's levels 0..255, channels first as the models' flattened images are ([channels x side x side]:
+ * 1 channel grey, 3 RGB), into ``canvas`` at one canvas pixel per image pixel (CSS scales it up to the size the
+ * page gives the canvas); the canvas is made side x side first when it is not.
+ */
+export function drawPicture(canvas, levels, channels, side) {
+  if (canvas.width !== side || canvas.height !== side) {
+    canvas.width = side;
+    canvas.height = side;
+  }
   const context = canvas.getContext("2d");
-  const image = context.createImageData(SIDE, SIDE);
-  for (let p = 0; p < PIXELS; p++) {
+  const image = context.createImageData(side, side);
+  const rgba = image.data;
+  const area = side * side;
+  const [green, blue] = channels >= 3 ? [area, 2 * area] : [0, 0]; // offsets of the green and blue planes
+  for (let p = 0; p < area; p++) {
     const i = 4 * p;
-    image.data[i] = image.data[i + 1] = image.data[i + 2] = grey[p];
-    image.data[i + 3] = 255;
+    rgba[i] = levels[p];
+    rgba[i + 1] = levels[green + p];
+    rgba[i + 2] = levels[blue + p];
+    rgba[i + 3] = 255;
   }
   context.putImageData(image, 0, 0);
+}
+
+/** [channels, side] of a picture of ``count`` levels: side x side grey, or 3 x side x side RGB (no count is both). */
+export function pictureShape(count) {
+  const grey = Math.round(Math.sqrt(count));
+  if (grey * grey === count) return [1, grey];
+  const rgb = Math.round(Math.sqrt(count / 3));
+  return [3, rgb];
 }
 
 /** Call ``view.draw()`` at the next animation frame, once however often this is called before it. */

@@ -22,7 +22,8 @@
 // data-contours: how many density lines lie under them), for tests and benchmarks.
 
 import {
-  PIXELS, SIDE, describe, drawGrey, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw, tickLabel,
+  PIXELS, SIDE, describe, drawGrey, drawPicture, element, fittedTicks, mountPoint, mountView, readMessage, requestDraw,
+  tickLabel,
 } from "./base.js";
 import { BAR_BAND, ColourBar, drawColourBar, drawContours, shadeTable, shades, valueText } from "./map_colour.js";
 import { exportButton } from "./map_export.js";
@@ -73,20 +74,23 @@ const views = new WeakMap(); // parentElement -> view, kept across reruns
 // --- the sprite sheet -------------------------------------------------------------------------
 
 /**
- * "VAES" | u32 header length (little-endian) | JSON header {id, count, columns} | PNG of count digits; or, with
- * format "grey-gzip" in the header, gzip of count x 784 grey levels (the training set's 60,000: as a bitmap they
- * would take four times the memory), inflated by the browser's DecompressionStream.
+ * "VAES" | u32 header length (little-endian) | JSON header {id, count, columns, channels, side} | PNG of count
+ * images (grey, or RGB for 3 channels), side x side each; or, with format "grey-gzip" or "rgb-gzip" in the header,
+ * gzip of count x channels x side x side levels, channels first (the training set's 60,000: as a bitmap they would
+ * take four times the memory), inflated by the browser's DecompressionStream. A header without channels and side
+ * is MNIST's 1 x 28 x 28.
  */
 async function registerSprite(bytes) {
   const { header, start } = readMessage(bytes, SPRITE_MAGIC);
-  const body = new Blob([bytes.slice(start)], { type: header.format === "grey-gzip" ? "" : "image/png" });
-  if (header.format === "grey-gzip") {
-    const grey = new Uint8Array(await new Response(body.stream().pipeThrough(new DecompressionStream("gzip")))
+  const gzipped = header.format === "grey-gzip" || header.format === "rgb-gzip";
+  const body = new Blob([bytes.slice(start)], { type: gzipped ? "" : "image/png" });
+  const shape = { count: header.count, channels: header.channels ?? 1, side: header.side ?? SIDE };
+  if (gzipped) {
+    const levels = new Uint8Array(await new Response(body.stream().pipeThrough(new DecompressionStream("gzip")))
       .arrayBuffer());
-    registry.sprites.set(header.id, { grey, count: header.count });
+    registry.sprites.set(header.id, { levels, ...shape });
   } else {
-    registry.sprites.set(header.id, { image: await createImageBitmap(body), columns: header.columns,
-      count: header.count });
+    registry.sprites.set(header.id, { image: await createImageBitmap(body), columns: header.columns, ...shape });
   }
   for (const listener of [...registry.listeners]) listener();
 }
@@ -102,6 +106,19 @@ function spriteOf(ids, row) {
     index -= sheet.count;
   }
   return null;
+}
+
+/** Draw image ``index`` of ``sheet`` on ``canvas``, made side x side (its CSS size is the same whatever the side). */
+function drawThumb(canvas, sheet, index) {
+  const { channels, side } = sheet;
+  if (sheet.levels) {
+    const count = channels * side * side;
+    drawPicture(canvas, sheet.levels.subarray(index * count, (index + 1) * count), channels, side);
+    return;
+  }
+  if (canvas.width !== side || canvas.height !== side) canvas.width = canvas.height = side;
+  const [sx, sy] = [(index % sheet.columns) * side, Math.floor(index / sheet.columns) * side];
+  canvas.getContext("2d").drawImage(sheet.image, sx, sy, side, side, 0, 0, side, side);
 }
 
 // --- small helpers ----------------------------------------------------------------------------
@@ -193,7 +210,7 @@ class MapView {
     this.thumb.hidden = true;
     this.thumb.setAttribute("aria-hidden", "true"); // follows the pointer: the canvas' label says what the map shows
     this.thumbCanvas = element("canvas", "", this.thumb);
-    this.thumbCanvas.width = this.thumbCanvas.height = SIDE;
+    this.thumbCanvas.width = this.thumbCanvas.height = SIDE; // until a sheet of another side draws on it
     this.thumbText = element("div", "thumb-text", this.thumb);
     this.note = element("div", "note", this.root);
     this.nav = new Navigator(this);
@@ -674,15 +691,7 @@ class MapView {
     const name = this.data.names[this.labels[this.hover]];
     const found = this.data.sprite ? spriteOf(this.data.sprite, row) : null;
     this.thumbCanvas.hidden = !found;
-    if (found) {
-      const [sprite, index] = found;
-      if (sprite.grey) {
-        drawGrey(this.thumbCanvas, sprite.grey.subarray(index * PIXELS, (index + 1) * PIXELS));
-      } else {
-        const [sx, sy] = [(index % sprite.columns) * SIDE, Math.floor(index / sprite.columns) * SIDE];
-        this.thumbCanvas.getContext("2d").drawImage(sprite.image, sx, sy, SIDE, SIDE, 0, 0, SIDE, SIDE);
-      }
-    }
+    if (found) drawThumb(this.thumbCanvas, ...found);
     const value = this.table ? ` · ${valueText(this.data.colouring.values[this.hover], this.data.colouring)}` : "";
     this.thumbText.textContent = `${digitName(row, this.trainFrom)} · ${name}${value}`;
     // Beside the cursor, on the side with room, and inside the map even where it is small.

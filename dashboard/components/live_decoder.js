@@ -1,5 +1,7 @@
 // The live decoder: a VAE's decoder evaluated in the page, so a digit follows the pointer. One interpreter runs
-// the layer list that comes with each model's weights (vae_core/layer_list.py), whatever the architecture.
+// the layer list that comes with each model's weights (vae_core/layer_list.py), whatever the architecture; the
+// weights' header says the image's shape (channels, side), and the views draw its logits as an S x S picture, grey
+// or RGB, at the size the CSS gives the canvas whatever S is.
 //
 // One module serves two kinds of mount (see live_decoder.py):
 //   - data is bytes: a bundle of weights payloads (empty when the page holds them all); each is
@@ -13,7 +15,7 @@
 // once their weights have arrived and it has drawn, data-drawn: the same names.
 
 import {
-  PIXELS, SIDE, describe, drawGrey, element, mountPoint, mountView, readMessage, requestDraw,
+  SIDE, describe, drawPicture, element, mountPoint, mountView, pictureShape, readMessage, requestDraw,
 } from "./base.js";
 
 const MAGIC = "VAEW";
@@ -22,9 +24,15 @@ const DIGIT_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
 const registry = (globalThis.__vaeLiveDecoder ??= { models: new Map(), listeners: new Set() });
-// The page's tests and benchmarks check the pixels through the same two functions the views use.
+// The page's tests and benchmarks check the pixels through the same two functions the views use: decode gives a
+// model's levels, channels first; drawDigit draws them in that model's shape (without an id, the shape their count
+// implies: side x side grey or 3 x side x side RGB).
 registry.decode = (id, z) => decode(registry.models.get(id), z);
-registry.drawDigit = (canvas, grey) => drawGrey(canvas, grey);
+registry.drawDigit = (canvas, levels, id) => {
+  const model = id === undefined ? null : registry.models.get(id);
+  const [channels, side] = model ? [model.channels, model.side] : pictureShape(levels.length);
+  drawPicture(canvas, levels, channels, side);
+};
 const views = new WeakMap(); // parentElement -> view state, kept across reruns
 
 // --- weights and the decoder --------------------------------------------------------------
@@ -32,8 +40,9 @@ const views = new WeakMap(); // parentElement -> view state, kept across reruns
 /**
  * Parse "VAEW" | u32 header length | JSON header | pad to 4 | float32 tensors in the header's order.
  * The header carries the decoder's layer list ("layers", see vae_core/layer_list.py) and each tensor's
- * name and shape, as torch stores them; a decoder the page cannot run has layers null, a "server"
- * phrase saying why, and no tensors: the views show the server's pixels for it.
+ * name and shape, as torch stores them, and the image's shape (channels: 1 grey or 3 RGB, side; 1 and 28 when
+ * absent); a decoder the page cannot run has layers null, a "server" phrase saying why, and no tensors: the views
+ * show the server's pixels for it.
  */
 export function parseWeights(bytes) {
   const message = readMessage(bytes, MAGIC);
@@ -64,7 +73,11 @@ function size(shape) {
  */
 export function compile(header, tensors) {
   const latentDim = header.latent_dim;
-  if (!header.layers) return { id: header.id, latentDim, server: header.server || "cannot be run in the page" };
+  const picture = { channels: header.channels ?? 1, side: header.side ?? SIDE };
+  picture.pixels = picture.channels * picture.side * picture.side;
+  if (!header.layers) {
+    return { id: header.id, latentDim, ...picture, server: header.server || "cannot be run in the page" };
+  }
   let shape = [latentDim];
   let largest = latentDim;
   const steps = [];
@@ -75,12 +88,18 @@ export function compile(header, tensors) {
     shape = layer.out;
     largest = Math.max(largest, size(shape));
   });
-  if (size(shape) !== PIXELS) throw new Error("the decoder does not end in 784 logits");
-  return { id: header.id, latentDim, steps, buffers: [new Float64Array(largest), new Float64Array(largest)] };
+  if (size(shape) !== picture.pixels) {
+    throw new Error(`the decoder does not end in ${picture.channels} x ${picture.side} x ${picture.side} logits`);
+  }
+  return { id: header.id, latentDim, ...picture, steps,
+    buffers: [new Float64Array(largest), new Float64Array(largest)] };
 }
 
-/** z [D] -> grey levels [784] in 0..255 (Uint8ClampedArray), the sigmoid of the decoder's logits. */
-export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
+/**
+ * z [D] -> levels [channels x side x side] in 0..255 (Uint8ClampedArray), the sigmoid of the decoder's logits,
+ * channels first as the logits are (a grey model's: its grey levels, row-major).
+ */
+export function decode(model, z, out = new Uint8ClampedArray(model.pixels)) {
   let [from, to] = model.buffers;
   for (let d = 0; d < model.latentDim; d++) from[d] = z[d];
   for (const step of model.steps) {
@@ -90,7 +109,7 @@ export function decode(model, z, out = new Uint8ClampedArray(PIXELS)) {
       to = swap;
     }
   }
-  for (let p = 0; p < PIXELS; p++) out[p] = Math.round(255 / (1 + Math.exp(-from[p])));
+  for (let p = 0; p < model.pixels; p++) out[p] = Math.round(255 / (1 + Math.exp(-from[p])));
   return out;
 }
 
@@ -285,7 +304,8 @@ function register(bytes) {
 
 // --- small helpers ------------------------------------------------------------------------------
 
-/** A 28 x 28 canvas for a decoded digit (CSS scales it up with crisp pixels), described by ``label``. */
+/** A canvas for a decoded picture, 28 x 28 until a model of another shape draws on it (CSS scales it up with crisp
+ * pixels to the same size whatever its side), described by ``label``. */
 function digitCanvas(parent, label) {
   const canvas = element("canvas", "digit", parent);
   canvas.width = SIDE;
@@ -293,6 +313,28 @@ function digitCanvas(parent, label) {
   canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", label);
   return canvas;
+}
+
+/** A buffer for ``model``'s levels: ``buffer`` when it is the right size, else a new one. */
+function levelsFor(model, buffer) {
+  return buffer?.length === model.pixels ? buffer : new Uint8ClampedArray(model.pixels);
+}
+
+/** Decode ``z`` with ``model`` into its levels buffer (returned) and draw them on ``canvas``. */
+function drawDecoded(canvas, model, z, buffer) {
+  const levels = decode(model, z, levelsFor(model, buffer));
+  drawPicture(canvas, levels, model.channels, model.side);
+  return levels;
+}
+
+/** Draw the server's levels of ``model``'s picture (a decoder the page cannot run); the buffer used, or null when
+ * their count is not the model's. */
+function drawServed(canvas, model, served, buffer) {
+  if (!served || served.length !== model.pixels) return null;
+  const levels = levelsFor(model, buffer);
+  levels.set(served);
+  drawPicture(canvas, levels, model.channels, model.side);
+  return levels;
 }
 
 function snap(value, range, step) {
@@ -314,7 +356,7 @@ class ExplorerView {
     this.hover = null;
     this.sent = null;
     this.frame = 0;
-    this.grey = new Uint8ClampedArray(PIXELS);
+    this.levels = null; // the decoded picture's levels, sized for the model on its first draw
     this.root = mountPoint(root, "vae-live explorer");
     this.planeBox = element("div", "plane-box", this.root);
     this.plane = element("canvas", "plane", this.planeBox);
@@ -467,9 +509,9 @@ class ExplorerView {
     this.args.reportHeld();
     const z = this.point();
     if (model.server) {
-      this.drawServer();
+      this.drawServer(model);
     } else {
-      drawGrey(this.digit, decode(model, z, this.grey));
+      this.levels = drawDecoded(this.digit, model, z, this.levels);
       this.digit.dataset.point = Array.from(z, format).join(",");
     }
     this.root.dataset.drawn = model.id;
@@ -480,12 +522,12 @@ class ExplorerView {
     if (this.data.plane) this.drawPlane(z);
   }
 
-  /** A decoder the page cannot run: the digit the server decoded at the point last reported (data.server). */
-  drawServer() {
+  /** A decoder the page cannot run: the picture the server decoded at the point last reported (data.server). */
+  drawServer(model) {
     const server = this.data.server;
-    if (!server) return;
-    this.grey.set(server.grey);
-    drawGrey(this.digit, this.grey);
+    const levels = drawServed(this.digit, model, server?.grey, this.levels);
+    if (!levels) return;
+    this.levels = levels;
     this.digit.dataset.point = server.point.map(format).join(",");
   }
 
@@ -607,7 +649,7 @@ class WalkView {
         canvas.dataset.model = walk.model;
         return canvas;
       });
-      this.greys = data.walks.map(() => new Uint8ClampedArray(PIXELS));
+      this.levels = data.walks.map(() => null); // each walk's levels, sized for its model on its first draw
       delete this.root.dataset.drawn;
     }
     this.data = data;
@@ -639,15 +681,12 @@ class WalkView {
         missing += 1;
         return;
       }
-      if (model.server) { // a decoder the page cannot run: the server's digit at the position last reported
-        if (walk.grey) {
-          this.greys[i].set(walk.grey);
-          drawGrey(this.canvases[i], this.greys[i]);
-        }
+      if (model.server) { // a decoder the page cannot run: the server's picture at the position last reported
+        this.levels[i] = drawServed(this.canvases[i], model, walk.grey, this.levels[i]) ?? this.levels[i];
         return;
       }
       const z = walk.start.map((a, d) => a + (walk.end[d] - a) * this.t);
-      drawGrey(this.canvases[i], decode(model, z, this.greys[i]));
+      this.levels[i] = drawDecoded(this.canvases[i], model, z, this.levels[i]);
     });
     this.position.textContent = `${Math.round(this.t * 100)}%`;
     this.status.textContent = missing ? "Loading the decoders' weights…" : this.data.note;

@@ -7,7 +7,9 @@ everything else on the page. The page runs one interpreter over a layer list tha
 weights (``vae_core.layer_list``: traced from the model's ``decode``), so a registered architecture
 decodes live as the built-ins do when its decoder is a chain of the layers the page knows. For any
 other decoder the payload says why, and the views show the digit the server decoded at the point
-last reported (``ServerDigit``), with one line saying so.
+last reported (``ServerDigit``), with one line saying so. The payload also says the image's shape (the model's
+channels and side): the views draw the decoded logits, channels first, as a side x side picture, grey or RGB, at
+the same size on screen whatever the side.
 
 Weights travel once per model per browser session, as bytes (``weights_payload``): the view
 reports which models the page holds (its ``held`` state) and only the others are mounted.
@@ -39,8 +41,9 @@ def weights_payload(model, model_id: str, layers=None) -> bytes:
     """The decoder's layer list and weights as one binary message for the browser.
 
     Layout: b"VAEW", u32 header length (little-endian), UTF-8 JSON header (id, architecture, latent_dim,
-    ``layers``: the op list of ``vae_core.layer_list.decoder_layers`` or null, then ``server``: the phrase
-    saying why the page cannot run it, and [name, shape] of each tensor the ops read), zero padding to a
+    ``channels`` (1 grey, 3 RGB) and ``side`` of the model's images, ``layers``: the op list of
+    ``vae_core.layer_list.decoder_layers`` (ending in channels x side x side logits) or null, then ``server``: the
+    phrase saying why the page cannot run it, and [name, shape] of each tensor the ops read), zero padding to a
     multiple of 4, then those tensors as float32 little-endian, row-major as torch stores them (Linear
     weights [out, in], Conv2d [out, in, kH, kW], ConvTranspose2d [in, out, kH, kW]). ``layers``: the
     model's ``Layers`` when the caller has them already.
@@ -51,9 +54,10 @@ def weights_payload(model, model_id: str, layers=None) -> bytes:
         layers = decoder_layers(model)
     state = model.state_dict()
     tensors = [(name, state[name]) for name in layers.tensor_names()]
-    header = json.dumps({"id": model_id, "architecture": model.config.architecture,
-                         "latent_dim": model.config.latent_dim, "layers": layers.ops, "server": layers.reason,
-                         "tensors": [[name, list(t.shape)] for name, t in tensors]}).encode()
+    config = model.config
+    header = json.dumps({"id": model_id, "architecture": config.architecture, "latent_dim": config.latent_dim,
+                         "channels": config.channels, "side": config.side, "layers": layers.ops,
+                         "server": layers.reason, "tensors": [[name, list(t.shape)] for name, t in tensors]}).encode()
     padding = b"\0" * (-(8 + len(header)) % 4)
     floats = [t.detach().cpu().numpy().astype("<f4").reshape(-1) for _, t in tensors]
     body = np.concatenate(floats).tobytes() if floats else b""
@@ -65,7 +69,9 @@ class ServerDigit:
     """What a view shows for a model whose decoder the page cannot run: the server's digit and why."""
 
     note: str  # one line: decoded on the server, at the point last reported, and why
-    grey: list[int]  # [784] grey levels 0..255 of the digit decoded at ``point``
+    # [C x S x S] levels 0..255 of the picture decoded at ``point``, channels first as the model's logits (a grey
+    # model's: its S x S grey levels); the page draws them in the shape its weights payload states
+    grey: list[int]
     point: list[float]  # [D] the latent point
 
     def as_data(self) -> dict:
@@ -172,8 +178,8 @@ def reported_values(point, signature: str, dims: list[int]) -> dict[int, float] 
 def walk(key: str, walks: list[dict], signature: str, note: str) -> None:
     """Mount the walk view: one digit per model at ``start + t (end - start)`` of each walk, one slider for t.
 
-    ``walks``: [{"model": name, "label": column title, "start": [D], "end": [D]}], plus "grey": [784] grey
-    levels at ``walk_position(key)`` for a model whose decoder the page cannot run.
+    ``walks``: [{"model": name, "label": column title, "start": [D], "end": [D]}], plus "grey": the levels of
+    ``ServerDigit.grey`` at ``walk_position(key)`` for a model whose decoder the page cannot run.
     """
     t = walk_position(key)
     _component(key=key, data={"view": "walk", "walks": walks, "signature": signature, "t": t, "note": note,

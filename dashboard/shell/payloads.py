@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import streamlit as st
 
 from dashboard.components import canvas, live_decoder, map_colour, sprites
@@ -34,8 +35,8 @@ def decoder_weights_for(checkpoint) -> bytes:
 
 
 def server_digit(checkpoint, z) -> live_decoder.ServerDigit | None:
-    """None when the page runs ``checkpoint``'s decoder itself; else the digit the server decodes at z [D]
-    (a tensor or a list of floats) and the line that says so."""
+    """None when the page runs ``checkpoint``'s decoder itself; else the picture the server decodes at z [D]
+    (a tensor or a list of floats), as levels channels first (``ServerDigit.grey``), and the line that says so."""
     reason = decoder_layers_for(checkpoint).reason
     if reason is None:
         return None
@@ -44,8 +45,9 @@ def server_digit(checkpoint, z) -> live_decoder.ServerDigit | None:
     from vae_core import explore
 
     point = torch.as_tensor(z, dtype=torch.float32).reshape(1, -1)
-    grey = explore.to_uint8(explore.decode(cache.model_for(checkpoint), point)).reshape(-1)
-    return live_decoder.ServerDigit(live_decoder.server_note(reason), [int(v) for v in grey],
+    picture = explore.to_uint8(explore.decode(cache.model_for(checkpoint), point))[0]  # [S, S] or [S, S, 3]
+    levels = (picture if picture.ndim == 2 else np.moveaxis(picture, -1, 0)).reshape(-1)  # channels first
+    return live_decoder.ServerDigit(live_decoder.server_note(reason), [int(v) for v in levels],
                                     [float(v) for v in point[0]])
 
 
@@ -85,10 +87,18 @@ def plane_points_for(checkpoint, dims: tuple[int, int]) -> tuple[list[float], li
     return live_decoder.plane_points(mu, labels, dims)
 
 
+def _image_shape(dataset: str) -> tuple[int, int]:
+    """(channels, side) of the data set's images (``vae_core.data.image_set``: a registered set's from its folder)."""
+    from vae_core.data import image_set
+
+    shape = image_set(dataset)
+    return shape.channels, shape.side
+
+
 @st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
 def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
     split, _ = cache.test_split_in(dataset, data_dir)
-    return None if split is None else sprites.sprite_payload(split.images.numpy().reshape(-1, 28, 28), sprite_id)
+    return None if split is None else sprites.sprite_payload(split.images.numpy(), sprite_id, *_image_shape(dataset))
 
 
 def sprite_for(dataset: str) -> tuple[str, object]:
@@ -104,9 +114,10 @@ def _train_sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
 
     try:
         split = load_split(dataset, train=True, data_dir=data_dir, download=False)
+        shape = _image_shape(dataset)
     except DataUnavailableError:
         return None
-    return sprites.grey_sprite_payload(split.images.numpy(), sprite_id)
+    return sprites.gzip_sprite_payload(split.images.numpy(), sprite_id, *shape)
 
 
 def train_sprite_for(dataset: str) -> tuple[str, object]:
