@@ -2,11 +2,14 @@
 
 Everything here is independent of any UI: the dashboard calls these functions and only
 lays out what they return. Latent tensors are float32 on CPU; images are numpy arrays.
+Pictures are [N, S, S] grey or [N, S, S, 3] RGB (channels last, as ``decode_images`` gives them and
+PIL takes them): [N, 28, 28] for MNIST; ``as_pictures`` folds any other layout the project uses into them.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -14,8 +17,45 @@ import torch
 
 from .losses import gaussian_kl_per_dim
 from .models import VariationalAutoencoder
+from .shapes import pictures
 
-IMAGE_SIDE = 28
+IMAGE_SIDE = 28  # MNIST's; a model's own is ``model.config.side``
+
+
+def image_shape_of(pixels: int) -> tuple[int, int]:
+    """(channels, side) of a flattened image of ``pixels`` values: S x S grey, or 3 x S x S RGB (784: 1 x 28).
+
+    No side is both (3 is not a square), so the count alone decides.
+    """
+    side = math.isqrt(pixels)
+    if side * side == pixels:
+        return 1, side
+    side = math.isqrt(pixels // 3)
+    if pixels % 3 == 0 and 3 * side * side == pixels:
+        return 3, side
+    raise ValueError(f"{pixels} values are not the pixels of a square grey or RGB image")
+
+
+def picture_shape(channels: int, side: int) -> tuple[int, ...]:
+    """The shape of one picture: (side, side) grey, (side, side, 3) RGB."""
+    return (side, side) if channels == 1 else (side, side, channels)
+
+
+def as_pictures(images):
+    """Images (numpy or torch) in any layout used here -> pictures [N, S, S] grey or [N, S, S, 3] RGB.
+
+    [N, C x S x S] flattened channels first (a ``data.Split``'s images), [N, C, S, S], or pictures already.
+    """
+    shape = tuple(images.shape)
+    if len(shape) == 2:
+        return pictures(images, *image_shape_of(shape[1]))
+    if len(shape) == 3 and shape[1] == shape[2]:
+        return images
+    if len(shape) == 4 and shape[1] == shape[2] and shape[3] == 3:
+        return images
+    if len(shape) == 4 and shape[1] in (1, 3) and shape[2] == shape[3]:
+        return pictures(images, shape[1], shape[2])
+    raise ValueError(f"expected images [N, S, S], [N, S, S, 3], [N, C, S, S] or [N, C x S x S], got {list(shape)}")
 
 
 def prior_samples(latent_dim: int, count: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
@@ -93,31 +133,32 @@ def dims_by_information(scores: np.ndarray | torch.Tensor) -> list[int]:
 
 @torch.no_grad()
 def decode(model: VariationalAutoencoder, z: torch.Tensor) -> np.ndarray:
-    """z [B, D] -> mean images [B, 28, 28] float32 in [0, 1]."""
+    """z [B, D] -> mean images float32 in [0, 1]: [B, S, S] grey (MNIST: [B, 28, 28]) or [B, S, S, 3] RGB."""
     return model.decode_images(z.to(torch.float32)).cpu().numpy()
 
 
 @torch.no_grad()
 def reconstruct(model: VariationalAutoencoder, images: torch.Tensor) -> np.ndarray:
-    """images [B, 784] -> decoded posterior means [B, 28, 28] (the deterministic reconstruction)."""
+    """images [B, C x S x S] -> decoded posterior means as pictures (``decode``): the deterministic reconstruction."""
     mu, _ = model.encode(images.to(torch.float32))
     return decode(model, mu)
 
 
 def tile(images: np.ndarray, columns: int, pad: int = 1, pad_value: float = 0.35) -> np.ndarray:
-    """images [N, 28, 28] in [0, 1] -> one grey image [H, W] uint8, ``columns`` per row.
+    """images in [0, 1] (``as_pictures``: [N, S, S], [N, S, S, 3], flattened) -> one uint8 image, ``columns`` per row:
+    [H, W] grey, [H, W, 3] RGB.
 
     A thin grey border separates neighbours; empty cells of the last row stay grey.
     """
-    images = np.asarray(images, dtype=np.float32).reshape(-1, IMAGE_SIDE, IMAGE_SIDE)
-    count = len(images)
+    images = as_pictures(np.asarray(images, dtype=np.float32))
+    count, side = len(images), images.shape[1]
     columns = max(1, min(columns, count))
     rows = -(-count // columns)
-    cell = IMAGE_SIDE + pad
-    canvas = np.full((rows * cell + pad, columns * cell + pad), pad_value, dtype=np.float32)
+    cell = side + pad
+    canvas = np.full((rows * cell + pad, columns * cell + pad, *images.shape[3:]), pad_value, dtype=np.float32)
     for index, image in enumerate(images):
         top, left = pad + (index // columns) * cell, pad + (index % columns) * cell
-        canvas[top:top + IMAGE_SIDE, left:left + IMAGE_SIDE] = image
+        canvas[top:top + side, left:left + side] = image
     return to_uint8(canvas)
 
 
@@ -127,14 +168,14 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def upscale(image: np.ndarray, factor: int) -> np.ndarray:
-    """[H, W] -> [H * factor, W * factor] by nearest neighbour, so pixels stay crisp squares."""
+    """[H, W] (or [H, W, 3]) -> [H * factor, W * factor] (, 3) by nearest neighbour, so pixels stay crisp squares."""
     if factor < 1:
         raise ValueError(f"upscale factor must be >= 1, got {factor}")
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
 def png_bytes(image: np.ndarray, factor: int = 1) -> bytes:
-    """A grey image [H, W] (uint8, or float in [0, 1]) -> PNG bytes, upscaled by ``factor``."""
+    """A grey image [H, W] or an RGB one [H, W, 3] (uint8, or float in [0, 1]) -> PNG bytes, upscaled by ``factor``."""
     from PIL import Image
 
     pixels = image if image.dtype == np.uint8 else to_uint8(image)

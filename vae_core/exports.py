@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .explore import IMAGE_SIDE, label_font, tile, to_uint8, upscale
+from .explore import as_pictures, label_font, tile, to_uint8, upscale
 
 ENCODE_BATCH = 2000
 MAPS = (("pca", None), ("tsne", "tsne_index"), ("umap", None))  # (array, its test rows when a subset) per map
@@ -30,7 +30,7 @@ class ExportError(ValueError):
 
 @torch.no_grad()
 def encode_test_set(model, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """images [N, 784] -> (mu [N, D], logvar [N, D]) float32 numpy arrays, encoded in batches."""
+    """images [N, C x S x S] (MNIST: [N, 784]) -> (mu [N, D], logvar [N, D]) float32 numpy arrays, in batches."""
     device = next(model.parameters()).device
     parts = [model.encode(images[i:i + ENCODE_BATCH].to(device)) for i in range(0, len(images), ENCODE_BATCH)]
     return (torch.cat([p[0] for p in parts]).cpu().numpy().astype(np.float32),
@@ -80,7 +80,8 @@ def test_set_csv(mu: np.ndarray, logvar: np.ndarray, labels: np.ndarray, project
 
 def write_projector(directory: Path, mu: np.ndarray, labels: np.ndarray, images: np.ndarray | torch.Tensor,
                     class_names: tuple[str, ...] | None = None, tag: str = "test_set_means") -> Path:
-    """A TensorBoard projector log in ``directory``: vectors mu [N, D], labels [N], images [N, 784] as the sprite.
+    """A TensorBoard projector log in ``directory``: vectors mu [N, D], labels [N], images as the sprite (in any layout
+    of ``explore.as_pictures``: a split's [N, C x S x S], [N, S, S] grey, [N, S, S, 3] in colour).
 
     Written by ``torch.utils.tensorboard.SummaryWriter.add_embedding``; open it with
     ``tensorboard --logdir DIRECTORY`` (Projector tab). Returns ``directory``.
@@ -89,7 +90,7 @@ def write_projector(directory: Path, mu: np.ndarray, labels: np.ndarray, images:
 
     labels = [int(k) for k in np.asarray(labels)]
     names = class_names or tuple(str(k) for k in range(10))
-    sprite = torch.as_tensor(np.asarray(images, dtype=np.float32)).reshape(-1, 1, IMAGE_SIDE, IMAGE_SIDE)
+    sprite = _channels_first(as_pictures(np.asarray(images, dtype=np.float32)))
     writer = SummaryWriter(log_dir=str(directory))
     try:
         writer.add_embedding(torch.as_tensor(np.asarray(mu, dtype=np.float32)),
@@ -118,7 +119,8 @@ def projector_zip(mu: np.ndarray, labels: np.ndarray, images, class_names: tuple
 
 def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_labels: list[str] | None = None,
              marked: set[int] | frozenset[int] = frozenset(), factor: int = 2) -> bytes:
-    """images [R, C, 28, 28] in [0, 1] -> one PNG: R rows of C digits, labels left of rows and above columns.
+    """images [R, C, S, S] (RGB [R, C, S, S, 3]) in [0, 1] -> one PNG: R rows of C digits, labels left of rows and
+    above columns.
 
     Rows in ``marked`` (e.g. collapsed dimensions) get an amber label and a bar down their left edge.
     """
@@ -126,7 +128,7 @@ def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_lab
 
     images = np.asarray(images, dtype=np.float32)
     rows, columns = images.shape[:2]
-    side, pad, font_size = IMAGE_SIDE * factor, 2, max(11, 6 * factor)
+    side, pad, font_size = images.shape[2] * factor, 2, max(11, 6 * factor)
     font = label_font(font_size)
     left = 0 if row_labels is None else max(int(font.getlength(t)) for t in row_labels) + 14
     top = 0 if column_labels is None else font_size + 8
@@ -150,19 +152,20 @@ def rows_png(images: np.ndarray, row_labels: list[str] | None = None, column_lab
 
 
 def strip_png(images: np.ndarray, labels: list[str] | None = None, factor: int = 3) -> bytes:
-    """images [C, 28, 28] -> one labelled row (``rows_png`` with a single row)."""
+    """images [C, S, S] (RGB [C, S, S, 3]) -> one labelled row (``rows_png`` with a single row)."""
     return rows_png(np.asarray(images)[None], None, labels, factor=factor)
 
 
 def grid_png(images: np.ndarray, columns: int, factor: int = 3) -> bytes:
-    """images [N, 28, 28] in [0, 1] -> a plain tiled PNG, ``columns`` per row."""
+    """images in [0, 1] ([N, S, S], [N, S, S, 3], flattened: ``explore.tile``) -> a plain tiled PNG, ``columns``
+    per row."""
     from PIL import Image
 
     return _png(Image.fromarray(upscale(tile(images, columns), factor)))
 
 
 def gif_bytes(frames: np.ndarray, factor: int = 3, frame_ms: int = GIF_FRAME_MS, bounce: bool = True) -> bytes:
-    """frames [T, H, W] grey in [0, 1] (or uint8) -> an endlessly looping GIF.
+    """frames [T, H, W] grey or [T, H, W, 3] RGB in [0, 1] (or uint8) -> an endlessly looping GIF.
 
     ``bounce`` plays the frames forward then back, so a walk returns smoothly to its start.
     """
@@ -180,15 +183,23 @@ def gif_bytes(frames: np.ndarray, factor: int = 3, frame_ms: int = GIF_FRAME_MS,
 
 
 def strip_gif(images: np.ndarray, factor: int = 6) -> bytes:
-    """A strip [T, 28, 28] (interpolation, morph, direction) as an animation of its digits, one per frame."""
+    """A strip [T, S, S] or [T, S, S, 3] (interpolation, morph, direction) as an animation of its digits, one per
+    frame."""
     return gif_bytes(np.asarray(images), factor)
 
 
 def rows_gif(images: np.ndarray, columns: int | None = None, factor: int = 3) -> bytes:
-    """images [R, C, 28, 28] (a traversal) -> frame c tiles column c of every row: all dimensions move at once."""
+    """images [R, C, S, S] or [R, C, S, S, 3] (a traversal) -> frame c tiles column c of every row: all dimensions
+    move at once."""
     images = np.asarray(images, dtype=np.float32)
     per_row = columns or min(len(images), 10)
     return gif_bytes(np.stack([tile(images[:, c], per_row) for c in range(images.shape[1])]), factor)
+
+
+def _channels_first(pictures: np.ndarray) -> torch.Tensor:
+    """Pictures [N, S, S] or [N, S, S, 3] -> [N, C, S, S], the layout TensorBoard's sprite takes."""
+    tensor = torch.as_tensor(pictures)
+    return tensor.unsqueeze(1) if tensor.dim() == 3 else tensor.permute(0, 3, 1, 2).contiguous()
 
 
 def _png(picture) -> bytes:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from . import latent
-from .explore import IMAGE_SIDE, decode
+from .explore import decode, picture_shape
 from .exports import ExportError
 
 
@@ -21,7 +21,7 @@ from .exports import ExportError
 class Traversal:
     """One row per latent dimension, one column per offset from the start point."""
 
-    images: np.ndarray  # [R, C, 28, 28] in [0, 1]
+    images: np.ndarray  # [R, C, S, S] (RGB: [R, C, S, S, 3]) in [0, 1]; MNIST's S is 28
     dims: list[int]  # the dimension of each row, most informative first
     offsets: np.ndarray  # [C] added to the start point's value of the row's dimension
     row_labels: list[str]  # "z[3]  1.52" (the score), "z[7]  collapsed"
@@ -38,16 +38,17 @@ def traversal(model, start: torch.Tensor, ranking: latent.DimensionRanking, rows
     dims = ranking.order[:rows] if rows else list(ranking.order)
     offsets = latent.traversal_offsets(columns, radius)
     images = decode(model, latent.traversal_latents(start, dims, offsets))
-    images = images.reshape(len(dims), len(offsets), IMAGE_SIDE, IMAGE_SIDE)
+    images = images.reshape(len(dims), len(offsets), *images.shape[1:])
     marked = frozenset(r for r, d in enumerate(dims) if d in ranking.collapsed)
     labels = [f"z[{d}]  collapsed" if r in marked else f"z[{d}]  {ranking.scores[d]:.2f}" for r, d in enumerate(dims)]
     return Traversal(images, dims, offsets, labels, marked)
 
 
 def class_mean_images(model, means: torch.Tensor) -> np.ndarray:
-    """means [K, D] -> the decoded class means [K, 28, 28] (a class absent from the data stays blank)."""
+    """means [K, D] -> the decoded class means as pictures [K, S, S] (RGB [K, S, S, 3]); a class absent from the
+    data stays blank."""
     present = ~torch.isnan(means).any(dim=1)
-    images = np.zeros((len(means), IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+    images = np.zeros((len(means), *picture_shape(model.config.channels, model.config.side)), dtype=np.float32)
     if present.any():
         images[present.numpy()] = decode(model, means[present])
     return images
@@ -60,14 +61,15 @@ def _check_classes(means: torch.Tensor, *classes: int) -> None:
 
 
 def morph_images(model, means: torch.Tensor, first: int, last: int, steps: int) -> np.ndarray:
-    """[steps, 28, 28]: decoded from class ``first``'s mean to class ``last``'s."""
+    """[steps, S, S] (RGB [steps, S, S, 3]): decoded from class ``first``'s mean to class ``last``'s."""
     _check_classes(means, first, last)
     return decode(model, latent.morph(means, first, last, steps))
 
 
 def direction_images(model, z: torch.Tensor, means: torch.Tensor, first: int, last: int, steps: int,
                      strength: float = 1.0) -> np.ndarray:
-    """[steps, 28, 28]: z [D] decoded as the direction from class ``first`` to ``last`` is added to it."""
+    """[steps, S, S] (RGB [steps, S, S, 3]): z [D] decoded as the direction from class ``first`` to ``last`` is
+    added to it."""
     _check_classes(means, first, last)
     return decode(model, latent.add_direction(z, means, first, last, steps, strength))
 

@@ -14,7 +14,8 @@ import io
 
 import numpy as np
 
-TILE_FACTOR = 2  # a thumbnail: 28 px -> 56 px
+TILE_FACTOR = 2  # a thumbnail: 28 px -> 56 px (other sides: about as wide, ``tile_factor``)
+TILE_WIDTH = 56
 COLUMNS = 3  # thumbnails per row: 3 x 70 pixels fit the column beside the map unscaled
 CELL_MARGIN = 14  # pixels beside each thumbnail: room for its labels
 LABEL_SIZE = 12  # pixels of the two lines under each thumbnail
@@ -34,13 +35,21 @@ def nearest(means: np.ndarray, point: np.ndarray, k: int,
 
 
 def thumbnails(model, test_images, means: np.ndarray, rows: list[int]) -> tuple[np.ndarray, bool]:
-    """(digits [K, 28, 28] in [0, 1] of test ``rows``, whether they are the test images).
+    """(pictures in [0, 1] of test ``rows``: [K, S, S] grey, [K, S, S, 3] RGB; whether they are the test images).
 
-    ``test_images`` [N, 784]: the test images the means were computed on, or None; without them the
-    thumbnails are the decoded means (``model`` decodes them).
+    ``test_images`` [N, C x S x S] (MNIST: [N, 784]): the test images the means were computed on, or None; without
+    them the thumbnails are the decoded means (``model`` decodes them).
     """
     if test_images is not None:
-        return np.asarray(test_images[list(rows)]).reshape(-1, 28, 28), True
+        from vae_core.shapes import pictures
+
+        chosen = np.asarray(test_images[list(rows)])
+        config = getattr(model, "config", None)
+        if config is None:  # no model: the pixel count says the shape (784: 28 x 28 grey)
+            from vae_core.explore import as_pictures
+
+            return as_pictures(chosen), True
+        return pictures(chosen, config.channels, config.side), True
     import torch
 
     from vae_core import explore
@@ -49,12 +58,14 @@ def thumbnails(model, test_images, means: np.ndarray, rows: list[int]) -> tuple[
 
 
 def tiles_png(images: np.ndarray, lines: list[tuple[str, str]], columns: int = COLUMNS) -> bytes:
-    """Digits [K, 28, 28] in [0, 1], ``columns`` per row, each with two short lines of text under it."""
+    """Pictures [K, S, S] or [K, S, S, 3] in [0, 1], ``columns`` per row, each with two short lines of text under it
+    (each shown about ``TILE_WIDTH`` pixels wide: MNIST's at ``TILE_FACTOR``)."""
     from PIL import Image, ImageDraw
 
     from vae_core import explore
 
-    side, pad, line = 28 * TILE_FACTOR, 4, LABEL_SIZE + 4
+    factor = tile_factor(np.shape(images)[1])
+    side, pad, line = np.shape(images)[1] * factor, 4, LABEL_SIZE + 4
     cell_w, cell_h = side + CELL_MARGIN, side + 2 * line + pad
     count = len(images)
     rows = -(-count // columns)
@@ -62,7 +73,7 @@ def tiles_png(images: np.ndarray, lines: list[tuple[str, str]], columns: int = C
     draw, font = ImageDraw.Draw(sheet), explore.label_font(LABEL_SIZE)
     for index, (image, texts) in enumerate(zip(images, lines, strict=True)):
         left, top = (index % columns) * cell_w, (index // columns) * cell_h
-        pixels = explore.upscale(explore.to_uint8(image), TILE_FACTOR)
+        pixels = explore.upscale(explore.to_uint8(image), factor)
         sheet.paste(Image.fromarray(pixels).convert("RGB"), (left + (cell_w - side) // 2, top))
         for number, text in enumerate(texts):
             while draw.textlength(text, font=font) > cell_w - 2 and len(text) > 4:
@@ -72,6 +83,11 @@ def tiles_png(images: np.ndarray, lines: list[tuple[str, str]], columns: int = C
     buffer = io.BytesIO()
     sheet.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def tile_factor(side: int) -> int:
+    """How much a thumbnail of ``side`` pixels is enlarged: about ``TILE_WIDTH`` wide (28 -> 2, 16 -> 4, 64 -> 1)."""
+    return max(1, round(TILE_WIDTH / side))
 
 
 def digit_name(row: int, train_from: int | None = None) -> str:

@@ -49,7 +49,7 @@ _umap_compiled = False  # numba compiles UMAP's kernels on the first call of eac
 
 @torch.no_grad()
 def encode_means(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
-    """images [N, 784] -> posterior means mu [N, D] (on CPU)."""
+    """images [N, C x S x S] (MNIST: [N, 784]) -> posterior means mu [N, D] (on CPU)."""
     device = next(model.parameters()).device
     chunks = [model.encode(images[i:i + ENCODE_BATCH].to(device))[0].cpu()
               for i in range(0, len(images), ENCODE_BATCH)]

@@ -1,10 +1,11 @@
 """The architectures' classes: the built-ins, and the plugins that ``vae_core.architectures`` names.
 
 A plugin is imported the first time its class is needed, once per process. Its class is an
-``nn.Module`` built as ``cls(config: ModelConfig)`` with
+``nn.Module`` built as ``cls(config: ModelConfig)`` with, for images of ``config.input_dim`` =
+C x S x S values (``config.channels``, ``config.side``; 784 for MNIST),
 
-    encode(x [B, 784] in [0, 1]) -> (mu [B, D], logvar [B, D])
-    decode(z [B, D]) -> logits [B, 784]
+    encode(x [B, input_dim] in [0, 1]) -> (mu [B, D], logvar [B, D])
+    decode(z [B, D]) -> logits [B, input_dim]
 
 Subclassing ``VariationalAutoencoder`` gives it the rest (forward, reparameterize, decode_images);
 a class that only has encode and decode gets them here. A plugin that fails to import or breaks the
@@ -25,7 +26,7 @@ import torch
 from torch import nn
 
 from .. import architectures
-from ..config import IMAGE_PIXELS, MAX_PARAMETERS, ConfigError, ModelConfig
+from ..config import MAX_PARAMETERS, ConfigError, ModelConfig
 from .base import VariationalAutoencoder
 from .conv import ConvVAE
 from .mlp import VAE
@@ -121,14 +122,14 @@ def build_model(config: ModelConfig) -> VariationalAutoencoder:
 def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
     """name -> shape of every tensor in a plugin's state_dict, from a model built on the meta device.
 
-    Also runs encode and decode there on [2, 784] and [2, D] (shapes only, no arithmetic) and bounds the
+    Also runs encode and decode there on [2, input_dim] and [2, D] (shapes only, no arithmetic) and bounds the
     parameter count as ``ModelConfig`` bounds the MLP's; ``ConfigError`` in one line otherwise.
     """
     cls = model_class(config.architecture)
     try:
         with torch.device("meta"):
             model = cls(config)
-            mu, logvar = model.encode(torch.empty(CHECK_BATCH, IMAGE_PIXELS))
+            mu, logvar = model.encode(torch.empty(CHECK_BATCH, config.input_dim))
             logits = model.decode(torch.empty(CHECK_BATCH, config.latent_dim))
     except Exception as error:  # the plugin's own code: any failure is its one line
         raise ConfigError(f"architecture {config.architecture!r} cannot build a model of latent size "
@@ -145,9 +146,9 @@ def expected_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
 def _check_outputs(config: ModelConfig, mu, logvar, logits) -> None:
     latent = (CHECK_BATCH, config.latent_dim)
     shapes = [tuple(getattr(t, "shape", ())) for t in (mu, logvar, logits)]
-    if shapes != [latent, latent, (CHECK_BATCH, IMAGE_PIXELS)]:
+    if shapes != [latent, latent, (CHECK_BATCH, config.input_dim)]:
         raise ConfigError(f"architecture {config.architecture!r} breaks the contract: encode must give mu and "
-                          f"logvar {list(latent)} and decode logits {[CHECK_BATCH, IMAGE_PIXELS]} for a batch of "
+                          f"logvar {list(latent)} and decode logits {[CHECK_BATCH, config.input_dim]} for a batch of "
                           f"{CHECK_BATCH}, got {', '.join(str(list(s)) for s in shapes)}")
 
 
