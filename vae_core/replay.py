@@ -5,7 +5,8 @@ During training a ``ReplayRecorder`` keeps, after each epoch (and for the initia
 - the posterior means of a fixed subset of ``SUBSET_SIZE`` test images, projected to 2-D: at
   z = 2 the latent coordinates themselves, otherwise that epoch's own PCA (aligned later, by
   ``aligned``, so the picture does not spin);
-- an 8 x 8 grid decoded from ``GRID_COUNT`` fixed prior draws, as uint8 images.
+- an 8 x 8 grid decoded from ``GRID_COUNT`` fixed prior draws, as uint8 pictures of the model's images
+  ([64, S, S] grey, [64, S, S, 3] RGB; [64, 28, 28] for MNIST).
 
 The subset and the draws depend on the data set and the latent size only (``REPLAY_SEED``), so
 every model of a data set replays the same digits. The recorder travels inside a resume point
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
-from .config import MAX_EPOCHS, MAX_LATENT_DIM, ModelConfig, TrainConfig
+from .config import MAX_EPOCHS, MAX_LATENT_DIM, MAX_SIDE, MIN_SIDE, ModelConfig, TrainConfig
 from .headers import ArrayHeader, HeaderError, NpzDirectory, reason
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ SUBSET_SIZE = 2000  # test images whose means are replayed
 GRID_SIDE = 8
 GRID_COUNT = GRID_SIDE * GRID_SIDE  # prior draws decoded into the sample grid
 REPLAY_SEED = 20_240  # one subset and one set of draws per data set and latent size, whatever the run's seed
-IMAGE_SIDE = 28
+IMAGE_SIDE = 28  # MNIST's: a replay read without its model's config may hold any side (``picture_of``)
+RGB = 3
 CLASSES = 10
 MAX_TEST_IMAGES = 10_000
 TENSOR_PREFIX = "replay."  # keys in a resume point's safetensors
@@ -59,7 +61,8 @@ class Replay:
 
     epochs [E+1] int (0, 1, ..., E); index [M] the subset's test rows; labels [M] its classes;
     coords [E+1, M, 2] float32, each epoch's own 2-D map (not aligned: see ``aligned``);
-    grids [E+1, 64, 28, 28] uint8, the decoded prior draws.
+    grids [E+1, 64, S, S] (grey) or [E+1, 64, S, S, 3] (RGB) uint8, the decoded prior draws ([E+1, 64, 28, 28]
+    for MNIST).
     """
 
     epochs: np.ndarray
@@ -77,6 +80,12 @@ class Replay:
     def latent_axes(self) -> bool:
         """z = 2: the coordinates are the latent means themselves, not a projection."""
         return self.latent_dim == 2
+
+
+def picture_of(model_config: ModelConfig) -> tuple[int, ...]:
+    """The shape of one of the grid's pictures for a model: (S, S) grey, (S, S, 3) RGB; (28, 28) for MNIST."""
+    side = model_config.side
+    return (side, side) if model_config.channels == 1 else (side, side, RGB)
 
 
 def subset_rows(test_count: int, count: int = SUBSET_SIZE) -> np.ndarray:
@@ -104,15 +113,17 @@ class ReplayRecorder:
     """Records one run's replay; ``record`` after every epoch, epoch 0 (the initialisation) included."""
 
     def __init__(self, latent_dim: int, images: torch.Tensor, labels: np.ndarray, index: np.ndarray,
-                 prior: torch.Tensor, max_epochs: int = MAX_EPOCHS):
+                 prior: torch.Tensor, max_epochs: int = MAX_EPOCHS,
+                 picture: tuple[int, ...] = (IMAGE_SIDE, IMAGE_SIDE)):
         self.latent_dim = latent_dim
-        self.images = images  # [M, 784] float32 in [0, 1]: the subset's test images
+        self.picture = tuple(picture)  # one decoded picture's shape (``picture_of``)
+        self.images = images  # [M, C x S x S] float32 in [0, 1]: the subset's test images
         self.labels = np.asarray(labels, dtype=np.uint8)  # [M]
         self.index = np.asarray(index, dtype=np.int64)  # [M] their rows in the test split
         self.prior = prior  # [64, D] float32: the grid's draws
         self.max_epochs = max_epochs
         self.coords: list[np.ndarray] = []  # per recorded epoch: [M, 2] float16
-        self.grids: list[np.ndarray] = []  # per recorded epoch: [64, 28, 28] uint8
+        self.grids: list[np.ndarray] = []  # per recorded epoch: [64, *picture] uint8
 
     @classmethod
     def for_run(cls, model_config: ModelConfig, train_config: TrainConfig, test_split: Split) -> ReplayRecorder:
@@ -124,7 +135,8 @@ class ReplayRecorder:
         index = subset_rows(len(test_split.labels))
         rows = torch.as_tensor(index)
         return cls(model_config.latent_dim, test_split.images[rows].float(), test_split.labels[rows].numpy(), index,
-                   prior_samples(model_config.latent_dim, GRID_COUNT, REPLAY_SEED), train_config.epochs)
+                   prior_samples(model_config.latent_dim, GRID_COUNT, REPLAY_SEED), train_config.epochs,
+                   picture_of(model_config))
 
     @property
     def epochs_recorded(self) -> int:
@@ -154,19 +166,19 @@ class ReplayRecorder:
             model.train(was_training)
         flat = mu if self.latent_dim == 2 else pca_coords(mu)
         self.coords.append(np.nan_to_num(flat, posinf=6e4, neginf=-6e4).clip(-6e4, 6e4).astype(np.float16))
-        self.grids.append(np.clip(np.rint(pixels.reshape(GRID_COUNT, IMAGE_SIDE, IMAGE_SIDE) * 255), 0, 255)
+        self.grids.append(np.clip(np.rint(pixels.reshape(GRID_COUNT, *self.picture) * 255), 0, 255)
                           .astype(np.uint8))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """What ``replay.npz`` holds: latent_dim [] int16 (the model's), epochs [E+1] int16, index [M] int32,
-        labels [M] uint8, coords [E+1, M, 2] float16, grids [E+1, 64, 28, 28] uint8."""
+        labels [M] uint8, coords [E+1, M, 2] float16, grids [E+1, 64, *picture] uint8 (MNIST: [E+1, 64, 28, 28])."""
         count = len(self.index)
         return {"latent_dim": np.array(self.latent_dim, dtype=np.int16),
                 "epochs": np.arange(self.epochs_recorded, dtype=np.int16),
                 "index": self.index.astype(np.int32), "labels": self.labels.astype(np.uint8),
                 "coords": np.stack(self.coords) if self.coords else np.zeros((0, count, 2), np.float16),
                 "grids": (np.stack(self.grids) if self.grids
-                          else np.zeros((0, GRID_COUNT, IMAGE_SIDE, IMAGE_SIDE), np.uint8))}
+                          else np.zeros((0, GRID_COUNT, *self.picture), np.uint8))}
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         """The recorded epochs as named tensors (``replay.*``) to merge into a resume point's safetensors."""
@@ -189,7 +201,7 @@ class ReplayRecorder:
             raise ValueError(f"the resume point holds no replay ({error})") from error
         count = len(recorder.index)
         valid = (np.array_equal(index, recorder.index) and coords.dtype == np.float16 and grids.dtype == np.uint8
-                 and coords.shape[1:] == (count, 2) and grids.shape[1:] == (GRID_COUNT, IMAGE_SIDE, IMAGE_SIDE)
+                 and coords.shape[1:] == (count, 2) and grids.shape[1:] == (GRID_COUNT, *recorder.picture)
                  and len(coords) == len(grids) <= train_config.epochs + 1)
         if not valid:
             raise ValueError("the resume point's replay belongs to another test subset or run")
@@ -225,18 +237,31 @@ class ReplayRecorder:
 
 # --- reading a replay back: every header bounded before any member is inflated -----------------------
 
-def _most_values(name: str, epochs: int) -> int:
+def _most_values(name: str, epochs: int, picture: tuple[int, ...] | None) -> int:
+    """What member ``name`` may hold for ``epochs``; grids of pictures of ``picture``'s shape (None: of any image
+    the models read, up to ``MAX_SIDE`` x ``MAX_SIDE`` RGB)."""
+    per_grid = GRID_COUNT * int(np.prod(picture if picture is not None else (MAX_SIDE, MAX_SIDE, RGB)))
     return {"latent_dim": 1, "epochs": epochs + 1, "index": MAX_TEST_IMAGES, "labels": MAX_TEST_IMAGES,
-            "coords": (epochs + 1) * MAX_TEST_IMAGES * 2,
-            "grids": (epochs + 1) * GRID_COUNT * IMAGE_SIDE * IMAGE_SIDE}[name]
+            "coords": (epochs + 1) * MAX_TEST_IMAGES * 2, "grids": (epochs + 1) * per_grid}[name]
 
 
-def _headers(handle: BinaryIO, epochs: int) -> dict[str, ArrayHeader]:
+def _grid_picture(grids: tuple[int, ...], picture: tuple[int, ...] | None) -> tuple[int, ...]:
+    """The picture shape the grids must have: ``picture``, or (None) the one the header states when it is an image
+    the models read (S x S grey or RGB, S from ``MIN_SIDE`` to ``MAX_SIDE``)."""
+    if picture is not None:
+        return picture
+    stated = grids[2:]
+    square = len(stated) in (2, 3) and stated[0] == stated[1] and MIN_SIDE <= stated[0] <= MAX_SIDE
+    return stated if square and stated[2:] in ((), (RGB,)) else (IMAGE_SIDE, IMAGE_SIDE)
+
+
+def _headers(handle: BinaryIO, epochs: int, picture: tuple[int, ...] | None = None) -> dict[str, ArrayHeader]:
     directory = NpzDirectory(handle)
     missing = [name for name in ARRAYS if name not in directory.sizes]
     if missing:
         raise HeaderError(f"lacks {', '.join(missing)}: it is not a replay")
-    headers = {name: directory.bounded_header(name, _most_values(name, epochs), f", more than {epochs} epochs can hold")
+    headers = {name: directory.bounded_header(name, _most_values(name, epochs, picture),
+                                              f", more than {epochs} epochs can hold")
                for name in ARRAYS}
     kinds = {"latent_dim": "iu", "epochs": "iu", "index": "iu", "labels": "iu", "coords": "f", "grids": "u"}
     for name, header in headers.items():
@@ -245,7 +270,7 @@ def _headers(handle: BinaryIO, epochs: int) -> dict[str, ArrayHeader]:
             raise HeaderError(f"holds {name} as {header.dtype}")
     rows, count = headers["epochs"].shape, headers["index"].shape
     expected = {"latent_dim": (), "epochs": rows, "labels": count, "coords": (*rows, *count, 2),
-                "grids": (*rows, GRID_COUNT, IMAGE_SIDE, IMAGE_SIDE)}
+                "grids": (*rows, GRID_COUNT, *_grid_picture(headers["grids"].shape, picture))}
     if len(rows) != 1 or len(count) != 1 or not rows[0]:
         raise HeaderError(f"holds epochs of shape {rows} and index of shape {count}")
     for name, shape in expected.items():
@@ -267,8 +292,10 @@ def _check_values(arrays: dict[str, np.ndarray], latent_dim: int) -> None:
         raise HeaderError("holds test rows outside the test set")
 
 
-def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS, fix: str = FIX) -> Replay | None:
-    """The replay in ``file`` for a model of ``latent_dim`` trained for at most ``epochs``, None when absent.
+def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS, fix: str = FIX,
+                     picture: tuple[int, ...] | None = None) -> Replay | None:
+    """The replay in ``file`` for a model of ``latent_dim`` trained for at most ``epochs``, None when absent; its grids
+    of pictures of shape ``picture`` (``picture_of`` the model; None: of any image shape the models read).
 
     A file that breaks a bound raises ``store.CheckpointError``: one line naming the file and ``fix``.
     """
@@ -281,7 +308,7 @@ def read_replay_file(file: Path, latent_dim: int, epochs: int = MAX_EPOCHS, fix:
         raise CheckpointError(f"{file}: a replay of latent size {latent_dim} cannot exist: {fix}")
     try:
         with open(file, "rb") as handle:
-            _headers(handle, epochs)
+            _headers(handle, epochs, picture)
             handle.seek(0)
             with np.load(handle, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in ARRAYS}
@@ -307,7 +334,7 @@ def check_replay_headers(checkpoint: Checkpoint) -> None:
     file = checkpoint.path / REPLAY_FILE
     try:
         with open(file, "rb") as handle:
-            _headers(handle, checkpoint.train_config.epochs)
+            _headers(handle, checkpoint.train_config.epochs, picture_of(checkpoint.model_config))
     except FileNotFoundError:
         return
     except HeaderError as error:
@@ -322,17 +349,20 @@ def _retrain_fix(checkpoint: Checkpoint) -> str:
 
 
 def load_replay(checkpoint_or_path: Checkpoint | str | os.PathLike, latent_dim: int | None = None,
-                epochs: int = MAX_EPOCHS) -> Replay | None:
-    """A checkpoint's replay (bounded by its config), or the replay file at a path (a growing one of a job
-    in training: pass ``latent_dim``); None when there is none. Bad files raise ``store.CheckpointError``."""
+                epochs: int = MAX_EPOCHS, picture: tuple[int, ...] | None = None) -> Replay | None:
+    """A checkpoint's replay (bounded by its config: latent size, epochs, the pictures' shape), or the replay file at
+    a path (a growing one of a job in training: pass ``latent_dim``, and ``picture_of`` its model when known); None
+    when there is none. Bad files raise ``store.CheckpointError``."""
     if isinstance(checkpoint_or_path, (str, os.PathLike)):
         if latent_dim is None:
             raise TypeError("load_replay(path) needs the model's latent_dim")
         file = Path(checkpoint_or_path)
-        return read_replay_file(file if file.suffix == ".npz" else file / REPLAY_FILE, latent_dim, epochs)
+        return read_replay_file(file if file.suffix == ".npz" else file / REPLAY_FILE, latent_dim, epochs,
+                                picture=picture)
     checkpoint = checkpoint_or_path
     return read_replay_file(checkpoint.path / REPLAY_FILE, checkpoint.model_config.latent_dim,
-                            checkpoint.train_config.epochs, _retrain_fix(checkpoint))
+                            checkpoint.train_config.epochs, _retrain_fix(checkpoint),
+                            picture_of(checkpoint.model_config))
 
 
 def retrain_command(model_config: ModelConfig, train_config: TrainConfig) -> str:

@@ -2,7 +2,9 @@
 
 Frames are palette images drawn straight from the arrays (no plotting library): the ten class
 colours, the page's text and a ramp of greys for the decoded digits share one fixed palette, so
-every frame of the GIF uses the same colours and nothing is quantised.
+every frame of the GIF uses the same colours and nothing is quantised. A model of RGB images has a
+6 x 6 x 6 colour cube in place of the greys: its decoded pictures are rounded to it, the same way in
+every frame.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ DIGIT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",  # matplo
 BACKGROUND, TEXT, FRAME, FIRST_COLOUR = 0, 1, 2, 3
 FIRST_GREY = FIRST_COLOUR + len(DIGIT_COLORS)  # palette entries from here on: black to white
 GREYS = 256 - FIRST_GREY
-MAP_SIDE = 466  # pixels: as tall as the 8 x 8 grid at twice its size (8 * 29 + 1 = 233)
+CUBE = 6  # levels per channel of the RGB replay's colour cube: 216 entries after the fixed ones
+MAP_SIDE = 466  # pixels: as tall as MNIST's 8 x 8 grid at twice its size (8 * 29 + 1 = 233)
 MARGIN, GAP, HEADER, FOOTER = 12, 24, 58, 30
 LAST_FRAME_MS = 2000  # the trained model stays in view a moment before the loop starts again
 
@@ -27,10 +30,15 @@ def _rgb(colour: str) -> list[int]:
     return [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
 
 
-def palette() -> list[int]:
-    """768 values: white, text, frame, the ten class colours, then ``GREYS`` levels from black to white."""
+def palette(rgb: bool = False) -> list[int]:
+    """White, text, frame, the ten class colours, then ``GREYS`` levels from black to white (``rgb``: the
+    ``CUBE``-level colour cube, red slowest), as 768 values or fewer."""
     entries = [[255, 255, 255], [38, 39, 48], [200, 200, 200], *map(_rgb, DIGIT_COLORS)]
-    entries += [[round(255 * k / (GREYS - 1))] * 3 for k in range(GREYS)]
+    if rgb:
+        levels = [round(255 * k / (CUBE - 1)) for k in range(CUBE)]
+        entries += [[r, g, b] for r in levels for g in levels for b in levels]
+    else:
+        entries += [[round(255 * k / (GREYS - 1))] * 3 for k in range(GREYS)]
     return [value for entry in entries for value in entry]
 
 
@@ -49,10 +57,19 @@ def _map_pixels(points: np.ndarray, labels: np.ndarray, ranges) -> np.ndarray:
     return canvas
 
 
+def grid_factor(side: int) -> int:
+    """How much the grid's pictures are enlarged: its 8 x 8 tiles about ``MAP_SIDE`` tall (MNIST's 28: twice)."""
+    return max(1, round(MAP_SIDE / (8 * (side + 1) + 1)))
+
+
 def _grid_pixels(grid: np.ndarray) -> np.ndarray:
-    """grid [64, 28, 28] uint8 -> the tiled 8 x 8 digits at twice their size, as palette greys."""
-    grey = upscale(tile(grid.astype(np.float32) / 255.0, 8), 2)
-    return (FIRST_GREY + np.rint(grey.astype(np.float32) * (GREYS - 1) / 255.0)).astype(np.uint8)
+    """grid [64, S, S] (or [64, S, S, 3]) uint8 -> the tiled 8 x 8 pictures enlarged by ``grid_factor``, as palette
+    greys (RGB: entries of the colour cube)."""
+    tiled = upscale(tile(grid.astype(np.float32) / 255.0, 8), grid_factor(grid.shape[1])).astype(np.float32)
+    if tiled.ndim == 2:
+        return (FIRST_GREY + np.rint(tiled * (GREYS - 1) / 255.0)).astype(np.uint8)
+    red, green, blue = np.rint(np.moveaxis(tiled, -1, 0) * (CUBE - 1) / 255.0).astype(np.int64)
+    return (FIRST_GREY + (red * CUBE + green) * CUBE + blue).astype(np.uint8)
 
 
 def caption(epoch: int, last: int, history: list[dict]) -> str:
@@ -89,7 +106,7 @@ def replay_frames(replay, coords: np.ndarray, history: list[dict]) -> list:
                   font=small_font)
         draw.text((left, HEADER - 20), "decoded from 64 fixed prior draws", fill=TEXT, font=small_font)
         _legend(draw, MARGIN, HEADER + MAP_SIDE + 8, small_font)
-        picture.putpalette(palette())
+        picture.putpalette(palette(rgb=replay.grids.ndim == 5))
         frames.append(picture)
     return frames
 
