@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import store
-from .config import IMAGE_PIXELS, IMAGE_SIDE, ConfigError, TrainConfig
+from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE, ConfigError, TrainConfig
 from .data import Split
 from .defaults import CLASSIFIER_BATCH_SIZE, CLASSIFIER_EPOCHS
 
@@ -42,9 +42,25 @@ LR_DECAY = 0.7  # per epoch: the last epochs settle the weights, worth ~0.2 poin
 PIXEL_MEAN, PIXEL_STD = 0.1307, 0.3081
 
 
+class NoClassifier(store.CheckpointError):
+    """The data set has no classifier at all (a registered one): callers skip what needs one, as when it is absent."""
+
+
 def classifier_name(dataset: str) -> str:
     """The directory of the classifier for ``dataset`` under the checkpoint root."""
     return f"{KIND}-{dataset}"
+
+
+def has_classifier(dataset: str) -> bool:
+    """Whether ``dataset`` can have a classifier: MNIST and Fashion-MNIST (28 x 28 grey, ten classes, what this net
+    reads). A registered data set has none: its images may be of any size or colour."""
+    return dataset in DATASETS
+
+
+def no_classifier_note(dataset: str) -> str:
+    """The one line for a data set that has no classifier, naming what is skipped."""
+    return (f"no classifier for {dataset}: the digit classifier judges MNIST and Fashion-MNIST images only, so the "
+            "metrics that need one (sample quality, Frechet distance, reconstruction accuracy, confidence) are skipped")
 
 
 @dataclass(frozen=True)
@@ -202,8 +218,11 @@ def load_classifier(root: Path, dataset: str = "mnist",
                     device: str | torch.device = "cpu") -> tuple[DigitClassifier, dict]:
     """The stored classifier for ``dataset`` in eval mode, and its config.json.
 
-    Raises ``store.CheckpointError`` (message names the fix) when absent or unreadable.
+    Raises ``store.CheckpointError`` (message names the fix) when absent or unreadable, and its subclass
+    ``NoClassifier`` (nothing read) for a data set that has none (``has_classifier``).
     """
+    if not has_classifier(dataset):
+        raise NoClassifier(no_classifier_note(dataset))
     name = classifier_name(dataset)
     fix = f"train it with `vae-explorer train-classifier --dataset {dataset}`"
     tensors, meta = store.load_auxiliary(root, name, KIND, fix)

@@ -3,7 +3,8 @@
 ``vae-explorer evaluate`` computes these per checkpoint once and caches them as
 ``metrics.json`` beside the weights (``--force`` recomputes; other settings than the
 cached ones also recompute). Losses are in nats per test image, with the project's
-convention: Bernoulli cross-entropy on grey levels in [0, 1] summed over 784 pixels.
+convention: Bernoulli cross-entropy on levels in [0, 1] summed over the image's values (784 for MNIST;
+C x S x S for a registered data set, whose images ``explore.as_pictures`` folds).
 
 metrics.json (``METRICS_VERSION`` 1)::
 
@@ -39,6 +40,10 @@ metrics.json (``METRICS_VERSION`` 1)::
                           posterior means of training images to labels
     seconds               wall time of the evaluation
 
+A data set with no classifier (a registered one: ``classifier.has_classifier``) has ``settings.classifier``
+null, ``without_classifier`` (the sentence saying so), no ``samples`` and no ``reconstructions``; every other
+metric is computed as above (memorisation in pixel space, across all channels).
+
 Everything takes tensors already in memory: ``Reference`` holds the data, classifier
 and model-independent statistics shared by all checkpoints of a dataset.
 """
@@ -53,7 +58,7 @@ import numpy as np
 import torch
 
 from . import explore, store
-from .classifier import DigitClassifier, as_square, classify, predict_proba
+from .classifier import DigitClassifier, classify, predict_proba
 from .data import Split
 from .defaults import EVALUATION_SEED, IW_SAMPLES, PRIOR_SAMPLES
 from .losses import bernoulli_nll, gaussian_kl_per_dim
@@ -110,7 +115,7 @@ class LikelihoodEstimate:
 @torch.no_grad()
 def importance_weighted(model: VariationalAutoencoder, images: torch.Tensor, k: int = DEFAULT_IW_SAMPLES,
                         seed: int = DEFAULT_SEED) -> LikelihoodEstimate:
-    """Importance-weighted NLL (Burda et al. 2016, eq. 8) of images [N, 784] with K samples.
+    """Importance-weighted NLL (Burda et al. 2016, eq. 8) of images [N, C x S x S] (MNIST: 784) with K samples.
 
     log w_k = log p(x|z_k) + log p(z_k) - log q(z_k|x), z_k ~ q(z|x). The log-mean-exp
     over k runs in float64 so K in the thousands loses nothing to rounding.
@@ -125,7 +130,7 @@ def importance_weighted(model: VariationalAutoencoder, images: torch.Tensor, k: 
 
 def _iw_chunk(model: VariationalAutoencoder, x: torch.Tensor, k: int,
               generator: torch.Generator) -> tuple[torch.Tensor, ...]:
-    """x [B, 784] -> (nll, elbo_mc, recon, kl), each [B] float64 on CPU."""
+    """x [B, C x S x S] -> (nll, elbo_mc, recon, kl), each [B] float64 on CPU."""
     mu, logvar = model.encode(x)
     eps = torch.randn((k, *mu.shape), generator=generator, device=x.device, dtype=mu.dtype)
     z = mu + eps * torch.exp(0.5 * logvar)  # [K, B, D]
@@ -149,7 +154,7 @@ def active_units(mu: torch.Tensor, threshold: float = ACTIVE_THRESHOLD) -> tuple
 
 @torch.no_grad()
 def kl_per_dimension(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
-    """images [N, 784] -> mean KL of each latent dimension over the images, [D] float64."""
+    """images [N, C x S x S] -> mean KL of each latent dimension over the images, [D] float64."""
     device = next(model.parameters()).device
     total = torch.zeros(model.config.latent_dim, dtype=torch.float64)
     for start in range(0, len(images), IW_ROWS):
@@ -162,19 +167,20 @@ def kl_per_dimension(model: VariationalAutoencoder, images: torch.Tensor) -> tor
 
 @torch.no_grad()
 def prior_samples(model: VariationalAutoencoder, n: int, seed: int = DEFAULT_SEED) -> torch.Tensor:
-    """n mean images decoded from ``explore.prior_samples`` (seeded): [n, 784] in [0, 1], CPU."""
+    """n mean images decoded from ``explore.prior_samples`` (seeded): [n, C x S x S] in [0, 1] (MNIST: [n, 784]),
+    flattened channels first as the data sets' images are, CPU."""
     z = explore.prior_samples(model.config.latent_dim, n, seed)
     device = next(model.parameters()).device
-    return torch.cat([model.decode_images(z[i:i + IW_ROWS].to(device)).reshape(-1, 784).cpu()
+    return torch.cat([as_flat(model.decode_images(z[i:i + IW_ROWS].to(device))).cpu()
                       for i in range(0, n, IW_ROWS)])
 
 
 @torch.no_grad()
 def reconstructions(model: VariationalAutoencoder, images: torch.Tensor) -> torch.Tensor:
-    """images [N, 784] -> mean images decoded from the posterior means, [N, 784]."""
+    """images [N, C x S x S] -> mean images decoded from the posterior means, [N, C x S x S]."""
     mu = encode_means(model, images)
     device = next(model.parameters()).device
-    return torch.cat([model.decode_images(mu[i:i + IW_ROWS].to(device)).reshape(-1, 784).cpu()
+    return torch.cat([as_flat(model.decode_images(mu[i:i + IW_ROWS].to(device))).cpu()
                       for i in range(0, len(mu), IW_ROWS)])
 
 
@@ -215,15 +221,21 @@ def frechet_from_statistics(mean_a: np.ndarray, cov_a: np.ndarray, mean_b: np.nd
 # --- memorisation ----------------------------------------------------------------------------
 
 def as_flat(images: torch.Tensor) -> torch.Tensor:
-    """[B, 28, 28] or [B, 784] -> [B, 784] float32."""
-    return as_square(images).reshape(-1, 784).float()
+    """Images as pictures or flattened -> [B, C x S x S] float32, channels first as the data sets' images are:
+    [B, 784] or [B, 28, 28] -> [B, 784]; [B, S, S, 3] (``decode_images``' RGB) and [B, C, S, S] as well."""
+    images = torch.as_tensor(images)
+    if images.dim() < 2:
+        raise ValueError(f"expected a batch of images, got shape {list(images.shape)}")
+    if images.dim() == 4 and images.shape[-1] == 3 and images.shape[1] == images.shape[2]:  # channels last
+        images = images.movedim(-1, 1)
+    return images.flatten(1).float()
 
 
 @torch.no_grad()
 def nearest_neighbours(queries: torch.Tensor, references: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The nearest reference of each query in L2: (index [B] int64, distance [B] float32).
 
-    queries [B, 784] or [B, 28, 28]; references [N, 784]. Blocks of ``NN_BATCH`` queries use
+    queries [B, C x S x S] or pictures (``as_flat``); references [N, C x S x S]. Blocks of ``NN_BATCH`` queries use
     ||q - r||^2 = ||q||^2 + ||r||^2 - 2 q.r (one matmul); the winner's distance is then
     recomputed directly, so an exact match reports 0, not rounding noise.
     """
@@ -241,9 +253,10 @@ def nearest_neighbours(queries: torch.Tensor, references: torch.Tensor) -> tuple
 
 
 def nearest_training_image(images: torch.Tensor, train_images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For images [B, 28, 28] or [B, 784]: (nearest training images [B, 28, 28], distances [B])."""
+    """For images [B, S, S], [B, S, S, 3] or flattened [B, C x S x S] (MNIST: [B, 28, 28] or [B, 784]):
+    (nearest training images as pictures [B, S, S] or [B, S, S, 3], distances [B])."""
     index, distance = nearest_neighbours(images, train_images)
-    return as_square(as_flat(train_images)[index]), distance
+    return explore.as_pictures(as_flat(train_images)[index]), distance
 
 
 # --- linear probe ----------------------------------------------------------------------------
@@ -266,34 +279,44 @@ def linear_probe(train_mu: torch.Tensor, train_labels: torch.Tensor, test_mu: to
 
 @dataclass
 class Reference:
-    """Model-independent inputs shared by every checkpoint of one dataset (computed once)."""
+    """Model-independent inputs shared by every checkpoint of one dataset (computed once).
+
+    ``classifier`` None: the data set has none (``without_classifier`` says so); the classifier's statistics are
+    None then, and the metrics that need them are skipped.
+    """
 
     train: Split
     test: Split
-    classifier: DigitClassifier
-    classifier_name: str
-    test_feature_statistics: tuple[np.ndarray, np.ndarray] = field(repr=False)
-    classifier_test_accuracy: float
+    classifier: DigitClassifier | None
+    classifier_name: str | None
+    test_feature_statistics: tuple[np.ndarray, np.ndarray] | None = field(repr=False)
+    classifier_test_accuracy: float | None
     test_mean_nn_distance: float
+    without_classifier: str | None = None
 
 
-def build_reference(train: Split, test: Split, classifier: DigitClassifier, classifier_name: str) -> Reference:
-    """Classifier features of the test set and the test images' nearest-neighbour distances."""
+def build_reference(train: Split, test: Split, classifier: DigitClassifier | None, classifier_name: str | None,
+                    without_classifier: str | None = None) -> Reference:
+    """Classifier features of the test set (with a classifier) and the test images' nearest-neighbour distances.
+
+    ``classifier`` None: ``without_classifier`` is the sentence metrics.json keeps to say why there is none.
+    """
+    _, distance = nearest_neighbours(test.images[:NN_QUERIES], train.images)
+    if classifier is None:
+        note = without_classifier or "no classifier for this data set: the metrics that need one are skipped"
+        return Reference(train, test, None, None, None, None, distance.double().mean().item(), note)
     probabilities, features = classify(classifier, test.images)
     accuracy = (probabilities.argmax(1) == test.labels).double().mean().item()
-    _, distance = nearest_neighbours(test.images[:NN_QUERIES], train.images)
     return Reference(train, test, classifier, classifier_name, gaussian_statistics(features),
                      accuracy, distance.double().mean().item())
 
 
-def _sample_metrics(model: VariationalAutoencoder, reference: Reference,
-                    settings: Settings) -> tuple[dict, torch.Tensor]:
-    samples = prior_samples(model, settings.samples, settings.seed)
+def _sample_metrics(samples: torch.Tensor, reference: Reference) -> dict:
     probabilities, features = classify(reference.classifier, samples)
     counts, entropy = class_histogram(probabilities)
     fd = frechet_from_statistics(*gaussian_statistics(features), *reference.test_feature_statistics)
     return {"mean_top_probability": probabilities.max(dim=1).values.double().mean().item(),
-            "class_counts": counts, "class_entropy": entropy, "frechet_distance": fd}, samples
+            "class_counts": counts, "class_entropy": entropy, "frechet_distance": fd}
 
 
 def _memorisation(samples: torch.Tensor, recons: torch.Tensor, reference: Reference) -> dict:
@@ -314,25 +337,29 @@ def _memorisation(samples: torch.Tensor, recons: torch.Tensor, reference: Refere
 
 
 def evaluate_model(model: VariationalAutoencoder, reference: Reference, settings: Settings = Settings()) -> dict:
-    """Every metric of the module docstring except the checkpoint's name and the timing."""
+    """Every metric of the module docstring except the checkpoint's name and the timing (without a classifier:
+    those that do not need one)."""
     test = reference.test
     estimate = importance_weighted(model, test.images, settings.iw_samples, settings.seed)
     recon, kl = estimate.recon.mean().item(), estimate.kl.mean().item()
     test_mu = encode_means(model, test.images)
     count, variance = active_units(test_mu)
-    sample_metrics, samples = _sample_metrics(model, reference, settings)
+    samples = prior_samples(model, settings.samples, settings.seed)
     recons = reconstructions(model, test.images)
-    recon_accuracy = (predict_proba(reference.classifier, recons).argmax(1) == test.labels).double().mean()
-    return {
+    metrics = {
         "elbo": {"loss": recon + kl, "recon": recon, "kl": kl},
         "nll_iw": estimate.nll.mean().item(),
         "kl_per_dim": kl_per_dimension(model, test.images).tolist(),
         "posterior_mean_variance": variance.tolist(),
         "active_units": count,
         "active_threshold": ACTIVE_THRESHOLD,
-        "samples": sample_metrics,
-        "reconstructions": {"classifier_accuracy": recon_accuracy.item(),
-                            "classifier_test_accuracy": reference.classifier_test_accuracy},
+    }
+    if reference.classifier is not None:
+        recon_accuracy = (predict_proba(reference.classifier, recons).argmax(1) == test.labels).double().mean()
+        metrics["samples"] = _sample_metrics(samples, reference)
+        metrics["reconstructions"] = {"classifier_accuracy": recon_accuracy.item(),
+                                      "classifier_test_accuracy": reference.classifier_test_accuracy}
+    return metrics | {
         "memorisation": _memorisation(samples, recons, reference),
         "linear_probe": linear_probe(encode_means(model, reference.train.images), reference.train.labels,
                                      test_mu, test.labels),
@@ -351,6 +378,7 @@ def evaluate_checkpoint(checkpoint: store.Checkpoint, reference: Reference, sett
         "latent_dim": checkpoint.model_config.latent_dim,
         "settings": {"iw_samples": settings.iw_samples, "samples": settings.samples,
                      "seed": settings.seed, "classifier": reference.classifier_name},
+        **({} if reference.without_classifier is None else {"without_classifier": reference.without_classifier}),
         **evaluate_model(model, reference, settings),
     }
     metrics["seconds"] = time.perf_counter() - started

@@ -3,13 +3,14 @@
 For each test image x, with (mu, logvar) = encode(x):
 
 - ``nelbo``: the negative ELBO in nats, as the project's loss defines it (``losses.negative_elbo``): the
-  Bernoulli cross-entropy of x under the decoder's logits, summed over the 784 pixels, plus the analytic
+  Bernoulli cross-entropy of x under the decoder's logits, summed over its pixels (784 on MNIST), plus the analytic
   Gaussian KL (Kingma and Welling 2014, Appendix B). The reconstruction term decodes z = mu, the posterior
   mean, not a sample, so the value is the same on every run (it is a little below the sampled loss the
   training history reports).
 - ``kl``: that KL alone, KL(q(z|x) || N(0, I)), in nats.
 - ``confidence``: the shipped classifier's top class probability on the model's reconstruction of x
-  (the mean image decoded from mu): how recognisable the reconstruction is, whatever class it looks like.
+  (the mean image decoded from mu): how recognisable the reconstruction is, whatever class it looks like. A
+  registered data set has no classifier (``classifier.has_classifier``): its digits get nelbo and kl only.
 
 All three are float32 [N]. A run computes them after its slow maps (``runs``, with the classifier when one
 is beside the checkpoint); ``compute_projections`` without it;
@@ -33,7 +34,8 @@ BATCH = 2000  # images per forward pass: 2000 x 784 logits are 6 MB
 
 @torch.no_grad()
 def point_stats(model, images: torch.Tensor, classifier=None) -> dict[str, np.ndarray]:
-    """images [N, 784] in [0, 1] -> {"nelbo", "kl"[, "confidence" when ``classifier`` is given]}: float32 [N] each."""
+    """images [N, C x S x S] (MNIST: [N, 784]) in [0, 1] -> {"nelbo", "kl"[, "confidence" when ``classifier`` is
+    given]}: float32 [N] each."""
     from .classifier import predict_proba
 
     model.eval()
@@ -64,7 +66,8 @@ def missing(arrays: dict | None) -> tuple[str, ...]:
 
 
 def find_classifier(root: Path, dataset: str):
-    """The shipped classifier of ``dataset`` under the checkpoint root ``root``, or None when there is none."""
+    """The shipped classifier of ``dataset`` under the checkpoint root ``root``, or None when there is none (a
+    registered data set never has one: ``classifier.NoClassifier``, nothing read)."""
     from .classifier import load_classifier
     from .store import CheckpointError
 

@@ -7,8 +7,15 @@ import time
 
 from .. import store
 from ..atomic import check_writable
-from ..classifier import classifier_name, load_classifier, save_classifier, train_classifier
-from ..config import TrainConfig
+from ..classifier import (
+    NoClassifier,
+    classifier_name,
+    has_classifier,
+    load_classifier,
+    save_classifier,
+    train_classifier,
+)
+from ..config import ConfigError, TrainConfig
 from ..data import load_split
 from ..evaluate import SUMMARY_METRICS, Settings, build_reference, evaluate_checkpoint, load_metrics, summary_row
 from ..runs import acquire_lock
@@ -22,6 +29,10 @@ CLASSIFIER_TARGETS = {"mnist": 0.99, "fashion-mnist": 0.90}
 
 def run_train_classifier(args: argparse.Namespace) -> int:
     """Train the digit classifier for ``--dataset`` unless it is stored already (``--force`` retrains)."""
+    if not has_classifier(args.dataset):
+        raise ConfigError(f"train-classifier trains the digit classifier of MNIST and Fashion-MNIST only, not of "
+                          f"{args.dataset}: `vae-explorer evaluate --dataset {args.dataset}` computes every metric "
+                          "that needs no classifier")
     train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                                lr=args.lr, seed=args.seed)
     root = checkpoint_root(args)
@@ -63,9 +74,10 @@ def _train_and_save(args: argparse.Namespace, root, name: str, train_config: Tra
 
 
 def _splits(args: argparse.Namespace):
-    """(train, test) splits of ``--dataset`` from ``--data-dir``."""
-    return (load_split(args.dataset, train=True, data_dir=args.data_dir),
-            load_split(args.dataset, train=False, data_dir=args.data_dir))
+    """(train, test) splits of ``--dataset`` from ``--data-dir`` (a registered set: from ``--checkpoint-dir``)."""
+    root = checkpoint_root(args)
+    return (load_split(args.dataset, train=True, data_dir=args.data_dir, checkpoint_dir=root),
+            load_split(args.dataset, train=False, data_dir=args.data_dir, checkpoint_dir=root))
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -91,10 +103,16 @@ class _ReferenceCache:
 
     def get(self):
         if self.value is None:
-            classifier, _ = load_classifier(self.root, self.args.dataset, pick_device(self.args.device))
+            try:
+                classifier, _ = load_classifier(self.root, self.args.dataset, pick_device(self.args.device))
+                name, without = classifier_name(self.args.dataset), None
+            except NoClassifier as none:  # a registered set: every metric that needs no classifier
+                classifier, name, without = None, None, str(none)
+                say(without)
             train, test = _splits(self.args)
-            say("preparing test-set features and nearest-neighbour distances")
-            self.value = build_reference(train, test, classifier, classifier_name(self.args.dataset))
+            say("preparing test-set features and nearest-neighbour distances" if classifier is not None
+                else "preparing the test images' nearest-neighbour distances")
+            self.value = build_reference(train, test, classifier, name, without)
         return self.value
 
 
