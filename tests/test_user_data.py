@@ -413,12 +413,13 @@ def test_train_one_epoch_on_registered_digits(tmp_path, capsys, digits_folder):
 
 def test_training_refuses_what_the_models_cannot_read(tmp_path, capsys, digits, tinted):
     root = tmp_path / "root"
-    user_data.register(root, "tinted", write_folder(tmp_path / "tinted", tinted, digits[1][:300]))
-    for dataset, message in (("tinted", "tinted holds RGB images of 28 x 28 pixels, but training reads grey 28 x 28"),
-                             ("nope", "unknown dataset 'nope': choose one of mnist, fashion-mnist, tinted or "
-                                      "register it with `vae-explorer data add nope PATH`")):
-        code, _, err = run_cli(capsys, "train", "--dataset", dataset, "--latent-dims", "2", "--epochs", "1",
-                               "--quiet", "--checkpoint-dir", root)
+    user_data.register(root, "tinted", write_folder(tmp_path / "tinted", tinted, digits[1][:300]), side=30)
+    for dataset, arch, message in (
+            ("tinted", "conv", "the conv VAE halves the image side twice, so it must be divisible by 4, got 30"),
+            ("nope", "mlp", "unknown dataset 'nope': choose one of mnist, fashion-mnist, tinted or "
+                            "register it with `vae-explorer data add nope PATH`")):
+        code, _, err = run_cli(capsys, "train", "--dataset", dataset, "--arch", arch, "--latent-dims", "2",
+                               "--epochs", "1", "--quiet", "--checkpoint-dir", root)
         assert code == cli.EXIT_USAGE and message in one_line(err)
     assert sorted(p.name for p in root.iterdir()) == ["datasets"]
 

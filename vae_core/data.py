@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from .classes import class_names as builtin_class_names
-from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE, ConfigError, is_registered_name
+from .config import DATASETS, IMAGE_PIXELS, IMAGE_SIDE, ModelConfig, is_registered_name
 
 if TYPE_CHECKING:  # torch is imported where a split is loaded: `data list` and `--help` need none of it
     import torch
@@ -81,15 +81,26 @@ def image_set(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> 
     return ImageSet(info.channels, info.side, info.class_names)
 
 
-def require_trainable(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> None:
-    """Refuse, before anything is written, a data set that is not registered or whose images the models do not
-    read yet: training (the models, the replay, the maps) reads 1 x 28 x 28 images today."""
+def model_config(dataset: str, latent_dim: int, checkpoint_dir: str | os.PathLike | None = None,
+                 **fields) -> ModelConfig:
+    """The ``ModelConfig`` of a model of ``dataset``'s images: ``ModelConfig.for_images`` with its channels and side
+    (1 x 28 x 28 for the built-in sets, so their configs and checkpoint names are what they always were).
+
+    ``DataUnavailableError`` when a registered set is not there; ``ConfigError`` (one line) when the images do not
+    fit the architecture (the conv VAE needs a side divisible by 4)."""
     shape = image_set(dataset, checkpoint_dir)
-    if (shape.channels, shape.side) != (1, IMAGE_SIDE):
-        colour = "grey" if shape.channels == 1 else "RGB"
-        raise ConfigError(f"{dataset} holds {colour} images of {shape.side} x {shape.side} pixels, but training reads "
-                          f"grey 28 x 28 images today: register it again with `vae-explorer data add {dataset} PATH "
-                          "--size 28 --colour grey --replace` (or under another name)")
+    return ModelConfig.for_images(latent_dim, shape.channels, shape.side, **fields)
+
+
+def fit_to_images(config: ModelConfig, dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> ModelConfig:
+    """``config`` for ``dataset``'s images: itself when its channels and side are theirs already, else the same
+    architecture, latent size and hidden width for them (a config built without looking at the data set, as a form
+    that offers every data set does). Errors as ``model_config``."""
+    shape = image_set(dataset, checkpoint_dir)
+    if (config.channels, config.side) == (shape.channels, shape.side):
+        return config
+    return ModelConfig.for_images(config.latent_dim, shape.channels, shape.side, hidden_dim=config.hidden_dim,
+                                  architecture=config.architecture)
 
 
 def raw_folder(dataset: str, data_dir: str | os.PathLike | None = None) -> Path:

@@ -250,6 +250,7 @@ class JobQueue:
         """
         from .store import run_name
 
+        model_config = self._fitted(model_config, train_config.dataset)
         name = run_name(model_config, train_config)
         with self._transaction() as db:
             latest = db.execute("SELECT * FROM jobs WHERE name = ? ORDER BY id DESC LIMIT 1", (name,)).fetchone()
@@ -273,6 +274,18 @@ class JobQueue:
                      json.dumps(to_dict(train_config), sort_keys=True), str(data_dir), maps, now)).lastrowid
                 note = "queued"
             return _job_by_id(db, job_id), note
+
+    def _fitted(self, model_config: ModelConfig, dataset: str) -> ModelConfig:
+        """``model_config`` for the images of ``dataset`` as registered under this root (``data.fit_to_images``): a
+        form builds its configs for 28 x 28 grey. A set that cannot be read, or images the architecture cannot take,
+        keep the config as given: the worker then fails the job with the one line that says why."""
+        from .config import ConfigError
+        from .data import DataUnavailableError, fit_to_images
+
+        try:
+            return fit_to_images(model_config, dataset, self.root)
+        except (ConfigError, DataUnavailableError):
+            return model_config
 
     def jobs(self) -> list[Job]:
         """Every job, oldest first; an empty list when nothing was ever queued (nothing is created)."""

@@ -13,6 +13,7 @@ not at all. The loop itself (``train.train_vae``) knows nothing of files.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,15 +48,19 @@ def to_stderr(message: str) -> None:
 
 
 class DataCache:
-    """Loads each split of a data set at most once, and only if something needs it."""
+    """Loads each split of a data set at most once, and only if something needs it.
 
-    def __init__(self, dataset: str, data_dir: str | None):
-        self.dataset, self.data_dir = dataset, data_dir
+    ``data_dir``: the torchvision root of the built-in sets; ``checkpoint_dir``: the checkpoint root whose
+    datasets/ folder holds a registered set (the command's --checkpoint-dir; None: $VAE_CHECKPOINT_DIR's).
+    """
+
+    def __init__(self, dataset: str, data_dir: str | None, checkpoint_dir: str | os.PathLike | None = None):
+        self.dataset, self.data_dir, self.checkpoint_dir = dataset, data_dir, checkpoint_dir
 
     @cache  # noqa: B019 - one instance per command run or job
     def split(self, train: bool) -> Split:
         """The train or test ``data.Split``."""
-        return load_split(self.dataset, train=train, data_dir=self.data_dir)
+        return load_split(self.dataset, train=train, data_dir=self.data_dir, checkpoint_dir=self.checkpoint_dir)
 
 
 def acquire_lock(root: Path, name: str, report: Report = to_stderr):

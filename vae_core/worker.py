@@ -166,6 +166,7 @@ class _Progress:
 
 def _train(queue: JobQueue, job: Job, device: str | None) -> str:
     """Train (or reuse) the job's config, then cache its maps and metrics; returns the closing log line."""
+    from .data import fit_to_images
     from .runs import DataCache, ensure_projections, open_run
     from .train import pick_device
 
@@ -173,8 +174,10 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
         print(line, flush=True)
         queue.log(job.id, line)
 
-    data = DataCache(job.train_config.dataset, job.data_dir)
-    with open_run(queue.root, job.model_config, job.train_config, report=report) as run:
+    data = DataCache(job.train_config.dataset, job.data_dir, queue.root)
+    # A registered set's images make the model's channels and side (a job queued before the page knew them too).
+    model_config = fit_to_images(job.model_config, job.train_config.dataset, queue.root)
+    with open_run(queue.root, model_config, job.train_config, report=report) as run:
         if run.cached is not None:
             checkpoint, closing = run.cached, "cached, reused"
         else:
@@ -196,7 +199,7 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
     import time as clock
 
     from . import store
-    from .classifier import classifier_name, load_classifier
+    from .classifier import NoClassifier, classifier_name, load_classifier
     from .evaluate import build_reference, evaluate_checkpoint, load_metrics
     from .map_progress import record_time
 
@@ -204,6 +207,8 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
         return ""
     try:
         classifier, _ = load_classifier(queue.root, job.train_config.dataset)
+    except NoClassifier:  # a registered set: every metric but the classifier's (metrics.json says so)
+        classifier = None
     except store.CheckpointError:
         return f"no metrics: no {classifier_name(job.train_config.dataset)} here (`vae-explorer train-classifier`)"
     queue.report_phase(job.id, "metrics", f"{job.name}: computing its metrics")
@@ -212,7 +217,7 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
     if key not in _REFERENCES:  # the classifier's view of the data set: the same for every model of it
         _REFERENCES.clear()
         _REFERENCES[key] = build_reference(data.split(True), data.split(False), classifier,
-                                           classifier_name(job.train_config.dataset))
+                                           None if classifier is None else classifier_name(job.train_config.dataset))
         record_time(queue.root, "metrics start", clock.perf_counter() - started)  # once per worker and data set
     evaluated = clock.perf_counter()
     evaluate_checkpoint(checkpoint, _REFERENCES[key], device=device or "cpu")

@@ -24,7 +24,7 @@ def checkpoints_of_dataset(args: argparse.Namespace) -> list[store.Checkpoint]:
 
 
 def run_project(args: argparse.Namespace) -> int:
-    data = DataCache(args.dataset, args.data_dir)
+    data = DataCache(args.dataset, args.data_dir, checkpoint_root(args))  # a registered set: from this root
     for checkpoint in checkpoints_of_dataset(args):
         ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
         ensure_point_stats(checkpoint, lambda: data.split(False).images, device=args.device, report=to_stderr)

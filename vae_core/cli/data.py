@@ -18,9 +18,8 @@ def run_data_add(args: argparse.Namespace) -> int:
           f"{len(info.class_names)} classes: {classes}")
     print("  " + ", ".join(f"{step} {value:.2f} s" for step, value in seconds.items())
           + f" (total {sum(seconds.values()):.2f} s)")
-    trainable = (info.channels, info.side) == (1, 28)
     print(f"  train on it: vae-explorer train --dataset {info.name}" + (
-        "" if trainable else " (once the models read other sizes or colour: today they read grey 28 x 28)"))
+        "" if info.side % 4 == 0 else f" (the MLP: --arch conv needs a side divisible by 4, not {info.side})"))
     if args.replace:
         say(f"{info.name}: models trained on the set it replaced keep their names; `train` reuses them unless --force")
     return 0

@@ -61,7 +61,7 @@ def run_export(args: argparse.Namespace) -> int:
     else:
         from ..runs import DataCache  # torch: imported when an export runs, not when the parser is built
 
-        written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir))
+        written = _write(checkpoint, args, output, DataCache(checkpoint.train_config.dataset, args.data_dir, root))
     say(f"{checkpoint.name}: {args.what} written to {written} ({time.perf_counter() - started:.2f} s)")
     return 0
 
@@ -121,9 +121,14 @@ def _write_payload(output: Path, build) -> Path:
 
 
 def _class_names(checkpoint) -> tuple[str, ...] | None:
+    """The projector's class names: Fashion-MNIST's, a registered set's own (its folders'), None for the digits."""
+    from ..data import image_set, is_builtin
     from ..exports import CLASS_NAMES
 
-    return CLASS_NAMES.get(checkpoint.train_config.dataset)
+    dataset = checkpoint.train_config.dataset
+    if is_builtin(dataset):
+        return CLASS_NAMES.get(dataset)
+    return image_set(dataset, checkpoint.path.parent).class_names
 
 
 def _means(model, arrays: dict | None, data: DataCache):
@@ -174,8 +179,8 @@ def _figure(args: argparse.Namespace, gif: bool, model, arrays: dict | None, dat
                                                            (args.to_index, "--to-index"))]
         images = figures.decode(model, interpolate(*ends, _positive("--steps", args.steps, 2)))
         return exports.strip_gif(images) if gif else exports.strip_png(images)
-    means = latent.class_means(mu, labels)
-    names = exports.CLASS_NAMES.get(data.dataset, tuple(str(k) for k in range(len(means))))
+    names = _names(data)
+    means = latent.class_means(mu, labels, len(names))
     if args.what == "class-means":
         return exports.strip_png(figures.class_mean_images(model, means), list(names))
     steps = _positive("--steps", args.steps, 2)
@@ -187,6 +192,17 @@ def _figure(args: argparse.Namespace, gif: bool, model, arrays: dict | None, dat
                                           args.from_class, args.to_class, steps, args.strength)
         labels = figures.strength_labels(steps, args.strength)
     return exports.strip_gif(images) if gif else exports.strip_png(images, labels)
+
+
+def _names(data: DataCache) -> tuple[str, ...]:
+    """The figures' class labels, one per class: Fashion-MNIST's names, a registered set's own, else the digits."""
+    from ..data import image_set, is_builtin
+    from ..exports import CLASS_NAMES
+    from ..latent import CLASSES
+
+    if not is_builtin(data.dataset):
+        return tuple(image_set(data.dataset, data.checkpoint_dir).class_names)
+    return CLASS_NAMES.get(data.dataset, tuple(str(k) for k in range(CLASSES)))
 
 
 def _positive(flag: str, value: int, minimum: int = 1) -> int:

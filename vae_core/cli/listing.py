@@ -17,6 +17,8 @@ def summary_row(checkpoint: store.Checkpoint) -> dict:
         "dataset": checkpoint.train_config.dataset,
         "architecture": checkpoint.model_config.architecture,
         "latent_dim": checkpoint.model_config.latent_dim,
+        "channels": checkpoint.model_config.channels,  # 1 grey, 3 RGB: the images it models, side x side
+        "side": checkpoint.model_config.side,
         "beta": checkpoint.train_config.beta,
         "epochs": None if imported else checkpoint.train_config.epochs,
         **{key: None if loss is None else round(loss, 3) for key, loss in store.final_test_losses(checkpoint).items()},

@@ -23,8 +23,12 @@ from .common import checkpoint_root, say
 
 
 def grid(args: argparse.Namespace) -> list[tuple[ModelConfig, TrainConfig]]:
-    """Every combination of the sweep's flags, validated before anything starts."""
-    return [(ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim, architecture=arch),
+    """Every combination of the sweep's flags, validated before anything starts; the models read the images of
+    ``--dataset`` (a registered set's channels and side, from the checkpoint root)."""
+    from ..data import model_config
+
+    root = checkpoint_root(args)
+    return [(model_config(args.dataset, latent, root, hidden_dim=args.hidden_dim, architecture=arch),
              TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          seed=seed, beta=beta))
             for latent, beta, arch, seed in itertools.product(args.latent_dims, args.betas, args.archs, args.seeds)]
@@ -40,7 +44,7 @@ def _trial(settings: dict, space: dict) -> None:
     args = argparse.Namespace(**settings)
     config = space["config"]
     model_config, train_config = ModelConfig(**config["model"]), TrainConfig(**config["train"])
-    data = DataCache(train_config.dataset, args.data_dir)
+    data = DataCache(train_config.dataset, args.data_dir, args.checkpoint_dir)
     checkpoint = train_one(args, model_config, train_config, data)
     if not args.no_projections:
         ensure_projections(checkpoint, data, device=args.device)

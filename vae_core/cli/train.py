@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from functools import cache
 
 from .. import store
 from ..config import ModelConfig, TrainConfig
-from ..data import Split, load_split, require_trainable
+from ..data import model_config
 from ..runs import DataCache, ensure_projections, kept_note, open_run
 from ..shapes import parameter_shapes
 from ..train import pick_device
@@ -58,36 +57,23 @@ def train_one(args: argparse.Namespace, model_config: ModelConfig, train_config:
     return checkpoint
 
 
-class _Data(DataCache):
-    """``runs.DataCache`` that reads a registered data set from this command's checkpoint root (--checkpoint-dir),
-    not only from $VAE_CHECKPOINT_DIR's."""
-
-    def __init__(self, dataset: str, data_dir: str | None, root):
-        super().__init__(dataset, data_dir)
-        self.root = root
-
-    @cache  # noqa: B019 - one instance per command run
-    def split(self, train: bool) -> Split:
-        return load_split(self.dataset, train=train, data_dir=self.data_dir, checkpoint_dir=self.root)
-
-
 def run_train(args: argparse.Namespace) -> int:
-    data = _Data(args.dataset, args.data_dir, checkpoint_root(args))
-    configs = [
-        (ModelConfig(latent_dim=latent, hidden_dim=args.hidden_dim, architecture=args.arch),
-         TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                     lr=args.lr, seed=args.seed, beta=args.beta))
-        for latent in args.latent_dims
-    ]  # all validated before any training starts
-    for model_config, _ in configs:
-        parameter_shapes(model_config)  # a plugin architecture that cannot be built: its one line, before any training
-    require_trainable(args.dataset, checkpoint_root(args))  # a registered set: there, and of a size the models read
-    for model_config, train_config in configs:
+    root = checkpoint_root(args)
+    data = DataCache(args.dataset, args.data_dir, root)  # a registered set is read from --checkpoint-dir
+    train_config = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                               seed=args.seed, beta=args.beta)
+    # A registered set that is not there is one line here, before anything is written; the models read its images'
+    # channels and side (1 x 28 x 28 for MNIST and Fashion-MNIST, as always). All validated before any training.
+    configs = [model_config(args.dataset, latent, root, hidden_dim=args.hidden_dim, architecture=args.arch)
+               for latent in args.latent_dims]
+    for config in configs:
+        parameter_shapes(config)  # a plugin architecture that cannot be built: its one line, before any training
+    for config in configs:
         try:
-            checkpoint = train_one(args, model_config, train_config, data)
+            checkpoint = train_one(args, config, train_config, data)
         except KeyboardInterrupt:
-            name = store.run_name(model_config, train_config)
-            say(f"{name}: interrupted, no partial checkpoint was written; {kept_note(checkpoint_root(args), name)}")
+            name = store.run_name(config, train_config)
+            say(f"{name}: interrupted, no partial checkpoint was written; {kept_note(root, name)}")
             return 130
         maps = "none" if args.no_projections else args.maps
         if maps != "none":  # the quick maps (PCA) first: the model is explorable before t-SNE starts
