@@ -9,7 +9,6 @@ PIL takes them): [N, 28, 28] for MNIST; ``as_pictures`` folds any other layout t
 from __future__ import annotations
 
 import io
-import math
 from statistics import NormalDist
 
 import numpy as np
@@ -17,23 +16,10 @@ import torch
 
 from .losses import gaussian_kl_per_dim
 from .models import VariationalAutoencoder
+from .shapes import as_pictures as flat_pictures
 from .shapes import pictures
 
 IMAGE_SIDE = 28  # MNIST's; a model's own is ``model.config.side``
-
-
-def image_shape_of(pixels: int) -> tuple[int, int]:
-    """(channels, side) of a flattened image of ``pixels`` values: S x S grey, or 3 x S x S RGB (784: 1 x 28).
-
-    No side is both (3 is not a square), so the count alone decides.
-    """
-    side = math.isqrt(pixels)
-    if side * side == pixels:
-        return 1, side
-    side = math.isqrt(pixels // 3)
-    if pixels % 3 == 0 and 3 * side * side == pixels:
-        return 3, side
-    raise ValueError(f"{pixels} values are not the pixels of a square grey or RGB image")
 
 
 def picture_shape(channels: int, side: int) -> tuple[int, ...]:
@@ -47,8 +33,8 @@ def as_pictures(images):
     [N, C x S x S] flattened channels first (a ``data.Split``'s images), [N, C, S, S], or pictures already.
     """
     shape = tuple(images.shape)
-    if len(shape) == 2:
-        return pictures(images, *image_shape_of(shape[1]))
+    if len(shape) == 2:  # the pixel count says the shape (784: 28 x 28 grey)
+        return flat_pictures(images)
     if len(shape) == 3 and shape[1] == shape[2]:
         return images
     if len(shape) == 4 and shape[1] == shape[2] and shape[3] == 3:
