@@ -14,7 +14,8 @@ from outside the page:
   4. slider release -> the server's caption of the point updated (the reading follows it):
      p50 / p95, the one round trip left.
 Times are Python's clock around Playwright calls, so they include the browser round trips.
-The machine is shared: its load average is printed with the numbers.
+The machine is shared: its load average is printed with the numbers. benchmarks/rgb_latency.py measures an RGB
+32 x 32 conv decoder with these functions, reading the whole picture (``PICTURE_HASH_JS``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 
@@ -42,6 +44,17 @@ RUN_TIMEOUT_MS = 120_000
 # The server's caption of the point it last heard (its reading follows in the same rerun).
 CAPTION_JS = """() => [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
   .map((c) => c.innerText).find((t) => t.startsWith('Decoded ')) ?? ''"""
+# A fingerprint of the live explorer's whole picture, every colour channel at the canvas' own size (LIVE_DIGIT_HASH_JS
+# reads MNIST's 28 x 28 grey levels: a change elsewhere in a larger or RGB picture would go unseen).
+PICTURE_HASH_JS = """() => {
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-live.explorer'));
+  const canvas = host?.shadowRoot.querySelector('.vae-live.explorer canvas.digit');
+  if (!canvas) return '';
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  let hash = 0;
+  for (let i = 0; i < data.length; i++) if (i % 4 !== 3) hash = (hash * 31 + data[i]) | 0;
+  return `${canvas.width}:${hash}`;
+}"""
 # Counts the animation frames in which the live digit's pixels differ from the frame before.
 FRAME_PROBE_JS = """() => {
   const read = LIVE_DIGIT;
@@ -55,7 +68,7 @@ FRAME_PROBE_JS = """() => {
   };
   requestAnimationFrame(tick);
   globalThis.__frameProbe = probe;
-}""".replace("LIVE_DIGIT", LIVE_DIGIT_HASH_JS)
+}"""
 
 
 def verdict(ok: bool) -> str:
@@ -71,12 +84,14 @@ def wait_changed(page: Page, digit_js: str, before: str, timeout_s: float = 10.0
 
 
 class Explorer:
-    """One tab on the Latent explorer with a chosen model, its weights in the page."""
+    """One tab on the Latent explorer with a chosen model, its weights in the page; ``digit_js`` fingerprints the
+    live picture."""
 
-    def __init__(self, page: Page, url: str, model_label: str):
+    def __init__(self, page: Page, url: str, model_label: str, digit_js: str = LIVE_DIGIT_HASH_JS):
         self.page = page
+        self.digit_js = digit_js
         self.tracker = RunTracker(page)
-        page.goto(f"{url}/explorer")
+        page.goto(f"{url}/explorer?model={quote(model_label)}")  # the sidebar below if the link did not pick it
         self.tracker.wait_after(0, RUN_TIMEOUT_MS)
         heading = page.get_by_test_id("stMain").locator("h1").first
         if not heading.inner_text().endswith(model_label):
@@ -99,13 +114,13 @@ class Explorer:
         self.tracker.wait_after(runs, RUN_TIMEOUT_MS)
 
     def digit(self) -> str:
-        return self.page.evaluate(LIVE_DIGIT_HASH_JS)
+        return self.page.evaluate(self.digit_js)
 
     def drag(self) -> tuple[int, int, int, int]:
         """(new digits seen from outside, looks, animation frames with a new digit, animation frames) in a drag."""
         page, thumb = self.page, self.slider.bounding_box()
         x, y, width = thumb["x"] + thumb["width"] / 2, thumb["y"] + thumb["height"] / 2, thumb["width"]
-        page.evaluate(FRAME_PROBE_JS)
+        page.evaluate(FRAME_PROBE_JS.replace("LIVE_DIGIT", self.digit_js))
         last, changes, samples = self.digit(), 0, 0
         page.mouse.move(x, y)
         page.mouse.down()
@@ -128,7 +143,7 @@ class Explorer:
             before, caption = self.digit(), self.page.evaluate(CAPTION_JS)
             key = "ArrowLeft" if (k // 5) % 2 == 0 else "ArrowRight"  # the drag left the thumb right of centre
             self.page.keyboard.press(key)
-            pixels.append(wait_changed(self.page, LIVE_DIGIT_HASH_JS, before))
+            pixels.append(wait_changed(self.page, self.digit_js, before))
             captions.append(pixels[-1] + wait_changed(self.page, CAPTION_JS, caption))  # the pause report's rerun
             self.page.wait_for_timeout(100)
         return pixels, captions
@@ -142,7 +157,7 @@ class Explorer:
             before = self.digit()
             u, v = rng.uniform(0.1, 0.9, size=2)
             self.page.mouse.move(box["x"] + u * box["width"], box["y"] + v * box["height"])
-            times.append(wait_changed(self.page, LIVE_DIGIT_HASH_JS, before))
+            times.append(wait_changed(self.page, self.digit_js, before))
         self.page.mouse.move(box["x"] - 20, box["y"] - 20)
         return times
 
@@ -164,10 +179,10 @@ def model_labels(checkpoint_dir: Path) -> list[str]:
     return list(dict.fromkeys(model_label(c, mine) for c in chosen))
 
 
-def measure(browser, url: str, label: str, presses: int, hovers: int) -> dict:
+def measure(browser, url: str, label: str, presses: int, hovers: int, digit_js: str = LIVE_DIGIT_HASH_JS) -> dict:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        explorer = Explorer(context.new_page(), url, label)
+        explorer = Explorer(context.new_page(), url, label, digit_js)
         explorer.drag()  # warm: first decode, first release rerun
         seen, looks, drawn, frames = explorer.drag()
         keys, heard = explorer.key_presses(presses)
