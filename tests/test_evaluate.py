@@ -278,6 +278,10 @@ def test_the_shipped_conv_vae_beats_the_mlp_at_the_same_latent_size(shipped_root
     assert conv["nll_iw"] < mlp["nll_iw"] and conv["elbo"]["loss"] < mlp["elbo"]["loss"]
 
 
-def test_the_shipped_total_stays_under_40_mb(shipped_root):
+def test_the_shipped_total_stays_under_72_mb(shipped_root):
+    # 37 MB for the models, their test-set maps and replays; the training digits' means and places on those maps
+    # (train-points.npz: 60,000 float16 means, 1.4 MB a model at z = 2, 6.9 MB at z = 50) add 30 MB.
     total = sum(f.stat().st_size for f in shipped_root.rglob("*") if f.is_file())
-    assert total < 40 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MB"
+    assert total < 72 * 2**20, f"checkpoints/ holds {total / 2**20:.1f} MB"
+    train = sum(f.stat().st_size for f in shipped_root.rglob("train-points.npz"))
+    assert train < 32 * 2**20, f"the training digits take {train / 2**20:.1f} MB"

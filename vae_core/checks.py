@@ -38,17 +38,17 @@ def history_max_bytes(epochs: int) -> int:
     return HISTORY_SLACK_BYTES + epochs * HISTORY_ROW_BYTES
 
 
-def _most_values(name: str, latent_dim: int, rows: int = MAX_TEST_IMAGES) -> int:
-    """How many values ``name`` can hold for ``rows`` digits (a full test set by default): rows times columns."""
+def _most_values(name: str, latent_dim: int) -> int:
+    """How many values ``name`` can hold for a full test set: its rows times its columns."""
     if name == "pca_explained":
         return 2
-    return rows * {"mu": latent_dim, "labels": 1, "tsne_index": 1,
+    return MAX_TEST_IMAGES * {"mu": latent_dim, "labels": 1, "tsne_index": 1,
                               **dict.fromkeys(POINT_STATS, 1)}.get(name, 2)
 
 
-def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int, rows: int = MAX_TEST_IMAGES) -> ArrayHeader:
-    most = _most_values(name, latent_dim, rows)
-    return directory.bounded_header(name, most, f" for at most {rows:,} digits")
+def _bounded_header(directory: NpzDirectory, name: str, latent_dim: int) -> ArrayHeader:
+    most = _most_values(name, latent_dim)
+    return directory.bounded_header(name, most, f" for at most {MAX_TEST_IMAGES:,} test digits")
 
 
 def _open_projections(handle: BinaryIO) -> tuple[NpzDirectory, tuple[str, ...]]:
@@ -83,7 +83,7 @@ def projection_sizes(handle: BinaryIO, latent_dim: int) -> None:
                               f"for at most {MAX_TEST_IMAGES:,} test digits")
 
 
-def projection_headers(handle: BinaryIO, latent_dim: int, rows: int = MAX_TEST_IMAGES) -> dict[str, ArrayHeader]:
+def projection_headers(handle: BinaryIO, latent_dim: int) -> dict[str, ArrayHeader]:
     """The arrays of an open projections.npz whose headers fit a model of ``latent_dim`` and the test set.
 
     Sizes are checked first, from the headers alone, so a member that would inflate to gigabytes
@@ -91,30 +91,30 @@ def projection_headers(handle: BinaryIO, latent_dim: int, rows: int = MAX_TEST_I
     then offered as not computed), as before this check existed.
     """
     directory, names = _open_projections(handle)
-    arrays = {name: _bounded_header(directory, name, latent_dim, rows) for name in names}
+    arrays = {name: _bounded_header(directory, name, latent_dim) for name in names}
     _check_kinds(arrays)
     _check_shapes(arrays, latent_dim)
     if "umap" in directory.sizes:
         try:
-            umap = _bounded_header(directory, "umap", latent_dim, rows)
+            umap = _bounded_header(directory, "umap", latent_dim)
         except HeaderError:
             umap = None
         if umap is not None and umap.shape == (arrays["mu"].shape[0], 2) and umap.dtype.kind == "f":
             arrays["umap"] = umap
-    arrays.update(_point_stat_headers(directory, arrays["mu"].shape[0], latent_dim, rows))
+    arrays.update(_point_stat_headers(directory, arrays["mu"].shape[0], latent_dim))
     return arrays
 
 
-def _point_stat_headers(directory: NpzDirectory, count: int, latent_dim: int, rows: int) -> dict[str, ArrayHeader]:
+def _point_stat_headers(directory: NpzDirectory, rows: int, latent_dim: int) -> dict[str, ArrayHeader]:
     """The headers of the per-digit values (``POINT_STATS``) present that are [rows] floating point; the rest is left
     out (the map then offers to colour by them once `vae-explorer project` has added them)."""
     usable = {}
     for name in (n for n in POINT_STATS if n in directory.sizes):
         try:
-            header = _bounded_header(directory, name, latent_dim, rows)
+            header = _bounded_header(directory, name, latent_dim)
         except HeaderError:
             continue
-        if header.shape == (count,) and header.dtype.kind == "f":
+        if header.shape == (rows,) and header.dtype.kind == "f":
             usable[name] = header
     return usable
 
@@ -165,13 +165,12 @@ def check_projection_values(arrays: dict[str, np.ndarray]) -> None:
         raise HeaderError(f"holds tsne_index values outside the {rows:,} test digits")
 
 
-def read_projections(handle: BinaryIO, latent_dim: int, rows: int = MAX_TEST_IMAGES) -> dict[str, np.ndarray]:
-    """The arrays of an open projections.npz (or of the training digits' file, with ``rows`` their most), each
-    inflated only after its header passed the checks."""
+def read_projections(handle: BinaryIO, latent_dim: int) -> dict[str, np.ndarray]:
+    """The arrays of an open projections.npz, each inflated only after its header passed the checks."""
     import zipfile
     import zlib
 
-    wanted = projection_headers(handle, latent_dim, rows)
+    wanted = projection_headers(handle, latent_dim)
     handle.seek(0)
     try:
         with np.load(handle, allow_pickle=False) as archive:

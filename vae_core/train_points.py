@@ -1,10 +1,11 @@
 """The training digits on the test set's maps: their means, places and per-digit values, cached beside the checkpoint.
 
 The Latent map shows the 10,000 test digits; asked for every point, it adds the 60,000 training digits, read from
-``train-points.npz`` (written by `vae-explorer project`). The file is laid out as projections.npz (``mu`` [N, D]
-float16, ``labels`` [N] int8, ``pca``, ``tsne`` with ``tsne_index`` = 0..N-1, ``umap`` [N, 2] float32, the
-``point_stats`` values [N] float16) plus ``anchors`` [4, 8] uint8: a digest of the test map each training map was
-placed on (mu, pca, tsne, umap), so that a map recomputed later is never paired with places made for the old one.
+``train-points.npz`` (written by `vae-explorer project`): ``mu`` [N, D] float16, ``labels`` [N] int8, ``tsne`` and
+``umap`` [N, 2] float32, the ``point_stats`` values [N] float16, and ``anchors`` [4, 8] uint8: a digest of the test
+map each training map was placed on (mu, pca, tsne, umap), so that a map recomputed later is never paired with
+places made for the old one. Read back (``load``), it is laid out as projections.npz: the PCA places follow from the
+means (exactly, so they are not stored: 0.45 MB a model) and ``tsne_index`` covers every training digit.
 
 How the training digits are placed, since the maps were fitted on the test means alone:
 
@@ -19,6 +20,7 @@ How the training digits are placed, since the maps were fitted on the test means
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 
@@ -73,16 +75,20 @@ def nearest_places(test_mu: np.ndarray, test_xy: np.ndarray, train_mu: np.ndarra
 
 
 def place(test: dict[str, np.ndarray], train_mu: np.ndarray) -> dict[str, np.ndarray]:
-    """The training means' places on each test map that ``test`` holds: pca, tsne (+ tsne_index), umap."""
+    """The training means' places on the slow test maps that ``test`` holds: tsne and umap [N, 2] (PCA's follow
+    from the means when the file is read: ``pca_places``)."""
     test_mu = np.asarray(test["mu"], dtype=np.float32)
-    placed = {"pca": linear_fit(test_mu, test["pca"], train_mu), "pca_explained": test["pca_explained"]}
+    placed = {}
     if "tsne" in test:
-        covered = test["tsne_index"]
-        placed["tsne"] = nearest_places(test_mu[covered], test["tsne"], train_mu)
-        placed["tsne_index"] = np.arange(len(train_mu), dtype=np.int32)
+        placed["tsne"] = nearest_places(test_mu[test["tsne_index"]], test["tsne"], train_mu)
     if "umap" in test:
         placed["umap"] = nearest_places(test_mu, test["umap"], train_mu)
     return placed
+
+
+def pca_places(test: dict[str, np.ndarray], train_mu: np.ndarray) -> np.ndarray:
+    """The training means' places [N, 2] on the test set's PCA map: the same linear map, exactly (``linear_fit``)."""
+    return linear_fit(np.asarray(test["mu"], dtype=np.float32), test["pca"], np.asarray(train_mu, np.float32))
 
 
 def compute(model, train_images: torch.Tensor, train_labels: torch.Tensor, test: dict[str, np.ndarray],
@@ -108,35 +114,59 @@ def compute(model, train_images: torch.Tensor, train_labels: torch.Tensor, test:
 
 
 def read(handle, latent_dim: int, test: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
-    """The arrays of an open ``TRAIN_POINTS_FILE`` whose maps were placed on the maps of ``test``, each bounded by its
-    header before it is inflated (``checks.read_projections``); a map placed on another test map is left out, and
-    None when the means belong to another model. ``HeaderError`` when the file breaks a bound."""
-    from .checks import read_projections
-
-    arrays = read_projections(handle, latent_dim, MAX_TRAIN_IMAGES)
+    """The training digits of an open ``TRAIN_POINTS_FILE``, laid out as projections.npz (with ``pca`` from the
+    means, ``tsne_index`` all of them): each array bounded by its header before it is inflated, then checked for
+    finite values and classes. A map placed on another test map is left out; None when the means belong to another
+    model. ``HeaderError`` when the file breaks a bound."""
+    wanted = _bounded_headers(handle, latent_dim)
     handle.seek(0)
-    anchors = _read_anchors(handle)
-    current = test_anchors(test)
+    with np.load(handle, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in wanted}
+    anchors, current = arrays.pop("anchors"), test_anchors(test)
     if not np.array_equal(anchors[0], current[0]):
         return None
     for row, name in enumerate(MAPS[1:], start=1):
         if not np.array_equal(anchors[row], current[row]):
             arrays.pop(name, None)
-            if name == "tsne":
-                arrays.pop("tsne_index", None)
+    _check_values(arrays)
+    arrays |= {"pca": pca_places(test, arrays["mu"]), "pca_explained": test["pca_explained"]}
+    if "tsne" in arrays:
+        arrays["tsne_index"] = np.arange(len(arrays["mu"]), dtype=np.int32)
     return arrays
 
 
-def _read_anchors(handle) -> np.ndarray:
+def _bounded_headers(handle, latent_dim: int) -> list[str]:
+    """The members to read: every one declared within ``MAX_TRAIN_IMAGES`` rows and of the shape and kind it must
+    have (mu [N, D], labels [N] integers, tsne / umap [N, 2], the per-digit values [N], anchors [4, 8] uint8)."""
     from .headers import NpzDirectory
 
-    directory = NpzDirectory(handle)
-    header = directory.bounded_header("anchors", len(MAPS) * 8, " for the anchors of four maps")
-    if header.shape != (len(MAPS), 8) or header.dtype != np.uint8:
-        raise HeaderError(f"holds anchors of shape {header.shape} as {header.dtype} (expected (4, 8) uint8)")
-    handle.seek(0)
-    with np.load(handle, allow_pickle=False) as archive:
-        return archive["anchors"]
+    directory, bound = NpzDirectory(handle), f" for at most {MAX_TRAIN_IMAGES:,} training digits"
+    mu = directory.bounded_header("mu", MAX_TRAIN_IMAGES * latent_dim, bound)
+    rows = mu.shape[0] if len(mu.shape) == 2 else -1
+    expected = {"mu": ((rows, latent_dim), "f"), "labels": ((rows,), "iu"), "anchors": ((len(MAPS), 8), "u"),
+                **{name: ((rows, 2), "f") for name in ("tsne", "umap")},
+                **{name: ((rows,), "f") for name in POINT_STATS}}
+    present = [name for name in expected if name in directory.sizes]
+    for name in ("mu", "labels", "anchors"):
+        if name not in present:
+            raise HeaderError(f"lacks {name}")
+    for name in present:
+        shape, kinds = expected[name]
+        header = directory.bounded_header(name, max(1, MAX_TRAIN_IMAGES * math.prod(shape[1:])), bound)
+        if header.shape != shape or header.dtype.kind not in kinds:
+            raise HeaderError(f"holds {name} of shape {header.shape} as {header.dtype} (expected {shape})")
+    return present
+
+
+def _check_values(arrays: dict[str, np.ndarray]) -> None:
+    from .checks import CLASSES
+
+    for name, values in arrays.items():
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise HeaderError(f"holds NaN or inf values in {name}")
+    labels = arrays["labels"]
+    if len(labels) and not (labels.min() >= 0 and labels.max() < CLASSES):
+        raise HeaderError(f"holds labels outside 0-{CLASSES - 1}")
 
 
 def joined(test: dict[str, np.ndarray], train: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
