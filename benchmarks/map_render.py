@@ -60,28 +60,10 @@ COUNTER_JS = f"""() => {{
   requestAnimationFrame(tick);
   globalThis.__renderCounter = state;
 }}"""
-# A wheel event on the map's canvas at every animation frame for ``seconds`` (in, then out): Playwright's own wheel
-# waits for each event's round trip (about 30 a second even on a small map), which would cap what is measured.
-WHEEL_EVERY_FRAME_JS = f"""(seconds) => new Promise((done) => {{
-  const root = ({MAP_ROOT_JS})();
-  const canvas = [...root.querySelectorAll('canvas')].sort((a, b) => b.width * b.height - a.width * a.height)[0];
-  const box = canvas.getBoundingClientRect();
-  const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
-  const started = performance.now();
-  let events = 0;
-  const tick = (now) => {{
-    const elapsed = (now - started) / 1000;
-    if (elapsed >= seconds) {{ done(events); return; }}
-    canvas.dispatchEvent(new WheelEvent('wheel', {{ deltaY: elapsed < seconds / 2 ? -40 : 40, clientX: x, clientY: y,
-      bubbles: true, cancelable: true }}));
-    events += 1;
-    requestAnimationFrame(tick);
-  }};
-  requestAnimationFrame(tick);
-}})"""
-# The same for a drag: after a real press (Playwright's, so the map captures the pointer), a pointer move on the canvas
-# at every animation frame for ``seconds``, there and back; a real drag's moves wait for each round trip too.
-DRAG_EVERY_FRAME_JS = f"""(seconds) => new Promise((done) => {{
+# An input event on the map's canvas at every animation frame for ``seconds``: a wheel (in, then out), or, after a
+# real press (Playwright's, so the map captures the pointer), a pointer move (there and back). Playwright's own wheel
+# and moves wait for each event's round trip (about 30 a second even on a small map), which would cap what is measured.
+EVERY_FRAME_JS = f"""([seconds, kind]) => new Promise((done) => {{
   const root = ({MAP_ROOT_JS})();
   const canvas = [...root.querySelectorAll('canvas')].sort((a, b) => b.width * b.height - a.width * a.height)[0];
   const box = canvas.getBoundingClientRect();
@@ -92,8 +74,10 @@ DRAG_EVERY_FRAME_JS = f"""(seconds) => new Promise((done) => {{
     const elapsed = (now - started) / 1000;
     if (elapsed >= seconds) {{ done(events); return; }}
     const phase = elapsed < seconds / 2 ? 1 : -1;
-    canvas.dispatchEvent(new PointerEvent('pointermove', {{ clientX: x + phase * 3 * (events % 40), clientY: y,
-      pointerId: 1, pointerType: 'mouse', buttons: 1, bubbles: true, cancelable: true }}));
+    canvas.dispatchEvent(kind === 'wheel'
+      ? new WheelEvent('wheel', {{ deltaY: -40 * phase, clientX: x, clientY: y, bubbles: true, cancelable: true }})
+      : new PointerEvent('pointermove', {{ clientX: x + phase * 3 * (events % 40), clientY: y, pointerId: 1,
+        pointerType: 'mouse', buttons: 1, bubbles: true, cancelable: true }}));
     events += 1;
     requestAnimationFrame(tick);
   }};
@@ -126,10 +110,10 @@ def moving(page: Page, seconds: float, gesture: str) -> tuple[float, float]:
     page.evaluate(COUNTER_JS)
     events, started = 0, time.perf_counter()
     if gesture == "wheel every frame":
-        events = page.evaluate(WHEEL_EVERY_FRAME_JS, seconds)
+        events = page.evaluate(EVERY_FRAME_JS, [seconds, "wheel"])
     if gesture == "drag every frame":
         page.mouse.down()
-        events = page.evaluate(DRAG_EVERY_FRAME_JS, seconds)
+        events = page.evaluate(EVERY_FRAME_JS, [seconds, "drag"])
         page.mouse.up()
     if gesture == "drag":
         page.mouse.down()

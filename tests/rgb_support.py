@@ -5,9 +5,9 @@ green half of it, blue its negative, as tests/test_user_data.py does), written a
 with ``vae_core.user_data`` under ``<root>/datasets/NAME`` at the side asked for. The models: a conv VAE or an MLP
 of ``ModelConfig.for_images(latent_dim, 3, side)``, trained for a few Adam steps (the point is a decoder whose
 pictures differ from point to point, not a good one), saved with ``vae_core.store`` and given the quick maps
-(``projections.quick_maps``) that the Latent map and the explorer's plane read. ``SkipVAE`` is an architecture of
-any image shape whose decoder the page cannot run (a skip connection), registered through an entry point as
-tests/plugin_arch's are, for the server's picture.
+(``projections.quick_maps``) that the Latent map and the explorer's plane read. ``SKIP`` registers tests/plugin_arch's
+skip-connection VAE (any image shape; a decoder the page cannot run) under a name of its own, for the server's
+picture.
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch import nn
-from torch.nn import functional as F
 
 from vae_core import store, user_data
 from vae_core.config import ModelConfig, TrainConfig
 from vae_core.data import load_split
 from vae_core.losses import negative_elbo
-from vae_core.models import VariationalAutoencoder, build_model
+from vae_core.models import build_model
 from vae_core.projections import quick_maps, save_projections
 
 DIGITS = 300  # tinted scans registered per data set (a sixth of them the test split)
-SKIP = {"skiprgb": "tests.rgb_support:SkipVAE"}  # the entry point of ``SkipVAE`` (tests.plugin_arch.install)
+# tests/plugin_arch's skip-connection VAE (its layers follow the config's image shape) under a name of its own: a
+# decoder the page cannot run, so the server draws its pictures (tests.plugin_arch.install)
+SKIP = {"skiprgb": "tests.plugin_arch.residual:ResidualVAE"}
 
 
 def tinted_digits(count: int = DIGITS) -> tuple[np.ndarray, np.ndarray]:
@@ -89,24 +89,3 @@ def rgb_root(root: Path, scratch: Path, conv_latent: int = 4, mlp_latent: int = 
     return {"conv": write_rgb_checkpoint(root, "tinted32", "conv", conv_latent, 32),
             "mlp": write_rgb_checkpoint(root, "tinted16", "mlp", mlp_latent, 16)}
 
-
-class SkipVAE(VariationalAutoencoder):
-    """C x S x S -> 32 -> (mu, logvar); z -> 32 -> 32 + skip -> C x S x S logits: not a chain of layers."""
-
-    def __init__(self, config: ModelConfig):
-        super().__init__(config)
-        pixels = config.channels * config.side * config.side
-        self.encoder = nn.Linear(pixels, 32)
-        self.mu = nn.Linear(32, config.latent_dim)
-        self.logvar = nn.Linear(32, config.latent_dim)
-        self.fc1 = nn.Linear(config.latent_dim, 32)
-        self.fc2 = nn.Linear(32, 32)
-        self.out = nn.Linear(32, pixels)
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = F.relu(self.encoder(x))
-        return self.mu(h), self.logvar(h)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.fc1(z))
-        return self.out(h + F.relu(self.fc2(h)))

@@ -4,9 +4,9 @@ root holding two registered tinted-RGB data sets (scikit-learn's digit scans at 
 
 On the Latent explorer an arrow key on a slider redraws the picture in the page, in colour, equal to the model's
 ``decode_images`` at the point the page says it shows within 2/255 per channel, at the on-screen size of MNIST's
-digit; a decoder the page cannot run (``rgb_support.SkipVAE``, registered through an entry point) shows the server's
-picture in colour; on the Latent map the thumbnail under the cursor is that test image, in colour, at MNIST's
-thumbnail size. Pixels are read from outside the page: the canvases' own pixels, through Playwright.
+digit; a decoder the page cannot run (tests/plugin_arch's ``ResidualVAE``, registered through an entry point)
+shows the server's picture in colour; on the Latent map the thumbnail under the cursor is that test image, in
+colour, at MNIST's thumbnail size. Pixels are read from outside the page: the canvases' own pixels, through Playwright.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dashboard.shell.tables import model_label
 from tests import plugin_arch
 from tests.rgb_support import SKIP, rgb_root, write_rgb_checkpoint
 from tests.test_browser import REPO, RUN_TIMEOUT_MS, VIEWPORT, assert_page_healthy
+from tests.test_browser_canvas import THUMB_JS
 from tests.test_live_decoder import TOLERANCE
 from vae_core import explore, store
 from vae_core.data import load_split
@@ -37,7 +38,8 @@ THUMB_PX = 84  # a full-size map's thumbnail (canvas.css)
 
 @pytest.fixture(scope="module")
 def skip_site(tmp_path_factory):
-    """``rgb_support.SkipVAE`` registered through an entry point (as tests/plugin_arch's are) for this module."""
+    """tests/plugin_arch's ``ResidualVAE`` registered through an entry point under ``rgb_support.SKIP``'s name, for
+    this module."""
     from vae_core.models import registry
 
     folder = plugin_arch.install(tmp_path_factory.mktemp("site"), SKIP)
@@ -175,15 +177,6 @@ def screenshot_path(name: str):
     folder = screenshot_dir(REPO)
     folder.mkdir(parents=True, exist_ok=True)
     return folder / name
-
-
-# The map's thumbnail: the row it shows ('' when hidden) and whether its canvas is drawn from the sheet.
-THUMB_JS = """() => {
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot?.querySelector('.vae-canvas.map'));
-  const thumb = host?.shadowRoot.querySelector('.vae-canvas.map .thumb');
-  if (!thumb || thumb.hidden) return ['', false];
-  return [thumb.dataset.row ?? '', !thumb.querySelector('canvas').hidden];
-}"""
 
 
 def test_the_maps_thumbnails_are_the_test_images_in_colour(rgb_checkpoints, served, browser_support):

@@ -19,29 +19,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.faults.conftest import one_line, run_cli
 from vae_core import cli, user_data
 from vae_core.config import ConfigError, TrainConfig
 from vae_core.data import DataUnavailableError, image_set, load_split
 from vae_core.image_sources import SourceRefused
 
 LUMA = (19595, 38470, 7471)  # Pillow's convert("L") weights, in 1/65536
-
-
-def one_line(text: str) -> str:
-    """The single non-empty line of ``text``; fails when there are more or none."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line, got {lines}"
-    return lines[0]
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """``vae-explorer argv`` in this process: (exit status, stdout, stderr)."""
-    try:
-        code = cli.main([str(arg) for arg in argv])
-    except SystemExit as exit_:  # argparse errors
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write_folder(folder: Path, images: np.ndarray, labels: np.ndarray) -> Path:

@@ -67,10 +67,10 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    """``vae-explorer argv`` in this process: (exit status, stdout, stderr)."""
+def run_cli(capsys, *argv) -> tuple[int, str, str]:
+    """``vae-explorer argv`` (strings or paths) in this process: (exit status, stdout, stderr)."""
     try:
-        code = cli.main(list(argv))
+        code = cli.main([str(arg) for arg in argv])
     except SystemExit as exit_:  # argparse errors
         code = exit_.code
     out, err = capsys.readouterr()
