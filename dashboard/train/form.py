@@ -124,16 +124,15 @@ def _fields(train_images: int | None, datasets: list[str]) -> tuple[dict, list[i
     return values, sizes, ok
 
 
-def _image_shape(dataset: str, architecture: str) -> tuple[tuple[int, int], str | None]:
-    """((channels, side) of ``dataset``'s images, None), or ((1, 28), why the architecture cannot read them)."""
-    from vae_core.data import DataUnavailableError, image_set
+def _images_problem(dataset: str, architecture: str) -> str | None:
+    """Why ``architecture`` cannot read ``dataset``'s images (or the set cannot be read), in one line; else None."""
+    from vae_core.data import DataUnavailableError, model_config
 
     try:
-        shape = image_set(dataset)
-        ModelConfig.for_images(1, shape.channels, shape.side, architecture=architecture)
+        model_config(dataset, 1, architecture=architecture)
     except (DataUnavailableError, ConfigError) as error:
-        return (1, 28), str(error)
-    return (shape.channels, shape.side), None
+        return str(error)
+    return None
 
 
 def architecture_choices() -> tuple[list[str], list[str]]:
@@ -244,6 +243,7 @@ def _duration(seconds: float) -> str:
 
 def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination], str | None]:
     """Draw the form and each combination's plan; (combinations, why Train cannot run or None)."""
+    from vae_core.data import model_config as images_config
     from vae_core.data import raw_folder, split_files_present, split_size
     from vae_core.store import run_name
     from vae_core.user_data import registered_names
@@ -254,7 +254,7 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     train_images = split_size(dataset, True, data_dir) if dataset in datasets else None
     values, sizes, ok = _fields(train_images, datasets)
     dataset = values.pop("dataset")
-    shape, problem = _image_shape(dataset, values["architecture"])
+    problem = _images_problem(dataset, values["architecture"])
     if problem:
         st.error(problem, icon=":material/error:")
         return [], "fix the fields marked above"
@@ -263,8 +263,8 @@ def form(ctx, jobs, data_dir: Path, maps: bool = True) -> tuple[list[Combination
     combinations = []
     after = maps_seconds(ctx.root, bool(live_slots(ctx.root))) if maps else None  # read once per run
     for latent_dim in sizes:
-        model_config = ModelConfig.for_images(latent_dim, *shape, hidden_dim=int(values["hidden_dim"]),
-                                              architecture=values["architecture"])
+        model_config = images_config(dataset, latent_dim, hidden_dim=int(values["hidden_dim"]),
+                                     architecture=values["architecture"])
         train_config = TrainConfig(dataset=dataset, epochs=int(values["epochs"]), batch_size=int(values["batch_size"]),
                                    lr=float(values["lr"]), seed=int(values["seed"]), beta=float(values["beta"]))
         name = run_name(model_config, train_config)
