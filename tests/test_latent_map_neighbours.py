@@ -132,6 +132,21 @@ def test_open_in_the_explorer_starts_it_at_the_clicked_digit(monkeypatch, tiny_c
     assert app.radio(key="start").value == "Test digit" and app.number_input(key="digit").value == 42
 
 
+def test_a_training_digit_opens_in_the_explorer_at_its_mean(monkeypatch, shipped_root, empty_data):
+    name = "mnist-z2-h400-e12-b128-lr0.001-s0"
+    app = open_link(monkeypatch, shipped_root, empty_data, "latent_map",
+                    {"model": name, "points": "all", "select": "row:10123"})
+    assert [m.value for m in app.markdown if m.value.startswith("**Nearest neighbours of")] == [
+        "**Nearest neighbours of train #123**"]
+    [button] = [b for b in app.button if b.label == "Open in the Latent explorer"]
+    button.click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.title[0].value.startswith("Latent explorer")
+    mean = np.load(shipped_root / name / "train-points.npz")["mu"][123].astype(np.float32)
+    at = [float(v) for v in app.query_params["at"].split(",")]
+    assert np.allclose(at, mean, atol=1e-3)  # its posterior mean is the start point
+
+
 def test_the_selection_csv_holds_every_selected_row(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map", {"model": Z2, "select": BOX,
                                                                                    "hide": "3"})
