@@ -263,3 +263,39 @@ def test_sigterm_gives_the_job_back_to_the_queue_and_the_next_worker_resumes(que
     finished = queue.job(job.id)
     assert finished.status == "done" and len(finished.history) == 40
     assert [row["epoch"] for row in finished.history] == list(range(1, 41))
+
+
+
+def test_two_processes_adding_the_new_columns_at_once_both_succeed(tmp_path):
+    """The page and its worker open a new queue at the same moment: one adds the columns while the other has already
+    seen them missing. The second waits for the write lock, looks again, and adds nothing."""
+    import sqlite3
+    import threading
+    import time
+
+    from vae_core import jobs
+
+    path = tmp_path / "queue.sqlite3"
+    first, second = (sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                     for _ in range(2))
+    first.execute("PRAGMA journal_mode=WAL")
+    first.executescript(jobs._SCHEMA)
+    first.execute("BEGIN IMMEDIATE")  # the first process is adding them
+    errors = []
+
+    def other_process() -> None:
+        try:
+            jobs._add_missing_columns(second)  # sees them missing (nothing committed yet), then waits to write
+        except sqlite3.Error as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=other_process)
+    thread.start()
+    time.sleep(0.5)
+    for name, declaration in jobs._ADDED_COLUMNS.items():
+        first.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+    first.execute("COMMIT")
+    thread.join(timeout=30)
+    assert errors == []  # not "duplicate column name"
+    columns = [row[1] for row in second.execute("PRAGMA table_info(jobs)")]
+    assert len(columns) == len(set(columns)) and set(jobs._ADDED_COLUMNS) <= set(columns)

@@ -153,11 +153,23 @@ def _job_by_id(db: sqlite3.Connection, job_id: int) -> Job | None:
 
 
 def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """Give a queue written by an older version the columns added since (``_ADDED_COLUMNS``)."""
-    present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
-    for name, declaration in _ADDED_COLUMNS.items():
-        if name not in present:
-            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
+    """Give a queue written by an older version (or just created from ``_SCHEMA``) the columns added since
+    (``_ADDED_COLUMNS``). Under the write lock, looked at again there: two processes opening a new queue at once (the
+    page and its worker) would otherwise both add a column, and the second would fail on a duplicate."""
+    def missing() -> list[str]:
+        present = {row[1] for row in db.execute("PRAGMA table_info(jobs)")}
+        return [name for name in _ADDED_COLUMNS if name not in present]
+
+    if not missing():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for name in missing():
+            db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {_ADDED_COLUMNS[name]}")
+    except sqlite3.Error:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def queue_dir(root: Path) -> Path:
