@@ -33,6 +33,7 @@ from tests.test_browser_map_zoom import (
     Z2_LABEL,
     canvas_pixels,
     open_tab,
+    pixel_box,
     settled,
 )
 
@@ -58,7 +59,7 @@ def isolated_points(page: Page) -> tuple[np.ndarray, np.ndarray]:
     """(rows, [x, y] pixels of the map box) of the test digits drawn with no other within 6 CSS pixels: the pixel
     under such a point's centre is its dot alone over white."""
     spots = page.evaluate(SCREEN_POINTS_JS, list(range(len(stored("nelbo")))))
-    box = page.locator(f"{MAP} .map-box").bounding_box()
+    box = pixel_box(page.locator(f"{MAP} .map-box"))  # the origin of canvas_pixels' pictures
     rows = np.array([r for r, at in enumerate(spots) if at is not None])
     at = np.array([spots[r] for r in rows]) - [box["x"], box["y"]]
     gaps = np.linalg.norm(at[:, None] - at[None], axis=2) + np.eye(len(at)) * 1e9
@@ -149,7 +150,7 @@ def test_colour_by_reconstruction_error_and_its_link_then_contours(browser, dash
         # The worst-reconstructed digit is drawn last, in the ramp's yellow end (over white at the dots' alpha).
         worst = int(np.argmax(stored("nelbo")))
         x, y = page.evaluate(SCREEN_POINT_JS, worst)
-        box = page.locator(f"{MAP} .map-box").bounding_box()
+        box = pixel_box(page.locator(f"{MAP} .map-box"))
         centre = by_error[int(round(y - box["y"])), int(round(x - box["x"]))]
         table = over_white(ramp(VIRIDIS))
         assert np.linalg.norm(centre - table[-1]) < np.linalg.norm(centre - table[0]), centre

@@ -38,6 +38,7 @@ from tests.test_browser_map_zoom import (
     query,
     rows_in_box,
     settled,
+    shot,
     view_text,
 )
 
@@ -84,9 +85,7 @@ def canvas_shot(page: Page, name: str) -> tuple[np.ndarray, dict]:
     """The map's canvas as on screen [H, W, 3] (no hover, no thumbnail), saved as ``name``; and its box."""
     page.mouse.move(5, 5)
     page.wait_for_function(f"() => ({THUMB_JS})()[0] === ''", timeout=5000)
-    canvas = page.locator(f"{MAP} canvas.map")
-    png = canvas.screenshot(path=SHOTS / name, animations="disabled")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int), canvas.bounding_box()
+    return shot(page, page.locator(f"{MAP} canvas.map"), name)
 
 
 def dark_in_ring(pixels: np.ndarray, box: dict, at: list[float], inner: float, outer: float) -> float:

@@ -13,6 +13,7 @@ What the map shows is read from outside the page: its canvas's pixels (screensho
 from __future__ import annotations
 
 import io
+import math
 import re
 from urllib.parse import parse_qs, urlparse
 
@@ -92,13 +93,30 @@ def settled(tracker: RunTracker, before: str) -> tuple[float, ...]:
     return camera(tracker.page)
 
 
+def pixel_box(locator) -> dict:
+    """The element's box on whole page pixels: its top-left corner floored, its CSS size rounded. A page laid out
+    at a fraction of a pixel (text above the map) would otherwise give screenshots one row taller in one tab than
+    in another, and shift every position read against them by that fraction."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    return {"x": math.floor(box["x"]), "y": math.floor(box["y"]), "width": round(box["width"]),
+            "height": round(box["height"])}
+
+
+def shot(page: Page, locator, name: str) -> tuple[np.ndarray, dict]:
+    """[H, W, 3] pixels of ``pixel_box(locator)`` as on screen, saved to artifacts/screenshots/``name``; and that box:
+    pixel (i, j) is page pixel (box y + i, box x + j)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    box = pixel_box(locator)
+    png = page.screenshot(path=SHOTS / name, clip=box, animations="disabled")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int), box
+
+
 def canvas_pixels(page: Page, name: str) -> np.ndarray:
-    """The map's canvas as it is on screen [H, W, 3], saved to artifacts/screenshots/``name``."""
+    """The map's canvas as it is on screen [H, W, 3] (``shot`` of its box), saved to artifacts/screenshots/``name``."""
     page.mouse.move(5, 5)  # no hover ring, no thumbnail
     page.wait_for_function(f"() => ({THUMB_JS})()[0] === ''", timeout=5000)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    png = page.locator(f"{MAP} .map-box").screenshot(path=SHOTS / name, animations="disabled")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return shot(page, page.locator(f"{MAP} .map-box"), name)[0]
 
 
 def outlined(pixels: np.ndarray) -> int:

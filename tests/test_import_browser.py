@@ -29,8 +29,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.mnist, pytest.mark.slow]
 REPO = Path(__file__).resolve().parent.parent
 
 
+def import_file(page):
+    """The import's file input (the page's other uploader, in the "Your own images" form, takes data sets)."""
+    return page.get_by_role("region", name=re.compile("^State dict")).locator("input[type=file]")
+
+
 def upload(page, path: Path, name: str | None = None) -> None:
-    page.locator("input[type=file]").set_input_files(str(path))
+    import_file(page).set_input_files(str(path))
     page.get_by_text(path.name).first.wait_for(timeout=30_000)  # the uploader lists the file
     if name is not None:
         box = page.get_by_role("textbox", name="Name (optional)")
@@ -75,7 +80,7 @@ def test_an_upload_is_refused_in_one_line_or_imported_and_explored(tmp_path, bro
         opener.wait_for(timeout=120_000)
         sidebar = page.get_by_test_id("stSidebar")
         sidebar.get_by_text(re.compile(r"^2 checkpoint\(s\) in")).wait_for(timeout=30_000)  # listed, no reload
-        assert not page.locator("input[type=file]").input_value()  # the uploader is empty again
+        assert not import_file(page).input_value()  # the uploader is empty again
         support.full_page_screenshot(page, shots / "train-import-running.png")
         opener.click()
         page.wait_for_url(re.compile(r"/explorer"), timeout=30_000)
