@@ -23,12 +23,15 @@ import hashlib
 import math
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from .checks import MAX_TRAIN_IMAGES, POINT_STATS
 from .headers import HeaderError
+
+if TYPE_CHECKING:  # the maps' page reads these files without torch
+    import torch
 
 TRAIN_POINTS_FILE = "train-points.npz"
 NEIGHBOURS = 5  # test means whose places a training mean's place is weighted from
@@ -235,3 +238,8 @@ def ensure(checkpoint, train_split: Callable[[], object], device: str | None = N
                      lambda line: report(f"{checkpoint.name}: {line}"))
     write_arrays_artifact(checkpoint, TRAIN_POINTS_FILE, arrays)
     report(f"{checkpoint.name}: {len(arrays['mu']):,} training digits placed on its maps ({TRAIN_POINTS_FILE})")
+
+
+def train_from(arrays: dict) -> int | None:
+    """Where the training rows of ``joined`` arrays start; None for the test digits alone."""
+    return int(arrays["train_from"][0]) if "train_from" in arrays else None

@@ -12,6 +12,7 @@ from dashboard.components import canvas
 from dashboard.latent_map import neighbours, selection, state
 from dashboard.shell import cache, images, links, points, ui
 from vae_core import neighbours as knn
+from vae_core import train_points
 from vae_core.classes import class_name, noun
 
 SHOWN = selection.PAGE_SIZE  # selected digits drawn beside the map at a time (the pager turns through all)
@@ -49,7 +50,7 @@ def selected_digits(ctx, shown: state.MapView, split, arrays, selected: list[int
     if not selected:
         st.write("Nothing selected yet.")
         return
-    train_from = neighbours.train_from(arrays)
+    train_from = train_points.train_from(arrays)
     labels = ", ".join(f"{knn.digit_name(i, train_from)} ({class_name(ctx.dataset, int(arrays['labels'][i]))})"
                        for i in selected[:LISTED])
     st.caption(f"{len(selected)} selected: {labels}{' …' if len(selected) > LISTED else ''}")
@@ -106,7 +107,7 @@ def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -
     space."""
     checkpoint, one = ctx.checkpoint, noun(ctx.dataset)
     latent_dim, arrays = checkpoint.model_config.latent_dim, cache.map_arrays_for(checkpoint, shown.every)
-    train_from = neighbours.train_from(arrays)
+    train_from = train_points.train_from(arrays)
     name = knn.digit_name(row, train_from)
     st.markdown(f"**Nearest neighbours of {name}**")
     if st.button("Open in the Latent explorer", icon=":material/tune:", key=f"{shown.component_key}_explore",

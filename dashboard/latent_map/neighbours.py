@@ -14,6 +14,7 @@ import numpy as np
 from dashboard.shell import cache, points
 from dashboard.shell.cache import per_checkpoint
 from vae_core import neighbours as knn
+from vae_core import train_points
 
 
 def nearest(mu: np.ndarray, row: int, k: int) -> tuple[list[int], list[float]]:
@@ -39,13 +40,9 @@ def neighbour_sheet(checkpoint, row: int, k: int, names: tuple[str, ...], every:
     images, originals = knn.thumbnails(cache.model_for(checkpoint),
                                        split.images if points.split_matches(split, arrays) else None,
                                        arrays["mu"], rows)
-    lines = knn.tile_lines(rows, distances, arrays["labels"], names, train_from(arrays))
+    lines = knn.tile_lines(rows, distances, arrays["labels"], names, train_points.train_from(arrays))
     return knn.tiles_png(images, lines), originals
 
-
-def train_from(arrays: dict) -> int | None:
-    """Where the training rows of a map's arrays start (``train_points.joined``); None for the test digits alone."""
-    return int(arrays["train_from"][0]) if "train_from" in arrays else None
 
 
 def selection_csv(rows: list[int], labels: np.ndarray, names: tuple[str, ...], map_rows: np.ndarray,

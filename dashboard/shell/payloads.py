@@ -17,6 +17,7 @@ import streamlit as st
 from dashboard.components import canvas, live_decoder, map_colour, sprites
 from dashboard.shell import cache, charts
 from dashboard.shell.cache import per_checkpoint
+from vae_core.train_points import train_from
 
 
 @per_checkpoint(shared=True, max_entries=32)
@@ -57,9 +58,8 @@ def map_points_for(checkpoint, method: str, every: bool = False) -> canvas.MapPo
     the training digits (``cache.every_point_for``: call it only when that is not None)."""
     arrays, latent_dim = cache.map_arrays_for(checkpoint, every), checkpoint.model_config.latent_dim
     coords, rows, *titles = charts.map_axes(arrays, method, latent_dim)
-    train_from = int(arrays["train_from"][0]) if "train_from" in arrays else None
     return canvas.MapPoints(coords[:, 0], coords[:, 1], rows, arrays["labels"][rows], tuple(titles),
-                            charts.map_title(method, latent_dim, every), train_from)
+                            charts.map_title(method, latent_dim, every), train_from(arrays))
 
 
 @per_checkpoint(shared=True)
