@@ -48,7 +48,7 @@ CAPTION = re.compile(r"^\d+ selected: #")
 
 
 def means() -> tuple[np.ndarray, np.ndarray]:
-    """The z = 2 model's test means as the page draws them (canvas.MapPoints.as_data: 4 decimals), and the classes."""
+    """The z = 2 model's test means as the page draws them (canvas.MapPoints.data: 4 decimals), and the classes."""
     arrays = np.load(REPO / "checkpoints" / Z2 / "projections.npz")
     return np.round(np.asarray(arrays["mu"], dtype=np.float64), 4), arrays["labels"]
 

@@ -27,7 +27,7 @@ def search(shown: state.MapView, map_points: canvas.MapPoints, total: int, datas
                                                if map_points.train_from else "")
     st.text_input(f"Find a {noun(dataset)}" if map_points.train_from else f"Find a test {noun(dataset)}",
                   key=shown.search_key, placeholder=hint, on_change=shown.searched,
-                  args=({int(r) for r in map_points.rows}, total, shown.method, map_points.train_from),
+                  args=(map_points.rows, total, shown.method, map_points.train_from),
                   help="Selects it on the map, lists its nearest neighbours and zooms the map onto it.")
     note = st.session_state.get(shown.search_note_key)
     if note:

@@ -126,10 +126,10 @@ class MapView:
         self._keep(colour=st.session_state.get(self.colour_key, map_colour.CLASS),
                    contours=st.session_state.get(self.contours_key, "off"))
 
-    def searched(self, on_map: set[int], total: int, method: str, train_from: int | None = None) -> None:
+    def searched(self, on_map, total: int, method: str, train_from: int | None = None) -> None:
         """The search box's callback: a test index (or "train N" when the map shows the training digits from row
         ``train_from``) on this map becomes a request to the map (``find``) and the box empties; anything else is
-        one line under the box (``search_note``)."""
+        one line under the box (``search_note``). ``on_map``: the rows the map draws (an array)."""
         text = str(st.session_state.get(self.search_key) or "").strip()
         found = parse_index(text, total, train_from)
         if isinstance(found, str) or not text:
