@@ -154,8 +154,6 @@ def config_from_dict(cls: type, data: dict) -> object:
     silently fell back to defaults could describe weights it does not match."""
     if not isinstance(data, dict):
         raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
-    if cls is ModelConfig:  # written before images had a shape (a queued job's row, say): they were 28 x 28 grey
-        data = {"channels": 1, "side": IMAGE_SIDE, **data}
     names = {f.name for f in fields(cls)}
     missing = sorted(names - data.keys())
     if missing:

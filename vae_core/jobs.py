@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .atomic import translated_errors, write_problem
 from .config import ModelConfig, TrainConfig, config_from_dict, to_dict
+from .migrations import with_image_shape
 
 QUEUE_DIR = ".jobs"  # a dot folder: the checkpoint scan skips it
 DATABASE = "queue.sqlite3"
@@ -139,7 +140,8 @@ class Job:
 
 def _row_to_job(row: sqlite3.Row) -> Job:
     data = dict(row)
-    data["model_config"] = config_from_dict(ModelConfig, json.loads(data["model_config"]))
+    model = json.loads(data["model_config"])  # a row queued before images had a shape reads as 28 x 28 grey
+    data["model_config"] = config_from_dict(ModelConfig, with_image_shape(model) if isinstance(model, dict) else model)
     data["train_config"] = config_from_dict(TrainConfig, json.loads(data["train_config"]))
     data["history"] = json.loads(data["history"])
     data["cancel_requested"] = bool(data["cancel_requested"])
@@ -288,9 +290,10 @@ class JobQueue:
             return _job_by_id(db, job_id), note
 
     def _fitted(self, model_config: ModelConfig, dataset: str) -> ModelConfig:
-        """``model_config`` for the images of ``dataset`` as registered under this root (``data.fit_to_images``): a
-        form builds its configs for 28 x 28 grey. A set that cannot be read, or images the architecture cannot take,
-        keep the config as given: the worker then fails the job with the one line that says why."""
+        """``model_config`` for the images of ``dataset`` as registered under this root (``data.fit_to_images``), so
+        the queued row, its name and the worker's model all have the set's shape, whoever built the config. A set that
+        cannot be read, or images the architecture cannot take, keep the config as given: the worker then fails the
+        job with the one line that says why."""
         from .config import ConfigError
         from .data import DataUnavailableError, fit_to_images
 

@@ -38,12 +38,18 @@ def _v2_to_v3(data: dict) -> dict:
     return {**data, "format_version": 3, "source": None}
 
 
+def with_image_shape(model: dict) -> dict:
+    """A stored model config written before images had a shape (a version-3 checkpoint's, a queued job's): every
+    model then read 28 x 28 grey images."""
+    return {"channels": 1, "side": 28, **model}
+
+
 def _v3_to_v4(data: dict) -> dict:
     """Version 3 only knew 28 x 28 grey images: say so explicitly."""
     model = data.get("model")
     migrated = {**data, "format_version": 4}
     if isinstance(model, dict):
-        migrated["model"] = {**model, "channels": 1, "side": 28}
+        migrated["model"] = with_image_shape(model)
     return migrated
 
 

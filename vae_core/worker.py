@@ -166,7 +166,6 @@ class _Progress:
 
 def _train(queue: JobQueue, job: Job, device: str | None) -> str:
     """Train (or reuse) the job's config, then cache its maps and metrics; returns the closing log line."""
-    from .data import fit_to_images
     from .runs import DataCache, ensure_projections, open_run
     from .train import pick_device
 
@@ -175,9 +174,7 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
         queue.log(job.id, line)
 
     data = DataCache(job.train_config.dataset, job.data_dir, queue.root)
-    # A registered set's images make the model's channels and side (a job queued before the page knew them too).
-    model_config = fit_to_images(job.model_config, job.train_config.dataset, queue.root)
-    with open_run(queue.root, model_config, job.train_config, report=report) as run:
+    with open_run(queue.root, job.model_config, job.train_config, report=report) as run:  # fitted when queued
         if run.cached is not None:
             checkpoint, closing = run.cached, "cached, reused"
         else:
