@@ -57,9 +57,9 @@ with where:
         sidebar.require_projections(ctx)
         st.stop()
     method = charts.map_methods(checkpoint.model_config.latent_dim)[0]
-    split, _ = cache.test_split(ctx.dataset)
+    split, _ = sidebar.test_data(ctx, f"Thumbnails of the {many} under the cursor")
     sprite = None
-    if points.split_matches(split, arrays):
+    if split is not None:
         sprite, payload = payloads.sprite_for(ctx.dataset)
         canvas.send_sprite("draw_sprite", sprite, payload)
     star = None
@@ -75,7 +75,7 @@ with where:
                       neighbours={"row": None, "rows": near} if near else None,
                       note=(f"The star is your {one}'s mean" if star else f"A star will mark your {one}'s mean")
                       + f" among the test {many}' means" + (f", its {len(near)} nearest ringed" if near else "")
-                      + f". Hover a dot to see its {one}.")
+                      + (f". Hover a dot to see its {one}." if sprite else "."))
 
 if mu is not None:  # the test digits nearest the drawing, found as the Latent map finds a clicked point's
     nearby.nearest_digits(ctx, found, split, captions.class_names(ctx.dataset))
