@@ -23,6 +23,8 @@ def test_train_then_reuse_from_cache(tmp_path, fake_mnist_dir, monkeypatch, caps
     err = capsys.readouterr().err
     assert "trained" in err and "minute" not in err  # no guess at t-SNE's time: the time it took
     assert len(re.findall(r"^mnist-z[23]-\S+: t-SNE of 200 test means: \d+\.\d s$", err, re.MULTILINE)) == 2, err
+    # then the training digits are placed on those maps, as `project` places them
+    assert len(re.findall(r"^mnist-z[23]-\S+: 256 training digits placed on its maps", err, re.MULTILINE)) == 2, err
 
     def must_not_train(*args, **kwargs):
         raise AssertionError("a cached config was trained again")

@@ -77,6 +77,21 @@ def test_a_claimed_job_trains_through_runs_and_reports_its_history(queue, fake_m
         row["test_loss"] for row in finished.history]
 
 
+def test_a_job_with_maps_places_the_training_digits_and_times_it(queue, fake_mnist_dir):
+    from vae_core import train_points
+    from vae_core.map_progress import typical_seconds
+    from vae_core.projections import load_projections
+
+    queue.submit(*configs(2), str(fake_mnist_dir))  # its maps and metrics follow the training
+    assert run_job(queue, queue.claim(0)) == "done"
+    [checkpoint] = store.scan(queue.root)[0]
+    test = load_projections(checkpoint)
+    placed = train_points.load(checkpoint, test)  # the 256 training digits, on the 200 test digits' maps
+    assert placed is not None and train_points.complete(placed, test, confidence=False)
+    assert placed["mu"].shape == (256, 2) and placed["tsne"].shape == placed["umap"].shape == (256, 2)
+    assert typical_seconds(queue.root, train_points.STEP) > 0  # the Train page's plan counts it from now on
+
+
 def test_a_cached_config_is_reused_not_retrained(queue, fake_mnist_dir):
     queue.submit(*configs(2), str(fake_mnist_dir), maps=False)
     run_job(queue, queue.claim(0))

@@ -100,6 +100,9 @@ def test_the_plan_adds_the_maps_and_metrics_as_timed_on_this_machine(monkeypatch
     assert "training (2 epochs at " in plans(app)["z = 4"]
     # UMAP (3 s) runs beside t-SNE (7 s, the longer): 7 s of maps, then 5 s of metrics
     assert ", then about 12 s of maps and metrics; explorable as soon as training ends" in plans(app)["z = 4"]
+    record_time(root, "training digits", 4.0)  # placed on the maps before the metrics
+    app.run()
+    assert ", then about 16 s of maps and metrics; explorable as soon as training ends" in plans(app)["z = 4"]
 
 
 def test_one_slow_run_does_not_skew_the_epoch_estimate():

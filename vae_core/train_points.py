@@ -1,11 +1,12 @@
 """The training digits on the test set's maps: their means, places and per-digit values, cached beside the checkpoint.
 
 The Latent map shows the 10,000 test digits; asked for every point, it adds the 60,000 training digits, read from
-``train-points.npz`` (written by `vae-explorer project`): ``mu`` [N, D] float16, ``labels`` [N] int8, ``tsne`` and
-``umap`` [N, 2] float32, the ``point_stats`` values [N] float16, and ``anchors`` [4, 8] uint8: a digest of the test
-map each training map was placed on (mu, pca, tsne, umap), so that a map recomputed later is never paired with
-places made for the old one. Read back (``load``), it is laid out as projections.npz: the PCA places follow from the
-means (exactly, so they are not stored: 0.45 MB a model) and ``tsne_index`` covers every training digit.
+``train-points.npz`` (written by `vae-explorer project`, by `train` and by a Train page job after their maps):
+``mu`` [N, D] float16, ``labels`` [N] int8, ``tsne`` and ``umap`` [N, 2] float32, the ``point_stats`` values [N]
+float16, and ``anchors`` [4, 8] uint8: a digest of the test map each training map was placed on (mu, pca, tsne,
+umap), so that a map recomputed later is never paired with places made for the old one. Read back (``load``), it is
+laid out as projections.npz: the PCA places follow from the means (exactly, so they are not stored: 0.45 MB a model)
+and ``tsne_index`` covers every training digit.
 
 How the training digits are placed, since the maps were fitted on the test means alone:
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # the maps' page reads these files without torch
 TRAIN_POINTS_FILE = "train-points.npz"
 NEIGHBOURS = 5  # test means whose places a training mean's place is weighted from
 MAPS = ("mu", "pca", "tsne", "umap")  # the rows of ``anchors``
+STEP = "training digits"  # its name among the map steps (``map_progress``): the job's progress, the timings
 QUERY_BATCH = 4096  # training means per nearest-neighbour query: 4096 x 10,000 distances are 330 MB as float64
 
 
@@ -215,10 +217,11 @@ def complete(train: dict[str, np.ndarray] | None, test: dict[str, np.ndarray], c
 
 
 def ensure(checkpoint, train_split: Callable[[], object], device: str | None = None,
-           report: Callable[[str], None] = print, force: bool = False) -> None:
-    """Write ``TRAIN_POINTS_FILE`` unless it is complete for the cached test maps (always with ``force``).
-    ``train_split`` (a ``data.Split``) is called only when something is computed; without cached test maps there is
-    nothing to place on."""
+           report: Callable[[str], None] = print, force: bool = False) -> bool:
+    """Write ``TRAIN_POINTS_FILE`` unless it is complete for the cached test maps (always with ``force``); whether
+    it was written. ``train_split`` (a ``data.Split``) is called only when something is computed; without cached
+    test maps there is nothing to place on. The time it took is kept as the step ``STEP`` (the Train page's plan)."""
+    from .map_progress import record_time
     from .point_stats import find_classifier
     from .projections import load_projections
     from .store import load_model, write_arrays_artifact
@@ -226,18 +229,21 @@ def ensure(checkpoint, train_split: Callable[[], object], device: str | None = N
 
     test = load_projections(checkpoint)
     if test is None:
-        return
+        return False
     classifier = find_classifier(checkpoint.path.parent, checkpoint.train_config.dataset) \
         if "confidence" in test else None
     if not force and complete(load(checkpoint, test), test, confidence=classifier is not None):
-        return
+        return False
+    started = time.perf_counter()
     where = pick_device(device)
     split = train_split()
     arrays = compute(load_model(checkpoint, where), split.images, split.labels, test,
                      None if classifier is None else classifier.to(where),
                      lambda line: report(f"{checkpoint.name}: {line}"))
     write_arrays_artifact(checkpoint, TRAIN_POINTS_FILE, arrays)
+    record_time(checkpoint.path.parent, STEP, time.perf_counter() - started)
     report(f"{checkpoint.name}: {len(arrays['mu']):,} training digits placed on its maps ({TRAIN_POINTS_FILE})")
+    return True
 
 
 def train_from(arrays: dict) -> int | None:

@@ -14,7 +14,7 @@ def points_switch(shown: MapView, offered: bool, dataset: str) -> None:
     to place them on this model's maps."""
     if not offered:
         st.caption(f"Only the test digits: `vae-explorer project --dataset {dataset}` places the training digits on "
-                   "this model's maps.")
+                   "this model's maps (training does, unless its maps were left for later).")
         return
     st.toggle("Training digits too", key=shown.points_key, on_change=shown.points_heard,
               help="Adds every training digit, drawn fainter than the test digits, with its thumbnail (the training "

@@ -195,15 +195,18 @@ def maps_seconds(root: Path, worker_warm: bool) -> tuple[float, bool]:
     t-SNE and UMAP run side by side (``runs._tsne_beside_umap``): the maps take the longer of the two. A
     worker's first maps also load UMAP's kernels ('UMAP start'), which slows the t-SNE beside them; a warm
     worker (one alive now: it waits for the next job) skips that, and the metrics' reference ('metrics start':
-    the classifier's view of the data set, built once per worker). The per-digit values follow the maps.
+    the classifier's view of the data set, built once per worker). The per-digit values follow the maps, then
+    the training digits are placed on them.
     """
+    from vae_core import train_points
     from vae_core.map_progress import typical_seconds
 
     tsne = typical_seconds(root, "t-SNE", cold=not worker_warm)
     umap, metrics = typical_seconds(root, "UMAP"), typical_seconds(root, "metrics")
     start, metrics_start = (0.0, 0.0) if worker_warm else (typical_seconds(root, step) or 0.0
                                                            for step in ("UMAP start", "metrics start"))
-    maps = max(tsne or 0.0, start + (umap or 0.0)) + (typical_seconds(root, "per-digit values") or 0.0)
+    maps = max(tsne or 0.0, start + (umap or 0.0)) + sum(typical_seconds(root, step) or 0.0
+                                                         for step in ("per-digit values", train_points.STEP))
     return maps + metrics_start + (metrics or 0.0), None not in (tsne, umap, metrics)
 
 

@@ -72,8 +72,9 @@ def _add_training_flags(parser: argparse.ArgumentParser, families: bool = True) 
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--force", action="store_true", help="retrain even when cached")
     parser.add_argument("--maps", choices=("now", "later", "none"), default="now",
-                        help="now (default): save the model with its PCA map, then compute t-SNE and UMAP; "
-                             "later: only the PCA map (the model is explorable; `project` adds t-SNE and UMAP); "
+                        help="now (default): save the model with its PCA map, then compute t-SNE and UMAP and "
+                             "place the training digits on them; later: only the PCA map (the model is explorable; "
+                             "`project` adds the rest); "
                              "none: no maps")
     parser.add_argument("--no-projections", action="store_true", help="the same as --maps none")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
