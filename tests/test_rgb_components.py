@@ -243,3 +243,23 @@ def test_the_payloads_build_the_sheets_of_a_registered_rgb_set(tmp_path, monkeyp
             tile = sheet[:, 7 * 16:8 * 16]
             assert np.array_equal(tile, expected[7].reshape(3, 16, 16).transpose(1, 2, 0))
             assert np.abs(tile[..., 0].astype(int) - tile[..., 2]).max() > 100  # tinted: red is not blue
+
+
+def test_a_set_registered_again_is_read_again_not_served_from_memory(tmp_path, monkeypatch):
+    from dashboard.shell import cache, payloads
+    from vae_core import user_data
+
+    root = tmp_path / "checkpoints"
+    register_tinted(root, "tinted16", 16, tmp_path / "folder")
+    monkeypatch.setenv("VAE_CHECKPOINT_DIR", str(root))
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "no-data"))
+    before_id, before_payload = payloads.sprite_for("tinted16")
+    before_sheet, (before_split, _) = before_payload(), cache.test_split("tinted16")
+    # The same folder split with another seed: other test images under the same name (a running app keeps its caches).
+    user_data.register(root, "tinted16", tmp_path / "folder", side=16, seed=1, replace=True)
+    after_id, after_payload = payloads.sprite_for("tinted16")
+    after_split, _ = cache.test_split("tinted16")
+    expected = load_split("tinted16", train=False, checkpoint_dir=root).images
+    assert torch.equal(after_split.images, expected) and not torch.equal(before_split.images, expected)
+    assert after_id != before_id and read_sprite(after_payload())[1] != read_sprite(before_sheet)[1]
+    assert read_sprite(after_payload())[0]["id"] == after_id

@@ -70,6 +70,19 @@ def is_builtin(dataset: str) -> bool:
     return dataset in DATASETS
 
 
+def images_stamp(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> str:
+    """What names a data set's images beyond its name, for the caches that hold them: "" for the built-in ones (the
+    data root is their key), a registered set's fingerprint (another one once `data add --replace` stores others)."""
+    if is_builtin(dataset):
+        return ""
+    from .user_data import read_info
+
+    try:
+        return read_info(registered_root(checkpoint_dir), dataset).fingerprint
+    except DataUnavailableError:
+        return "unreadable"  # loading it says why
+
+
 def image_set(dataset: str, checkpoint_dir: str | os.PathLike | None = None) -> ImageSet:
     """Channels, side and class names of any data set: (1, 28, its ten classes) for the built-in ones, what
     dataset.json states for a registered one (``DataUnavailableError`` when it is not registered or is damaged)."""

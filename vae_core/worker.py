@@ -211,6 +211,7 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
 
     from . import store
     from .classifier import NoClassifier, classifier_name, load_classifier
+    from .data import images_stamp
     from .evaluate import build_reference, evaluate_checkpoint, load_metrics
     from .map_progress import record_time
 
@@ -224,7 +225,7 @@ def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) ->
         return f"no metrics: no {classifier_name(job.train_config.dataset)} here (`vae-explorer train-classifier`)"
     queue.report_phase(job.id, "metrics", f"{job.name}: computing its metrics")
     started = clock.perf_counter()
-    key = (job.train_config.dataset, job.data_dir)
+    key = (job.train_config.dataset, job.data_dir, images_stamp(job.train_config.dataset, queue.root))
     if key not in _REFERENCES:  # the classifier's view of the data set: the same for every model of it
         _REFERENCES.clear()
         _REFERENCES[key] = build_reference(data.split(True), data.split(False), classifier,

@@ -9,8 +9,9 @@ from dashboard.shell.cache import per_checkpoint
 
 
 @st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
-def _train_images(dataset: str, data_dir: str):
-    """(training images [N, 784] float32, read-only use; None) or (None, the one-sentence reason).
+def _train_images(dataset: str, data_dir: str, stamp: str):
+    """(training images [N, 784] float32, read-only use; None) or (None, the one-sentence reason); ``stamp``
+    (``cache.images_stamp``) is a key only.
 
     MNIST's 60,000 images take about 190 MB, held once per process for the nearest-image search.
     """
@@ -24,7 +25,8 @@ def _train_images(dataset: str, data_dir: str):
 
 @per_checkpoint(reads_data=True, max_entries=32, show_spinner="Searching the training set for the nearest images…")
 def _nearest_training(checkpoint, seed: int, count: int, temperature: float):
-    train, reason = _train_images(checkpoint.train_config.dataset, cache.data_key())
+    dataset = checkpoint.train_config.dataset
+    train, reason = _train_images(dataset, cache.data_key(), cache.images_stamp(dataset))
     if train is None:
         return None, None, reason
     samples = points.generated_images(cache.model_for(checkpoint), seed, count, temperature)

@@ -42,6 +42,14 @@ def data_key() -> str:
     return str(resolve_data_dir().resolve())
 
 
+def images_stamp(dataset: str) -> str:
+    """"" for MNIST and Fashion-MNIST, a registered set's fingerprint: beside ``data_key`` in the key of every result
+    built from its images, so a set registered again (`data add --replace`) is read again, not served from memory."""
+    from vae_core.data import images_stamp
+
+    return images_stamp(dataset)
+
+
 # Streamlit hashes these argument types by these keys (type names, so torch is not imported here): a
 # checkpoint by its folder and the folder's modification time, a latent point [D] by its float32 bytes.
 HASH_FUNCS = {"vae_core.store.Checkpoint": lambda c: (str(c.path), tables.weights_stamp(c)),
@@ -63,7 +71,8 @@ def per_checkpoint(*, shared: bool = False, reads_data: bool = False, **options)
 
         @functools.wraps(fn)
         def call(checkpoint, *args, **kwargs):
-            return cached(checkpoint, data_key() if reads_data else "", *args, **kwargs)
+            key = data_key() + "#" + images_stamp(checkpoint.train_config.dataset) if reads_data else ""
+            return cached(checkpoint, key, *args, **kwargs)
 
         call.clear = cached.clear
         return call
@@ -134,8 +143,9 @@ def latent_order_for(checkpoint):
 
 
 @st.cache_resource(show_spinner="Loading the test images…", max_entries=4)
-def test_split_in(dataset: str, data_dir: str):
-    """(Split, None) or (None, the one-sentence reason) from ``data_dir``. Never downloads from inside the app."""
+def test_split_in(dataset: str, data_dir: str, stamp: str):
+    """(Split, None) or (None, the one-sentence reason) from ``data_dir`` (``stamp``: ``images_stamp``, a key only).
+    Never downloads from inside the app."""
     reason = captions.missing_test_files(dataset, data_dir)
     if reason is not None:
         return None, reason
@@ -148,13 +158,13 @@ def test_split_in(dataset: str, data_dir: str):
 
 
 @st.cache_resource(show_spinner="Loading the training digits…", max_entries=1)
-def _every_split(dataset: str, data_dir: str):
+def _every_split(dataset: str, data_dir: str, stamp: str):
     """The test split followed by the training split (one Split of 70,000 for MNIST), or (None, reason)."""
     import torch
 
     from vae_core.data import DataUnavailableError, Split, load_split
 
-    test, reason = test_split_in(dataset, data_dir)
+    test, reason = test_split_in(dataset, data_dir, stamp)
     if test is None:
         return None, reason
     try:
@@ -167,12 +177,12 @@ def _every_split(dataset: str, data_dir: str):
 def digits_split(dataset: str, every: bool = False):
     """The images a map's rows index: the test split, or (``every``) the test then the training split; or (None,
     reason). Only the Latent map's every-point view asks for the training images (about 190 MB as floats)."""
-    return _every_split(dataset, data_key()) if every else test_split(dataset)
+    return _every_split(dataset, data_key(), images_stamp(dataset)) if every else test_split(dataset)
 
 
 def test_split(dataset: str):
     """The test split of ``dataset`` from $VAE_DATA_DIR (or ./data), or (None, reason)."""
-    return test_split_in(dataset, data_key())
+    return test_split_in(dataset, data_key(), images_stamp(dataset))
 
 
 @st.cache_resource(show_spinner="Loading the digit classifier…", max_entries=4)

@@ -96,20 +96,20 @@ def _image_shape(dataset: str) -> tuple[int, int]:
 
 
 @st.cache_resource(show_spinner="Preparing the thumbnails of the test digits…", max_entries=4)
-def _sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
-    split, _ = cache.test_split_in(dataset, data_dir)
+def _sprite(dataset: str, data_dir: str, stamp: str, sprite_id: str) -> bytes | None:
+    split, _ = cache.test_split_in(dataset, data_dir, stamp)
     return None if split is None else sprites.sprite_payload(split.images.numpy(), sprite_id, *_image_shape(dataset))
 
 
 def sprite_for(dataset: str) -> tuple[str, object]:
     """(the id of the test set's sprite sheet, a function returning its payload, built once per process)."""
-    data_dir = cache.data_key()
-    sprite_id = f"{dataset}-test-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
-    return sprite_id, lambda: _sprite(dataset, data_dir, sprite_id)
+    data_dir, stamp = cache.data_key(), cache.images_stamp(dataset)
+    sprite_id = f"{dataset}-test-{_digest(data_dir, stamp)}"
+    return sprite_id, lambda: _sprite(dataset, data_dir, stamp, sprite_id)
 
 
 @st.cache_resource(show_spinner="Preparing the thumbnails of the training digits…", max_entries=1)
-def _train_sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
+def _train_sprite(dataset: str, data_dir: str, stamp: str, sprite_id: str) -> bytes | None:
     from vae_core.data import DataUnavailableError, load_split
 
     try:
@@ -123,6 +123,11 @@ def _train_sprite(dataset: str, data_dir: str, sprite_id: str) -> bytes | None:
 def train_sprite_for(dataset: str) -> tuple[str, object]:
     """(the id of the training set's sprite sheet, a function returning its payload, built once per process): sent
     only to a page that shows every point, after the test set's sheet (its rows follow the test rows)."""
-    data_dir = cache.data_key()
-    sprite_id = f"{dataset}-train-{hashlib.sha256(data_dir.encode()).hexdigest()[:10]}"
-    return sprite_id, lambda: _train_sprite(dataset, data_dir, sprite_id)
+    data_dir, stamp = cache.data_key(), cache.images_stamp(dataset)
+    sprite_id = f"{dataset}-train-{_digest(data_dir, stamp)}"
+    return sprite_id, lambda: _train_sprite(dataset, data_dir, stamp, sprite_id)
+
+
+def _digest(data_dir: str, stamp: str) -> str:
+    """Ten hex digits naming the images a sheet holds: a page keeps a sheet by its id for the whole session."""
+    return hashlib.sha256(f"{data_dir}#{stamp}".encode()).hexdigest()[:10]
