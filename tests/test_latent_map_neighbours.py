@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from dashboard.latent_map import detail, neighbours, state
+from dashboard.shell import points
 from tests.test_dashboard import browser_reports
 from tests.test_dashboard_canvas import view
 from tests.test_latent_map_links import BOX, Z2, inside
@@ -142,9 +143,18 @@ def test_a_training_digit_opens_in_the_explorer_at_its_mean(monkeypatch, shipped
     button.click().run()
     assert not app.exception, [e.value for e in app.exception]
     assert app.title[0].value.startswith("Latent explorer")
+    assert app.radio(key="start").value == "Training digit" and app.number_input(key="train_digit").value == 123
+    assert "Training image #123 is a " in " ".join(c.value for c in app.caption)
     mean = np.load(shipped_root / name / "train-points.npz")["mu"][123].astype(np.float32)
-    at = [float(v) for v in app.query_params["at"].split(",")]
-    assert np.allclose(at, mean, atol=1e-3)  # its posterior mean is the start point
+    sliders = [app.session_state[f"explorer_{name}_{dim}"] for dim in range(2)]
+    assert np.allclose(sliders, [points.clip_to_sliders(v) for v in mean])  # its posterior mean is the start point
+    # Opened by its link, another training digit moves the sliders to its mean.
+    app = open_link(monkeypatch, shipped_root, empty_data, "explorer",
+                    {"model": name, "start": "Training digit", "train_digit": "123"})
+    app.number_input(key="train_digit").set_value(124).run()
+    mean = np.load(shipped_root / name / "train-points.npz")["mu"][124].astype(np.float32)
+    sliders = [app.session_state[f"explorer_{name}_{dim}"] for dim in range(2)]
+    assert np.allclose(sliders, [points.clip_to_sliders(v) for v in mean])
 
 
 def test_the_selection_csv_holds_every_selected_row(monkeypatch, tiny_checkpoint_root, empty_data):

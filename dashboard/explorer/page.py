@@ -22,9 +22,11 @@ st.title(f"Latent explorer: {label}")
 state.on_model(checkpoint.name)  # another model's dimension pickers go back to their defaults
 state.remember_own_digit(checkpoint, links.requested_start(latent_dim))  # a link's whole start point ("at")
 own = state.own_digit(checkpoint)
-mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, ctx.dataset, own is not None)
+training = points.training_digits(cache.every_point_for(checkpoint))  # None until they are placed on the maps
+mode, seed, index, shown = widgets.start_controls(split, arrays, total, latent_dim, ctx.dataset, own is not None,
+                                                  training)
 links.share_explorer(mode, own)
-base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own)
+base = points.base_point(mode, latent_dim, seed, index, model, split, arrays, own, training)
 dims = list(range(latent_dim)) if latent_dim <= 2 else order[:shown]  # the plane's axes are z[0], z[1]
 signature = (checkpoint.name, mode, seed, index) + ((tuple(own),) if mode == points.OWN_DIGIT else ())
 state.sync_sliders(prefix, dims, base, signature)

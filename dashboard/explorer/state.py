@@ -1,7 +1,7 @@
 """The Latent explorer's view state: its widget keys (the URL's parameter names), defaults and model scope.
 
 Bound to the URL by Streamlit (``bind="query-params"``): the start point (``start``, ``seed``,
-``digit``), how many sliders are shown (``shown``), the hover plane's axes (``plane_x``,
+``digit``, ``train_digit``), how many sliders are shown (``shown``), the hover plane's axes (``plane_x``,
 ``plane_y``) and the manifold grid's (``grid_x``, ``grid_y``). Streamlit cannot bind what the
 live component reports, so ``dashboard.shell.links`` writes the slider values (``z``) and a
 start point given as a whole vector (``at``). The sliders' values live under a key that
@@ -18,7 +18,7 @@ import streamlit as st
 from dashboard.shell import points, view
 
 VIEW = "explorer"
-START, SEED, DIGIT, SHOWN = "start", "seed", "digit", "shown"
+START, SEED, DIGIT, TRAIN_DIGIT, SHOWN = "start", "seed", "digit", "train_digit", "shown"
 PLANE_X, PLANE_Y, GRID_X, GRID_Y = "plane_x", "plane_y", "grid_x", "grid_y"
 PER_MODEL = (SHOWN, PLANE_X, PLANE_Y, GRID_X, GRID_Y)  # dimensions of one model: reset on a model switch
 SHOWN_DEFAULT = 8  # sliders shown at first, most informative first

@@ -10,17 +10,19 @@ from dashboard.shell import captions, charts, links, payloads, points, ui, view
 from vae_core.classes import class_name, noun, with_article
 
 
-def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own: bool = False
+def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own: bool = False, training=None
                    ) -> tuple[str, int, int, int]:
-    """The explorer's first row: where the sliders start and how many are shown -> (mode, seed, index, shown).
+    """The explorer's first row: where the sliders start and how many are shown -> (mode, seed, index, shown);
+    ``index``: the test digit's, or the training digit's among ``training`` (``points.training_digits``).
 
     Only the controls the chosen start point needs get a column, so no empty column leaves a gap.
     ``own``: the Your digit page has encoded a digit for this model, a start point too.
     """
-    modes = (list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])) + ([points.OWN_DIGIT] if own else [])
+    extra = ([points.TRAINING_DIGIT] if training is not None else []) + ([points.OWN_DIGIT] if own else [])
+    modes = (list(points.BASE_MODES) if total else list(points.BASE_MODES[:2])) + extra
     mode = state.requested_mode(modes)  # read before the radio: the layout depends on it
     needs_detail, needs_count = mode != points.BASE_MODES[0] or not total, latent_dim > 2
-    widths = [4 if own else 3] + [2] * (needs_detail + needs_count)  # a fourth start point needs room on one line
+    widths = [3 + len(extra)] + [2] * (needs_detail + needs_count)  # each further start point needs room on one line
     columns = iter(st.columns(widths + [7 - sum(widths)] if sum(widths) < 7 else widths))
     with next(columns):
         mode = st.radio("Start from", modes, horizontal=True, key=state.START, bind="query-params")
@@ -36,6 +38,8 @@ def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own
                                         step=1, key=state.DIGIT, bind="query-params")
                 named = with_article(class_name(dataset, points.test_label(split, arrays, index)))
                 st.caption(f"Test image #{index} is {named}: sliders start at its mean.")
+            elif mode == points.TRAINING_DIGIT:
+                index = _training_digit(training, dataset)
             elif mode == points.OWN_DIGIT:
                 st.caption(f"Sliders start at the mean of the {noun(dataset)} you drew or uploaded on the Your digit "
                            "page.")
@@ -48,6 +52,17 @@ def start_controls(split, arrays, total: int, latent_dim: int, dataset: str, own
             shown = st.slider("Sliders shown (most informative first)", 1, latent_dim,
                               min(latent_dim, state.SHOWN_DEFAULT), key=state.SHOWN, bind="query-params")
     return mode, int(seed), int(index), int(shown)
+
+
+def _training_digit(training, dataset: str) -> int:
+    """The training digit the sliders start at, picked by its index; a caption names its class."""
+    count = len(training[0])
+    view.clamp_state(state.TRAIN_DIGIT, 0, count - 1)
+    index = st.number_input(f"Training {noun(dataset)} (0 to {count - 1})", min_value=0, max_value=count - 1,
+                            step=1, key=state.TRAIN_DIGIT, bind="query-params")
+    named = with_article(class_name(dataset, int(training[1][index])))
+    st.caption(f"Training image #{index} is {named}: sliders start at its mean.")
+    return int(index)
 
 
 def dimension_pair(order: list[int], keys: tuple[str, str], labels: tuple[str, str], columns=None) -> tuple[int, int]:

@@ -112,9 +112,8 @@ def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -
     st.markdown(f"**Nearest neighbours of {name}**")
     if st.button("Open in the Latent explorer", icon=":material/tune:", key=f"{shown.component_key}_explore",
                  help=f"Opens the Latent explorer with its sliders at the posterior mean of {one} {name}."):
-        if train_from is not None and row >= train_from:  # the explorer picks test digits: this one goes as its mean
-            links.open_page("explorer/page.py", start=points.OWN_DIGIT,
-                            at=links.point_text([float(v) for v in arrays["mu"][row]]))
+        if train_from is not None and row >= train_from:
+            links.open_page("explorer/page.py", start=points.TRAINING_DIGIT, train_digit=str(row - train_from))
         links.open_page("explorer/page.py", start=points.BASE_MODES[2], digit=str(row))
     st.slider("How many", 1, state.MAX_K, key=shown.k_key, on_change=shown.k_heard,
               help=f"The nearest test {noun(ctx.dataset, plural=True)} to the clicked one in the whole {latent_dim}-D "

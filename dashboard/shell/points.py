@@ -12,7 +12,8 @@ import numpy as np
 SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +-3
 SLIDER_STEP = 0.05
 BASE_MODES = ("Origin", "Random prior draw", "Test digit")
-OWN_DIGIT = "Your digit"  # a fourth start point, offered once the Your digit page has encoded one for this model
+TRAINING_DIGIT = "Training digit"  # a start point offered once the training digits are placed on the model's maps
+OWN_DIGIT = "Your digit"  # a start point offered once the Your digit page has encoded one for this model
 WALKS = ("Between two test digits", "Along a random direction")
 WALK_RADIUS = 3.0  # a random-direction walk spans -3 to +3 prior standard deviations
 from vae_core.defaults import KL_COLLAPSED  # noqa: E402  (the fallback test when metrics.json has no flags)
@@ -75,19 +76,31 @@ def latent_order(model, arrays: dict | None, split, metrics: dict | None = None)
     return explore.dims_by_information(scores), np.asarray(scores, dtype=np.float64), note
 
 
-def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, arrays, own=None):
-    """The point the sliders start from: origin, a prior draw, a test digit's posterior mean, or ``own`` [D]."""
+def base_point(mode: str, latent_dim: int, seed: int, index: int, model, split, arrays, own=None, training=None):
+    """The point the sliders start from: origin, a prior draw, a test digit's posterior mean, a training digit's
+    (``index`` among ``training``, ``training_digits``) or ``own`` [D]."""
     import torch
 
     from vae_core import explore
 
     if mode == OWN_DIGIT and own is not None and len(own) == latent_dim:
         return torch.tensor(own, dtype=torch.float32)
+    if mode == TRAINING_DIGIT and training is not None and len(training[0]) > index >= 0:
+        return torch.as_tensor(np.asarray(training[0][index], dtype=np.float32))
     if mode == BASE_MODES[1]:
         return explore.prior_samples(latent_dim, 1, seed)[0]
     if mode == BASE_MODES[2] and test_count(split, arrays) > index >= 0:
         return test_means(model, split, arrays, [index])[0]
     return torch.zeros(latent_dim)
+
+
+def training_digits(every: dict | None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(posterior means [N, D], labels [N]) of the training digits in ``every`` (test rows, then training rows:
+    ``cache.every_point_for``), or None when they are not placed on the model's maps."""
+    if every is None:
+        return None
+    start = int(every["train_from"][0])
+    return every["mu"][start:], every["labels"][start:]
 
 
 def direction_line(latent_dim: int, seed: int, radius: float = WALK_RADIUS):
