@@ -2,9 +2,9 @@
 
 ``per_checkpoint`` keys a cached function by the checkpoint's folder and modification time
 (every write into a checkpoint is a rename inside its folder, so a retrained or re-projected
-model is never served stale), by ``$VAE_DATA_DIR`` when it reads the data set, and hashes latent
-points (tensors) by their float32 bytes. Slices keep their cached functions beside their pages;
-the bodies call ``vae_core`` and compose nothing themselves. ``shared=True`` results are one
+model is never served stale), by ``$VAE_DATA_DIR`` and a registered set's fingerprint when it
+reads the data set, and hashes latent points (tensors) by their float32 bytes. Slices keep their
+cached functions beside their pages; the bodies call ``vae_core`` and compose nothing themselves. ``shared=True`` results are one
 object for every session: read-only, models in eval mode under ``torch.no_grad()`` only.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 from dashboard.shell import captions, points, tables
+from vae_core.data import images_stamp  # beside data_key in every key of what a data set's images build (no torch)
 
 
 @functools.cache
@@ -40,14 +41,6 @@ def data_key() -> str:
     from vae_core.data import resolve_data_dir
 
     return str(resolve_data_dir().resolve())
-
-
-def images_stamp(dataset: str) -> str:
-    """"" for MNIST and Fashion-MNIST, a registered set's fingerprint: beside ``data_key`` in the key of every result
-    built from its images, so a set registered again (`data add --replace`) is read again, not served from memory."""
-    from vae_core.data import images_stamp
-
-    return images_stamp(dataset)
 
 
 # Streamlit hashes these argument types by these keys (type names, so torch is not imported here): a
