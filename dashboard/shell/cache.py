@@ -4,8 +4,9 @@
 (every write into a checkpoint is a rename inside its folder, so a retrained or re-projected
 model is never served stale), by ``$VAE_DATA_DIR`` and a registered set's fingerprint when it
 reads the data set, and hashes latent points (tensors) by their float32 bytes. Slices keep their
-cached functions beside their pages; the bodies call ``vae_core`` and compose nothing themselves. ``shared=True`` results are one
-object for every session: read-only, models in eval mode under ``torch.no_grad()`` only.
+cached functions beside their pages; the bodies call ``vae_core`` and compose nothing themselves.
+``shared=True`` results are one object for every session: read-only, models in eval mode under
+``torch.no_grad()`` only.
 """
 
 from __future__ import annotations
