@@ -221,6 +221,22 @@ def test_with_the_dataset_originals_appear(monkeypatch, tiny_checkpoint_root, fa
     assert any("test images are in VAE_DATA_DIR" in s.value for s in app.success)
 
 
+def test_a_test_set_of_the_same_size_but_other_digits_shows_no_originals(monkeypatch, tiny_checkpoint_root,
+                                                                           fake_mnist_dir):
+    # The models' test set, one digit shifted: as many images, other labels in each place (a set registered again).
+    data = fake_mnist_dir
+    for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        path = data / "MNIST" / "raw" / name
+        header = 16 if "images" in name else 8
+        raw = path.read_bytes()
+        width = 784 if "images" in name else 1
+        path.write_bytes(raw[:header] + raw[header + width:] + raw[header:header + width])
+    app = open_app(monkeypatch, tiny_checkpoint_root, data, "reconstruct")
+    assert [i.captions[0].split()[0] for i in app.image] == ["Reconstructions"]  # decoded means only
+    assert any(i.value.startswith("Original test digits are hidden: the mnist test set here holds other digits than "
+                                  "this model's cached means") for i in app.info), [i.value for i in app.info]
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_without_checkpoints_every_page_says_how_to_train(monkeypatch, tmp_path, empty_data, page):
     app = open_app(monkeypatch, tmp_path / "nothing-here", empty_data, page)

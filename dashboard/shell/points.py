@@ -20,8 +20,11 @@ from vae_core.defaults import KL_COLLAPSED  # noqa: E402  (the fallback test whe
 
 
 def split_matches(split, arrays: dict | None) -> bool:
-    """The test split is the one the cached projections were computed on (same size)."""
-    return split is not None and (arrays is None or len(arrays["mu"]) == len(split.labels))
+    """The test split is the one the cached projections were computed on: as many digits, with the same labels in
+    the same order (a data set registered again, with other images or another split, differs)."""
+    if split is None or arrays is None:
+        return split is not None
+    return len(arrays["mu"]) == len(split.labels) and np.array_equal(arrays["labels"], np.asarray(split.labels))
 
 
 def test_count(split, arrays: dict | None) -> int:

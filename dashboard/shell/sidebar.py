@@ -197,7 +197,9 @@ def test_data(ctx: AppContext, what: str):
     if split is None:
         st.info(captions.missing_data_sentence(reason, what))
     elif not points.split_matches(split, arrays):
-        st.info(f"{what} are hidden: the test set in VAE_DATA_DIR has {len(split.labels)} images but this "
-                f"model's cached means cover {len(arrays['mu'])}; point VAE_DATA_DIR at the data it was trained on.")
+        differ = (f"has {len(split.labels)} images but this model's cached means cover {len(arrays['mu'])}"
+                  if len(split.labels) != len(arrays["mu"]) else "holds other digits than this model's cached means")
+        st.info(f"{what} are hidden: the {ctx.dataset} test set here {differ}; point VAE_DATA_DIR at the data it "
+                "was trained on (for a registered set, register it as it was, or retrain the model).")
         split = None
     return split, arrays
