@@ -191,8 +191,9 @@ def open_run(root: Path, model_config: ModelConfig, train_config: TrainConfig, f
 
 def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: bool = False,
                        device: str | None = None, tsne_points: int | None = None,
-                       report: Report = to_stderr, slow: bool = True) -> None:
-    """Cache the maps that are missing: the quick ones first, then (``slow``) t-SNE and UMAP.
+                       report: Report = to_stderr, slow: bool = True, training_digits: bool = False) -> None:
+    """Cache the maps that are missing: the quick ones first, then (``slow``) t-SNE and UMAP, then
+    (``training_digits``) the training digits placed on them (``train_points``: the map's "Training digits too").
 
     The quick maps (the test set's means and their PCA) take under a second and are saved at
     once: from then on every page can use the model. t-SNE and UMAP follow, each saved as soon as
@@ -200,6 +201,7 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
     ``MapWork`` lock tells the pages what is being computed. ``tsne_points`` given: a t-SNE of
     another size is redone.
     """
+    from . import train_points
     from .map_progress import MapWork
     from .point_stats import pending
     from .projections import has_tsne, load_projections
@@ -218,6 +220,9 @@ def ensure_projections(checkpoint: store.Checkpoint, data: DataCache, force: boo
             return
         stats = pending(checkpoint, cached, lambda: data.split(False).images, device)  # the per-digit values
         _slow_maps(checkpoint, cached, tsne_points, work, report, stats)
+        if training_digits:
+            work.step(train_points.STEP)
+            train_points.ensure(checkpoint, lambda: data.split(True), device=device, report=report, force=force)
 
 
 def _check_writable(checkpoint: store.Checkpoint) -> None:

@@ -186,23 +186,10 @@ def _train(queue: JobQueue, job: Job, device: str | None) -> str:
             closing = (f"trained, test loss {checkpoint.final['test_loss']:.2f} nats "
                        f"({checkpoint.train_seconds:.1f} s)")
     queue.report_phase(job.id, "maps", f"{job.name}: saved; computing its latent maps")
-    ensure_projections(checkpoint, data, device=device, report=report, slow=job.maps)  # PCA first, always
-    if job.maps:
-        _place_training_digits(queue.root, checkpoint, data, device, report)
+    ensure_projections(checkpoint, data, device=device, report=report, slow=job.maps,  # PCA first, always
+                       training_digits=True)
     metrics_note = _metrics(queue, job, checkpoint, data, device) if job.maps else ""
     return closing + (f"; {metrics_note}" if metrics_note else "")
-
-
-def _place_training_digits(root, checkpoint, data, device: str | None, report) -> None:
-    """The map's "Training digits too", placed as `project` places them: the last step of the job's maps, shown
-    on its card while it runs (unless another process holds this model's maps: `project` places them too)."""
-    from . import train_points
-    from .map_progress import MapWork
-
-    with MapWork(root, checkpoint.name) as work:
-        if not work.busy:
-            work.step(train_points.STEP)
-            train_points.ensure(checkpoint, lambda: data.split(True), device=device, report=report)
 
 
 def _metrics(queue: JobQueue, job: Job, checkpoint, data, device: str | None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import store, train_points
+from .. import store
 from ..data import download
 from ..point_stats import ensure_point_stats
 from ..runs import DataCache, ensure_projections, to_stderr
@@ -26,11 +26,9 @@ def checkpoints_of_dataset(args: argparse.Namespace) -> list[store.Checkpoint]:
 def run_project(args: argparse.Namespace) -> int:
     data = DataCache(args.dataset, args.data_dir, checkpoint_root(args))  # a registered set: from this root
     for checkpoint in checkpoints_of_dataset(args):
-        ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points)
+        ensure_projections(checkpoint, data, force=args.force, device=args.device, tsne_points=args.tsne_points,
+                           training_digits=args.train_split)
         ensure_point_stats(checkpoint, lambda: data.split(False).images, device=args.device, report=to_stderr)
-        if args.train_split:
-            train_points.ensure(checkpoint, lambda: data.split(True), device=args.device, report=to_stderr,
-                                force=args.force)
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import store, train_points
+from .. import store
 from ..config import ModelConfig, TrainConfig
 from ..data import model_config
 from ..runs import DataCache, ensure_projections, kept_note, open_run
@@ -77,10 +77,8 @@ def run_train(args: argparse.Namespace) -> int:
             return 130
         maps = "none" if args.no_projections else args.maps
         if maps != "none":  # the quick maps (PCA) first: the model is explorable before t-SNE starts
-            ensure_projections(checkpoint, data, force=args.force, device=args.device, slow=maps == "now")
-            if maps == "now":  # the map's "Training digits too", as `project` places them
-                train_points.ensure(checkpoint, lambda: data.split(True), device=args.device, report=say,
-                                    force=args.force)
+            ensure_projections(checkpoint, data, force=args.force, device=args.device, slow=maps == "now",
+                               training_digits=True)
             if maps == "later":
                 say(f"{checkpoint.name}: t-SNE and UMAP left for later: run `vae-explorer project --dataset "
                     f"{checkpoint.train_config.dataset}`")
