@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vae_core.train_points import train_from
+
 SLIDER_RANGE = (-4.0, 4.0)  # most posterior means of a trained VAE lie within +-3
 SLIDER_STEP = 0.05
 BASE_MODES = ("Origin", "Random prior draw", "Test digit")
@@ -102,7 +104,7 @@ def training_digits(every: dict | None) -> tuple[np.ndarray, np.ndarray] | None:
     ``cache.every_point_for``), or None when they are not placed on the model's maps."""
     if every is None:
         return None
-    start = int(every["train_from"][0])
+    start = train_from(every)
     return every["mu"][start:], every["labels"][start:]
 
 
