@@ -152,8 +152,9 @@ def test_split_in(dataset: str, data_dir: str, stamp: str):
 
 
 @st.cache_resource(show_spinner="Loading the training digits…", max_entries=1)
-def _every_split(dataset: str, data_dir: str, stamp: str):
-    """The test split followed by the training split (one Split of 70,000 for MNIST), or (None, reason)."""
+def every_split_in(dataset: str, data_dir: str, stamp: str):
+    """The test split followed by the training split (one Split of 70,000 for MNIST), or (None, reason); read once
+    for the map's originals and its training thumbnails (``payloads.train_sprite_for``)."""
     import torch
 
     from vae_core.data import DataUnavailableError, Split, load_split
@@ -171,7 +172,7 @@ def _every_split(dataset: str, data_dir: str, stamp: str):
 def digits_split(dataset: str, every: bool = False):
     """The images a map's rows index: the test split, or (``every``) the test then the training split; or (None,
     reason). Only the Latent map's every-point view asks for the training images (about 190 MB as floats)."""
-    return _every_split(dataset, data_key(), images_stamp(dataset)) if every else test_split(dataset)
+    return every_split_in(dataset, data_key(), images_stamp(dataset)) if every else test_split(dataset)
 
 
 def test_split(dataset: str):

@@ -110,14 +110,11 @@ def sprite_for(dataset: str) -> tuple[str, object]:
 
 @st.cache_resource(show_spinner="Preparing the thumbnails of the training digits…", max_entries=1)
 def _train_sprite(dataset: str, data_dir: str, stamp: str, sprite_id: str) -> bytes | None:
-    from vae_core.data import DataUnavailableError, load_split
-
-    try:
-        split = load_split(dataset, train=True, data_dir=data_dir, download=False)
-        shape = _image_shape(dataset)
-    except DataUnavailableError:
+    every, _ = cache.every_split_in(dataset, data_dir, stamp)  # the images the map's selections show: read once
+    if every is None:
         return None
-    return sprites.gzip_sprite_payload(split.images.numpy(), sprite_id, *shape)
+    test_count = len(cache.test_split_in(dataset, data_dir, stamp)[0].labels)
+    return sprites.gzip_sprite_payload(every.images[test_count:].numpy(), sprite_id, *_image_shape(dataset))
 
 
 def train_sprite_for(dataset: str) -> tuple[str, object]:
