@@ -90,7 +90,8 @@ def test_the_switch_adds_the_training_digits_with_thumbnails_neighbours_search_a
         address = page.url
     finally:
         first.page.context.close()
-    assert parse_qs(urlparse(address).query)["points"] == ["all"]
+    linked = parse_qs(urlparse(address).query)
+    assert linked["points"] == ["all"] and "k" not in linked  # every digit, and the default neighbour count
 
     # The copied address in a fresh tab: every digit, the same selection and neighbours.
     second = open_tab(browser, address)

@@ -171,9 +171,11 @@ def choose(checkpoint, classes: int, help_text: str, label: str = "",
                     contours=kept.get("contours") if kept.get("contours") in map_colour.CONTOURS else "off",
                     every=bool(kept.get("every")) and every_cached)
     st.session_state[shown.points_key] = shown.every
-    st.session_state.setdefault(shown.k_key, shown.k)  # the widget, when drawn, shows the view's k
-    for key, value in ((shown.colour_key, shown.colour), (shown.contours_key, shown.contours)):
-        st.session_state[key] = value  # the pickers, when drawn, show the view's (a link's, or an offered one)
+    # The widgets, when drawn, show the view's k, colouring and contours (a link's, or an offered one). They are told
+    # on every run: a widget redrawn after a run that missed it otherwise falls back to its default (the slider's
+    # minimum, k = 1) and reports that as a change.
+    for key, value in ((shown.k_key, shown.k), (shown.colour_key, shown.colour), (shown.contours_key, shown.contours)):
+        st.session_state[key] = value
     links.share(**shown.url())
     return shown
 
@@ -195,7 +197,6 @@ def _take_link(shown: MapView, same_map: bool, colours: tuple[str, ...] = ()) ->
         kept["viewport"] = parse_viewport(view)
     if k is not None:
         kept["k"] = parse_k(k) or DEFAULT_K
-        st.session_state.pop(shown.k_key, None)  # the widget shows the link's k
     if colour is not None:
         kept["colour"] = map_colour.parse(colour, list(colours)) or map_colour.CLASS
     if contours is not None:
