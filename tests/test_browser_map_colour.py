@@ -224,6 +224,7 @@ def test_colour_by_reconstruction_error_and_its_link_then_contours(browser, dash
             page.mouse.wheel(0, -120)
             page.wait_for_timeout(16)
         settled(second, "whole")
+        second.wait_quiet(300, RUN_TIMEOUT_MS)  # the zoom's report has had its rerun
         zoomed = canvas_pixels(page, "map-colour-nelbo-all-zoomed.png")
         assert grey_pixels(whole) > 300 and grey_pixels(zoomed) > 300  # the lines, at both zooms
         assert changed(whole, zoomed) > 0.05

@@ -107,6 +107,8 @@ def shot(page: Page, locator, name: str) -> tuple[np.ndarray, dict]:
     """[H, W, 3] pixels of ``pixel_box(locator)`` as on screen, saved to artifacts/screenshots/``name``; and that box:
     pixel (i, j) is page pixel (box y + i, box x + j)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # Not while a rerun dims the page's elements (Streamlit marks them stale and lightens them)
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"]')", timeout=RUN_TIMEOUT_MS)
     box = pixel_box(locator)
     png = page.screenshot(path=SHOTS / name, clip=box, animations="disabled")
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int), box
