@@ -45,5 +45,6 @@ navigation = st.navigation({
 })
 view.apply_pending()  # values a view asked for on its last run, before any widget
 links.keep_only(navigation.url_path)  # a link describes one page: the others' parameters go
+links.on_page(navigation.url_path)  # a page's first run reads its address as a link's
 sidebar.sidebar()
 navigation.run()

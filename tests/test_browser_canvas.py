@@ -90,7 +90,7 @@ def test_a_digit_drawn_with_the_mouse_is_reconstructed_read_and_opens_the_explor
         full_page_screenshot(page, screenshot_dir(REPO) / "your-digit.png")
 
         runs = app.finished
-        page.get_by_role("button", name="Explore from here").last.click()
+        page.get_by_role("link", name="Explore from here").last.click()
         page.wait_for_url(re.compile(r"/explorer\?"), timeout=RUN_TIMEOUT_MS)
         app.wait_after(runs, RUN_TIMEOUT_MS)
         expect(main.locator("h1").first).to_have_text(re.compile(r"^Latent explorer"), timeout=RUN_TIMEOUT_MS)

@@ -221,7 +221,8 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
         quiet(tracker)
         chosen, _ = listed(page)
         assert query(page)["select"] == [f"row:{chosen}"]
-        page.get_by_role("button", name="Open in the Latent explorer").click()
+        map_address, steps = page.url, page.evaluate("history.length")
+        page.get_by_role("link", name="Open in the Latent explorer").click()
         page.wait_for_url(re.compile(r"/explorer\?"), timeout=RUN_TIMEOUT_MS)
         quiet(tracker)
         assert query(page)["start"] == ["Test digit"] and query(page)["digit"] == [str(chosen)]
@@ -229,5 +230,14 @@ def test_click_neighbours_search_export_and_open_in_the_explorer(browser, dashbo
         expect(page.get_by_label(re.compile(r"^Test digit \(0 to 9999\)"))).to_have_value(str(chosen))
         expect(page.get_by_text(re.compile(rf"^Test image #{chosen} is an? "))).to_be_visible()
         page.get_by_test_id("stMain").screenshot(path=SHOTS / "map-open-in-explorer.png")
+        assert page.evaluate("history.length") == steps + 1  # one step, as a link in the sidebar is
+
+        # Back: the map as it was left, its digit still selected with its neighbours.
+        page.go_back()
+        page.wait_for_url(re.compile(r"/latent-map\?"), timeout=RUN_TIMEOUT_MS)
+        quiet(tracker)
+        assert page.url == map_address
+        assert listed(page)[0] == chosen
+        expect(page.locator(MAP)).to_have_attribute("data-selected", "1", timeout=RUN_TIMEOUT_MS)
     finally:
         page.context.close()

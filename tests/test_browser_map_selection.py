@@ -136,7 +136,7 @@ def test_a_box_of_thousands_pages_through_them_and_a_drawing_lists_its_nearest(b
         full_page_screenshot(page, SHOTS / "your-digit-neighbours.png")
 
         runs = tracker.finished
-        main.get_by_role("button", name=f"Open #{listed[0][0]}").click()
+        main.get_by_role("link", name=f"Open #{listed[0][0]}").click()
         page.wait_for_url(re.compile(r"/explorer\?"), timeout=RUN_TIMEOUT_MS)
         tracker.wait_after(runs, RUN_TIMEOUT_MS)
         assert query(page)["start"] == ["Test digit"] and query(page)["digit"] == [str(listed[0][0])]

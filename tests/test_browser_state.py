@@ -137,9 +137,10 @@ def test_back_and_forward_move_between_the_pages_seen(browser, dashboard):  # no
         tracker.wait_quiet(1000, RUN_TIMEOUT_MS)
         start = page.evaluate("history.length")
         visit(tracker, "Latent map")
+        visit(tracker, "Latent explorer")  # its sliders report their values: the address needs none of them
         visit(tracker, "Traversals")
-        assert page.evaluate("history.length") == start + 2  # one entry per page visit
-        expected = [("/latent-map", "Latent map of"), ("/", "VAE Latent Explorer")]
+        assert page.evaluate("history.length") == start + 3  # one entry per page visit
+        expected = [("/explorer", "Latent explorer"), ("/latent-map", "Latent map of"), ("/", "VAE Latent Explorer")]
         for path, title in expected:
             page.go_back()
             expect(page.get_by_test_id("stMain").locator("h1").first).to_contain_text(title, timeout=RUN_TIMEOUT_MS)

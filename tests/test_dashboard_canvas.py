@@ -21,6 +21,7 @@ from dashboard.shell import points
 from dashboard.your_digit import own_digit
 from tests.streamlit_internals import component_bytes, component_views
 from tests.test_dashboard import browser_reports, choose_model, live_components, open_app
+from tests.test_links import follow_link
 from vae_core import digits, store
 from vae_core.data import load_split
 
@@ -150,8 +151,8 @@ def test_the_classifier_reads_the_drawing_and_its_reconstruction(monkeypatch, sh
 def test_explore_from_here_starts_the_explorer_at_the_digit(monkeypatch, tiny_checkpoint_root, empty_data):
     app = choose_model(open_app(monkeypatch, tiny_checkpoint_root, empty_data, "your_digit"), 3)
     browser_reports(app, view(app, "draw")[0], {"pixels": stroke_pixels()})
-    app.button(key="draw_explore").click().run()
-    assert not app.exception and app.title[0].value == "Latent explorer: MNIST · z = 3"
+    assert follow_link(app, "Explore from here")["start"] == points.OWN_DIGIT
+    assert app.title[0].value == "Latent explorer: MNIST · z = 3"
     assert app.radio(key="start").value == points.OWN_DIGIT
     model = store.load_model(store.scan(tiny_checkpoint_root)[0][1])
     mu, _ = own_digit.encode(model, digits.from_drawing(stroke_pixels()))

@@ -20,7 +20,7 @@ from dashboard.shell import points
 from tests.test_dashboard import browser_reports
 from tests.test_dashboard_canvas import view
 from tests.test_latent_map_links import BOX, Z2, inside
-from tests.test_links import open_link
+from tests.test_links import follow_link, open_link
 
 Z10 = "mnist-z10-h400-e12-b128-lr0.001-s0"
 
@@ -126,9 +126,7 @@ def test_a_search_asks_the_map_and_the_maps_answer_selects_it(monkeypatch, tiny_
 
 def test_open_in_the_explorer_starts_it_at_the_clicked_digit(monkeypatch, tiny_checkpoint_root, empty_data):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "latent_map", {"model": Z2, "select": "row:42"})
-    [button] = [b for b in app.button if b.label == "Open in the Latent explorer"]
-    button.click().run()
-    assert not app.exception, [e.value for e in app.exception]
+    assert follow_link(app, "Open in the Latent explorer") == {"start": "Test digit", "digit": "42"}
     assert app.title[0].value.startswith("Latent explorer")
     assert app.radio(key="start").value == "Test digit" and app.number_input(key="digit").value == 42
 
@@ -139,9 +137,7 @@ def test_a_training_digit_opens_in_the_explorer_at_its_mean(monkeypatch, shipped
                     {"model": name, "points": "all", "select": "row:10123"})
     assert [m.value for m in app.markdown if m.value.startswith("**Nearest neighbours of")] == [
         "**Nearest neighbours of train #123**"]
-    [button] = [b for b in app.button if b.label == "Open in the Latent explorer"]
-    button.click().run()
-    assert not app.exception, [e.value for e in app.exception]
+    assert follow_link(app, "Open in the Latent explorer") == {"start": "Training digit", "train_digit": "123"}
     assert app.title[0].value.startswith("Latent explorer")
     assert app.radio(key="start").value == "Training digit" and app.number_input(key="train_digit").value == 123
     assert "Training image #123 is a " in " ".join(c.value for c in app.caption)

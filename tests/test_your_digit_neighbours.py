@@ -16,6 +16,7 @@ import pytest
 from dashboard.your_digit import own_digit, state
 from tests.test_dashboard import browser_reports, choose_model, open_app
 from tests.test_dashboard_canvas import stroke_pixels, view
+from tests.test_links import follow_link
 from vae_core import digits, store
 from vae_core.neighbours import nearest
 
@@ -61,7 +62,8 @@ def test_a_drawing_lists_the_brute_force_nearest_test_digits(monkeypatch, tiny_c
     assert [i.proto.imgs[0].alt for i in thumbnails] == [
         f"Test digit #{r}, {arrays['labels'][r]}, at distance {d:.3f}" for r, d in zip(expected, distances,
                                                                                      strict=True)]
-    assert [b.label for b in app.button if b.key.startswith("draw_open_")] == [f"Open #{r}" for r in expected]
+    opens = [e.proto.label for e in app.get("page_link")]
+    assert opens == ["Explore from here"] + [f"Open #{r}" for r in expected]
 
     app.slider(key=state.K).set_value(state.MAX_K).run()
     assert [row for row, _, _ in listed(app)[1]] == brute_force(arrays["mu"], drawn_mean(tiny_checkpoint_root, name),
@@ -93,7 +95,6 @@ def test_open_in_the_explorer_starts_it_at_that_test_digit(monkeypatch, tiny_che
     _, entries, text = listed(app)
     assert not text.endswith("not loaded.")  # the thumbnails are the test images
     row = entries[2][0]
-    app.button(key=f"draw_open_{row}").click().run()
-    assert not app.exception, [e.value for e in app.exception]
+    assert follow_link(app, f"Open #{row}") == {"start": "Test digit", "digit": str(row)}
     assert app.title[0].value.startswith("Latent explorer")
     assert app.radio(key="start").value == "Test digit" and app.number_input(key="digit").value == row

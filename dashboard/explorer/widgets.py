@@ -109,7 +109,9 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     reported = live_decoder.explorer(key, checkpoint.name, base.tolist(), values, dims, labels, signature,
                                      points.SLIDER_RANGE, points.SLIDER_STEP, plane, server)
     state.store_slider_values(prefix, reported)
-    links.share(z=links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims}))
+    moved = links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    start = links.values_text({dim: points.clip_to_sliders(float(base[dim])) for dim in dims})
+    links.share(z=moved if moved != start else None)  # at the start point the address needs no z (no second entry)
     if plane is not None:
         st.markdown(charts.digit_legend_html(captions.class_names(dataset)), unsafe_allow_html=True)
     z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})

@@ -110,11 +110,10 @@ def neighbours_of(ctx, shown: state.MapView, row: int, names: tuple[str, ...]) -
     train_from = train_points.train_from(arrays)
     name = knn.digit_name(row, train_from)
     st.markdown(f"**Nearest neighbours of {name}**")
-    if st.button("Open in the Latent explorer", icon=":material/tune:", key=f"{shown.component_key}_explore",
-                 help=f"Opens the Latent explorer with its sliders at the posterior mean of {one} {name}."):
-        if train_from is not None and row >= train_from:
-            links.open_page("explorer/page.py", start=points.TRAINING_DIGIT, train_digit=str(row - train_from))
-        links.open_page("explorer/page.py", start=points.BASE_MODES[2], digit=str(row))
+    start = ({"start": points.TRAINING_DIGIT, "train_digit": str(row - train_from)}
+             if train_from is not None and row >= train_from else {"start": points.BASE_MODES[2], "digit": str(row)})
+    links.explorer_link("Open in the Latent explorer",
+                        f"Opens the Latent explorer with its sliders at the posterior mean of {one} {name}.", **start)
     st.slider("How many", 1, state.MAX_K, key=shown.k_key, on_change=shown.k_heard,
               help=f"The nearest test {noun(ctx.dataset, plural=True)} to the clicked one in the whole {latent_dim}-D "
                    "latent space, by the distance between posterior means (not on this map's 2-D projection)")

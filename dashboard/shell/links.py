@@ -11,11 +11,16 @@ here is checked against what the app offers (a model the sidebar lists, finite n
 range); anything else is ignored and the default stays (fault-matrix row 17). Nothing read from
 the URL is ever used as a path.
 
-The app writes the parameters as the reader changes the view. A parameter counts as a request
-only when it differs from every value this session wrote for it: a fresh link (a new session)
-or a page switch that carries values (``open_page``). Each rerun takes its query string from
-the browser, and a rerun asked for before the browser applied the last write carries an older
-value of ours; read as a request, that echo would move the sliders back.
+The app writes the parameters as the reader changes the view. On a page's first run after
+another page (a fresh link, a link in the app, Back or Forward: ``on_page``) every parameter is
+a request; later, a parameter counts as one only when it differs from every value this session
+wrote for it. Each rerun takes its query string from the browser, and a rerun asked for before
+the browser applied the last write carries an older value of ours; read as a request, that echo
+would move the sliders back.
+
+A link to another page (``explorer_link``) is Streamlit's page link with the view in its address: the
+browser's history gains one entry, as for a link in the sidebar (``st.switch_page`` writes a
+switch's parameters after the page's address, each a further entry that Back steps through).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import streamlit as st
 from dashboard.shell import points, view
 
 PUBLISHED_KEY = "links_published"  # {name: [values this session wrote into the URL, oldest first]}
+PAGE_KEY = "links_page"  # the url_path of the page this session's last run showed
 PUBLISHED_KEPT = 64  # per name; an echo older than that is read as a request
 MAX_LENGTH = 4000  # longer values are not parsed (50 slider values need about 600 characters)
 # Parameters besides "model", by page url_path; the router drops the other pages' parameters.
@@ -69,16 +75,18 @@ def shown(name: str, value: str) -> None:
     del written[:-PUBLISHED_KEPT]
 
 
-def open_page(page: str, **values: str) -> None:
-    """Switch to ``page`` as a link with these parameters would open it.
+def on_page(url_path: str) -> None:
+    """At the start of a run: the first run of a page after another one reads its address as a link's (every
+    value a request: the link followed, or the entry Back or Forward went to)."""
+    if st.session_state.get(PAGE_KEY) != url_path:
+        st.session_state[PAGE_KEY] = url_path
+        st.session_state.pop(PUBLISHED_KEY, None)
 
-    The sidebar's pickers keep the model (bound to the URL, kept for the session); the page's own
-    view travels in the URL and the next run reads it as a request.
-    """
-    published = st.session_state.setdefault(PUBLISHED_KEY, {})
-    for name in values:
-        published.pop(name, None)
-    st.switch_page(page, query_params=values)
+
+def explorer_link(label: str, help_text: str, **values: str) -> None:
+    """A link that opens the Latent explorer with these parameters in its address (the sidebar's pickers keep the
+    model): one entry in the browser's history."""
+    st.page_link("explorer/page.py", label=label, icon=":material/tune:", help=help_text, query_params=values)
 
 
 def open_model(page: str, name: str, dataset: str) -> None:

@@ -50,9 +50,9 @@ def nearest_digits(ctx, found: tuple[list[int], list[float]], split, names: tupl
             columns = st.columns(PER_ROW)
         with columns[index % PER_ROW]:
             ui.image(tile, alt=f"Test {one} #{row}, {names[int(labels[row])]}, at distance {distance:.3f}")
-            if st.button(f"Open #{row}", icon=":material/tune:", key=f"draw_open_{row}",
-                         help=f"Opens the Latent explorer at the posterior mean of test {one} #{row}."):
-                links.open_page("explorer/page.py", start=points.BASE_MODES[2], digit=str(row))
+            links.explorer_link(f"Open #{row}",
+                                f"Opens the Latent explorer at the posterior mean of test {one} #{row}.",
+                                start=points.BASE_MODES[2], digit=str(row))
     listed = ", ".join(f"#{r} ({names[int(labels[r])]}) {d:.3f}" for r, d in zip(rows, distances, strict=True))
     st.caption(f"{len(rows)} nearest to your {one} (distance in the {latent_dim}-D latent space): {listed}"
                + ("" if originals else f". The pictures are decoded means: the test {many} are not loaded."))

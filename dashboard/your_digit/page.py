@@ -46,10 +46,8 @@ with result:
             if reader[0] is not None:
                 st.markdown(ui.reading_of_image(decoded, reader[0], ctx.dataset))
         st.caption("Its mean: " + ", ".join(f"{v:.2f}" for v in mu[:8]) + (" …" if len(mu) > 8 else ""))
-        if st.button("Explore from here", type="primary", icon=":material/tune:", key="draw_explore",
-                     help="Opens the Latent explorer with its sliders at this digit's mean."):
-            links.open_page("explorer/page.py", start=points.OWN_DIGIT,
-                            at=links.point_text(mu))
+        links.explorer_link("Explore from here", "Opens the Latent explorer with its sliders at this digit's mean.",
+                            start=points.OWN_DIGIT, at=links.point_text(mu))
 
 with where:
     arrays, projection = cache.projections_for(checkpoint), own_digit.map_projection_for(checkpoint)
