@@ -95,6 +95,21 @@ def test_a_copied_address_of_a_test_digit_start_and_of_your_digit(monkeypatch, t
     assert app.query_params["at"] == "0.5,-1.25,2"
 
 
+def test_a_page_opened_again_reads_its_address_even_a_value_this_session_wrote(monkeypatch, tiny_checkpoint_root,
+                                                                              empty_data):
+    """Your digit's "Explore from here" with a digit explored before: the explorer's address carries a start point
+    it wrote itself earlier, and it is the one the link asks for (on a page's first run nothing is an echo)."""
+    model = "mnist-z2-h16-e2-b32-lr0.001-s0"
+    app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "explorer",
+                    {"model": model, "start": points.OWN_DIGIT, "at": "0.5,-1.25"})
+    for at in ("2,1", "0.5,-1.25"):  # another digit, then the first one again, each from another page
+        app.switch_page("latent_map/page.py").run()
+        app.query_params = {"model": model, "start": points.OWN_DIGIT, "at": at}
+        app.switch_page("explorer/page.py").run()
+        assert not app.exception, [e.value for e in app.exception]
+        assert live_view(app)[1]["base"] == pytest.approx([float(v) for v in at.split(",")])
+
+
 def test_the_generate_seed_and_the_map_projection_come_back_from_an_address(monkeypatch, tiny_checkpoint_root,
                                                                               empty_data):
     app = open_link(monkeypatch, tiny_checkpoint_root, empty_data, "generate",
