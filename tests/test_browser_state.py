@@ -183,3 +183,23 @@ def test_a_link_naming_the_model_by_its_folder_keeps_the_model_in_the_address(br
         assert settled_view(fresh, Z10) == shown
     finally:
         close(fresh)
+
+
+def test_a_link_to_the_explorer_opened_in_a_new_tab_shows_the_same_model(browser, dashboard):  # noqa: F811
+    """The map's "Open in the Latent explorer" is a link: its address names the model, so a new tab (a middle
+    click, or the copied link) opens the explorer on the model the map showed, at the clicked digit."""
+    tracker = open_tab(browser, f"{dashboard.url}/latent-map?model={quote(LABEL[Z10])}&select=row%3A42")
+    try:
+        settled_view(tracker, Z10)
+        href = tracker.page.get_by_role("link", name="Open in the Latent explorer").get_attribute("href")
+    finally:
+        close(tracker)
+    assert parse_qs(urlparse(href).query) == {"model": [LABEL[Z10]], "start": ["Test digit"], "digit": ["42"]}
+    second = open_tab(browser, f"{dashboard.url}/{href.lstrip('/')}")
+    try:
+        shown = settled_view(second, Z10)
+        assert shown["path"] == "/explorer" and shown["heading"].endswith("z = 10")
+        expect(second.page.get_by_role("radio", name="Test digit")).to_be_checked()
+        expect(second.page.get_by_label(re.compile(r"^Test digit \(0 to 9999\)"))).to_have_value("42")
+    finally:
+        close(second)

@@ -172,8 +172,8 @@ def choose(checkpoint, classes: int, help_text: str, label: str = "",
                     every=bool(kept.get("every")) and every_cached)
     st.session_state[shown.points_key] = shown.every
     # The widgets, when drawn, show the view's k, colouring and contours (a link's, or an offered one). They are told
-    # on every run: a widget redrawn after a run that missed it otherwise falls back to its default (the slider's
-    # minimum, k = 1) and reports that as a change.
+    # on every run: a widget redrawn after a run that missed it can otherwise fall back to its default (the slider's
+    # minimum, k = 1) and report that as a change.
     for key, value in ((shown.k_key, shown.k), (shown.colour_key, shown.colour), (shown.contours_key, shown.contours)):
         st.session_state[key] = value
     links.share(**shown.url())

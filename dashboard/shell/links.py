@@ -19,8 +19,8 @@ the browser applied the last write carries an older value of ours; read as a req
 would move the sliders back.
 
 A link to another page (``explorer_link``) is Streamlit's page link with the view in its address: the
-browser's history gains one entry, as for a link in the sidebar (``st.switch_page`` writes a
-switch's parameters after the page's address, each a further entry that Back steps through).
+browser's history gains one entry, as for a link in the sidebar (``st.switch_page`` with
+parameters added further entries that Back stepped through).
 """
 
 from __future__ import annotations
@@ -84,9 +84,11 @@ def on_page(url_path: str) -> None:
 
 
 def explorer_link(label: str, help_text: str, **values: str) -> None:
-    """A link that opens the Latent explorer with these parameters in its address (the sidebar's pickers keep the
-    model): one entry in the browser's history."""
-    st.page_link("explorer/page.py", label=label, icon=":material/tune:", help=help_text, query_params=values)
+    """A link that opens the Latent explorer with these parameters in its address, and the data set and model this
+    address names (opened in a new tab, it shows the same model): one entry in the browser's history."""
+    model = {name: st.query_params[name] for name in ("dataset", *GLOBAL_PARAMS) if name in st.query_params}
+    st.page_link("explorer/page.py", label=label, icon=":material/tune:", help=help_text,
+                 query_params={**model, **values})
 
 
 def open_model(page: str, name: str, dataset: str) -> None:
