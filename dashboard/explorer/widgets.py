@@ -109,12 +109,13 @@ def live_sliders(checkpoint, model, base, dims: list[int], labels: list[str], pr
     reported = live_decoder.explorer(key, checkpoint.name, base.tolist(), values, dims, labels, signature,
                                      points.SLIDER_RANGE, points.SLIDER_STEP, plane, server)
     state.store_slider_values(prefix, reported)
-    moved = links.values_text({dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    values = {dim: st.session_state[f"{prefix}{dim}"] for dim in dims}  # as the page last reported them
+    moved = links.values_text(values)
     start = links.values_text({dim: points.clip_to_sliders(float(base[dim])) for dim in dims})
     links.share(z=moved if moved != start else None)  # at the start point the address needs no z (no second entry)
     if plane is not None:
         st.markdown(charts.digit_legend_html(captions.class_names(dataset)), unsafe_allow_html=True)
-    z = points.point_from_values(base, {dim: st.session_state[f"{prefix}{dim}"] for dim in dims})
+    z = points.point_from_values(base, values)
     st.caption(captions.point_caption(z, dims, dataset)
                + " (as last reported by the page: on release or a short pause)")
     ui.reading(ui.reading_of(model, z, reader[0], dataset), reader, dataset)
